@@ -1,0 +1,1 @@
+"""Domain model: line topology and live device state. Pure, stdlib only, no I/O."""

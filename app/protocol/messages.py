@@ -1,0 +1,164 @@
+"""Message bodies: typed values in, JSON payloads out, and back with validation.
+
+Every payload is a UTF-8 JSON object whose keys are the fields of one frozen
+dataclass. Decoding checks every field's presence and type and names the first
+wrong one (``SNAPSHOT.sections[3].occupied: expected bool, got str``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from typing import Any, Union
+
+from app.model.commands import Command, CommandResult
+from app.model.state import StateDelta, StateSnapshot
+from app.protocol.errors import LocalProtocolError, RemoteProtocolError
+from app.protocol.frames import Frame, MessageType
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """First frame each way. A client says who it is; a server says its role and epoch."""
+
+    node: str
+    role: str
+    line_id: str
+    line_digest: str
+    protocol: int = 1
+    dispatcher: str = ""
+    udp_port: int = 0
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Sent on an idle link. From a server it carries its role and epoch."""
+
+    node: str = ""
+    role: str = ""
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRequest:
+    reason: str = ""
+
+
+Message = Hello | Heartbeat | StateSnapshot | StateDelta | Command | CommandResult | SnapshotRequest
+
+MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
+    MessageType.HELLO: Hello,
+    MessageType.HEARTBEAT: Heartbeat,
+    MessageType.SNAPSHOT: StateSnapshot,
+    MessageType.DELTA: StateDelta,
+    MessageType.COMMAND: Command,
+    MessageType.COMMAND_RESULT: CommandResult,
+    MessageType.SNAPSHOT_REQUEST: SnapshotRequest,
+}
+MESSAGE_TYPES: dict[type[Any], MessageType] = {cls: t for t, cls in MESSAGE_CLASSES.items()}
+
+
+def encode_message(msg: Message) -> tuple[MessageType, bytes]:
+    try:
+        mtype = MESSAGE_TYPES[type(msg)]
+    except KeyError:
+        raise LocalProtocolError(f"{type(msg).__name__} is not a protocol message") from None
+    body = json.dumps(_plain(msg), separators=(",", ":"), ensure_ascii=False)
+    return mtype, body.encode("utf-8")
+
+
+def decode_message(frame: Frame) -> Message:
+    where = frame.type.name
+    try:
+        raw = json.loads(frame.payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise RemoteProtocolError(f"payload is not UTF-8 JSON ({exc})", where) from None
+    msg: Message = _build(MESSAGE_CLASSES[frame.type], raw, where)
+    return msg
+
+
+def _plain(obj: object) -> object:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in _fields(type(obj))}
+    if isinstance(obj, tuple | list):
+        return [_plain(x) for x in obj]
+    return obj
+
+
+@cache
+def _fields(cls: Any) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(cls)
+
+
+@cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: Any, raw: object, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise RemoteProtocolError(f"expected an object, got {_kind(raw)}", where)
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in _fields(cls):
+        if f.name in raw:
+            kwargs[f.name] = _convert(raw[f.name], hints[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise RemoteProtocolError("missing field", f"{where}.{f.name}")
+    return cls(**kwargs)
+
+
+def _convert(value: object, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise RemoteProtocolError(f"expected a list, got {_kind(value)}", where)
+        return tuple(_convert(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, where)
+            except RemoteProtocolError as exc:
+                errors.append(exc.message)
+        raise RemoteProtocolError(" or ".join(errors), where)
+    if tp is type(None):
+        if value is not None:
+            raise RemoteProtocolError(f"expected null, got {_kind(value)}", where)
+        return None
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in tp)
+            raise RemoteProtocolError(f"{value!r} is not one of {allowed}", where) from None
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise LocalProtocolError(f"no codec for type {tp!r}", where)
+    raise RemoteProtocolError(f"expected {tp.__name__}, got {_kind(value)}", where)
+
+
+def _kind(value: object) -> str:
+    return {dict: "object", list: "list", str: "str", bool: "bool", int: "int", float: "float"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )

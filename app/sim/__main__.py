@@ -1,0 +1,104 @@
+"""``dispatcher-sim``: run the line simulator on loopback sockets.
+
+Prints one line ``READY {"node": ..., "tcp": [[host, port], ...]}`` on stdout
+once it listens, so a parent process can wait for it and learn the ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from app.config import ConfigError, load_line
+from app.paths import default_line_file
+from app.sim.journal import Journal
+from app.sim.server import ServerSettings, SimServer
+from app.sim.world import ServiceSettings, World
+
+log = logging.getLogger("app.sim")
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    host = host.strip("[]")
+    if not host.startswith("127.") and host not in ("::1", "localhost"):
+        raise argparse.ArgumentTypeError(f"the simulator listens on loopback only, not {host}")
+    return host, int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dispatcher-sim", description=__doc__.split("\n")[0])
+    p.add_argument("--line", default=str(default_line_file()), help="line file (YAML)")
+    p.add_argument(
+        "--listen",
+        action="append",
+        type=parse_address,
+        metavar="HOST:PORT",
+        help="address to listen on; repeat for a second network "
+        "(default 127.0.0.1:7101; port 0 picks a free one)",
+    )
+    p.add_argument("--node", default="A", help="server id (default A)")
+    p.add_argument("--epoch", type=int, default=1, help="master epoch (default 1)")
+    p.add_argument("--trains", type=int, default=20, help="trains in service (default 20)")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (default 1)",
+    )
+    p.add_argument("--dwell", type=float, default=30.0, help="platform dwell, s (default 30)")
+    p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+async def serve(args: argparse.Namespace) -> int:
+    try:
+        line = load_line(args.line)
+    except ConfigError as exc:
+        print(f"dispatcher-sim: {exc}", file=sys.stderr)
+        return 2
+    world = World(line, ServiceSettings(trains=args.trains, dwell_s=args.dwell))
+    settings = ServerSettings(node=args.node, epoch=args.epoch, time_scale=args.time_scale)
+    server = SimServer(world, settings, Journal(args.journal))
+    bound = await server.listen(args.listen or [("127.0.0.1", 7101)])
+    print("READY " + json.dumps({"node": args.node, "tcp": bound}), flush=True)
+    log.info("simulator %s serving line %s on %s", args.node, line.id, bound)
+    runner = asyncio.ensure_future(server.run())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
+            loop.add_signal_handler(sig, runner.cancel)
+    try:
+        await runner
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await server.close()
+    log.info("simulator %s stopped", args.node)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

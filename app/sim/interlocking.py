@@ -1,0 +1,194 @@
+"""A simple interlocking: routes lock sections and switches; locked or occupied points stay put.
+
+Pure logic over the world's state. Every refusal carries a reason code and a
+sentence that the dispatcher reads in the command result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.model.state import SwitchPosition
+from app.model.topology import Line, Route, SwitchLeg
+
+
+class Refused(Exception):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class SwitchMachine:
+    position: SwitchPosition = SwitchPosition.NORMAL
+    target: SwitchLeg | None = None
+    done_at: float = 0.0
+    route: str = ""
+    since: float = 0.0
+
+    def lies(self, leg: SwitchLeg) -> bool:
+        """True when the points rest in ``leg`` with no move pending."""
+        return self.target is None and self.position.value == leg.value
+
+
+@dataclass(slots=True)
+class SetRoute:
+    route: Route
+    since: float
+    entered: bool = False
+    held: list[str] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return not self.held and not self.entered
+
+
+class Interlocking:
+    """Route and switch logic. Occupancy is given by the world each step."""
+
+    def __init__(self, line: Line, switch_time_s: float = 3.0) -> None:
+        self.line = line
+        self.switch_time_s = switch_time_s
+        self.switches = {sw.id: SwitchMachine() for sw in line.switches}
+        self.section_route: dict[str, str] = {}
+        self.routes: dict[str, SetRoute] = {}
+        self.occupied: set[str] = set()
+        self._routes_from: dict[str, list[Route]] = {}
+        for route in line.routes:
+            self._routes_from.setdefault(route.entry, []).append(route)
+        for routes in self._routes_from.values():
+            routes.sort(key=lambda r: sum(s.position is SwitchLeg.REVERSE for s in r.switches))
+
+    def routes_from(self, signal: str) -> list[Route]:
+        """Routes starting at ``signal``, straight ones first."""
+        return self._routes_from.get(signal, [])
+
+    def positions(self) -> dict[str, str]:
+        return {sid: m.position.value for sid, m in self.switches.items()}
+
+    def switch_sections(self, switch: str) -> tuple[str, str, str]:
+        sw = self.line.switch_by_id[switch]
+        return (sw.root, sw.normal, sw.reverse)
+
+    # -- switches ---------------------------------------------------------------
+
+    def check_throw(self, switch: str, to: SwitchLeg) -> None:
+        machine = self.switches.get(switch)
+        if machine is None:
+            raise Refused("unknown_device", f"no switch {switch} on this line")
+        if machine.route:
+            raise Refused("route_locked", f"switch {switch} is locked in route {machine.route}")
+        busy = [s for s in self.switch_sections(switch) if s in self.occupied]
+        if busy:
+            raise Refused("section_occupied", f"section {busy[0]} at switch {switch} is occupied")
+
+    def throw(self, switch: str, to: SwitchLeg, now: float) -> bool:
+        """Start moving the points; returns False if they already lie there."""
+        self.check_throw(switch, to)
+        machine = self.switches[switch]
+        if machine.lies(to):
+            return False
+        machine.position = SwitchPosition.MOVING
+        machine.target = to
+        machine.done_at = now + self.switch_time_s
+        machine.since = now
+        return True
+
+    # -- routes -----------------------------------------------------------------
+
+    def check_route(self, route: Route) -> None:
+        if route.id in self.routes:
+            raise Refused("route_set", f"route {route.id} is already set")
+        for sec in route.sections:
+            if sec in self.occupied:
+                raise Refused("section_occupied", f"section {sec} in route {route.id} is occupied")
+            holder = self.section_route.get(sec)
+            if holder:
+                raise Refused("section_locked", f"section {sec} is locked in route {holder}")
+        for setting in route.switches:
+            machine = self.switches[setting.switch]
+            if machine.route:
+                raise Refused(
+                    "route_locked", f"switch {setting.switch} is locked in route {machine.route}"
+                )
+            if not machine.lies(setting.position):
+                busy = [s for s in self.switch_sections(setting.switch) if s in self.occupied]
+                if busy:
+                    raise Refused(
+                        "section_occupied",
+                        f"switch {setting.switch} must move but section {busy[0]} is occupied",
+                    )
+
+    def set_route(self, route: Route, now: float) -> None:
+        self.check_route(route)
+        held = []
+        for setting in route.switches:
+            machine = self.switches[setting.switch]
+            if not machine.lies(setting.position):
+                machine.position = SwitchPosition.MOVING
+                machine.target = setting.position
+                machine.done_at = now + self.switch_time_s
+                machine.since = now
+                held.append(setting.switch)
+            machine.route = route.id
+        for sec in route.sections:
+            self.section_route[sec] = route.id
+        self.routes[route.id] = SetRoute(route, now, held=held)
+
+    def cancel_route(self, route_id: str) -> None:
+        if route_id not in self.line.route_by_id:
+            raise Refused("unknown_device", f"no route {route_id} on this line")
+        setr = self.routes.get(route_id)
+        if setr is None:
+            raise Refused("route_not_set", f"route {route_id} is not set")
+        if setr.entered or any(s in self.occupied for s in setr.route.sections):
+            raise Refused("route_in_use", f"a train is in route {route_id}")
+        self._release(setr)
+
+    def _release(self, setr: SetRoute) -> None:
+        for sec in setr.route.sections:
+            if self.section_route.get(sec) == setr.route.id:
+                del self.section_route[sec]
+        for setting in setr.route.switches:
+            machine = self.switches[setting.switch]
+            if machine.route == setr.route.id:
+                machine.route = ""
+        del self.routes[setr.route.id]
+
+    # -- time -------------------------------------------------------------------
+
+    def step(self, now: float, occupied: set[str]) -> None:
+        """Finish switch moves, mark routes entered, release what trains have left."""
+        previously = self.occupied
+        self.occupied = occupied
+        for machine in self.switches.values():
+            if machine.target is not None and now >= machine.done_at:
+                machine.position = SwitchPosition(machine.target.value)
+                machine.target = None
+                machine.since = now
+        for setr in list(self.routes.values()):
+            setr.held = [s for s in setr.held if self.switches[s].target is not None]
+            secs = setr.route.sections
+            if not setr.entered and secs[0] in occupied:
+                setr.entered = True
+            if not setr.entered:
+                continue
+            # Sequential release: a section is freed once the train has cleared it.
+            for sec in secs:
+                if (
+                    self.section_route.get(sec) == setr.route.id
+                    and sec in previously
+                    and sec not in occupied
+                ):
+                    del self.section_route[sec]
+            if not any(self.section_route.get(s) == setr.route.id for s in secs):
+                self._release(setr)
+
+    def signal_clear(self, signal: str) -> Route | None:
+        """The route a signal shows proceed for, if any."""
+        for route in self._routes_from.get(signal, ()):
+            setr = self.routes.get(route.id)
+            if setr is not None and setr.ready:
+                return route
+        return None

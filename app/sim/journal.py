@@ -1,0 +1,38 @@
+"""The server's command journal: one JSON object per line, flushed per decision."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import TextIO
+
+from app.model.commands import Command, CommandResult
+
+
+class Journal:
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self._file: TextIO | None = None
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the server
+
+    def record(self, time_ms: int, node: str, cmd: Command, result: CommandResult) -> None:
+        if self._file is None:
+            return
+        entry = {
+            "time_ms": time_ms,
+            "server": node,
+            **asdict(cmd),
+            "result": result.outcome.value,
+            "reason_code": result.reason_code,
+            "reason": result.reason,
+        }
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

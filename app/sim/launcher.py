@@ -1,0 +1,119 @@
+"""Start the simulator as a child process and learn where it listens.
+
+Synchronous on purpose: it works the same under asyncio, qasync (whose
+Windows loop has no subprocess support) and plain pytest. The child's output
+is drained by a thread into this process's log so its pipes never fill.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from app.session import Endpoint
+
+log = logging.getLogger(__name__)
+
+
+class SimulatorError(RuntimeError):
+    pass
+
+
+class SimulatorProcess:
+    """``with SimulatorProcess(line) as sim: sim.endpoints`` — one simulator child."""
+
+    def __init__(
+        self,
+        line_path: str | os.PathLike[str],
+        args: Sequence[str] = (),
+        listen: Sequence[str] = ("127.0.0.1:0",),
+    ) -> None:
+        self.line_path = Path(line_path)
+        self.args = list(args)
+        self.listen = list(listen)
+        self.proc: subprocess.Popen[str] | None = None
+        self.endpoints: list[Endpoint] = []
+        self.node = ""
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "app.sim", "--line", str(self.line_path)]
+        for addr in self.listen:
+            cmd += ["--listen", addr]
+        return cmd + self.args
+
+    def start(self, timeout: float = 30.0) -> list[Endpoint]:
+        root = Path(__file__).resolve().parents[2]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        threading.Thread(target=_drain, args=(self.proc.stdout, lines), daemon=True).start()
+        threading.Thread(target=_drain, args=(self.proc.stderr, None), daemon=True).start()
+        while True:
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                self.stop()
+                raise SimulatorError(f"simulator not ready within {timeout:g} s") from None
+            if line is None:
+                code = self.proc.wait()
+                raise SimulatorError(f"simulator exited with status {code} before READY")
+            if line.startswith("READY "):
+                info = json.loads(line[6:])
+                self.node = info["node"]
+                self.endpoints = [Endpoint(self.node, h, p) for h, p in info["tcp"]]
+                return self.endpoints
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                return proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        return proc.wait()
+
+    def __enter__(self) -> SimulatorProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _drain(stream: IO[str], lines: queue.Queue[str | None] | None) -> None:
+    for raw in stream:
+        text = raw.rstrip("\n")
+        if lines is not None:
+            lines.put(text)
+        else:
+            log.debug("sim: %s", text)
+    if lines is not None:
+        lines.put(None)

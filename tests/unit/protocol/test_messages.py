@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.model.commands import Command, CommandOp, CommandResult, Outcome
+from app.model.state import (
+    Aspect,
+    RouteState,
+    RouteStatus,
+    SectionState,
+    SignalState,
+    StateDelta,
+    StateSnapshot,
+    SwitchPosition,
+    SwitchState,
+    TrainState,
+)
+from app.model.topology import Direction
+from app.protocol import NEED_DATA, Frame, MessageType, RemoteProtocolError, encode_frame
+from app.protocol.connection import Connection
+from app.protocol.messages import Heartbeat, Hello, SnapshotRequest, decode_message, encode_message
+
+ids = st.text("ABCDXU0123456789_", min_size=1, max_size=8)
+sections = st.builds(SectionState, ids, st.booleans(), st.text(max_size=5), st.booleans(),
+                     st.integers(0, 2**40))
+switches = st.builds(SwitchState, ids, st.sampled_from(SwitchPosition), st.text(max_size=5),
+                     st.booleans(), st.integers(0, 2**40))
+signals = st.builds(SignalState, ids, st.sampled_from(Aspect), st.integers(0, 2**40))
+routes = st.builds(RouteState, ids, st.sampled_from(RouteStatus), st.integers(0, 2**40))
+trains = st.builds(TrainState, st.integers(0, 65535), st.text(max_size=8), ids,
+                   st.floats(0, 5000), st.floats(0, 120), st.sampled_from(Direction))
+messages = st.one_of(
+    st.builds(Hello, st.text(), st.text(), st.text(), st.text(), st.integers(0, 9)),
+    st.builds(Heartbeat, st.text(), st.sampled_from(["master", "standby"]), st.integers(0, 99)),
+    st.builds(StateSnapshot, st.integers(0, 2**40), st.tuples(sections), st.tuples(switches),
+              st.tuples(signals), st.tuples(routes), st.tuples(trains)),
+    st.builds(StateDelta, st.integers(0, 2**40), st.tuples(sections), st.tuples(switches),
+              routes_released=st.tuples(ids), trains_removed=st.tuples(st.integers(0, 999))),
+    st.builds(Command, st.text(), ids, st.sampled_from(CommandOp), st.text(), st.text()),
+    st.builds(CommandResult, st.text(), ids, st.sampled_from(CommandOp),
+              st.sampled_from(Outcome), st.text(), st.text()),
+    st.builds(SnapshotRequest, st.text()),
+)
+
+
+@given(st.lists(messages, max_size=5))
+def test_round_trip_through_a_connection_pair(msgs: list[object]) -> None:
+    a, b = Connection(), Connection()
+    for m in msgs:
+        b.receive_data(a.send(m))  # type: ignore[arg-type]
+    got = []
+    while (ev := b.next_event()) is not NEED_DATA:
+        got.append(ev)
+    assert got == msgs
+
+
+def frame(mtype: MessageType, body: object) -> Frame:
+    return Frame(mtype, 0, json.dumps(body).encode())
+
+
+def test_wrong_type_names_the_field() -> None:
+    snap = {"seq": 1, "sections": [{"id": "A", "occupied": "yes"}]}
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_message(frame(MessageType.SNAPSHOT, snap))
+    assert info.value.where == "SNAPSHOT.sections[0].occupied"
+    assert "expected bool, got str" in str(info.value)
+
+
+def test_missing_field_and_bad_enum() -> None:
+    with pytest.raises(RemoteProtocolError, match=r"HELLO\.role: missing field"):
+        decode_message(frame(MessageType.HELLO, {"node": "x"}))
+    cmd = {"command_id": "1", "device": "W1", "op": "explode", "dispatcher": "d", "role": "r"}
+    with pytest.raises(RemoteProtocolError, match="'explode' is not one of"):
+        decode_message(frame(MessageType.COMMAND, cmd))
+
+
+def test_not_json() -> None:
+    with pytest.raises(RemoteProtocolError, match="not UTF-8 JSON"):
+        decode_message(Frame(MessageType.DELTA, 0, b"\xff{"))
+
+
+def test_sequence_jump_is_refused() -> None:
+    conn = Connection()
+    _, payload = encode_message(Heartbeat())
+    conn.receive_data(encode_frame(MessageType.HEARTBEAT, 0, payload))
+    conn.receive_data(encode_frame(MessageType.HEARTBEAT, 2, payload))
+    assert conn.next_event() == Heartbeat()
+    with pytest.raises(RemoteProtocolError, match="frame sequence 2, expected 1"):
+        conn.next_event()
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(list(MessageType)), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids,
+                                                              max_size=6),
+    max_leaves=20,
+))
+def test_any_json_payload_decodes_or_raises_remote_error(mtype: MessageType, body: object) -> None:
+    try:
+        decode_message(frame(mtype, body))
+    except RemoteProtocolError:
+        pass
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(list(MessageType)), st.binary(max_size=200))
+def test_any_bytes_payload_decodes_or_raises_remote_error(mtype: MessageType, raw: bytes) -> None:
+    try:
+        decode_message(Frame(mtype, 0, raw))
+    except RemoteProtocolError:
+        pass
