@@ -52,13 +52,15 @@ async def cmd_state(session: DispatcherSession, wait_s: float) -> int:
     try:
         async with asyncio.timeout(wait_s):
             await session.wait_synchronised()
+        # Taken before closing: a closed session no longer vouches for its state.
+        state = session.state.to_json()
     except TimeoutError:
         errors = "; ".join(f"{i.name}: {i.state} {i.last_error}" for i in session.link_infos())
         print(f"dispatcher-cli: no line state within {wait_s:g} s ({errors})", file=sys.stderr)
         return 1
     finally:
         await session.close()
-    json.dump(session.state.to_json(), sys.stdout, ensure_ascii=False, indent=1)
+    json.dump(state, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
 

@@ -67,9 +67,15 @@ class Interlocking:
     def positions(self) -> dict[str, str]:
         return {sid: m.position.value for sid, m in self.switches.items()}
 
-    def switch_sections(self, switch: str) -> tuple[str, str, str]:
+    def switch_sections(self, switch: str) -> tuple[str, str]:
+        """The track sections that detect a train over the points: both legs.
+
+        A train standing in the root section waits at the signal before the
+        points, so it does not hold them; one that has run through the points
+        still has its tail in a leg.
+        """
         sw = self.line.switch_by_id[switch]
-        return (sw.root, sw.normal, sw.reverse)
+        return (sw.normal, sw.reverse)
 
     # -- switches ---------------------------------------------------------------
 
@@ -182,7 +188,10 @@ class Interlocking:
                     and sec not in occupied
                 ):
                     del self.section_route[sec]
-            if not any(self.section_route.get(s) == setr.route.id for s in secs):
+            # Once the train stands at the exit signal the route has done its work: free
+            # the berth section too, so the next movement (or a reversal) can use it.
+            remaining = [s for s in secs if self.section_route.get(s) == setr.route.id]
+            if not remaining or (remaining == [secs[-1]] and secs[-1] in occupied):
                 self._release(setr)
 
     def signal_clear(self, signal: str) -> Route | None:

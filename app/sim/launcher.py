@@ -43,6 +43,7 @@ class SimulatorProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.endpoints: list[Endpoint] = []
         self.node = ""
+        self._drains: list[threading.Thread] = []
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "app.sim", "--line", str(self.line_path)]
@@ -64,8 +65,12 @@ class SimulatorProcess:
         )
         lines: queue.Queue[str | None] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=_drain, args=(self.proc.stdout, lines), daemon=True).start()
-        threading.Thread(target=_drain, args=(self.proc.stderr, None), daemon=True).start()
+        self._drains = [
+            threading.Thread(target=_drain, args=(self.proc.stdout, lines), daemon=True),
+            threading.Thread(target=_drain, args=(self.proc.stderr, None), daemon=True),
+        ]
+        for thread in self._drains:
+            thread.start()
         while True:
             try:
                 line = lines.get(timeout=timeout)
@@ -93,10 +98,16 @@ class SimulatorProcess:
         if proc.poll() is None:
             proc.terminate()
             try:
-                return proc.wait(timeout)
+                proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        return proc.wait()
+        code = proc.wait()
+        for thread in self._drains:
+            thread.join(timeout)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        return code
 
     def __enter__(self) -> SimulatorProcess:
         self.start()

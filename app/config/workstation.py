@@ -1,0 +1,258 @@
+"""The workstation file: who this HMI is, which servers it talks to, and the tuning.
+
+Every section but ``id``, ``line`` and ``servers`` has defaults. No secrets belong in
+this file: unknown keys are rejected. See ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from app.config.loader import (
+    ID,
+    Choice,
+    Convert,
+    Document,
+    Field,
+    Int,
+    ListOf,
+    Obj,
+    Str,
+    compose,
+    read_document,
+    read_text,
+)
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
+
+
+class Role(StrEnum):
+    DISPATCHER = "dispatcher"
+    SUPERVISOR = "supervisor"
+    OBSERVER = "observer"
+
+
+class Language(StrEnum):
+    ZH_CN = "zh_CN"
+    EN = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A TCP/UDP endpoint; ``str()`` gives ``host:port`` (``[v6]:port`` for IPv6)."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port must be 1..65535, got {self.port}")
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """Parse ``host:port`` or ``[ipv6]:port``; raises ValueError with the reason."""
+        form = "expected host:port (IPv6 as [::1]:7101)"
+        if text.startswith("["):
+            host, sep, port_text = text[1:].partition("]:")
+            if not sep:
+                raise ValueError(f"invalid address {text!r}: {form}")
+            try:
+                ipaddress.IPv6Address(host)
+            except ValueError:
+                raise ValueError(f"invalid address {text!r}: bad IPv6 address {host!r}") from None
+        else:
+            host, sep, port_text = text.rpartition(":")
+            if not sep or not host:
+                raise ValueError(f"invalid address {text!r}: {form}")
+            if ":" in host:
+                raise ValueError(
+                    f"invalid address {text!r}: write an IPv6 host in brackets, e.g. [::1]:7101"
+                )
+            if re.fullmatch(r"[0-9.]+", host):
+                try:
+                    ipaddress.IPv4Address(host)
+                except ValueError:
+                    raise ValueError(
+                        f"invalid address {text!r}: bad IPv4 address {host!r}"
+                    ) from None
+            elif not _HOST.fullmatch(host):
+                raise ValueError(f"invalid address {text!r}: bad host name {host!r}")
+        if not re.fullmatch(r"[0-9]{1,5}", port_text):
+            raise ValueError(f"invalid address {text!r}: bad port {port_text!r}")
+        port = int(port_text)
+        if not 1 <= port <= 65535:
+            raise ValueError(f"invalid address {text!r}: port must be 1..65535, got {port}")
+        return cls(host, port)
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One server of the pair; each address is on a different network."""
+
+    id: str
+    addresses: tuple[Address, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatSettings:
+    interval_ms: int = 500
+    missed: int = 3
+    connect_timeout_ms: int = 2000
+    reconnect_min_ms: int = 200
+    reconnect_max_ms: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSettings:
+    timeout_ms: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    nodes: tuple[Address, ...] = (Address("127.0.0.1", 6379),)
+    lock_ttl_ms: int = 5000
+    presence_ttl_ms: int = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = "alarms"
+
+
+@dataclass(frozen=True, slots=True)
+class IscsSettings:
+    program: str = "python3"
+    args: tuple[str, ...] = ("-m", "app.iscs.stub")
+
+
+@dataclass(frozen=True, slots=True)
+class Workstation:
+    id: str
+    line: Path  # absolute path of the line file
+    servers: tuple[Server, ...]
+    dispatcher: str = "dispatcher"
+    role: Role = Role.DISPATCHER
+    language: Language = Language.ZH_CN
+    heartbeat: HeartbeatSettings = HeartbeatSettings()
+    commands: CommandSettings = CommandSettings()
+    redis: RedisSettings = RedisSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    iscs: IscsSettings = IscsSettings()
+
+
+def _bootstrap(text: str) -> str:
+    """A Kafka ``host:port[,host:port...]`` list, normalised."""
+    return ",".join(str(Address.parse(part.strip())) for part in text.split(","))
+
+
+def _fields(cls: type[Any], **specs: Any) -> Obj:
+    """An Obj for dataclass ``cls``, each field defaulting to the dataclass default."""
+    defaults = cls()
+    return Obj(
+        {name: Field(spec, getattr(defaults, name)) for name, spec in specs.items()},
+        lambda values: cls(**values),
+    )
+
+
+_MS = Int(low=1, high=3_600_000)
+ADDRESS = Convert(Str(), Address.parse)
+SERVER = Obj(
+    {"id": Field(ID), "addresses": Field(ListOf(ADDRESS, unique=".", min_len=1, max_len=2))},
+    lambda values: Server(**values),
+)
+HEARTBEAT = _fields(
+    HeartbeatSettings,
+    interval_ms=_MS,
+    missed=Int(low=1, high=100),
+    connect_timeout_ms=_MS,
+    reconnect_min_ms=_MS,
+    reconnect_max_ms=_MS,
+)
+COMMANDS = _fields(CommandSettings, timeout_ms=_MS)
+REDIS = _fields(
+    RedisSettings,
+    nodes=ListOf(ADDRESS, unique=".", min_len=1),
+    lock_ttl_ms=_MS,
+    presence_ttl_ms=_MS,
+)
+KAFKA = _fields(
+    KafkaSettings,
+    bootstrap_servers=Convert(Str(), _bootstrap),
+    topic_prefix=Str(pattern=r"[A-Za-z0-9._\-]+", what="topic prefix"),
+)
+ISCS = _fields(IscsSettings, program=Str(), args=ListOf(Str(allow_empty=True)))
+WORKSTATION = Obj(
+    {
+        "id": Field(ID),
+        "dispatcher": Field(Str(pattern=r"[A-Za-z0-9_.@\-]+", what="login name"), "dispatcher"),
+        "role": Field(Choice(Role), Role.DISPATCHER),
+        "language": Field(Choice(Language), Language.ZH_CN),
+        "line": Field(Str()),
+        "servers": Field(ListOf(SERVER, unique="id", min_len=1, max_len=2)),
+        "heartbeat": Field(HEARTBEAT, HeartbeatSettings()),
+        "commands": Field(COMMANDS, CommandSettings()),
+        "redis": Field(REDIS, RedisSettings()),
+        "kafka": Field(KAFKA, KafkaSettings()),
+        "iscs": Field(ISCS, IscsSettings()),
+    }
+)
+
+
+def load_workstation(path: str | Path) -> Workstation:
+    """Load and check a workstation file; ``line`` is resolved against its directory.
+
+    The line file must exist; it is not loaded here (``load_line(ws.line)`` does).
+    Raises :class:`ConfigError` on the first problem.
+    """
+    return parse_workstation(read_text(path), str(path), Path(path).resolve().parent)
+
+
+def parse_workstation(
+    text: str, file: str = "<string>", base_dir: Path | None = None
+) -> Workstation:
+    """Like :func:`load_workstation`, from text; ``line`` is relative to ``base_dir``."""
+    return workstation_from_document(compose(text, file), base_dir or Path.cwd())
+
+
+def workstation_from_document(doc: Document, base_dir: Path) -> Workstation:
+    values: dict[str, Any] = read_document(doc, "workstation", WORKSTATION)
+    try:
+        line = (base_dir / values["line"]).resolve()
+        found = line.is_file()
+    except (OSError, ValueError) as exc:
+        raise doc.error("workstation.line", f"invalid line file path: {exc}") from None
+    if not found:
+        raise doc.error("workstation.line", f"line file not found: {line}")
+    values["line"] = line
+    ws = Workstation(**values)
+    _check(doc, ws)
+    return ws
+
+
+def _check(doc: Document, ws: Workstation) -> None:
+    hb = ws.heartbeat
+    if hb.reconnect_max_ms < hb.reconnect_min_ms:
+        raise doc.error(
+            "workstation.heartbeat.reconnect_max_ms",
+            f"reconnect_max_ms ({hb.reconnect_max_ms}) must not be below "
+            f"reconnect_min_ms ({hb.reconnect_min_ms})",
+        )
+    owner: dict[Address, str] = {}
+    for i, server in enumerate(ws.servers):
+        for j, address in enumerate(server.addresses):
+            if address in owner:
+                raise doc.error(
+                    f"workstation.servers[{i}].addresses[{j}]",
+                    f"address {address} is already used by server {owner[address]!r}",
+                )
+            owner[address] = server.id
