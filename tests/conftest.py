@@ -11,10 +11,10 @@ import pytest
 # Before anything imports Qt: tests never need a display unless they start Xvfb themselves.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.config import load_line  # noqa: E402
-from app.model.topology import Line  # noqa: E402
-from app.paths import default_line_file, default_workstation_file  # noqa: E402
-from app.sim.launcher import SimulatorProcess  # noqa: E402
+from app.config import load_line
+from app.model.topology import Line
+from app.paths import default_line_file, default_workstation_file
+from app.sim.launcher import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 

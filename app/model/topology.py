@@ -105,7 +105,11 @@ class Switch:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """A signal at the entry of ``section``, governing trains running in ``direction``."""
+    """A signal governing trains running in ``direction``.
+
+    ``section`` is the section in rear of the signal, where a train waits at it;
+    the signal stands at that section's forward end (``x1`` for DOWN, ``x0`` for UP).
+    """
 
     id: str
     zone: str | None

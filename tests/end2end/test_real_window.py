@@ -22,9 +22,20 @@ def xvfb_display() -> Iterator[str]:
         pytest.skip("Xvfb is not installed (python3 installer/bootstrap.py test installs it)")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten",
-         "tcp", "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            "1920x1080x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
@@ -41,9 +52,12 @@ def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path) 
     shot = tmp_path / "window.png"
     env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
     res = subprocess.run(
-        [sys.executable, "-m", "ui.main", "--demo", "--screenshot", str(shot),
-         "--quit-after", "6"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "ui.main", "--demo", "--screenshot", str(shot), "--quit-after", "6"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert shot.exists()

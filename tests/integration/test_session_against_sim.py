@@ -44,7 +44,8 @@ def test_a_train_moves_from_one_section_to_the_next(
             assert len(first) == 20
             await until(
                 lambda: any(session.state.trains[i].section != s for i, s in first.items()),
-                30, "no train changed section",
+                30,
+                "no train changed section",
             )
             moved = [t for t in session.state.trains.values() if t.section != first[t.id]]
             train = moved[0]
@@ -71,7 +72,8 @@ def test_switch_throw_executed_and_refused_with_reason(
             assert res.outcome is Outcome.EXECUTED, res
             await until(
                 lambda: session.state.switches["W0903"].position is SwitchPosition.REVERSE,
-                10, "switch never reported reverse",
+                10,
+                "switch never reported reverse",
             )
             res = await session.command("R_SPD09_SDT09A", CommandOp.SET_ROUTE)
             assert res.outcome is Outcome.EXECUTED, res
@@ -116,8 +118,9 @@ def test_no_link_means_a_failed_outcome_not_a_hang(demo_line: Line) -> None:
     from app.session import Endpoint
 
     async def scenario() -> None:
-        session = DispatcherSession(demo_line, [Endpoint("A", "127.0.0.1", 1)], node="x",
-                                    dispatcher="d", role="dispatcher")
+        session = DispatcherSession(
+            demo_line, [Endpoint("A", "127.0.0.1", 1)], node="x", dispatcher="d", role="dispatcher"
+        )
         session.start()
         try:
             res = await session.command("W0903", CommandOp.THROW_REVERSE)

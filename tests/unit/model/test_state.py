@@ -34,8 +34,18 @@ def tiny_line() -> Line:
         Section("X", TrackKind.CROSSOVER, 100, 20, 30, 0, 10),
     )
     return Line(
-        "T", "测试", "Test", "Asia/Shanghai", TrainSpec(), (), (), secs, (Link("A", "B"),),
-        (Switch("W1", "Z1", "B", "C", "X", 20, 0),), (), (),
+        "T",
+        "测试",
+        "Test",
+        "Asia/Shanghai",
+        TrainSpec(),
+        (),
+        (),
+        secs,
+        (Link("A", "B"),),
+        (Switch("W1", "Z1", "B", "C", "X", 20, 0),),
+        (),
+        (),
         (ControlZone("Z1", "一区", "Zone 1", ("W1",), ()),),
     )
 

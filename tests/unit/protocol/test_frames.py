@@ -41,7 +41,9 @@ def drain(dec: FrameDecoder) -> list[Frame]:
 
 
 @given(st.lists(frames_st, max_size=8), st.data())
-def test_any_split_of_a_stream_gives_the_same_frames(frames: list[Frame], data: st.DataObject) -> None:
+def test_any_split_of_a_stream_gives_the_same_frames(
+    frames: list[Frame], data: st.DataObject
+) -> None:
     stream = b"".join(encode(f) for f in frames)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
     dec = FrameDecoder()
@@ -95,8 +97,10 @@ def test_wrong_magic_refused_at_first_byte() -> None:
 
 
 def test_unknown_type_and_version() -> None:
-    for mutate, where in ((lambda b: b.__setitem__(3, 99), "header.type"),
-                          (lambda b: b.__setitem__(2, 7), "header.version")):
+    for mutate, where in (
+        (lambda b: b.__setitem__(3, 99), "header.type"),
+        (lambda b: b.__setitem__(2, 7), "header.version"),
+    ):
         data = bytearray(encode_frame(MessageType.HELLO, 0, b"{}"))
         mutate(data)
         body = bytes(data[:-4])

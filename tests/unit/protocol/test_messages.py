@@ -25,24 +25,58 @@ from app.protocol.connection import Connection
 from app.protocol.messages import Heartbeat, Hello, SnapshotRequest, decode_message, encode_message
 
 ids = st.text("ABCDXU0123456789_", min_size=1, max_size=8)
-sections = st.builds(SectionState, ids, st.booleans(), st.text(max_size=5), st.booleans(),
-                     st.integers(0, 2**40))
-switches = st.builds(SwitchState, ids, st.sampled_from(SwitchPosition), st.text(max_size=5),
-                     st.booleans(), st.integers(0, 2**40))
+sections = st.builds(
+    SectionState, ids, st.booleans(), st.text(max_size=5), st.booleans(), st.integers(0, 2**40)
+)
+switches = st.builds(
+    SwitchState,
+    ids,
+    st.sampled_from(SwitchPosition),
+    st.text(max_size=5),
+    st.booleans(),
+    st.integers(0, 2**40),
+)
 signals = st.builds(SignalState, ids, st.sampled_from(Aspect), st.integers(0, 2**40))
 routes = st.builds(RouteState, ids, st.sampled_from(RouteStatus), st.integers(0, 2**40))
-trains = st.builds(TrainState, st.integers(0, 65535), st.text(max_size=8), ids,
-                   st.floats(0, 5000), st.floats(0, 120), st.sampled_from(Direction))
+trains = st.builds(
+    TrainState,
+    st.integers(0, 65535),
+    st.text(max_size=8),
+    ids,
+    st.floats(0, 5000),
+    st.floats(0, 120),
+    st.sampled_from(Direction),
+)
 messages = st.one_of(
     st.builds(Hello, st.text(), st.text(), st.text(), st.text(), st.integers(0, 9)),
     st.builds(Heartbeat, st.text(), st.sampled_from(["master", "standby"]), st.integers(0, 99)),
-    st.builds(StateSnapshot, st.integers(0, 2**40), st.tuples(sections), st.tuples(switches),
-              st.tuples(signals), st.tuples(routes), st.tuples(trains)),
-    st.builds(StateDelta, st.integers(0, 2**40), st.tuples(sections), st.tuples(switches),
-              routes_released=st.tuples(ids), trains_removed=st.tuples(st.integers(0, 999))),
+    st.builds(
+        StateSnapshot,
+        st.integers(0, 2**40),
+        st.tuples(sections),
+        st.tuples(switches),
+        st.tuples(signals),
+        st.tuples(routes),
+        st.tuples(trains),
+    ),
+    st.builds(
+        StateDelta,
+        st.integers(0, 2**40),
+        st.tuples(sections),
+        st.tuples(switches),
+        routes_released=st.tuples(ids),
+        trains_removed=st.tuples(st.integers(0, 999)),
+    ),
     st.builds(Command, st.text(), ids, st.sampled_from(CommandOp), st.text(), st.text()),
-    st.builds(CommandResult, st.text(), ids, st.sampled_from(CommandOp),
-              st.sampled_from(Outcome), st.text(), st.text()),
+    st.builds(
+        CommandResult,
+        st.text(),
+        ids,
+        st.sampled_from(CommandOp),
+        st.sampled_from(Outcome),
+        st.text(),
+        st.text(),
+    ),
     st.builds(SnapshotRequest, st.text()),
 )
 
@@ -94,12 +128,16 @@ def test_sequence_jump_is_refused() -> None:
 
 
 @settings(max_examples=400)
-@given(st.sampled_from(list(MessageType)), st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids,
-                                                              max_size=6),
-    max_leaves=20,
-))
+@given(
+    st.sampled_from(list(MessageType)),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda kids: (
+            st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids, max_size=6)
+        ),
+        max_leaves=20,
+    ),
+)
 def test_any_json_payload_decodes_or_raises_remote_error(mtype: MessageType, body: object) -> None:
     try:
         decode_message(frame(mtype, body))

@@ -8,9 +8,17 @@ from app.protocol import LocalProtocolError, RemoteProtocolError
 from app.protocol.udp import RECORD_SIZE, TrainStatus, decode_train_status, encode_train_status
 
 records = st.builds(
-    TrainStatus, st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1), st.integers(0, 65535),
-    st.text("0123456789ABC", max_size=8), st.integers(0, 65535), st.integers(0, 2**32 - 1),
-    st.integers(0, 65535), st.integers(0, 1), st.integers(0, 3), st.integers(0, 2),
+    TrainStatus,
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 65535),
+    st.text("0123456789ABC", max_size=8),
+    st.integers(0, 65535),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 65535),
+    st.integers(0, 1),
+    st.integers(0, 3),
+    st.integers(0, 2),
 )
 
 
