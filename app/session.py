@@ -189,16 +189,22 @@ class DispatcherSession(LinkHandler):
         if rec.section_index >= len(sections):
             self.bad_records += 1
             return
+        section = sections[rec.section_index].id
+        direction = Direction(DIRECTIONS[rec.direction])
+        old = self.state.trains.get(rec.train_id)
+        # "since" is when the train entered its section, not when it last reported.
+        same_place = old is not None and (old.section, old.direction) == (section, direction)
+        since = old.since_ms if old is not None and same_place else rec.timestamp_ms
         train = TrainState(
             rec.train_id,
             rec.number,
-            sections[rec.section_index].id,
+            section,
             rec.offset_cm / 100,
             rec.speed_dkmh / 10,
-            Direction(DIRECTIONS[rec.direction]),
+            direction,
             CouplingState(COUPLING_STATES[rec.coupling]),
             CabRole(CAB_ROLES[rec.cab]),
-            rec.timestamp_ms,
+            since,
         )
         changes = self.state.apply_train(train)
         if changes:
