@@ -5,46 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
-from app.comms.link import LinkTimings
-from app.config import ConfigError, Workstation, load_line, load_workstation
+from app.config import ConfigError, load_line, load_workstation
 from app.paths import default_workstation_file
-from app.session import DispatcherSession, Endpoint
-
-
-def endpoints_from(ws: Workstation, overrides: Sequence[str]) -> list[Endpoint]:
-    if overrides:
-        out = []
-        for text in overrides:
-            host, _, port = text.rpartition(":")
-            out.append(Endpoint("cli", host.strip("[]"), int(port)))
-        return out
-    return [Endpoint(s.id, a.host, a.port) for s in ws.servers for a in s.addresses]
-
-
-def session_for(
-    ws: Workstation, endpoints: Sequence[Endpoint], *, node_suffix: str = ""
-) -> DispatcherSession:
-    hb = ws.heartbeat
-    timings = LinkTimings(
-        heartbeat_s=hb.interval_ms / 1000,
-        missed=hb.missed,
-        connect_timeout_s=hb.connect_timeout_ms / 1000,
-        reconnect_min_s=hb.reconnect_min_ms / 1000,
-        reconnect_max_s=hb.reconnect_max_ms / 1000,
-    )
-    return DispatcherSession(
-        load_line(ws.line),
-        endpoints,
-        node=ws.id + node_suffix,
-        dispatcher=ws.dispatcher,
-        role=ws.role,
-        timings=timings,
-        command_timeout_s=ws.commands.timeout_ms / 1000,
-    )
+from app.session import DispatcherSession
+from app.wiring import build_session, configure_logging, configured_endpoints, override_endpoints
 
 
 async def cmd_state(session: DispatcherSession, wait_s: float) -> int:
@@ -86,16 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     try:
         ws = load_workstation(args.config)
-        session = session_for(ws, endpoints_from(ws, args.server))
+        endpoints = override_endpoints(args.server) or configured_endpoints(ws)
+        session = build_session(ws, load_line(ws.line), endpoints)
     except ConfigError as exc:
         print(f"dispatcher-cli: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"dispatcher-cli: --server: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(cmd_state(session, args.timeout))
 

@@ -133,8 +133,7 @@ class DispatcherSession(LinkHandler):
             return
         log.info("active link: %s", new.name if new else "none")
         self.active = new
-        self.state.invalidate()
-        self._synced.clear()
+        self._invalidate()
         self._train_seq.clear()
         if new is not None:
             self._request_snapshot(new, "active link changed")
@@ -161,17 +160,23 @@ class DispatcherSession(LinkHandler):
         except SequenceGap as gap:
             self.gaps += 1
             log.warning("link %s: %s; asking for a snapshot", link.name, gap)
-            self._synced.clear()
+            self._invalidate()
             self._request_snapshot(link, str(gap))
             return
         except UnknownDevice as exc:
             self.bad_records += 1
             log.error("link %s: %s; asking for a snapshot", link.name, exc)
-            self.state.invalidate()
+            self._invalidate()
             self._request_snapshot(link, str(exc))
             return
         if changes:
             self.state_changed.emit(changes)
+
+    def _invalidate(self) -> None:
+        """The state is no longer current: say so at once, everywhere it is shown."""
+        self.state.invalidate()
+        self._synced.clear()
+        self.state_changed.emit(Changes(full=True))
 
     def _request_snapshot(self, link: ServerLink, reason: str) -> None:
         with contextlib.suppress(LinkDown):

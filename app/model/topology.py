@@ -195,8 +195,11 @@ class Line:
         object.__setattr__(self, "section_index", {s.id: i for i, s in enumerate(self.sections)})
 
     def zone_of_device(self, device: str) -> str | None:
+        """The control zone commanding a switch, a signal, or a route (its entry signal's)."""
         if device in self.switch_by_id:
             return self.switch_by_id[device].zone
+        if device in self.route_by_id:
+            device = self.route_by_id[device].entry
         if device in self.signal_by_id:
             return self.signal_by_id[device].zone
         return None

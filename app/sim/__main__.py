@@ -20,6 +20,7 @@ from app.paths import default_line_file
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
 from app.sim.world import ServiceSettings, World
+from app.wiring import configure_logging
 
 log = logging.getLogger("app.sim")
 
@@ -89,11 +90,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     try:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from app.model.commands import CommandOp, Outcome
-from app.model.state import SwitchPosition
+from app.model.state import Changes, SwitchPosition
 from app.model.topology import Line
-from app.session import DispatcherSession
+from app.session import DispatcherSession, Endpoint
 from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
@@ -115,14 +117,38 @@ def test_observer_is_refused_before_sending(
 
 
 def test_no_link_means_a_failed_outcome_not_a_hang(demo_line: Line) -> None:
-    from app.session import Endpoint
-
     async def scenario() -> None:
         session = DispatcherSession(
             demo_line, [Endpoint("A", "127.0.0.1", 1)], node="x", dispatcher="d", role="dispatcher"
         )
         session.start()
         try:
+            res = await session.command("W0903", CommandOp.THROW_REVERSE)
+            assert (res.outcome, res.reason_code) == (Outcome.FAILED, "no_link")
+        finally:
+            await session.close()
+
+    asyncio.run(scenario())
+
+
+def test_killed_server_marks_the_state_stale_at_once(
+    demo_line: Line, start_sim: Callable[..., SimulatorProcess]
+) -> None:
+    sim = start_sim("--trains", "4")
+
+    async def scenario() -> None:
+        session = session_for(demo_line, sim)
+        seen: list[Changes] = []
+        session.state_changed.connect(seen.append)
+        session.start()
+        try:
+            async with asyncio.timeout(10):
+                await session.wait_synchronised()
+            seen.clear()
+            os.kill(sim.pid, signal.SIGKILL)
+            await until(lambda: not session.state.synchronised, 5, "state still claims to be live")
+            assert any(c.full for c in seen), "views were not told"
+            assert session.active is None
             res = await session.command("W0903", CommandOp.THROW_REVERSE)
             assert (res.outcome, res.reason_code) == (Outcome.FAILED, "no_link")
         finally:

@@ -1,0 +1,219 @@
+"""Fixtures for the Qt view tests: a small hand-made line, a fake session, an asyncio loop on Qt.
+
+Everything runs offscreen (set here too, in case this folder runs on its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.comms.link import LinkInfo, LinkState
+from app.events import Event
+from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.state import Changes, LineState, StateSnapshot
+from app.model.topology import (
+    ControlZone,
+    Direction,
+    Line,
+    Link,
+    Platform,
+    Route,
+    Section,
+    Signal,
+    Station,
+    Switch,
+    SwitchLeg,
+    SwitchSetting,
+    TrackKind,
+    TrainSpec,
+)
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_line() -> Line:
+    """Three stations on two tracks, with a crossover (W1, W2) beyond station B.
+
+    DOWN runs towards increasing x on y = 0, UP on y = 30 (as in the demo line).
+    """
+    M, C = TrackKind.MAIN, TrackKind.CROSSOVER
+    sections = (
+        Section("PDA", M, 140, 85, 115, 0, 0, "A"),
+        Section("DAB", M, 600, 115, 185, 0, 0),
+        Section("PDB", M, 140, 185, 215, 0, 0, "B"),
+        Section("DBX", M, 80, 215, 240, 0, 0, "B"),
+        Section("DBC", M, 500, 240, 285, 0, 0),
+        Section("PDC", M, 140, 285, 315, 0, 0, "C"),
+        Section("PUA", M, 140, 85, 115, 30, 30, "A"),
+        Section("UAB", M, 600, 115, 185, 30, 30),
+        Section("PUB", M, 140, 185, 215, 30, 30, "B"),
+        Section("UBX", M, 40, 215, 225, 30, 30, "B"),
+        Section("UBC", M, 540, 225, 285, 30, 30),
+        Section("PUC", M, 140, 285, 315, 30, 30, "C"),
+        Section("CB", C, 50, 225, 240, 30, 0, "B"),
+    )
+    links = (
+        Link("PDA", "DAB"),
+        Link("DAB", "PDB"),
+        Link("PDB", "DBX"),
+        Link("DBC", "PDC"),
+        Link("PUA", "UAB"),
+        Link("UAB", "PUB"),
+        Link("PUB", "UBX"),
+        Link("UBC", "PUC"),
+    )
+    switches = (
+        Switch("W1", "Z1", "DBC", "DBX", "CB", 240, 0),
+        Switch("W2", "Z1", "UBX", "UBC", "CB", 225, 30),
+    )
+    signals = (
+        Signal("XPDA", "Z1", "PDA", Direction.DOWN, 115, 0),
+        Signal("XPDB", "Z1", "PDB", Direction.DOWN, 215, 0),
+        Signal("XDBC", "Z1", "DBC", Direction.DOWN, 285, 0),
+        Signal("SDBC", "Z1", "DBC", Direction.UP, 240, 0),
+        Signal("SPUC", "Z1", "PUC", Direction.UP, 285, 30),
+        Signal("SPUB", "Z1", "PUB", Direction.UP, 185, 30),
+    )
+    routes = (
+        Route("R_XPDA_XPDB", "XPDA", "XPDB", ("DAB", "PDB"), ()),
+        Route(
+            "R_XPDB_XDBC", "XPDB", "XDBC", ("DBX", "DBC"), (SwitchSetting("W1", SwitchLeg.NORMAL),)
+        ),
+        Route(
+            "R_SDBC_SPUB",
+            "SDBC",
+            "SPUB",
+            ("CB", "UBX", "PUB"),
+            (SwitchSetting("W1", SwitchLeg.REVERSE), SwitchSetting("W2", SwitchLeg.REVERSE)),
+        ),
+    )
+    stations = (
+        Station("A", "甲站", "Alpha", 0.0, 100, ("PA_D", "PA_U")),
+        Station("B", "乙站", "Bravo", 0.7, 200, ("PB_D", "PB_U")),
+        Station("C", "丙站", "Charlie", 1.4, 300, ("PC_D", "PC_U")),
+    )
+    platforms = tuple(
+        Platform(f"P{s}_{d[0].upper()}", s, d, f"P{d.value[0].upper()}{s}")
+        for s in "ABC"
+        for d in Direction
+    )
+    zones = (
+        ControlZone(
+            "Z1",
+            "测试区",
+            "Test zone",
+            ("W1", "W2"),
+            tuple(s.id for s in signals),
+            ("A", "B", "C"),
+        ),
+    )
+    return Line(
+        "T1",
+        "测试线",
+        "Test Line",
+        "Asia/Shanghai",
+        TrainSpec(),
+        stations,
+        platforms,
+        sections,
+        links,
+        switches,
+        signals,
+        routes,
+        zones,
+    )
+
+
+@pytest.fixture
+def line() -> Line:
+    return make_line()
+
+
+class FakeSession:
+    """Enough of DispatcherSession for the views; ``command`` records what it was asked."""
+
+    def __init__(self, line: Line, role: str = "dispatcher") -> None:
+        self.line = line
+        self.state = LineState(line)
+        self.node = "WS-T"
+        self.dispatcher = "tester"
+        self.role = role
+        self.state_changed: Event[Changes] = Event("state_changed")
+        self.links_changed: Event[list[LinkInfo]] = Event("links_changed")
+        self.command_finished: Event[CommandResult] = Event("command_finished")
+        self.links = [LinkInfo("A@127.0.0.1:7101", "A", "127.0.0.1", 7101, LinkState.DOWN)]
+        self.calls: list[tuple[str, CommandOp]] = []
+
+    def link_infos(self) -> list[LinkInfo]:
+        return list(self.links)
+
+    def set_link(self, state: LinkState, role: str = "", epoch: int = 0) -> None:
+        old = self.links[0]
+        self.links = [LinkInfo(old.name, old.server, old.host, old.port, state, role, epoch)]
+        self.links_changed.emit(self.link_infos())
+
+    def synchronise(self) -> None:
+        self.state_changed.emit(self.state.apply_snapshot(StateSnapshot(seq=1)))
+
+    async def command(self, device: str, op: CommandOp) -> CommandResult:
+        self.calls.append((device, op))
+        await asyncio.sleep(0)
+        result = CommandResult(f"c{len(self.calls)}", device, op, Outcome.EXECUTED)
+        self.command_finished.emit(result)
+        return result
+
+
+@pytest.fixture
+def fake_session(line: Line) -> FakeSession:
+    return FakeSession(line)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """An asyncio loop that runs whenever Qt processes events (as under ``qasync``).
+
+    qtbot.wait/waitUntil spin Qt's event loop, so coroutines and sockets make
+    progress while a test waits. Left-over tasks are cancelled and drained at the end.
+    """
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    try:
+        yield loop
+    finally:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        deadline = loop.time() + 5
+        while any(not t.done() for t in pending) and loop.time() < deadline:
+            qapp.processEvents()
+        # loop.stop() would call QApplication.exit(), which upsets the next test's
+        # event loops: just mark it stopped (qasync keeps that flag private).
+        loop._QEventLoop__is_running = False
+        asyncio.events._set_running_loop(None)
+        loop.close()
+
+
+RunAsync = Callable[..., Any]
+
+
+@pytest.fixture
+def run_async(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> RunAsync:
+    """``run_async(coro, timeout=10)``: run a coroutine to its end while Qt processes events."""
+
+    def run(coro: Coroutine[Any, Any, Any], timeout: float = 10) -> Any:
+        task = qloop.create_task(coro)
+        qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+        return task.result()
+
+    return run

@@ -1,0 +1,124 @@
+"""The confirmation step every command goes through before it is sent.
+
+Selecting an operation in a context menu is step one; this dialog is step two.
+It names the device, the operation and the control zone, and only an explicit
+click on the confirm button sends anything: the default button (the one Enter
+presses) is Cancel, and Escape or closing the window cancels too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.model.commands import CommandOp, CommandResult, Outcome
+
+
+def op_text(op: CommandOp) -> str:
+    return {
+        CommandOp.THROW_NORMAL: QCoreApplication.translate("Commands", "Throw to normal"),
+        CommandOp.THROW_REVERSE: QCoreApplication.translate("Commands", "Throw to reverse"),
+        CommandOp.SET_ROUTE: QCoreApplication.translate("Commands", "Set route"),
+        CommandOp.CANCEL_ROUTE: QCoreApplication.translate("Commands", "Cancel route"),
+    }[op]
+
+
+def outcome_text(outcome: Outcome) -> str:
+    return {
+        Outcome.EXECUTED: QCoreApplication.translate("Commands", "executed"),
+        Outcome.REFUSED: QCoreApplication.translate("Commands", "refused"),
+        Outcome.FAILED: QCoreApplication.translate("Commands", "failed"),
+    }[outcome]
+
+
+def result_text(result: CommandResult) -> str:
+    """One line for the status bar and the command log."""
+    text = QCoreApplication.translate("Commands", "{0} {1}: {2}").format(
+        op_text(result.op), result.device, outcome_text(result.outcome)
+    )
+    if result.reason:
+        text += f" ({result.reason})"
+    elif result.reason_code:
+        text += f" ({result.reason_code})"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A command the dispatcher picked, described for the confirmation dialog."""
+
+    device: str
+    device_kind: str  # already translated: "switch", "route"
+    op: CommandOp
+    zone: str  # already formatted: "Z2 文庙渡线区 (Wenmiao crossover zone)", or ""
+    detail: str = ""
+
+
+class ConfirmCommandDialog(QDialog):
+    """Asks once more before a command is sent; Cancel is the default."""
+
+    def __init__(self, request: CommandRequest, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.request = request
+        self.setWindowTitle(self.tr("Confirm command"))
+        self.setModal(True)
+        self.setObjectName("confirmCommandDialog")
+
+        heading = QLabel(
+            self.tr("{0} {1}: {2}?").format(
+                request.device_kind.capitalize(), request.device, op_text(request.op)
+            )
+        )
+        heading.setObjectName("heading")
+        font = heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        heading.setFont(font)
+
+        form = QFormLayout()
+        form.addRow(self.tr("Device:"), QLabel(f"{request.device_kind} {request.device}"))
+        form.addRow(self.tr("Operation:"), QLabel(op_text(request.op)))
+        form.addRow(self.tr("Control zone:"), QLabel(request.zone or self.tr("(none)")))
+        if request.detail:
+            detail = QLabel(request.detail)
+            detail.setWordWrap(True)
+            form.addRow(self.tr("Details:"), detail)
+
+        note = QLabel(
+            self.tr("Check the device and the operation on the schematic before confirming.")
+        )
+        note.setWordWrap(True)
+
+        buttons = QDialogButtonBox()
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.confirm_button = QPushButton(
+            self.tr("Confirm: {0} {1}").format(op_text(request.op), request.device)
+        )
+        self.confirm_button.setObjectName("confirmButton")
+        self.cancel_button.setObjectName("cancelButton")
+        buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        # Enter must never confirm: Cancel is the default and holds the focus.
+        self.confirm_button.setAutoDefault(False)
+        self.confirm_button.setDefault(False)
+        self.cancel_button.setAutoDefault(True)
+        self.cancel_button.setDefault(True)
+        self.confirm_button.clicked.connect(self.accept)
+        self.cancel_button.clicked.connect(self.reject)
+
+        box = QVBoxLayout(self)
+        box.addWidget(heading)
+        box.addLayout(form)
+        box.addWidget(note)
+        box.addWidget(buttons)
+        self.cancel_button.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -1,0 +1,635 @@
+"""The graphics items of the line schematic: one per device, one per train.
+
+Items draw in scene units (see :mod:`ui.layout`); texts too, so they scale with
+the zoom. Labels that would only clutter the overview (device ids) appear once
+the view is zoomed in far enough. Every live item keeps the record it draws and
+repaints only when :meth:`update_state` hands it a new one.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from app.model.state import (
+    Aspect,
+    RouteStatus,
+    SectionState,
+    SignalState,
+    SwitchPosition,
+    SwitchState,
+    TrainState,
+)
+from app.model.topology import Direction, Section, Signal, Station, Switch, TrackKind
+from ui import style
+from ui.layout import Piece
+
+#: zoom (scene units per pixel inverse) above which device ids are drawn
+ID_LOD = 2.2
+#: how far a joint between two sections is opened, each side (scene units)
+JOINT = 0.7
+#: how much of a switch leg is cut away when the points do not lie towards it
+SWITCH_GAP = 9.0
+
+
+class Z:
+    """Stacking order."""
+
+    BAND = -10.0
+    STATIC = -5.0
+    SECTION = 0.0
+    SWITCH = 2.0
+    SIGNAL = 3.0
+    LABEL = 4.0
+    TRAIN = 10.0
+    BANNER = 20.0
+
+
+def position_text(position: SwitchPosition) -> str:
+    return {
+        SwitchPosition.NORMAL: QCoreApplication.translate("Schematic", "normal"),
+        SwitchPosition.REVERSE: QCoreApplication.translate("Schematic", "reverse"),
+        SwitchPosition.MOVING: QCoreApplication.translate("Schematic", "moving"),
+        SwitchPosition.LOST: QCoreApplication.translate("Schematic", "lost (no detection)"),
+    }[position]
+
+
+def aspect_text(aspect: Aspect) -> str:
+    return {
+        Aspect.STOP: QCoreApplication.translate("Schematic", "stop"),
+        Aspect.PROCEED: QCoreApplication.translate("Schematic", "proceed"),
+        Aspect.PROCEED_DIVERGING: QCoreApplication.translate("Schematic", "proceed, diverging"),
+        Aspect.DARK: QCoreApplication.translate("Schematic", "dark"),
+    }[aspect]
+
+
+def direction_text(direction: Direction) -> str:
+    if direction is Direction.DOWN:
+        return QCoreApplication.translate("Schematic", "down")
+    return QCoreApplication.translate("Schematic", "up")
+
+
+def lod(painter: QPainter, option: QStyleOptionGraphicsItem) -> float:
+    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+
+
+def _draw_id(painter: QPainter, text: str, at: QPointF, align: Qt.AlignmentFlag) -> None:
+    painter.setFont(style.font(3.6))
+    painter.setPen(style.TEXT_MUTED)
+    rect = QRectF(at.x() - 30, at.y() - 3, 60, 6)
+    if align & Qt.AlignmentFlag.AlignLeft:
+        rect.moveLeft(at.x())
+    elif align & Qt.AlignmentFlag.AlignRight:
+        rect.moveRight(at.x())
+    painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+# -- sections ----------------------------------------------------------------------
+
+
+class SectionItem(QGraphicsItem):
+    """A track section: a line per row it crosses, coloured by its state."""
+
+    def __init__(self, section: Section, pieces: list[Piece]) -> None:
+        super().__init__()
+        self.section = section
+        self.device_id = section.id
+        self.pieces = pieces
+        self.record = SectionState(section.id)
+        self.route_status: RouteStatus | None = None
+        self.stale = True
+        #: end (0 or 1) -> length cut away there because a switch lies the other way
+        self.gaps: dict[int, float] = {}
+        self.width = (
+            style.DEPOT_TRACK_WIDTH if section.kind is TrackKind.DEPOT else style.TRACK_WIDTH
+        )
+        self.setZValue(Z.SECTION)
+        path = QPainterPath()
+        for piece in pieces:
+            path.moveTo(piece.line.p1())
+            path.lineTo(piece.line.p2())
+        stroker = QPainterPathStroker()
+        stroker.setWidth(8.0)
+        self._shape = stroker.createStroke(path)
+        self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3)
+        self._refresh_tooltip()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._shape
+
+    def update_state(
+        self, record: SectionState, route_status: RouteStatus | None, stale: bool
+    ) -> None:
+        if (record, route_status, stale) == (self.record, self.route_status, self.stale):
+            return
+        self.record, self.route_status, self.stale = record, route_status, stale
+        self._refresh_tooltip()
+        self.update()
+
+    def set_gap(self, end: int, length: float) -> None:
+        if self.gaps.get(end, 0.0) != length:
+            self.gaps[end] = length
+            self.update()
+
+    def colour(self) -> tuple[QColor, Qt.PenStyle]:
+        rec = self.record
+        if self.stale:
+            return style.TRACK_STALE, Qt.PenStyle.SolidLine
+        if rec.occupied:
+            return style.TRACK_OCCUPIED, Qt.PenStyle.SolidLine
+        if rec.fault:
+            return style.TRACK_FAULT, Qt.PenStyle.DashLine
+        if rec.route:
+            if self.route_status is RouteStatus.SETTING:
+                return style.TRACK_ROUTE_SETTING, Qt.PenStyle.DashLine
+            return style.TRACK_ROUTE, Qt.PenStyle.SolidLine
+        if self.section.kind is TrackKind.DEPOT:
+            return style.TRACK_DEPOT, Qt.PenStyle.SolidLine
+        return style.TRACK_FREE, Qt.PenStyle.SolidLine
+
+    def _refresh_tooltip(self) -> None:
+        rec = self.record
+        parts = [f"{self.section.id}  ({self.section.length_m:g} m)"]
+        if rec.occupied:
+            parts.append(QCoreApplication.translate("Schematic", "occupied"))
+        if rec.route:
+            parts.append(QCoreApplication.translate("Schematic", "route {0}").format(rec.route))
+        if rec.fault:
+            parts.append(QCoreApplication.translate("Schematic", "FAULT"))
+        self.setToolTip(" · ".join(parts))
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        colour, pen_style = self.colour()
+        pen = QPen(colour, self.width, pen_style, Qt.PenCapStyle.FlatCap)
+        if pen_style is Qt.PenStyle.DashLine:
+            pen.setDashPattern([2.0, 1.2])
+        painter.setPen(pen)
+        last = len(self.pieces) - 1
+        for i, piece in enumerate(self.pieces):
+            start = 0.0 if piece.cut_start else JOINT
+            end = 0.0 if piece.cut_end else JOINT
+            if i == 0:
+                start = max(start, self.gaps.get(0, 0.0))
+            if i == last:
+                end = max(end, self.gaps.get(1, 0.0))
+            line = _shorten(piece.line, start, end)
+            if line is not None:
+                painter.drawLine(line)
+        if lod(painter, option) >= ID_LOD * 1.4 and self.pieces:
+            longest = max(self.pieces, key=lambda p: p.line.length())
+            mid = longest.line.center()
+            _draw_id(painter, self.section.id, mid + QPointF(0, 4.2), Qt.AlignmentFlag.AlignHCenter)
+
+
+def _shorten(line: QLineF, start: float, end: float) -> QLineF | None:
+    length = line.length()
+    if length <= start + end:
+        return None
+    dx, dy = (line.dx() / length, line.dy() / length)
+    return QLineF(
+        line.p1() + QPointF(dx * start, dy * start), line.p2() - QPointF(dx * end, dy * end)
+    )
+
+
+# -- switches ------------------------------------------------------------------------
+
+
+class SwitchItem(QGraphicsItem):
+    """The points: a marker only when they need attention (moving, lost, blocked).
+
+    The position itself shows in the track: the leg the points do not lie in is
+    cut open near the switch (see :meth:`SectionItem.set_gap`).
+    """
+
+    def __init__(self, switch: Switch, normal_vec: QPointF, reverse_vec: QPointF) -> None:
+        super().__init__()
+        self.switch = switch
+        self.device_id = switch.id
+        self.normal_vec = normal_vec
+        self.reverse_vec = reverse_vec
+        self.record = SwitchState(switch.id)
+        self.stale = True
+        self.blink_on = True
+        self.setZValue(Z.SWITCH)
+        self.setAcceptHoverEvents(True)
+        # the id goes on the side away from the diverging leg
+        self._label_dy = -7.0 if reverse_vec.y() > 0 else 7.0
+        self._refresh_tooltip()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-16, -16, 32, 32)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(QPointF(0, 0), 6.5, 6.5)
+        return path
+
+    @property
+    def blinking(self) -> bool:
+        return not self.stale and self.record.position is SwitchPosition.MOVING
+
+    def update_state(self, record: SwitchState, stale: bool) -> None:
+        if (record, stale) == (self.record, self.stale):
+            return
+        self.record, self.stale = record, stale
+        self._refresh_tooltip()
+        self.update()
+
+    def set_blink(self, on: bool) -> None:
+        if self.blink_on != on:
+            self.blink_on = on
+            if self.blinking:
+                self.update()
+
+    def _refresh_tooltip(self) -> None:
+        rec = self.record
+        parts = [f"{self.switch.id}  {position_text(rec.position)}"]
+        if rec.route:
+            parts.append(QCoreApplication.translate("Schematic", "locked by {0}").format(rec.route))
+        if rec.blocked:
+            parts.append(QCoreApplication.translate("Schematic", "BLOCKED"))
+        self.setToolTip(" · ".join(parts))
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        rec = self.record
+        if not self.stale:
+            if rec.position is SwitchPosition.MOVING and self.blink_on:
+                painter.setPen(QPen(style.SWITCH_MOVING, 1.6))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(QPointF(0, 0), 5.0, 5.0)
+                painter.setBrush(style.SWITCH_MOVING)
+                painter.setPen(Qt.PenStyle.NoPen)
+                for vec in (self.normal_vec, self.reverse_vec):
+                    painter.drawEllipse(vec * (SWITCH_GAP * 0.55), 1.6, 1.6)
+            elif rec.position is SwitchPosition.LOST:
+                painter.setPen(QPen(style.SWITCH_LOST, 1.8))
+                painter.setBrush(style.SWITCH_LOST_FILL)
+                diamond = QPolygonF(
+                    [QPointF(0, -6.5), QPointF(6.5, 0), QPointF(0, 6.5), QPointF(-6.5, 0)]
+                )
+                painter.drawPolygon(diamond)
+                painter.drawLine(QPointF(-3, -3), QPointF(3, 3))
+                painter.drawLine(QPointF(-3, 3), QPointF(3, -3))
+            if rec.blocked:
+                painter.setPen(QPen(style.SWITCH_BLOCKED, 1.4))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(QRectF(-7.5, -7.5, 15, 15))
+        if lod(painter, option) >= ID_LOD:
+            _draw_id(
+                painter, self.switch.id, QPointF(0, self._label_dy), Qt.AlignmentFlag.AlignHCenter
+            )
+
+
+# -- signals -------------------------------------------------------------------------
+
+
+SIGNAL_BASE = 3.0
+SIGNAL_POST = 7.5
+LAMP_R = 3.0
+
+
+class SignalItem(QGraphicsItem):
+    """A signal beside the track: post at the joint, lamp towards approaching trains."""
+
+    def __init__(self, signal: Signal, travel: float, side: float) -> None:
+        super().__init__()
+        self.signal = signal
+        self.device_id = signal.id
+        self.travel = travel  # +1: trains it governs run towards +x on screen
+        self.side = side  # -1 above the track, +1 below
+        self.record = SignalState(signal.id)
+        self.stale = True
+        self.setZValue(Z.SIGNAL)
+        mid = side * (SIGNAL_BASE + SIGNAL_POST / 2)
+        self._post = QLineF(0, side * SIGNAL_BASE, 0, side * (SIGNAL_BASE + SIGNAL_POST))
+        self._stem = QLineF(0, mid, -travel * 1.6, mid)
+        self._lamp = QPointF(-travel * (1.6 + LAMP_R), mid)
+        self._refresh_tooltip()
+
+    def boundingRect(self) -> QRectF:
+        top = min(0.0, self.side * 14)
+        return QRectF(-14, top, 28, 14).adjusted(-1, -1, 1, 1)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(
+            QRectF(self._lamp.x() - 4.5, self._lamp.y() - 5.5, 9, 11).united(
+                QRectF(-1.5, self._post.y1(), 3, self._post.dy()).normalized()
+            )
+        )
+        return path
+
+    def update_state(self, record: SignalState, stale: bool) -> None:
+        if (record, stale) == (self.record, self.stale):
+            return
+        self.record, self.stale = record, stale
+        self._refresh_tooltip()
+        self.update()
+
+    def _refresh_tooltip(self) -> None:
+        arrow = "→" if self.signal.direction is Direction.DOWN else "←"
+        self.setToolTip(f"{self.signal.id} {arrow}  {aspect_text(self.record.aspect)}")
+
+    def lamp_colour(self) -> QColor | None:
+        if self.stale:
+            return None
+        return {
+            Aspect.STOP: style.ASPECT_STOP,
+            Aspect.PROCEED: style.ASPECT_PROCEED,
+            Aspect.PROCEED_DIVERGING: style.ASPECT_DIVERGING,
+            Aspect.DARK: None,
+        }[self.record.aspect]
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        painter.setPen(QPen(style.SIGNAL_MAST, 1.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+        painter.drawLine(self._post)
+        painter.drawLine(self._stem)
+        colour = self.lamp_colour()
+        if colour is None:
+            painter.setPen(QPen(style.SIGNAL_DARK, 0.9))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+        else:
+            painter.setPen(QPen(colour.darker(140), 0.6))
+            painter.setBrush(colour)
+        painter.drawEllipse(self._lamp, LAMP_R, LAMP_R)
+        if lod(painter, option) >= ID_LOD:
+            y = self._lamp.y() + self.side * (LAMP_R + 3.2)
+            _draw_id(
+                painter, self.signal.id, QPointF(self._lamp.x(), y), Qt.AlignmentFlag.AlignHCenter
+            )
+
+
+# -- trains --------------------------------------------------------------------------
+
+TRAIN_W = 32.0
+TRAIN_H = 13.0
+TRAIN_LIFT = 11.5  # from the track to the near edge of the box
+
+
+class TrainItem(QGraphicsItem):
+    """A train: its number in a box beside the track, an arrow for its direction.
+
+    The item's position is the train's head on the track; the box trails behind it.
+    """
+
+    def __init__(self, train: TrainState) -> None:
+        super().__init__()
+        self.device_id = str(train.id)
+        self.train = train
+        self.side = -1.0
+        self.stale = False
+        self.setZValue(Z.TRAIN)
+        self._font = style.font(8.2, bold=True, mono=True)
+        self._refresh_tooltip()
+
+    @property
+    def travel(self) -> float:
+        return 1.0 if self.train.direction is Direction.DOWN else -1.0
+
+    def box(self) -> QRectF:
+        near = self.side * TRAIN_LIFT
+        far = self.side * (TRAIN_LIFT + TRAIN_H)
+        x0 = -self.travel * TRAIN_W
+        return QRectF(QPointF(min(x0, 0.0), min(near, far)), QPointF(max(x0, 0.0), max(near, far)))
+
+    def boundingRect(self) -> QRectF:
+        return self.box().united(QRectF(-1, -1, 2, 2)).adjusted(-7, -2, 7, 2)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.box().adjusted(-1, -1, 1, 1))
+        return path
+
+    def update_state(self, train: TrainState, pos: QPointF, side: float, stale: bool) -> None:
+        if side != self.side or train.direction != self.train.direction:
+            self.prepareGeometryChange()
+        self.side = side
+        changed = train != self.train or stale != self.stale
+        self.train, self.stale = train, stale
+        if self.pos() != pos:
+            self.setPos(pos)
+        if changed:
+            self._refresh_tooltip()
+            self.update()
+
+    def _refresh_tooltip(self) -> None:
+        t = self.train
+        self.setToolTip(
+            QCoreApplication.translate(
+                "Schematic", "Train {0} (#{1}) {2}, {3:.0f} km/h\n{4} +{5:.0f} m"
+            ).format(
+                t.number, t.id, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m
+            )
+        )
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        box = self.box()
+        edge = style.TRAIN_EDGE if not self.stale else style.TRACK_STALE
+        fill = style.TRAIN_FILL if not self.stale else style.BACKGROUND
+        text = style.TRAIN_TEXT if not self.stale else style.TEXT_MUTED
+        # the tick from the head on the track to the box
+        painter.setPen(QPen(edge, 0.9))
+        painter.drawLine(QPointF(0, self.side * 1.5), QPointF(0, self.side * TRAIN_LIFT))
+        painter.setPen(QPen(edge, 0.6))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(box, 1.2, 1.2)
+        # the arrow ahead of the box, pointing the way the train runs
+        cy = box.center().y()
+        tip = self.travel * 5.5
+        arrow = QPolygonF(
+            [
+                QPointF(self.travel * 0.8, cy - 3.6),
+                QPointF(tip, cy),
+                QPointF(self.travel * 0.8, cy + 3.6),
+            ]
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(edge)
+        painter.drawPolygon(arrow)
+        painter.setPen(text)
+        painter.setFont(self._font)
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), self.train.number)
+
+
+# -- static decorations ----------------------------------------------------------------
+
+
+class TextItem(QGraphicsItem):
+    """Static text centred (or aligned) on a point, with no hit area."""
+
+    def __init__(
+        self,
+        text: str,
+        font: QFont,
+        colour: QColor,
+        align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignHCenter,
+        frame: QColor | None = None,
+    ) -> None:
+        super().__init__()
+        self.text = text
+        self._font = font
+        self._colour = colour
+        self._align = align
+        self._frame = frame
+        metrics = QFontMetricsF(font)
+        w = metrics.horizontalAdvance(text) + 2
+        h = metrics.height()
+        if align & Qt.AlignmentFlag.AlignLeft:
+            x = 0.0
+        elif align & Qt.AlignmentFlag.AlignRight:
+            x = -w
+        else:
+            x = -w / 2
+        self._rect = QRectF(x, -h / 2, w, h)
+        self._box = self._rect.adjusted(-h * 0.6, -h * 0.25, h * 0.6, h * 0.25)
+        self.setZValue(Z.LABEL)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._box.adjusted(-1, -1, 1, 1) if self._frame is not None else self._rect
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        if self._frame is not None:
+            painter.setPen(QPen(self._frame, 0.8))
+            painter.setBrush(style.BANNER_FILL)
+            painter.drawRoundedRect(self._box, 2.0, 2.0)
+        painter.setFont(self._font)
+        painter.setPen(self._colour)
+        painter.drawText(self._rect, int(Qt.AlignmentFlag.AlignCenter), self.text)
+
+
+class StationLabel(QGraphicsItem):
+    """A station's Chinese name with the English one below, centred on its x."""
+
+    def __init__(self, station: Station) -> None:
+        super().__init__()
+        self.station = station
+        self._zh = style.font(10.8, bold=True)
+        self._en = style.font(6.3)
+        zh_m, en_m = QFontMetricsF(self._zh), QFontMetricsF(self._en)
+        w = max(zh_m.horizontalAdvance(station.name_zh), en_m.horizontalAdvance(station.name_en))
+        w = max(w + 4, 20.0)
+        self._zh_rect = QRectF(-w / 2, 0, w, zh_m.height())
+        self._en_rect = QRectF(-w / 2, zh_m.height() - 1.0, w, en_m.height())
+        self._rect = self._zh_rect.united(self._en_rect)
+        self.setZValue(Z.LABEL)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setToolTip(f"{station.id} {station.name_zh} / {station.name_en} · km {station.km:g}")
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        painter.setFont(self._zh)
+        painter.setPen(style.TEXT_PRIMARY)
+        painter.drawText(self._zh_rect, int(Qt.AlignmentFlag.AlignCenter), self.station.name_zh)
+        painter.setFont(self._en)
+        painter.setPen(style.TEXT_SECONDARY)
+        painter.drawText(self._en_rect, int(Qt.AlignmentFlag.AlignCenter), self.station.name_en)
+
+
+class RectItem(QGraphicsItem):
+    """A plain filled rectangle (platforms, station bands) with no hit area."""
+
+    def __init__(self, rect: QRectF, fill: QColor, edge: QColor | None, z: float) -> None:
+        super().__init__()
+        self._rect = rect
+        self._fill = QBrush(fill)
+        self._edge = QPen(edge, 0.6) if edge is not None else QPen(Qt.PenStyle.NoPen)
+        self.setZValue(z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        painter.setPen(self._edge)
+        painter.setBrush(self._fill)
+        painter.drawRect(self._rect)
+
+
+class PathItem(QGraphicsItem):
+    """A static stroked (and optionally filled) path with no hit area."""
+
+    def __init__(
+        self, path: QPainterPath, pen: QPen, brush: QBrush | None = None, z: float = Z.STATIC
+    ) -> None:
+        super().__init__()
+        self._path = path
+        self._pen = pen
+        self._brush = brush or QBrush(Qt.BrushStyle.NoBrush)
+        w = pen.widthF()
+        self._rect = path.boundingRect().adjusted(-w, -w, w, w)
+        self.setZValue(z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def shape(self) -> QPainterPath:
+        return QPainterPath()
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        painter.setPen(self._pen)
+        painter.setBrush(self._brush)
+        painter.drawPath(self._path)

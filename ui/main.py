@@ -1,0 +1,102 @@
+"""``dispatcher-hmi``: the dispatcher workstation.
+
+Runs asyncio on Qt's event loop (qasync): the session's sockets and the widgets
+share one thread. ``--check-config`` only loads and checks files: it creates no
+QApplication and imports no Qt at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.config import ConfigError, check_files, load_line, load_workstation
+from app.paths import default_workstation_file
+from app.wiring import configure_logging, override_endpoints
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dispatcher-hmi", description="Metro line dispatcher workstation (ATS HMI)."
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="workstation file (default: resources/config/workstation.yaml)",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the line simulator as a child process and connect to it",
+    )
+    p.add_argument(
+        "--demo-time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="with --demo: simulated seconds per real second (default 1)",
+    )
+    p.add_argument(
+        "--server",
+        action="append",
+        metavar="HOST:PORT",
+        default=None,
+        help="connect here instead of the configured servers (repeatable)",
+    )
+    p.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        default=None,
+        help="save a PNG of the main window (1920x1080) before quitting",
+    )
+    p.add_argument(
+        "--quit-after",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="quit after this many seconds (with --screenshot: take it then)",
+    )
+    p.add_argument(
+        "--check-config",
+        nargs="+",
+        metavar="FILE",
+        default=None,
+        help="check line/workstation files and exit (0 when all are fine)",
+    )
+    p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="user interface language")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.check_config is not None:
+        return check_files(args.check_config, sys.stdout)
+
+    configure_logging(args.log_level)
+    config = Path(args.config) if args.config else default_workstation_file()
+    try:
+        ws = load_workstation(config)
+        line = load_line(ws.line)
+    except ConfigError as exc:
+        print(f"dispatcher-hmi: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"dispatcher-hmi: {config}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        overrides = override_endpoints(args.server or [])
+    except ValueError as exc:
+        print(f"dispatcher-hmi: --server: {exc}", file=sys.stderr)
+        return 2
+    # Qt is imported only now, so that --check-config never loads it.
+    from ui.runtime import run_gui  # noqa: PLC0415
+
+    return run_gui(args, ws, line, overrides)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,502 @@
+"""The dispatcher's main window: line overview, menus, status bar and event log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMenu,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.comms.link import LinkInfo, LinkState
+from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.state import Changes, SwitchPosition
+from app.model.topology import Route
+from ui import style
+from ui.bridge import SessionBridge, SessionLike
+from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
+from ui.items import position_text
+from ui.schematic import SchematicScene, SchematicView
+
+log = logging.getLogger(__name__)
+
+RESULT_SHOW_MS = 20_000
+LOG_LIMIT = 500
+
+
+def _colour(name: str, text: str) -> str:
+    return f'<span style="color:{name}">{text}</span>'
+
+
+class MainWindow(QMainWindow):
+    """Shows one session's line; commands go through :class:`ConfirmCommandDialog`."""
+
+    closing = Signal()
+    commandSent = Signal(str, str)  # device, op: after confirmation, as it goes out
+
+    def __init__(self, session: SessionLike, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.line = session.line
+        self.bridge = SessionBridge(session, self)
+        self.scene = SchematicScene(self.line, parent=self)
+        self.view = SchematicView(self.scene)
+        self.header = self._build_header()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.header)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(central)
+        self.dialog: ConfirmCommandDialog | None = None
+        self._tasks: set[asyncio.Task[CommandResult | None]] = set()
+        self._synchronised: bool | None = None
+        try:
+            self._tz: dt.tzinfo | None = ZoneInfo(self.line.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self._tz = None
+
+        self.setWindowTitle(
+            self.tr("{0} {1} — dispatcher {2}").format(
+                self.line.name_zh, self.line.name_en, session.dispatcher
+            )
+        )
+        self._build_menus()
+        self._build_status_bar()
+        self._build_log_dock()
+
+        self.bridge.stateChanged.connect(self._on_state)
+        self.bridge.linksChanged.connect(self._on_links)
+        self.bridge.commandFinished.connect(self._on_command_finished)
+        self.view.switchMenuRequested.connect(self._show_switch_menu)
+        self.view.signalMenuRequested.connect(self._show_signal_menu)
+
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._on_tick)
+        self._tick.start()
+        self.scene.apply(session.state, Changes(full=True))
+        self._on_links(session.link_infos())
+        self._on_tick()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(self.tr("&File"))
+        self.quit_action = QAction(self.tr("&Quit"), self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+
+        view_menu = bar.addMenu(self.tr("&View"))
+        self.fit_action = QAction(self.tr("Zoom to &fit"), self)
+        self.fit_action.setShortcut(QKeySequence(Qt.Key.Key_F))
+        self.fit_action.triggered.connect(self.view.zoom_to_fit)
+        zoom_in = QAction(self.tr("Zoom &in"), self)
+        zoom_in.setShortcut(QKeySequence.StandardKey.ZoomIn)
+        zoom_in.triggered.connect(self.view.zoom_in)
+        zoom_out = QAction(self.tr("Zoom &out"), self)
+        zoom_out.setShortcut(QKeySequence.StandardKey.ZoomOut)
+        zoom_out.triggered.connect(self.view.zoom_out)
+        for action in (self.fit_action, zoom_in, zoom_out):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.log_menu = view_menu
+
+    def _build_header(self) -> QFrame:
+        """A strip above the schematic: the line, live counts, and who is at the desk."""
+        header = QFrame()
+        header.setObjectName("header")
+        header.setStyleSheet(
+            "QFrame#header { background: #1d2024; border-bottom: 1px solid #3a4047; }"
+            "QLabel { color: #e6e9ed; }"
+        )
+        row = QHBoxLayout(header)
+        row.setContentsMargins(12, 6, 12, 6)
+        row.setSpacing(24)
+        name = QLabel(f"{self.line.name_zh}  ·  {self.line.name_en}")
+        font = name.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        name.setFont(font)
+        self.counts_label = QLabel()
+        self.counts_label.setObjectName("countsLabel")
+        self.counts_label.setTextFormat(Qt.TextFormat.RichText)
+        self.counts_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.counts_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        desk = QLabel(
+            self.tr("Workstation {0} · {1} ({2})").format(
+                self.session.node, self.session.dispatcher, self.role_text(self.session.role)
+            )
+        )
+        desk.setStyleSheet(f"color: {style.TEXT_SECONDARY.name()};")
+        row.addWidget(name)
+        row.addWidget(self.counts_label, 1)
+        row.addWidget(desk)
+        return header
+
+    def role_text(self, role: str) -> str:
+        return {
+            "dispatcher": self.tr("dispatcher"),
+            "supervisor": self.tr("supervisor"),
+            "observer": self.tr("observer"),
+        }.get(role, role)
+
+    def _refresh_counts(self) -> None:
+        state = self.session.state
+        if not state.synchronised:
+            self.counts_label.setText(_colour(style.ATTENTION.name(), self.tr("no live data")))
+            return
+        occupied = sum(1 for s in state.sections.values() if s.occupied)
+        faults = sum(1 for s in state.sections.values() if s.fault)
+        moving = sum(1 for w in state.switches.values() if w.position is SwitchPosition.MOVING)
+        lost = sum(1 for w in state.switches.values() if w.position is SwitchPosition.LOST)
+        reverse = sum(1 for w in state.switches.values() if w.position is SwitchPosition.REVERSE)
+
+        def count(text: str, n: int, alarm: bool = False) -> str:
+            value = str(n)
+            if alarm and n:
+                value = _colour(style.TRACK_OCCUPIED.name(), f"<b>{n}</b>")
+            return f"{text} {value}"
+
+        parts = [
+            count(self.tr("Trains"), len(state.trains)),
+            count(self.tr("Routes"), len(state.routes)),
+            count(self.tr("Occupied"), occupied),
+            count(self.tr("Switches reverse"), reverse),
+            count(self.tr("moving"), moving),
+            count(self.tr("lost"), lost, alarm=True),
+            count(self.tr("Track faults"), faults, alarm=True),
+        ]
+        self.counts_label.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(parts))
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.links_widget = QWidget()
+        self.links_layout = QHBoxLayout(self.links_widget)
+        self.links_layout.setContentsMargins(0, 0, 0, 0)
+        self.links_layout.setSpacing(14)
+        self.link_labels: dict[str, QLabel] = {}
+        self.sync_label = QLabel()
+        self.sync_label.setObjectName("syncLabel")
+        self.sync_label.setTextFormat(Qt.TextFormat.RichText)
+        self.clock_label = QLabel()
+        self.clock_label.setObjectName("clockLabel")
+        font = self.clock_label.font()
+        font.setFamilies(style.MONO_FAMILIES)
+        self.clock_label.setFont(font)
+        status.addPermanentWidget(self.links_widget)
+        status.addPermanentWidget(self.sync_label)
+        status.addPermanentWidget(self.clock_label)
+
+    def _build_log_dock(self) -> None:
+        self.log_list = QListWidget()
+        self.log_list.setObjectName("eventLog")
+        self.log_list.setAlternatingRowColors(False)
+        dock = QDockWidget(self.tr("Event log"), self)
+        dock.setObjectName("eventLogDock")
+        dock.setWidget(self.log_list)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [110], Qt.Orientation.Vertical)
+        self.log_menu.addAction(dock.toggleViewAction())
+        self.log_dock = dock
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _on_state(self, changes: Changes) -> None:
+        self.scene.apply(self.session.state, changes)
+        self._refresh_sync()
+        self._refresh_counts()
+
+    def _refresh_sync(self) -> None:
+        state = self.session.state
+        synced = state.synchronised
+        if synced:
+            self.sync_label.setText(
+                _colour(style.LINK_UP.name(), "●")
+                + " "
+                + self.tr("Line state synchronised (seq {0})").format(state.seq)
+            )
+        else:
+            self.sync_label.setText(
+                _colour(style.ATTENTION.name(), "●")
+                + " "
+                + _colour(style.ATTENTION.name(), self.tr("Waiting for snapshot"))
+            )
+        if synced != self._synchronised:
+            if self._synchronised is not None:
+                self.log_event(
+                    self.tr("Line state synchronised")
+                    if synced
+                    else self.tr("Line state not current: waiting for a snapshot")
+                )
+            self._synchronised = synced
+            # the scene greys out (or back in) everything when the data goes stale
+            self.scene.apply(state, Changes())
+            self._refresh_counts()
+
+    def _on_links(self, infos: list[LinkInfo]) -> None:
+        for info in infos:
+            label = self.link_labels.get(info.name)
+            if label is None:
+                label = QLabel()
+                label.setObjectName(f"link:{info.name}")
+                label.setTextFormat(Qt.TextFormat.RichText)
+                self.links_layout.addWidget(label)
+                self.link_labels[info.name] = label
+            old = label.property("linkState")
+            label.setText(self.link_text(info))
+            label.setToolTip(
+                self.tr("reconnects: {0}; last error: {1}").format(
+                    info.reconnects, info.last_error or "-"
+                )
+            )
+            label.setProperty("linkState", info.state.value)
+            # log what matters to the dispatcher: a link coming up, and an up link lost
+            # (not every reconnect attempt of a link that stays down)
+            was_up = old == LinkState.UP.value
+            if old is not None and (info.state is LinkState.UP) != was_up:
+                self.log_event(
+                    self.tr("Link {0} {1}:{2} is {3}").format(
+                        info.server, info.host, info.port, self.link_state_text(info.state)
+                    )
+                )
+        self._refresh_sync()
+
+    def link_state_text(self, state: LinkState) -> str:
+        return {
+            LinkState.DOWN: self.tr("down"),
+            LinkState.CONNECTING: self.tr("connecting"),
+            LinkState.HANDSHAKE: self.tr("handshake"),
+            LinkState.UP: self.tr("up"),
+            LinkState.CLOSED: self.tr("closed"),
+        }[state]
+
+    def link_text(self, info: LinkInfo) -> str:
+        if info.state is LinkState.UP:
+            colour = style.LINK_UP
+        elif info.state is LinkState.DOWN:
+            colour = style.LINK_DOWN
+        else:
+            colour = style.LINK_PENDING
+        text = f"{info.server} {info.host}:{info.port} {self.link_state_text(info.state)}"
+        if info.state is LinkState.UP and info.peer_role:
+            text += " " + self.tr("({0}, epoch {1})").format(info.peer_role, info.peer_epoch)
+        return _colour(colour.name(), "● " + text)
+
+    def _on_tick(self) -> None:
+        now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
+        self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M:%S"))
+        self._refresh_sync()
+
+    # -- event log --------------------------------------------------------------------------
+
+    def log_event(self, text: str) -> None:
+        now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
+        self.log_list.insertItem(0, f"{now:%H:%M:%S}  {text}")
+        while self.log_list.count() > LOG_LIMIT:
+            self.log_list.takeItem(self.log_list.count() - 1)
+
+    def _on_command_finished(self, result: CommandResult) -> None:
+        self.log_event(result_text(result))
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _can_command(self) -> str:
+        """Why commands are impossible now, or "" when they are possible."""
+        if self.session.role == "observer":
+            return self.tr("observer workstation: commands disabled")
+        if not self.session.state.synchronised:
+            return self.tr("no live data: commands disabled")
+        return ""
+
+    def _zone_text(self, device: str) -> str:
+        zid = self.line.zone_of_device(device)
+        if zid is None:
+            return ""
+        zone = self.line.zone_by_id.get(zid)
+        return f"{zid} {zone.name_zh} ({zone.name_en})" if zone else zid
+
+    def switch_menu(self, switch_id: str) -> QMenu:
+        menu = QMenu(self)
+        menu.setObjectName("switchMenu")
+        menu.setTitle(self.tr("Switch {0}").format(switch_id))
+        title = menu.addAction(self.tr("Switch {0}").format(switch_id))
+        title.setEnabled(False)
+        menu.addSeparator()
+        rec = self.session.state.switches.get(switch_id)
+        blocked = self._can_command()
+        for op, lies in (
+            (CommandOp.THROW_NORMAL, SwitchPosition.NORMAL),
+            (CommandOp.THROW_REVERSE, SwitchPosition.REVERSE),
+        ):
+            action = menu.addAction(op_text(op))
+            action.setObjectName(op.value)
+            action.setEnabled(not blocked and (rec is None or rec.position is not lies))
+            request = CommandRequest(switch_id, self.tr("switch"), op, self._zone_text(switch_id))
+            action.triggered.connect(self._requester(request))
+        if blocked:
+            menu.addSeparator()
+            menu.addAction(blocked).setEnabled(False)
+        return menu
+
+    def signal_menu(self, signal_id: str) -> QMenu:
+        menu = QMenu(self)
+        menu.setObjectName("signalMenu")
+        title = menu.addAction(self.tr("Signal {0}").format(signal_id))
+        title.setEnabled(False)
+        menu.addSeparator()
+        blocked = self._can_command()
+        routes = [r for r in self.line.routes if r.entry == signal_id]
+        live = self.session.state.routes
+        set_menu = menu.addMenu(self.tr("Set route"))
+        set_menu.setObjectName("setRouteMenu")
+        cancel_menu = menu.addMenu(self.tr("Cancel route"))
+        cancel_menu.setObjectName("cancelRouteMenu")
+        for route in routes:
+            action = set_menu.addAction(self._route_label(route))
+            action.setObjectName(route.id)
+            action.setEnabled(not blocked and route.id not in live)
+            action.triggered.connect(
+                self._requester(self._route_request(route, CommandOp.SET_ROUTE))
+            )
+            if route.id in live:
+                cancel = cancel_menu.addAction(self._route_label(route))
+                cancel.setObjectName(route.id)
+                cancel.setEnabled(not blocked)
+                cancel.triggered.connect(
+                    self._requester(self._route_request(route, CommandOp.CANCEL_ROUTE))
+                )
+        set_menu.setEnabled(bool(routes))
+        cancel_menu.setEnabled(not cancel_menu.isEmpty())
+        if not routes:
+            menu.addAction(self.tr("No routes start at this signal")).setEnabled(False)
+        if blocked:
+            menu.addSeparator()
+            menu.addAction(blocked).setEnabled(False)
+        return menu
+
+    def _route_label(self, route: Route) -> str:
+        legs = ", ".join(f"{s.switch} {s.position.value[0].upper()}" for s in route.switches)
+        text = self.tr("to {0}").format(route.exit)
+        return f"{text}  [{legs}]" if legs else text
+
+    def _route_request(self, route: Route, op: CommandOp) -> CommandRequest:
+        detail = self.tr("from {0} to {1}; sections {2}").format(
+            route.entry, route.exit, ", ".join(route.sections)
+        )
+        if route.switches:
+            detail += "; " + self.tr("switches {0}").format(
+                ", ".join(
+                    f"{s.switch} {position_text(SwitchPosition(s.position.value))}"
+                    for s in route.switches
+                )
+            )
+        return CommandRequest(route.id, self.tr("route"), op, self._zone_text(route.entry), detail)
+
+    def _requester(self, request: CommandRequest) -> Callable[[], None]:
+        def trigger() -> None:
+            self.request_command(request)
+
+        return trigger
+
+    def _show_switch_menu(self, switch_id: str, at: QPoint) -> None:
+        self._popup(self.switch_menu(switch_id), at)
+
+    def _show_signal_menu(self, signal_id: str, at: QPoint) -> None:
+        self._popup(self.signal_menu(signal_id), at)
+
+    @staticmethod
+    def _popup(menu: QMenu, at: QPoint) -> None:
+        # a menu is built for each click: let it go once it closes
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(at)
+
+    def request_command(self, request: CommandRequest) -> ConfirmCommandDialog:
+        """Step two: open the confirmation dialog; the command goes out only on confirm."""
+        if self.dialog is not None:
+            self.dialog.reject()
+        dialog = ConfirmCommandDialog(request, self)
+        self.dialog = dialog
+
+        def finished(code: int) -> None:
+            if self.dialog is dialog:
+                self.dialog = None
+            dialog.deleteLater()
+            if code == ConfirmCommandDialog.DialogCode.Accepted:
+                self.send_command(request)
+            else:
+                self.show_status(
+                    self.tr("Cancelled: {0} {1}").format(op_text(request.op), request.device),
+                    timeout_ms=5000,
+                )
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    def send_command(self, request: CommandRequest) -> None:
+        self.show_status(self.tr("Sending: {0} {1} …").format(op_text(request.op), request.device))
+        self.log_event(self.tr("Sent: {0} {1}").format(op_text(request.op), request.device))
+        self.commandSent.emit(request.device, request.op.value)
+        task = asyncio.get_running_loop().create_task(self._run_command(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_command(self, request: CommandRequest) -> CommandResult | None:
+        try:
+            result = await self.session.command(request.device, request.op)
+        except Exception as exc:  # the session promises not to raise; a fake might
+            log.exception("command %s %s raised", request.op, request.device)
+            self.statusBar().showMessage(self.tr("Command error: {0}").format(exc), RESULT_SHOW_MS)
+            return None
+        colour = style.LINK_UP if result.outcome is Outcome.EXECUTED else style.LINK_DOWN
+        self.show_status(result_text(result), colour)
+        return result
+
+    def show_status(
+        self, text: str, colour: QColor | None = None, timeout_ms: int = RESULT_SHOW_MS
+    ) -> None:
+        """A transient message in the status bar, optionally coloured (command results)."""
+        sheet = f"QStatusBar {{ color: {colour.name()}; }}" if colour is not None else ""
+        self.statusBar().setStyleSheet(sheet)
+        self.statusBar().showMessage(text, timeout_ms)
+
+    # -- life -------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Stop timers, forget the session, and wait for commands in flight to end."""
+        self._tick.stop()
+        self.bridge.detach()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        event.accept()

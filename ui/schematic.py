@@ -1,0 +1,521 @@
+"""The line overview: a scene with one item per device and train, and its view.
+
+The scene is built once from the topology (:class:`~app.model.topology.Line`) and
+then only told what changed (:meth:`SchematicScene.apply`): it updates just those
+items, and Qt repaints just their rectangles. A ``Changes`` with ``full`` set (a
+snapshot arrived, or the data went stale or fresh) updates everything.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QContextMenuEvent,
+    QKeyEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
+
+from app.model.state import Changes, LineState, SwitchPosition
+from app.model.topology import Direction, Line, Section, Switch
+from ui import style
+from ui.items import (
+    SWITCH_GAP,
+    PathItem,
+    RectItem,
+    SectionItem,
+    SignalItem,
+    StationLabel,
+    SwitchItem,
+    TextItem,
+    TrainItem,
+    Z,
+)
+from ui.layout import Layout
+
+BLINK_MS = 500
+PLATFORM_NEAR = 4.5
+PLATFORM_DEPTH = 5.0
+
+
+def nearest_end(section: Section, x: float, y: float) -> int:
+    d0 = math.dist((section.x0, section.y0), (x, y))
+    d1 = math.dist((section.x1, section.y1), (x, y))
+    return 0 if d0 <= d1 else 1
+
+
+class SchematicScene(QGraphicsScene):
+    """The whole line, folded into rows by a :class:`~ui.layout.Layout`."""
+
+    def __init__(
+        self, line: Line, layout: Layout | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.line = line
+        self.plan = layout or Layout(line)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setBackgroundBrush(style.BACKGROUND)
+        self.stale = True
+        self.section_items: dict[str, SectionItem] = {}
+        self.switch_items: dict[str, SwitchItem] = {}
+        self.signal_items: dict[str, SignalItem] = {}
+        self.train_items: dict[int, TrainItem] = {}
+        #: switch -> ((normal section, its end at the switch), (reverse section, end))
+        self._legs: dict[str, tuple[tuple[str, int], tuple[str, int]]] = {}
+        self._route_sections = {r.id: r.sections for r in line.routes}
+        self.updates = 0  # how many apply() calls changed something (for tests and stats)
+        self._blink_on = True
+        self._blink = QTimer(self)
+        self._blink.setInterval(BLINK_MS)
+        self._blink.timeout.connect(self._toggle_blink)
+        self._build_static()
+        self._build_devices()
+        # room for train boxes that stick out at the ends of a row
+        rows = QRectF()
+        for i in range(len(self.plan.rows)):
+            rows = rows.united(self.plan.row_rect(i))
+        self.content_rect = (
+            self.itemsBoundingRect().united(rows.adjusted(0, 0, 40, 0)).adjusted(-8, -8, 8, 8)
+        )
+        self.setSceneRect(self.content_rect)
+
+    # -- building --------------------------------------------------------------------
+
+    def _build_devices(self) -> None:
+        lay = self.plan
+        for sec in self.line.sections:
+            item = SectionItem(sec, lay.section_pieces(sec))
+            self.addItem(item)
+            self.section_items[sec.id] = item
+        secs = self.line.section_by_id
+        for sw in self.line.switches:
+            normal_vec = self._leg_vector(sw, secs[sw.normal])
+            reverse_vec = self._leg_vector(sw, secs[sw.reverse])
+            sw_item = SwitchItem(sw, normal_vec, reverse_vec)
+            sw_item.setPos(lay.point(sw.x, sw.y, prefer=lay.section_mid_x(secs[sw.root])))
+            self.addItem(sw_item)
+            self.switch_items[sw.id] = sw_item
+            self._legs[sw.id] = (
+                (sw.normal, nearest_end(secs[sw.normal], sw.x, sw.y)),
+                (sw.reverse, nearest_end(secs[sw.reverse], sw.x, sw.y)),
+            )
+        for sig in self.line.signals:
+            home = secs.get(sig.section)
+            prefer = lay.section_mid_x(home) if home is not None else None
+            travel = 1.0 if sig.direction is Direction.DOWN else -1.0
+            sig_item = SignalItem(sig, travel, lay.outer_side(sig.y))
+            sig_item.setPos(lay.point(sig.x, sig.y, prefer=prefer))
+            self.addItem(sig_item)
+            self.signal_items[sig.id] = sig_item
+
+    def _leg_vector(self, sw: Switch, leg: Section) -> QPointF:
+        end = nearest_end(leg, sw.x, sw.y)
+        fx, fy = (leg.x1, leg.y1) if end == 0 else (leg.x0, leg.y0)
+        return self.plan.direction_vector(sw.x, sw.y, fx, fy)
+
+    def _build_static(self) -> None:
+        lay = self.plan
+        line = self.line
+        secs = line.section_by_id
+        # station bands and platforms
+        for st in line.stations:
+            plats = [p for p in line.platforms if p.station == st.id and p.section in secs]
+            if not plats:
+                continue
+            band = QRectF()
+            for p in plats:
+                sec = secs[p.section]
+                for piece in lay.section_pieces(sec):
+                    band = band.united(QRectF(piece.line.p1(), piece.line.p2()).normalized())
+                    side = -lay.outer_side((sec.y0 + sec.y1) / 2)
+                    y0 = piece.line.p1().y() + side * PLATFORM_NEAR
+                    y1 = y0 + side * PLATFORM_DEPTH
+                    rect = QRectF(
+                        QPointF(min(piece.line.x1(), piece.line.x2()) + 2.0, min(y0, y1)),
+                        QPointF(max(piece.line.x1(), piece.line.x2()) - 2.0, max(y0, y1)),
+                    )
+                    self.addItem(RectItem(rect, style.PLATFORM_FILL, style.PLATFORM_EDGE, Z.STATIC))
+            self.addItem(RectItem(band.adjusted(-2, -6, 2, 6), style.STATION_BAND, None, Z.BAND))
+        # station names between the tracks, in the middle of the station
+        for st in line.stations:
+            plat_secs = [
+                secs[p.section] for p in line.platforms if p.station == st.id and p.section in secs
+            ]
+            if plat_secs:
+                ys = [y for sec in plat_secs for y in (sec.y0, sec.y1)]
+                mid_y = (min(ys) + max(ys)) / 2
+            else:
+                mid_y = (lay.down_y + lay.up_y) / 2
+            label = StationLabel(st)
+            centre = lay.point(st.x, mid_y)
+            label.setPos(centre.x(), centre.y() - label.boundingRect().height() / 2)
+            self.addItem(label)
+        self._build_row_furniture()
+        self._build_zones()
+        self._build_legend()
+        self.banner = TextItem(
+            QCoreApplication.translate(
+                "Schematic", "NO LIVE DATA: waiting for the server's snapshot"
+            ),
+            style.font(9, bold=True),
+            style.ATTENTION,
+            frame=style.ATTENTION,
+        )
+        self.banner.setZValue(Z.BANNER)
+        if len(lay.rows) > 1:
+            y = (lay.row_rect(0).bottom() + lay.row_rect(1).top()) / 2
+        else:
+            y = lay.row_rect(0).top() + 6
+        self.banner.setPos(lay.row_rect(0).center().x(), y)
+        self.addItem(self.banner)
+
+    def _build_row_furniture(self) -> None:
+        """Direction labels at the start of each row; continuation marks at the cuts."""
+        lay = self.plan
+        small = style.font(5.6, bold=True)
+        for row in lay.rows:
+            x = lay.left_margin - 6
+            for y, text in (
+                (lay.down_y, QCoreApplication.translate("Schematic", "DOWN ▶")),
+                (lay.up_y, QCoreApplication.translate("Schematic", "◀ UP")),
+            ):
+                label = TextItem(text, small, style.TEXT_MUTED, Qt.AlignmentFlag.AlignRight)
+                label.setPos(x, y * lay.scale_y + row.dy)
+                self.addItem(label)
+        # chevrons after every track that runs on past the end of a row
+        cut_pen = QPen(style.TEXT_MUTED, 1.0)
+        ends = {i: lay.to_scene(row.x_end, 0, i).x() for i, row in enumerate(lay.rows[:-1])}
+        for sec in self.line.sections:
+            for piece in lay.section_pieces(sec):
+                end_x = ends.get(piece.row)
+                if end_x is None:
+                    continue
+                for p in (piece.line.p1(), piece.line.p2()):
+                    if abs(p.x() - end_x) > 1e-6:
+                        continue
+                    path = QPainterPath()
+                    for k in (0.0, 4.0):
+                        tip = p + QPointF(7.0 + k, 0)
+                        path.moveTo(tip + QPointF(-3.5, -3.5))
+                        path.lineTo(tip)
+                        path.lineTo(tip + QPointF(-3.5, 3.5))
+                    self.addItem(PathItem(path, cut_pen))
+        note = style.font(5.6)
+        for i in range(len(lay.rows) - 1):
+            cur_rect, nxt_rect = lay.row_rect(i), lay.row_rect(i + 1)
+            gap_top, gap_bottom = cur_rect.bottom(), nxt_rect.top()
+            nxt, cur = lay.rows[i + 1], lay.rows[i]
+            first = nxt.stations[0] if nxt.stations else None
+            last = cur.stations[-1] if cur.stations else None
+            if first is not None:
+                end_x = lay.to_scene(cur.x_end, 0, i).x() + 18
+                label = TextItem(
+                    QCoreApplication.translate(
+                        "Schematic", "continues on the next row: {0} {1} ▼"
+                    ).format(first.name_zh, first.name_en),
+                    note,
+                    style.TEXT_SECONDARY,
+                    Qt.AlignmentFlag.AlignRight,
+                )
+                label.setPos(end_x, gap_top + (gap_bottom - gap_top) * 0.25)
+                self.addItem(label)
+            if last is not None:
+                start_x = lay.to_scene(nxt.x_start, 0, i + 1).x() - 18
+                label = TextItem(
+                    QCoreApplication.translate(
+                        "Schematic", "▼ continued from the row above: {0} {1}"
+                    ).format(last.name_zh, last.name_en),
+                    note,
+                    style.TEXT_SECONDARY,
+                    Qt.AlignmentFlag.AlignLeft,
+                )
+                label.setPos(start_x, gap_top + (gap_bottom - gap_top) * 0.75)
+                self.addItem(label)
+
+    def _build_zones(self) -> None:
+        """Each control zone's extent as a thin bracket along the top of its rows."""
+        lay = self.plan
+        stations = self.line.station_by_id
+        signals = self.line.signal_by_id
+        switches = self.line.switch_by_id
+        pen = QPen(style.ZONE_RULE, 0.8)
+        font = style.font(5.0)
+        for zone in self.line.zones:
+            xs = [stations[s].x for s in zone.stations if s in stations]
+            xs += [signals[s].x for s in zone.signals if s in signals]
+            xs += [switches[s].x for s in zone.switches if s in switches]
+            if not xs:
+                continue
+            x0, x1 = min(xs) + 1.5, max(xs) - 1.5
+            for piece in lay.pieces(x0, 0.0, x1, 0.0):
+                top = lay.row_rect(piece.row).top() + 5
+                a, b = piece.line.x1(), piece.line.x2()
+                path = QPainterPath()
+                path.moveTo(a, top + (0 if piece.cut_start else 3))
+                path.lineTo(a, top)
+                path.lineTo(b, top)
+                path.lineTo(b, top + (0 if piece.cut_end else 3))
+                self.addItem(PathItem(path, pen))
+                label = TextItem(
+                    f"{zone.id} {zone.name_zh}", font, style.TEXT_MUTED, Qt.AlignmentFlag.AlignLeft
+                )
+                label.setPos(a + 2, top + 3.6)
+                self.addItem(label)
+
+    def _build_legend(self) -> None:
+        lay = self.plan
+        last = lay.row_rect(len(lay.rows) - 1)
+        y = last.bottom() + 8
+        x = lay.left_margin
+        font = style.font(5.4)
+        entries: list[tuple[str, str, QColor]] = [
+            ("track", QCoreApplication.translate("Schematic", "free"), style.TRACK_FREE),
+            ("track", QCoreApplication.translate("Schematic", "occupied"), style.TRACK_OCCUPIED),
+            ("track", QCoreApplication.translate("Schematic", "route set"), style.TRACK_ROUTE),
+            (
+                "dash",
+                QCoreApplication.translate("Schematic", "route setting"),
+                style.TRACK_ROUTE_SETTING,
+            ),
+            ("dash", QCoreApplication.translate("Schematic", "track fault"), style.TRACK_FAULT),
+            ("lamp", QCoreApplication.translate("Schematic", "stop"), style.ASPECT_STOP),
+            ("lamp", QCoreApplication.translate("Schematic", "proceed"), style.ASPECT_PROCEED),
+            ("lamp", QCoreApplication.translate("Schematic", "diverging"), style.ASPECT_DIVERGING),
+            ("hollow", QCoreApplication.translate("Schematic", "dark"), style.SIGNAL_DARK),
+            ("ring", QCoreApplication.translate("Schematic", "switch moving"), style.SWITCH_MOVING),
+            ("diamond", QCoreApplication.translate("Schematic", "switch lost"), style.SWITCH_LOST),
+            (
+                "square",
+                QCoreApplication.translate("Schematic", "switch blocked"),
+                style.SWITCH_BLOCKED,
+            ),
+        ]
+        for kind, text, colour in entries:
+            path = QPainterPath()
+            brush: QBrush | None = None
+            pen = QPen(colour, 1.2)
+            if kind in ("track", "dash"):
+                path.moveTo(x, y)
+                path.lineTo(x + 12, y)
+                pen = QPen(colour, style.TRACK_WIDTH, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+                if kind == "dash":
+                    pen.setStyle(Qt.PenStyle.DashLine)
+                    pen.setDashPattern([2.0, 1.2])
+                w = 12.0
+            else:
+                if kind == "lamp":
+                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
+                    brush = QBrush(colour)
+                    pen = QPen(colour.darker(140), 0.6)
+                elif kind in ("hollow", "ring"):
+                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
+                elif kind == "diamond":
+                    path.moveTo(x + 3, y - 3.5)
+                    path.lineTo(x + 6.5, y)
+                    path.lineTo(x + 3, y + 3.5)
+                    path.lineTo(x - 0.5, y)
+                    path.closeSubpath()
+                else:
+                    path.addRect(QRectF(x - 0.5, y - 3.5, 7, 7))
+                w = 6.0
+            self.addItem(PathItem(path, pen, brush))
+            label = TextItem(text, font, style.TEXT_SECONDARY, Qt.AlignmentFlag.AlignLeft)
+            label.setPos(x + w + 2.5, y)
+            self.addItem(label)
+            x += w + 2.5 + label.boundingRect().width() + 9
+
+    # -- live state ------------------------------------------------------------------------
+
+    def apply(self, state: LineState, changes: Changes) -> None:
+        """Bring the items named in ``changes`` (all of them if ``full``) up to ``state``."""
+        stale = not state.synchronised
+        full = changes.full or stale != self.stale
+        if not full and not changes:
+            return
+        self.updates += 1
+        self.stale = stale
+        self.banner.setVisible(stale)
+        sections: set[str] = set(self.section_items) if full else set(changes.sections)
+        switches: set[str] = set(self.switch_items) if full else set(changes.switches)
+        signals: set[str] = set(self.signal_items) if full else set(changes.signals)
+        if not full:
+            for rid in changes.routes:
+                sections.update(
+                    s for s in self._route_sections.get(rid, ()) if s in self.section_items
+                )
+        for sid in sections:
+            rec = state.sections.get(sid)
+            item = self.section_items.get(sid)
+            if rec is None or item is None:
+                continue
+            route = state.routes.get(rec.route) if rec.route else None
+            item.update_state(rec, route.status if route else None, stale)
+        for wid in switches:
+            sw_rec = state.switches.get(wid)
+            sw_item = self.switch_items.get(wid)
+            if sw_rec is None or sw_item is None:
+                continue
+            sw_item.update_state(sw_rec, stale)
+            self._set_leg_gaps(wid, sw_rec.position, stale)
+        for gid in signals:
+            sig_rec = state.signals.get(gid)
+            sig_item = self.signal_items.get(gid)
+            if sig_rec is not None and sig_item is not None:
+                sig_item.update_state(sig_rec, stale)
+        self._apply_trains(state, changes, full, stale)
+        if any(item.blinking for item in self.switch_items.values()):
+            if not self._blink.isActive():
+                self._blink.start()
+        elif self._blink.isActive():
+            self._blink.stop()
+            self._blink_on = True
+
+    def _set_leg_gaps(self, switch: str, position: SwitchPosition, stale: bool) -> None:
+        (normal, n_end), (reverse, r_end) = self._legs[switch]
+        cut_normal = not stale and position is not SwitchPosition.NORMAL
+        cut_reverse = not stale and position is not SwitchPosition.REVERSE
+        for sec, end, cut in ((normal, n_end, cut_normal), (reverse, r_end, cut_reverse)):
+            item = self.section_items[sec]
+            length = sum(p.line.length() for p in item.pieces)
+            item.set_gap(end, min(SWITCH_GAP, 0.4 * length) if cut else 0.0)
+
+    def _apply_trains(self, state: LineState, changes: Changes, full: bool, stale: bool) -> None:
+        if full:
+            for tid in [t for t in self.train_items if t not in state.trains]:
+                self._remove_train(tid)
+            ids: set[int] = set(state.trains)
+        else:
+            for tid in changes.trains_removed:
+                self._remove_train(tid)
+            ids = set(changes.trains)
+        for tid in ids:
+            train = state.trains.get(tid)
+            if train is None:
+                self._remove_train(tid)
+                continue
+            sec = self.line.section_by_id.get(train.section)
+            if sec is None:
+                continue
+            item = self.train_items.get(tid)
+            if item is None:
+                item = TrainItem(train)
+                self.addItem(item)
+                self.train_items[tid] = item
+            pos = self.plan.along(sec, train.offset_m)
+            f = 0.0 if sec.length_m <= 0 else min(1.0, max(0.0, train.offset_m / sec.length_m))
+            y = sec.y0 + (sec.y1 - sec.y0) * f
+            item.update_state(train, pos, self.plan.outer_side(y), stale)
+
+    def _remove_train(self, tid: int) -> None:
+        item = self.train_items.pop(tid, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _toggle_blink(self) -> None:
+        self._blink_on = not self._blink_on
+        for item in self.switch_items.values():
+            item.set_blink(self._blink_on)
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def device_at(self, pos: QPointF) -> QGraphicsItem | None:
+        """The switch, signal, train or section under a scene point, in that priority."""
+        found = self.items(pos)
+        for kind in (SwitchItem, SignalItem, TrainItem, SectionItem):
+            for item in found:
+                if isinstance(item, kind):
+                    return item
+        return None
+
+
+class SchematicView(QGraphicsView):
+    """Zoom with the wheel (about the mouse), pan by dragging, F fits the whole line."""
+
+    switchMenuRequested = Signal(str, QPoint)
+    signalMenuRequested = Signal(str, QPoint)
+
+    MIN_ZOOM = 0.2
+    MAX_ZOOM = 40.0
+
+    def __init__(self, scene: SchematicScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.schematic = scene
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setBackgroundBrush(style.BACKGROUND)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.auto_fit = True
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_to_fit(self) -> None:
+        self.auto_fit = True
+        self.fitInView(self.schematic.content_rect, Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.zoom()
+        target = max(self.MIN_ZOOM, min(self.MAX_ZOOM, current * factor))
+        if target != current:
+            self.auto_fit = False
+            self.scale(target / current, target / current)
+
+    def zoom_in(self) -> None:
+        self._zoom_about_centre(1.25)
+
+    def zoom_out(self) -> None:
+        self._zoom_about_centre(1 / 1.25)
+
+    def _zoom_about_centre(self, factor: float) -> None:
+        anchor = self.transformationAnchor()
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.zoom_by(factor)
+        self.setTransformationAnchor(anchor)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.2**steps)
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_F:
+            self.zoom_to_fit()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+        elif key == Qt.Key.Key_Minus:
+            self.zoom_out()
+        else:
+            super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.auto_fit:
+            self.zoom_to_fit()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        item = self.schematic.device_at(self.mapToScene(event.pos()))
+        if isinstance(item, SwitchItem):
+            self.switchMenuRequested.emit(item.device_id, event.globalPos())
+        elif isinstance(item, SignalItem):
+            self.signalMenuRequested.emit(item.device_id, event.globalPos())
+        event.accept()

@@ -1,0 +1,79 @@
+"""Colours, pens and fonts of the schematic, in one place.
+
+The palette follows the high-performance HMI idea (ISA-101): a dark grey
+background, muted greys for everything in its normal state, and saturated colour
+only where the dispatcher's attention is wanted (occupancy, locked routes,
+faults, switches out of correspondence, signal aspects).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QFont
+
+BACKGROUND = QColor("#25292e")
+STATION_BAND = QColor("#2e3339")
+ROW_RULE = QColor("#3a4047")
+
+TRACK_FREE = QColor("#7c858f")
+TRACK_DEPOT = QColor("#5f666e")
+TRACK_OCCUPIED = QColor("#e5484d")
+TRACK_ROUTE = QColor("#b6f0b0")
+TRACK_ROUTE_SETTING = QColor("#7fbf79")
+TRACK_FAULT = QColor("#d65bd6")
+TRACK_STALE = QColor("#4a5058")
+
+SWITCH_MOVING = QColor("#f2b13c")
+SWITCH_LOST = QColor("#ff4fd8")
+SWITCH_BLOCKED = QColor("#4fc3f7")
+SWITCH_LOST_FILL = QColor(255, 79, 216, 60)
+
+ASPECT_STOP = QColor("#e5484d")
+ASPECT_PROCEED = QColor("#46c46a")
+ASPECT_DIVERGING = QColor("#f2c53c")
+SIGNAL_MAST = QColor("#9aa3ad")
+SIGNAL_DARK = QColor("#9aa3ad")
+
+PLATFORM_FILL = QColor("#4a535d")
+PLATFORM_EDGE = QColor("#6b7580")
+
+TEXT_PRIMARY = QColor("#e6e9ed")
+TEXT_SECONDARY = QColor("#a7b0ba")
+TEXT_MUTED = QColor("#7d8791")
+
+TRAIN_FILL = QColor("#dfe6ee")
+TRAIN_EDGE = QColor("#f5f8fb")
+TRAIN_TEXT = QColor("#111418")
+TRAIN_ARROW = QColor("#dfe6ee")
+
+ZONE_RULE = QColor("#56606b")
+
+LINK_UP = QColor("#46c46a")
+LINK_PENDING = QColor("#a7b0ba")
+LINK_DOWN = QColor("#e5484d")
+ATTENTION = QColor("#f2b13c")
+BANNER_FILL = QColor(20, 22, 25, 235)
+
+#: Families tried in order; the first one installed wins (CJK-capable ones first).
+FONT_FAMILIES = [
+    "Microsoft YaHei UI",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
+MONO_FAMILIES = ["Consolas", "DejaVu Sans Mono", "WenQuanYi Micro Hei Mono", "Noto Sans Mono"]
+
+TRACK_WIDTH = 3.2
+DEPOT_TRACK_WIDTH = 2.4
+
+
+def font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
+    """A font of ``size`` points in scene units (the view's zoom scales it)."""
+    f = QFont()
+    f.setFamilies(MONO_FAMILIES + FONT_FAMILIES if mono else FONT_FAMILIES)
+    f.setPointSizeF(size)
+    f.setBold(bold)
+    f.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
+    return f
