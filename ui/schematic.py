@@ -8,8 +8,6 @@ snapshot arrived, or the data went stale or fresh) updates everything.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
@@ -26,30 +24,15 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsVi
 
 from app.model.state import Changes, LineState, SwitchPosition
 from app.model.topology import Direction, Line, Section, Switch
+from app.model.track import nearest_end
 from ui import style
-from ui.items import (
-    SWITCH_GAP,
-    PathItem,
-    RectItem,
-    SectionItem,
-    SignalItem,
-    StationLabel,
-    SwitchItem,
-    TextItem,
-    TrainItem,
-    Z,
-)
+from ui.decor import PathItem, RectItem, StationLabel, TextItem
+from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem, TrainItem, Z
 from ui.layout import Layout
 
 BLINK_MS = 500
 PLATFORM_NEAR = 4.5
 PLATFORM_DEPTH = 5.0
-
-
-def nearest_end(section: Section, x: float, y: float) -> int:
-    d0 = math.dist((section.x0, section.y0), (x, y))
-    d1 = math.dist((section.x1, section.y1), (x, y))
-    return 0 if d0 <= d1 else 1
 
 
 class SchematicScene(QGraphicsScene):

@@ -27,7 +27,7 @@ def end_point(section: Section, end: int) -> tuple[float, float]:
     return (section.x0, section.y0) if end == 0 else (section.x1, section.y1)
 
 
-def _nearest_end(section: Section, x: float, y: float) -> int:
+def nearest_end(section: Section, x: float, y: float) -> int:
     d0 = math.dist((section.x0, section.y0), (x, y))
     d1 = math.dist((section.x1, section.y1), (x, y))
     return 0 if d0 <= d1 else 1
@@ -48,10 +48,10 @@ class TrackGraph:
             self._add(b.id, eb, Join(a.id, ea))
         for sw in line.switches:
             root = secs[sw.root]
-            er = _nearest_end(root, sw.x, sw.y)
+            er = nearest_end(root, sw.x, sw.y)
             for leg in SwitchLeg:
                 other = secs[sw.leg(leg)]
-                eo = _nearest_end(other, sw.x, sw.y)
+                eo = nearest_end(other, sw.x, sw.y)
                 self._add(root.id, er, Join(other.id, eo, sw.id, leg))
                 self._add(other.id, eo, Join(root.id, er, sw.id, leg))
 
