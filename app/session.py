@@ -1,7 +1,17 @@
-"""The composition root of the HMI core: links, line state and commands, wired together.
+"""The dispatcher's session: links to the server pair, the line state, and commands.
 
 Everything runs on one asyncio loop (qasync puts it on Qt's loop in the GUI):
 messages arrive, the line state changes, listeners hear about it, in one thread.
+
+Redundancy (two servers, each on two networks): every configured address has
+its own link, all kept connected and heartbeated. The master is the server
+that claims ``master`` with the highest epoch among the links that are up;
+line state is accepted from any up link of the master (deltas are numbered, so
+the same delta arriving on both networks is applied once, and losing one
+network interrupts nothing), commands go on the master's link with the
+lowest round-trip time. When the master changes, the state is marked stale
+and rebuilt from the new master's snapshot. Two servers claiming master at
+once (双主, split brain) raise a local alarm; the higher epoch is followed.
 """
 
 from __future__ import annotations
@@ -9,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkState, LinkTimings, ServerLink
+from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
 from app.model.state import (
@@ -33,6 +44,10 @@ from app.protocol.udp import CAB_ROLES, COUPLING_STATES, DIRECTIONS, TrainStatus
 
 log = logging.getLogger(__name__)
 
+#: How long an out-of-order delta may wait for the one before it (from the other network).
+REORDER_WINDOW_S = 0.5
+REORDER_MAX = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -41,13 +56,46 @@ class Endpoint:
     port: int
 
 
-class DispatcherSession(LinkHandler):
-    """The dispatcher's view of the line and the way to command it.
+@dataclass(frozen=True, slots=True)
+class LocalAlarm:
+    """An alarm the workstation raises itself (the alarm list shows it with the server's)."""
 
-    Line state is taken from one active link at a time (the first one up, in
-    configuration order); switching links invalidates the state until the new
-    link's snapshot arrives, so nothing stale is ever shown as current.
+    code: str
+    text: str
+    active: bool
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MasterView:
+    server: str | None
+    epoch: int
+    claimants: tuple[tuple[str, int], ...]
+
+    @property
+    def split_brain(self) -> bool:
+        return len(self.claimants) > 1
+
+
+def choose_master(links: Sequence[ServerLink], current: str | None) -> MasterView:
+    """The server to follow: the master with the highest epoch among links that are up.
+
+    Equal epochs from two servers (should never happen) keep the current one, else
+    the lower server id, so the choice never flaps between them.
     """
+    epochs: dict[str, int] = {}
+    for link in links:
+        if link.is_up() and link.peer_role == "master":
+            epochs[link.server] = max(epochs.get(link.server, 0), link.peer_epoch)
+    if not epochs:
+        return MasterView(None, 0, ())
+    ranked = sorted(epochs.items(), key=lambda kv: (-kv[1], kv[0] != current, kv[0]))
+    server, epoch = ranked[0]
+    return MasterView(server, epoch, tuple(sorted(epochs.items())))
+
+
+class DispatcherSession(LinkHandler):
+    """The dispatcher's view of the line and the way to command it."""
 
     def __init__(
         self,
@@ -69,6 +117,8 @@ class DispatcherSession(LinkHandler):
         self.state_changed: Event[Changes] = Event("state_changed")
         self.links_changed: Event[list[LinkInfo]] = Event("links_changed")
         self.command_finished: Event[CommandResult] = Event("command_finished")
+        self.master_changed: Event[MasterView] = Event("master_changed")
+        self.alarm: Event[LocalAlarm] = Event("alarm")
         self.links = [
             ServerLink(
                 f"{ep.server}@{ep.host}:{ep.port}",
@@ -81,11 +131,15 @@ class DispatcherSession(LinkHandler):
             )
             for ep in endpoints
         ]
-        self.active: ServerLink | None = None
-        self._pending: dict[str, asyncio.Future[CommandResult]] = {}
+        self.master = MasterView(None, 0, ())
+        self.alarms: dict[str, LocalAlarm] = {}
+        self._reorder: dict[int, StateDelta] = {}
+        self._reorder_timer: asyncio.TimerHandle | None = None
         self._train_seq: dict[int, int] = {}
         self._synced = asyncio.Event()
+        self._closing = False
         self.gaps = 0
+        self.failovers = 0
         self.bad_records = 0
 
     def _hello(self, udp_port: int) -> Hello:
@@ -105,63 +159,110 @@ class DispatcherSession(LinkHandler):
             link.start()
 
     async def close(self) -> None:
+        self._closing = True
         for link in self.links:
             await link.close()
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.cancel()
+        if self._reorder_timer is not None:
+            self._reorder_timer.cancel()
 
     async def wait_synchronised(self) -> None:
-        """Wait until a snapshot from the active link has been applied."""
+        """Wait until a snapshot from the master has been applied."""
         await self._synced.wait()
 
     def link_infos(self) -> list[LinkInfo]:
         return [link.info() for link in self.links]
 
-    # -- link callbacks ---------------------------------------------------------
+    def command_link(self) -> ServerLink | None:
+        """The master's up link with the lowest round-trip time (config order breaks ties)."""
+        up = [lk for lk in self.links if lk.server == self.master.server and lk.is_up()]
+        if not up:
+            return None
+        return min(up, key=lambda lk: lk.rtt_ms if lk.rtt_ms is not None else float("inf"))
+
+    # -- master selection -------------------------------------------------------
 
     def link_state(self, link: ServerLink) -> None:
-        active_lost = link is self.active and link.state is not LinkState.UP
-        if active_lost or (self.active is None and link.state is LinkState.UP):
-            self._switch_active()
+        self._elect()
         self.links_changed.emit(self.link_infos())
 
-    def _switch_active(self) -> None:
-        up = [link for link in self.links if link.state is LinkState.UP]
-        new = up[0] if up else None
-        if new is self.active:
-            return
-        log.info("active link: %s", new.name if new else "none")
-        self.active = new
-        self._invalidate()
-        self._train_seq.clear()
-        if new is not None:
-            self._request_snapshot(new, "active link changed")
-        for fut in self._pending.values():
-            if not fut.done():
-                fut.set_exception(LinkDown("the link that carried the command went down"))
+    def _elect(self) -> None:
+        view = choose_master(self.links, self.master.server)
+        old = self.master
+        self.master = view
+        if view.split_brain != old.split_brain:
+            names = ", ".join(f"{s} (epoch {e})" for s, e in view.claimants)
+            text = (
+                f"dual master: {names} all claim master; following {view.server}"
+                if view.split_brain
+                else "dual master cleared"
+            )
+            self._raise("dual_master", text, view.split_brain)
+        if view.server != old.server:
+            # Losing or changing a master is news; finding the first one, or closing, is not.
+            level = logging.WARNING if old.server and not self._closing else logging.INFO
+            log.log(
+                level,
+                "master: %s (epoch %d) -> %s (epoch %d)",
+                old.server,
+                old.epoch,
+                view.server,
+                view.epoch,
+            )
+            if old.server is not None:
+                self.failovers += 1
+            self._invalidate()
+            best = self.command_link()
+            if best is not None:
+                self._request_snapshot(best, "master changed")
+        if view != old:
+            self.master_changed.emit(view)
+
+    def _raise(self, code: str, text: str, active: bool) -> None:
+        alarm = LocalAlarm(code, text, active, time.time_ns() // 1_000_000)
+        if active:
+            self.alarms[code] = alarm
+            log.error("local alarm %s: %s", code, text)
+        else:
+            self.alarms.pop(code, None)
+            log.warning("local alarm %s cleared", code)
+        self.alarm.emit(alarm)
+
+    # -- line state -------------------------------------------------------------
 
     def link_message(self, link: ServerLink, msg: Message) -> None:
-        if isinstance(msg, CommandResult):
-            fut = self._pending.get(msg.command_id)
-            if fut is not None and not fut.done():
-                fut.set_result(msg)
+        if link.server != self.master.server:
             return
-        if link is not self.active:
+        if isinstance(msg, StateSnapshot):
+            self._clear_reorder()
+            self._emit(self.state.apply_snapshot(msg))
+            self._synced.set()
+        elif isinstance(msg, StateDelta):
+            self._on_delta(link, msg)
+
+    def _on_delta(self, link: ServerLink, delta: StateDelta) -> None:
+        st = self.state
+        if st.seq is None:
+            return  # waiting for a snapshot; deltas before it mean nothing
+        if delta.seq <= st.seq:
+            st.stale_deltas += 1  # the copy from the other network, or a repeat
             return
+        if delta.seq > st.seq + 1:
+            # Maybe the one before it is still on its way over the other network.
+            self._reorder[delta.seq] = delta
+            if len(self._reorder) > REORDER_MAX:
+                self._gap(link, SequenceGap(st.seq + 1, delta.seq))
+            elif self._reorder_timer is None:
+                self._reorder_timer = asyncio.get_running_loop().call_later(
+                    REORDER_WINDOW_S, self._reorder_expired, link
+                )
+            return
+        changes = Changes()
         try:
-            if isinstance(msg, StateSnapshot):
-                changes = self.state.apply_snapshot(msg)
-                self._synced.set()
-            elif isinstance(msg, StateDelta):
-                changes = self.state.apply_delta(msg)
-            else:
-                return
+            changes.merge(st.apply_delta(delta))
+            while st.seq is not None and (nxt := self._reorder.pop(st.seq + 1, None)):
+                changes.merge(st.apply_delta(nxt))
         except SequenceGap as gap:
-            self.gaps += 1
-            log.warning("link %s: %s; asking for a snapshot", link.name, gap)
-            self._invalidate()
-            self._request_snapshot(link, str(gap))
+            self._gap(link, gap)
             return
         except UnknownDevice as exc:
             self.bad_records += 1
@@ -169,6 +270,30 @@ class DispatcherSession(LinkHandler):
             self._invalidate()
             self._request_snapshot(link, str(exc))
             return
+        if st.seq is not None:
+            self._reorder = {s: d for s, d in self._reorder.items() if s > st.seq}
+        if not self._reorder:
+            self._clear_reorder()
+        self._emit(changes)
+
+    def _reorder_expired(self, link: ServerLink) -> None:
+        self._reorder_timer = None
+        if self._reorder and self.state.seq is not None:
+            self._gap(link, SequenceGap(self.state.seq + 1, min(self._reorder)))
+
+    def _gap(self, link: ServerLink, gap: SequenceGap) -> None:
+        self.gaps += 1
+        log.warning("link %s: %s; asking for a snapshot", link.name, gap)
+        self._invalidate()
+        self._request_snapshot(self.command_link() or link, str(gap))
+
+    def _clear_reorder(self) -> None:
+        self._reorder.clear()
+        if self._reorder_timer is not None:
+            self._reorder_timer.cancel()
+            self._reorder_timer = None
+
+    def _emit(self, changes: Changes) -> None:
         if changes:
             self.state_changed.emit(changes)
 
@@ -176,6 +301,8 @@ class DispatcherSession(LinkHandler):
         """The state is no longer current: say so at once, everywhere it is shown."""
         self.state.invalidate()
         self._synced.clear()
+        self._clear_reorder()
+        self._train_seq.clear()
         self.state_changed.emit(Changes(full=True))
 
     def _request_snapshot(self, link: ServerLink, reason: str) -> None:
@@ -183,10 +310,10 @@ class DispatcherSession(LinkHandler):
             link.send(SnapshotRequest(reason))
 
     def link_status(self, link: ServerLink, rec: TrainStatus) -> None:
-        if link is not self.active or not self.state.synchronised:
+        if link.server != self.master.server or not self.state.synchronised:
             return
         last = self._train_seq.get(rec.train_id)
-        # Datagrams may be duplicated or reordered: keep only newer ones (mod 2**32).
+        # The same record arrives on both networks, and UDP may reorder: newer only.
         if last is not None and not 0 < ((rec.seq - last) & 0xFFFFFFFF) < 0x80000000:
             return
         self._train_seq[rec.train_id] = rec.seq
@@ -211,9 +338,7 @@ class DispatcherSession(LinkHandler):
             CabRole(CAB_ROLES[rec.cab]),
             since,
         )
-        changes = self.state.apply_train(train)
-        if changes:
-            self.state_changed.emit(changes)
+        self._emit(self.state.apply_train(train))
 
     # -- commands ---------------------------------------------------------------
 
@@ -233,29 +358,30 @@ class DispatcherSession(LinkHandler):
         return result
 
     async def _send_and_wait(self, cmd: Command) -> CommandResult:
-        def failed(code: str, reason: str) -> CommandResult:
-            return CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.FAILED, code, reason)
+        def outcome(kind: Outcome, code: str, reason: str) -> CommandResult:
+            return CommandResult(cmd.command_id, cmd.device, cmd.op, kind, code, reason)
 
         if self.role == "observer":
-            return CommandResult(
-                cmd.command_id,
-                cmd.device,
-                cmd.op,
-                Outcome.REFUSED,
-                "not_authorised",
-                "observers may not command",
-            )
-        link = self.active
+            return outcome(Outcome.REFUSED, "not_authorised", "observers may not command")
+        link = self.command_link()
         if link is None:
-            return failed("no_link", "no server link is up; the command was not sent")
-        fut: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
-        self._pending[cmd.command_id] = fut
+            return outcome(Outcome.FAILED, "no_link", "no link to the master; not sent")
         try:
-            link.send(cmd)
-            return await asyncio.wait_for(fut, self.command_timeout_s)
+            fut = link.request(cmd)
         except LinkDown as exc:
-            return failed("link_down", f"link lost before the result: {exc}")
+            return outcome(Outcome.FAILED, "no_link", f"not sent: {exc}")
+        try:
+            async with asyncio.timeout(self.command_timeout_s):
+                return await fut
+        except LinkDown as exc:
+            return outcome(
+                Outcome.FAILED,
+                "link_down",
+                f"sent on {link.name}, but the link failed before the result ({exc.__cause__})",
+            )
         except TimeoutError:
-            return failed("timeout", f"no result within {self.command_timeout_s:g} s")
+            return outcome(
+                Outcome.FAILED, "timeout", f"no result within {self.command_timeout_s:g} s"
+            )
         finally:
-            del self._pending[cmd.command_id]
+            link.forget(cmd.command_id)

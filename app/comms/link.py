@@ -1,21 +1,33 @@
 """One supervised TCP link to one server address, with its UDP status socket.
 
-The link's life is a table-driven state machine::
+The link's life is a table-driven state machine (``TRANSITIONS``)::
 
-    DOWN --connect--> CONNECTING --connected--> HANDSHAKE --hello--> UP
-      ^                   |                        |                 |
-      +------ lost -------+----------- lost -------+------ lost -----+
-    any --close--> CLOSED
+    DOWN -connect-> CONNECTING -connected-> HANDSHAKE -hello-> UP
+                        |                       |              |
+                       lost                 fail/lost      fail/lost
+                        v                       v              v
+                      DOWN <-----drained---- DRAINING <--------+
+    any -close-> CLOSED
+
+The safe close (field notes, item 4: closing a socket while another part was
+still sending crashed the old client): on a heartbeat timeout or an error the
+link leaves UP *first*, so every new send is refused with :class:`LinkDown`;
+every pending request fails at once with an error chained to the cause; the
+bytes already handed to the transport get a bounded time to drain; only then
+is the transport closed. Nothing is ever written to a closed transport, and no
+exception escapes to the event loop.
 
 It reconnects by itself with capped exponential backoff until closed. Any
-received frame proves the peer alive; an idle link sends a heartbeat; a peer
-silent for ``missed`` intervals is declared dead and the link dropped.
+received frame proves the peer alive; the link pings every interval (the
+answer gives the round-trip time); a peer silent for ``missed`` intervals is
+declared dead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -23,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.model.commands import Command, CommandResult
 from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
 from app.protocol.frames import NeedData
@@ -37,6 +50,7 @@ class LinkState(StrEnum):
     CONNECTING = "connecting"
     HANDSHAKE = "handshake"
     UP = "up"
+    DRAINING = "draining"
     CLOSED = "closed"
 
 
@@ -44,29 +58,30 @@ class LinkEvent(StrEnum):
     CONNECT = "connect"
     CONNECTED = "connected"
     HELLO = "hello"
+    FAIL = "fail"
+    DRAINED = "drained"
     LOST = "lost"
     CLOSE = "close"
 
 
+_S, _E = LinkState, LinkEvent
 TRANSITIONS: dict[LinkState, dict[LinkEvent, LinkState]] = {
-    LinkState.DOWN: {LinkEvent.CONNECT: LinkState.CONNECTING, LinkEvent.CLOSE: LinkState.CLOSED},
-    LinkState.CONNECTING: {
-        LinkEvent.CONNECTED: LinkState.HANDSHAKE,
-        LinkEvent.LOST: LinkState.DOWN,
-        LinkEvent.CLOSE: LinkState.CLOSED,
+    _S.DOWN: {_E.CONNECT: _S.CONNECTING, _E.LOST: _S.DOWN, _E.CLOSE: _S.CLOSED},
+    _S.CONNECTING: {_E.CONNECTED: _S.HANDSHAKE, _E.LOST: _S.DOWN, _E.CLOSE: _S.CLOSED},
+    _S.HANDSHAKE: {
+        _E.HELLO: _S.UP,
+        _E.FAIL: _S.DRAINING,
+        _E.LOST: _S.DOWN,
+        _E.CLOSE: _S.CLOSED,
     },
-    LinkState.HANDSHAKE: {
-        LinkEvent.HELLO: LinkState.UP,
-        LinkEvent.LOST: LinkState.DOWN,
-        LinkEvent.CLOSE: LinkState.CLOSED,
-    },
-    LinkState.UP: {LinkEvent.LOST: LinkState.DOWN, LinkEvent.CLOSE: LinkState.CLOSED},
-    LinkState.CLOSED: {LinkEvent.CLOSE: LinkState.CLOSED, LinkEvent.LOST: LinkState.CLOSED},
+    _S.UP: {_E.FAIL: _S.DRAINING, _E.LOST: _S.DOWN, _E.CLOSE: _S.CLOSED},
+    _S.DRAINING: {_E.DRAINED: _S.DOWN, _E.LOST: _S.DOWN, _E.CLOSE: _S.CLOSED},
+    _S.CLOSED: {_E.CLOSE: _S.CLOSED, _E.LOST: _S.CLOSED, _E.DRAINED: _S.CLOSED},
 }
 
 
-class LinkDown(Exception):
-    """Raised when sending on a link that is not up."""
+class LinkDown(ConnectionError):
+    """The link is not up: the message was not sent, or its answer will never come."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +91,11 @@ class LinkTimings:
     connect_timeout_s: float = 2.0
     reconnect_min_s: float = 0.2
     reconnect_max_s: float = 5.0
+    drain_s: float = 0.5
+
+    @property
+    def dead_after_s(self) -> float:
+        return self.heartbeat_s * self.missed
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +107,11 @@ class LinkInfo:
     state: LinkState
     peer_role: str = ""
     peer_epoch: int = 0
+    rtt_ms: float | None = None
+    last_rx_age_s: float | None = None
     reconnects: int = 0
+    bad_frames: int = 0
+    bad_datagrams: int = 0
     last_error: str = ""
 
 
@@ -107,7 +131,7 @@ class _Tcp(asyncio.Protocol):
         self.link._on_data(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.link._lose(f"connection lost: {exc}" if exc else "connection closed by peer")
+        self.link._on_lost(f"connection lost: {exc}" if exc else "connection closed by peer")
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -116,6 +140,10 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         self.link._on_datagram(data)
+
+
+def _mono_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
 
 
 class ServerLink:
@@ -127,19 +155,24 @@ class ServerLink:
         port: int,
         hello: Callable[[int], Hello],
         handler: LinkHandler,
-        timings: LinkTimings = LinkTimings(),
+        timings: LinkTimings | None = None,
+        heartbeat: Callable[[], Heartbeat] = Heartbeat,
+        udp: bool = True,
     ) -> None:
         self.name = name
         self.server = server
         self.host = host
         self.port = port
         self._hello = hello
+        self._heartbeat = heartbeat
         self._handler = handler
-        self.timings = timings
+        self._want_udp = udp
+        self.timings = timings or LinkTimings()
         self.state = LinkState.DOWN
         self.peer_hello: Hello | None = None
         self.peer_role = ""
         self.peer_epoch = 0
+        self.rtt_ms: float | None = None
         self.reconnects = 0
         self.last_error = ""
         self.bad_frames = 0
@@ -148,25 +181,36 @@ class ServerLink:
         self._transport: asyncio.Transport | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._last_rx = 0.0
-        self._last_tx = 0.0
+        self._last_ping = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._drop: asyncio.Event | None = None
+        self._ended: asyncio.Event | None = None
+        self._pending: dict[str, asyncio.Future[CommandResult]] = {}
 
     # -- state machine ----------------------------------------------------------
 
-    def _fire(self, event: LinkEvent) -> None:
-        new = TRANSITIONS[self.state].get(event)
+    def _fire(self, event: LinkEvent, cause: str = "") -> None:
+        old = self.state
+        new = TRANSITIONS[old].get(event)
         if new is None:
-            raise RuntimeError(f"link {self.name}: no transition for {event} in {self.state}")
-        if new is not self.state:
-            log.info("link %s %s -> %s (%s)", self.name, self.state, new, event)
-            self.state = new
-            self._handler.link_state(self)
+            raise RuntimeError(f"link {self.name}: no transition for {event} in {old}")
+        if new is old:
+            return
+        log.info(
+            "link %s %s -> %s (%s%s)", self.name, old, new, event, f": {cause}" if cause else ""
+        )
+        self.state = new
+        if old is LinkState.UP:
+            self._fail_pending(cause or str(event))
+        self._handler.link_state(self)
 
     def is_closed(self) -> bool:
         return self.state is LinkState.CLOSED
 
+    def is_up(self) -> bool:
+        return self.state is LinkState.UP
+
     def info(self) -> LinkInfo:
+        age = time.monotonic() - self._last_rx if self._last_rx else None
         return LinkInfo(
             self.name,
             self.server,
@@ -175,21 +219,30 @@ class ServerLink:
             self.state,
             self.peer_role,
             self.peer_epoch,
+            self.rtt_ms,
+            age,
             self.reconnects,
+            self.bad_frames,
+            self.bad_datagrams,
             self.last_error,
         )
 
     # -- life -------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
+        if self._task is None and not self.is_closed():
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def close(self) -> None:
-        if self.state is not LinkState.CLOSED:
-            self._fire(LinkEvent.CLOSE)
-        if self._drop is not None:
-            self._drop.set()
+    async def close(self, reason: str = "closed by its owner") -> None:
+        """Idempotent: drain what was written (bounded), fail pending requests, stop."""
+        if self.is_closed():
+            return
+        if self.state is LinkState.UP:
+            self._fail_pending(reason)
+            await self._drain()
+        self._fire(LinkEvent.CLOSE, reason)
+        if self._ended is not None:
+            self._ended.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -203,17 +256,17 @@ class ServerLink:
             self._fire(LinkEvent.CONNECT)
             try:
                 await self._session()
-                log.warning("link %s dropped: %s", self.name, self.last_error)
                 failures = 0 if self.peer_hello is not None else failures + 1
             except (OSError, TimeoutError, ProtocolError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("link %s: %s", self.name, self.last_error)
                 failures += 1
+                if self.state is LinkState.UP:
+                    self._fire(LinkEvent.FAIL, self.last_error)
             finally:
                 self._teardown()
             if self.is_closed():
                 break
-            self._fire(LinkEvent.LOST)
+            self._fire(LinkEvent.LOST, self.last_error)
             self.reconnects += 1
             t = self.timings
             delay = min(t.reconnect_max_s, t.reconnect_min_s * 2 ** min(failures, 10))
@@ -223,42 +276,89 @@ class ServerLink:
         loop = asyncio.get_running_loop()
         self._conn = Connection()
         self.peer_hello = None
-        self._drop = asyncio.Event()
         self.last_error = ""
+        self._ended = asyncio.Event()
         transport, _ = await asyncio.wait_for(
             loop.create_connection(lambda: _Tcp(self), self.host, self.port),
             self.timings.connect_timeout_s,
         )
         self._transport = transport
-        local_host = transport.get_extra_info("sockname")[0]
-        udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(local_host, 0))
-        self._udp = udp
-        udp_port = udp.get_extra_info("sockname")[1]
+        udp_port = 0
+        if self._want_udp:
+            local_host = transport.get_extra_info("sockname")[0]
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(local_host, 0)
+            )
+            self._udp = udp
+            udp_port = udp.get_extra_info("sockname")[1]
         self._fire(LinkEvent.CONNECTED)
-        self._last_rx = self._last_tx = time.monotonic()
+        self._last_rx = time.monotonic()
         self._write(self._conn.send(self._hello(udp_port)))
-        watchdog = loop.create_task(self._heartbeat())
+        supervisor = loop.create_task(self._supervise())
         try:
-            await self._drop.wait()
+            await self._ended.wait()
         finally:
-            watchdog.cancel()
+            supervisor.cancel()
+        if self.state is LinkState.DRAINING:
+            await self._drain()
+            self._fire(LinkEvent.DRAINED)
 
-    async def _heartbeat(self) -> None:
+    async def _supervise(self) -> None:
+        """Heartbeat and liveness, checked against the monotonic clock each quarter interval.
+
+        Deadlines are computed from timestamps, never by counting timer ticks, so
+        a coarse event-loop timer (Qt's drifts up to 5 %) adds at most its own
+        error once and never accumulates.
+        """
         t = self.timings
         while True:
             await asyncio.sleep(t.heartbeat_s / 4)
             now = time.monotonic()
-            if now - self._last_rx > t.heartbeat_s * t.missed:
-                self._lose(f"no frame for {now - self._last_rx:.2f} s (heartbeat timeout)")
+            silent = now - self._last_rx
+            if silent > t.dead_after_s:
+                self._failed(f"no frame for {silent:.2f} s (heartbeat timeout)")
                 return
-            if self.state is LinkState.UP and now - self._last_tx >= t.heartbeat_s:
-                self._write(self._conn.send(Heartbeat()))
+            if self.state in (LinkState.UP, LinkState.HANDSHAKE) and (
+                now - self._last_ping >= t.heartbeat_s
+            ):
+                self._last_ping = now
+                self._write(
+                    self._conn.send(dataclasses.replace(self._heartbeat(), ping_ms=_mono_ms()))
+                )
 
-    def _lose(self, why: str) -> None:
+    def _failed(self, why: str) -> None:
+        """Peer dead or stream broken: stop accepting sends now, drain, then close."""
         if not self.last_error:
             self.last_error = why
-        if self._drop is not None:
-            self._drop.set()
+        log.warning("link %s: %s", self.name, why)
+        if self.state in (LinkState.UP, LinkState.HANDSHAKE):
+            self._fire(LinkEvent.FAIL, why)
+        if self._ended is not None:
+            self._ended.set()
+
+    def _on_lost(self, why: str) -> None:
+        if not self.last_error:
+            self.last_error = why
+        self._transport = None
+        if self._ended is not None:
+            self._ended.set()
+
+    async def _drain(self) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        deadline = time.monotonic() + self.timings.drain_s
+        # Transports signal "drained" only through flow control; a short poll is bounded here.
+        while transport.get_write_buffer_size() and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        left = transport.get_write_buffer_size()
+        if left:
+            log.warning(
+                "link %s: %d bytes not drained within %.2f s; dropped",
+                self.name,
+                left,
+                self.timings.drain_s,
+            )
 
     def _teardown(self) -> None:
         if self._transport is not None:
@@ -268,46 +368,70 @@ class ServerLink:
             self._udp.close()
             self._udp = None
 
+    def _fail_pending(self, cause: str) -> None:
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                err = LinkDown(f"link {self.name} left UP before the answer came")
+                err.__cause__ = ConnectionError(cause)
+                fut.set_exception(err)
+
     # -- I/O --------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
+        transport = self._transport
+        if transport is None or transport.is_closing():
             raise LinkDown(f"link {self.name} is {self.state}")
-        self._transport.write(data)
-        self._last_tx = time.monotonic()
+        transport.write(data)
 
     def send(self, msg: Message) -> None:
         if self.state is not LinkState.UP:
             raise LinkDown(f"link {self.name} is {self.state}")
         self._write(self._conn.send(msg))
 
+    def request(self, cmd: Command) -> asyncio.Future[CommandResult]:
+        """Send a command; the future gets its result, or LinkDown if the link fails first."""
+        self.send(cmd)
+        fut: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._pending[cmd.command_id] = fut
+        return fut
+
+    def forget(self, command_id: str) -> None:
+        self._pending.pop(command_id, None)
+
     def _on_data(self, data: bytes) -> None:
+        if self.state not in (LinkState.HANDSHAKE, LinkState.UP):
+            return
         self._last_rx = time.monotonic()
         self._conn.receive_data(data)
-        while True:
+        while self.state in (LinkState.HANDSHAKE, LinkState.UP):
             try:
                 msg = self._conn.next_event()
             except ProtocolError as exc:
                 self.bad_frames += 1
-                log.warning(
-                    "link %s: bad frame from %s:%d: %s", self.name, self.host, self.port, exc
-                )
-                self._lose(f"protocol error: {exc}")
+                self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
                 return
             if isinstance(msg, NeedData):
                 return
-            if isinstance(msg, Hello):
-                self.peer_hello = msg
-                self.peer_role, self.peer_epoch = msg.role, msg.epoch
-                if self.state is LinkState.HANDSHAKE:
-                    self._fire(LinkEvent.HELLO)
-            elif isinstance(msg, Heartbeat) and (msg.role, msg.epoch) != (
-                self.peer_role,
-                self.peer_epoch,
-            ):
+            self._dispatch(msg)
+
+    def _dispatch(self, msg: Message) -> None:
+        if isinstance(msg, Hello):
+            self.peer_hello = msg
+            self.peer_role, self.peer_epoch = msg.role, msg.epoch
+            if self.state is LinkState.HANDSHAKE:
+                self._fire(LinkEvent.HELLO)
+        elif isinstance(msg, Heartbeat):
+            if msg.pong_ms:
+                self.rtt_ms = float(_mono_ms() - msg.pong_ms)
+            if (msg.role, msg.epoch) != (self.peer_role, self.peer_epoch) and msg.role:
                 self.peer_role, self.peer_epoch = msg.role, msg.epoch
                 self._handler.link_state(self)
-            self._handler.link_message(self, msg)
+        elif isinstance(msg, CommandResult):
+            fut = self._pending.pop(msg.command_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+        self._handler.link_message(self, msg)
 
     def _on_datagram(self, data: bytes) -> None:
         if len(data) != RECORD_SIZE:

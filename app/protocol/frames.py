@@ -46,6 +46,7 @@ class MessageType(IntEnum):
     COMMAND = 5
     COMMAND_RESULT = 6
     SNAPSHOT_REQUEST = 7
+    REPLICA = 8
 
 
 class NeedData:

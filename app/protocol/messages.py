@@ -38,11 +38,17 @@ class Hello:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """Sent on an idle link. From a server it carries its role and epoch."""
+    """Sent on an idle link. From a server it carries its role and epoch.
+
+    ``ping_ms`` (a client's own monotonic clock) asks for an immediate answer that
+    echoes it in ``pong_ms``, which gives the client the round-trip time.
+    """
 
     node: str = ""
     role: str = ""
     epoch: int = 0
+    ping_ms: int = 0
+    pong_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +56,30 @@ class SnapshotRequest:
     reason: str = ""
 
 
-Message = Hello | Heartbeat | StateSnapshot | StateDelta | Command | CommandResult | SnapshotRequest
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """Server to server: the master's whole internal state, for its standby to mirror.
+
+    ``body`` is the simulator's own JSON document (``World.export``); it is not
+    part of the HMI protocol and an HMI never receives it.
+    """
+
+    node: str
+    epoch: int
+    seq: int
+    body: str
+
+
+Message = (
+    Hello
+    | Heartbeat
+    | StateSnapshot
+    | StateDelta
+    | Command
+    | CommandResult
+    | SnapshotRequest
+    | Replica
+)
 
 MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
     MessageType.HELLO: Hello,
@@ -60,6 +89,7 @@ MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
     MessageType.COMMAND: Command,
     MessageType.COMMAND_RESULT: CommandResult,
     MessageType.SNAPSHOT_REQUEST: SnapshotRequest,
+    MessageType.REPLICA: Replica,
 }
 MESSAGE_TYPES: dict[type[Any], MessageType] = {cls: t for t, cls in MESSAGE_CLASSES.items()}
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.model.state import (
     Aspect,
@@ -29,7 +30,7 @@ from app.model.state import (
 )
 from app.model.topology import Direction, Line, Section, SwitchLeg, TrackKind
 from app.model.track import TrackGraph
-from app.sim.interlocking import Interlocking, Refused
+from app.sim.interlocking import Interlocking, Refused, SetRoute, SwitchMachine
 
 Record = SectionState | SwitchState | SignalState | RouteState
 
@@ -334,6 +335,52 @@ class World:
         t.trip += 1
         t.dwell_left_s = self.settings.turnback_s
         t.dwelled_in = t.section
+
+    # -- replication ----------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Everything a standby needs to carry on exactly where this world is."""
+        il = self.interlocking
+        return {
+            "now": self.now,
+            "seq": self.seq,
+            "faults": sorted(self.faults),
+            "trains": [dataclasses.asdict(t) for t in self.trains.values()],
+            "switches": {k: dataclasses.asdict(m) for k, m in il.switches.items()},
+            "routes": [
+                {"id": r.route.id, "since": r.since, "entered": r.entered, "held": r.held}
+                for r in il.routes.values()
+            ],
+            "section_route": dict(il.section_route),
+        }
+
+    def restore(self, doc: dict[str, Any]) -> None:
+        """Become the world ``doc`` describes (a master's :meth:`export`)."""
+        il = self.interlocking
+        self.now = float(doc["now"])
+        self.seq = int(doc["seq"])
+        self.faults = set(doc["faults"])
+        self.trains = {}
+        for t in doc["trains"]:
+            train = SimTrain(**{**t, "direction": Direction(t["direction"])})
+            self.trains[train.id] = train
+        for sid, m in doc["switches"].items():
+            il.switches[sid] = SwitchMachine(
+                position=SwitchPosition(m["position"]),
+                target=SwitchLeg(m["target"]) if m["target"] else None,
+                done_at=m["done_at"],
+                route=m["route"],
+                since=m["since"],
+            )
+        il.routes = {
+            r["id"]: SetRoute(self.line.route_by_id[r["id"]], r["since"], r["entered"], r["held"])
+            for r in doc["routes"]
+        }
+        il.section_route = dict(doc["section_route"])
+        il.occupied = self.occupancy()
+        self._raw = self._records()
+        self._published = dict(self._raw)
+        self._published_trains = {t.id: self.train_state(t) for t in self.trains.values()}
 
     # -- dispatcher commands ------------------------------------------------------
 

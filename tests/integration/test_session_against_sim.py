@@ -148,7 +148,7 @@ def test_killed_server_marks_the_state_stale_at_once(
             os.kill(sim.pid, signal.SIGKILL)
             await until(lambda: not session.state.synchronised, 5, "state still claims to be live")
             assert any(c.full for c in seen), "views were not told"
-            assert session.active is None
+            assert session.master.server is None and session.command_link() is None
             res = await session.command("W0903", CommandOp.THROW_REVERSE)
             assert (res.outcome, res.reason_code) == (Outcome.FAILED, "no_link")
         finally:
