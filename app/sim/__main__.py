@@ -47,7 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 127.0.0.1:7101; port 0 picks a free one)",
     )
     p.add_argument("--node", default="A", help="server id (default A)")
-    p.add_argument("--epoch", type=int, default=1, help="master epoch (default 1)")
+    p.add_argument(
+        "--role",
+        choices=["master", "standby"],
+        default="master",
+        help="role at start (default master)",
+    )
+    p.add_argument("--epoch", type=int, default=1, help="epoch at start (default 1)")
+    p.add_argument(
+        "--peer",
+        action="append",
+        type=parse_address,
+        default=[],
+        metavar="HOST:PORT",
+        help="the partner server of the pair; repeat for its second network",
+    )
     p.add_argument("--trains", type=int, default=20, help="trains in service (default 20)")
     p.add_argument(
         "--time-scale",
@@ -68,10 +82,16 @@ async def serve(args: argparse.Namespace) -> int:
         print(f"dispatcher-sim: {exc}", file=sys.stderr)
         return 2
     world = World(line, ServiceSettings(trains=args.trains, dwell_s=args.dwell))
-    settings = ServerSettings(node=args.node, epoch=args.epoch, time_scale=args.time_scale)
+    settings = ServerSettings(
+        node=args.node,
+        role=args.role,
+        epoch=args.epoch,
+        time_scale=args.time_scale,
+        peers=tuple(args.peer),
+    )
     server = SimServer(world, settings, Journal(args.journal))
     bound = await server.listen(args.listen or [("127.0.0.1", 7101)])
-    print("READY " + json.dumps({"node": args.node, "tcp": bound}), flush=True)
+    print("READY " + json.dumps({"node": args.node, "role": args.role, "tcp": bound}), flush=True)
     log.info("simulator %s serving line %s on %s", args.node, line.id, bound)
     runner = asyncio.ensure_future(server.run())
     loop = asyncio.get_running_loop()

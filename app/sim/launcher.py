@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -128,3 +129,92 @@ def _drain(stream: IO[str], lines: queue.Queue[str | None] | None) -> None:
             log.debug("sim: %s", text)
     if lines is not None:
         lines.put(None)
+
+
+def free_port(hosts: Sequence[str]) -> int:
+    """A TCP port free on every one of ``hosts`` (loopback addresses) right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = int(probe.getsockname()[1])
+            others = [socket.socket() for _ in hosts[1:]]
+            try:
+                for sock, host in zip(others, hosts[1:], strict=True):
+                    sock.bind((host, port))
+            except OSError:
+                continue
+            finally:
+                for sock in others:
+                    sock.close()
+            return port
+    raise SimulatorError(f"no port free on all of {hosts}")
+
+
+class SimulatorPair:
+    """Servers A (master) and B (standby), each listening on two loopback "networks".
+
+    Each knows the other as its peer on both networks. ``endpoints`` lists the
+    four addresses in the order a workstation file would: A net 1, A net 2,
+    B net 1, B net 2. Ports stay fixed across :meth:`restart`.
+    """
+
+    def __init__(
+        self,
+        line_path: str | os.PathLike[str],
+        args: Sequence[str] = (),
+        networks: Sequence[str] = ("127.0.0.1", "127.0.0.2"),
+        journal_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.line_path = line_path
+        self.args = list(args)
+        self.networks = list(networks)
+        self.journal_dir = Path(journal_dir) if journal_dir else None
+        self.ports = {"A": free_port(self.networks), "B": free_port(self.networks)}
+        self.procs: dict[str, SimulatorProcess] = {}
+
+    def addresses(self, node: str) -> list[str]:
+        return [f"{host}:{self.ports[node]}" for host in self.networks]
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(node, host, self.ports[node]) for node in ("A", "B") for host in self.networks
+        ]
+
+    def _process(self, node: str, role: str, epoch: int) -> SimulatorProcess:
+        other = "B" if node == "A" else "A"
+        args = ["--node", node, "--role", role, "--epoch", str(epoch), *self.args]
+        for addr in self.addresses(other):
+            args += ["--peer", addr]
+        if self.journal_dir is not None:
+            args += ["--journal", str(self.journal_dir / f"journal-{node}.jsonl")]
+        return SimulatorProcess(self.line_path, args, listen=self.addresses(node))
+
+    def start(self, timeout: float = 30.0) -> list[Endpoint]:
+        self.procs["A"] = self._process("A", "master", 1)
+        self.procs["A"].start(timeout)
+        self.procs["B"] = self._process("B", "standby", 1)
+        self.procs["B"].start(timeout)
+        return self.endpoints
+
+    def restart(self, node: str, role: str = "standby", timeout: float = 30.0) -> None:
+        """Start ``node`` again after it died (as standby by default: the other took over)."""
+        old = self.procs.pop(node, None)
+        if old is not None:
+            old.stop()
+        self.procs[node] = self._process(node, role, 1)
+        self.procs[node].start(timeout)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+        self.procs.clear()
+
+    def __enter__(self) -> SimulatorPair:
+        self.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

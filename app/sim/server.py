@@ -1,23 +1,37 @@
-"""The simulator's network side: serves the line state and takes commands.
+"""The simulator's network side: one server of the redundant pair.
 
-A snapshot on connect (after HELLO), then numbered deltas each tick; train
-status as fixed-size UDP datagrams to the port each client names in HELLO;
-heartbeats on idle links; a silent client is dropped after the missed limit.
+To an HMI it serves a snapshot on connect (after HELLO), then numbered deltas
+each tick, train status as fixed-size UDP datagrams to the port the HMI names
+in HELLO, heartbeats on idle links, and command results. A silent client is
+dropped after the missed-heartbeat limit.
+
+To its partner server it is a peer: the two keep a link each way (either one
+suffices) carrying heartbeats with role and epoch, and the master sends its
+whole world state (REPLICA) every tick. Rules, kept in :class:`RoleRules`:
+
+- a standby that hears no master for the dead interval promotes itself, with
+  an epoch one above the highest it has seen;
+- a master that hears another master with a higher epoch (or the same epoch
+  and a lower node id) demotes itself to standby;
+- only the master runs the line, sends deltas and train status, and executes
+  commands; a standby refuses commands (``not_master``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.comms.link import LinkHandler, LinkTimings, ServerLink
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
 from app.model.topology import SwitchLeg
 from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
 from app.protocol.frames import NeedData
-from app.protocol.messages import Heartbeat, Hello, Message, SnapshotRequest
+from app.protocol.messages import Heartbeat, Hello, Message, Replica, SnapshotRequest
 from app.protocol.udp import (
     CAB_ROLES,
     COUPLING_STATES,
@@ -31,6 +45,8 @@ from app.sim.world import World
 
 log = logging.getLogger(__name__)
 
+SERVER_ROLES = ("master", "standby")
+
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
@@ -41,10 +57,42 @@ class ServerSettings:
     time_scale: float = 1.0
     heartbeat_s: float = 0.5
     missed: int = 3
+    peers: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(slots=True)
+class RoleRules:
+    """Master/standby arbitration between the two servers, kept apart from the I/O."""
+
+    node: str
+    role: str
+    epoch: int
+    dead_after_s: float
+    last_master_heard: float = field(default_factory=time.monotonic)
+    highest_epoch_seen: int = 0
+
+    def heard(self, node: str, role: str, epoch: int, now: float) -> str | None:
+        """A peer said its role and epoch. Returns "demote" when this server must step down."""
+        self.highest_epoch_seen = max(self.highest_epoch_seen, epoch)
+        if role != "master" or node == self.node:
+            return None
+        self.last_master_heard = now
+        if self.role == "master" and (epoch, self.node) > (self.epoch, node):
+            self.role = "standby"
+            return "demote"
+        return None
+
+    def tick(self, now: float) -> str | None:
+        """Returns "promote" when a standby has heard no master for too long."""
+        if self.role == "standby" and now - self.last_master_heard > self.dead_after_s:
+            self.role = "master"
+            self.epoch = max(self.epoch, self.highest_epoch_seen) + 1
+            return "promote"
+        return None
 
 
 class ClientLink(asyncio.Protocol):
-    """One connected HMI, seen from the server."""
+    """One connected HMI or partner server, seen from this server."""
 
     def __init__(self, server: SimServer) -> None:
         self.server = server
@@ -53,8 +101,11 @@ class ClientLink(asyncio.Protocol):
         self.peer = ""
         self.hello: Hello | None = None
         self.udp_target: tuple[str, int] | None = None
-        self.udp_seq = 0
         self.last_rx = self.last_tx = time.monotonic()
+
+    @property
+    def is_server(self) -> bool:
+        return self.hello is not None and self.hello.role in SERVER_ROLES
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -66,12 +117,13 @@ class ClientLink(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.clients.discard(self)
+        self.transport = None
         log.info("client %s gone (%s)", self.peer, exc or "closed")
 
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
         self.conn.receive_data(data)
-        while True:
+        while self.transport is not None:
             try:
                 msg = self.conn.next_event()
             except ProtocolError as exc:
@@ -84,6 +136,7 @@ class ClientLink(asyncio.Protocol):
             self.handle(msg)
 
     def handle(self, msg: Message) -> None:
+        server = self.server
         if self.hello is None:
             if not isinstance(msg, Hello):
                 log.warning("client %s: %s before HELLO; closing", self.peer, type(msg).__name__)
@@ -91,13 +144,21 @@ class ClientLink(asyncio.Protocol):
                 return
             self.greet(msg)
         elif isinstance(msg, Command):
-            self.send(self.server.execute(msg))
+            self.send(server.execute(msg))
         elif isinstance(msg, SnapshotRequest):
             log.info("client %s asks for a snapshot: %s", self.peer, msg.reason)
-            self.send(self.server.world.snapshot())
+            self.send(server.world.snapshot())
+        elif isinstance(msg, Heartbeat):
+            if msg.ping_ms:
+                self.send(server.heartbeat(pong_ms=msg.ping_ms))
+            if self.is_server:
+                server.peer_said(msg.node, msg.role, msg.epoch)
+        elif isinstance(msg, Replica) and self.is_server:
+            server.replica(msg)
 
     def greet(self, hello: Hello) -> None:
-        line = self.server.world.line
+        server = self.server
+        line = server.world.line
         if hello.line_id != line.id or hello.line_digest != line.digest():
             log.warning(
                 "client %s has line %s/%s, we have %s/%s; closing",
@@ -110,11 +171,16 @@ class ClientLink(asyncio.Protocol):
             self.drop()
             return
         self.hello = hello
-        s = self.server.settings
-        self.send(Hello(s.node, s.role, line.id, line.digest(), epoch=s.epoch))
+        self.send(server.hello(0))
+        if self.is_server:
+            log.info(
+                "partner server %s (%s, epoch %d) connected", hello.node, hello.role, hello.epoch
+            )
+            server.peer_said(hello.node, hello.role, hello.epoch)
+            return
         if hello.udp_port and self.transport is not None:
             self.udp_target = (self.transport.get_extra_info("peername")[0], hello.udp_port)
-        self.send(self.server.world.snapshot())
+        self.send(server.world.snapshot())
 
     def send(self, msg: Message) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -127,15 +193,55 @@ class ClientLink(asyncio.Protocol):
             self.transport.abort()
 
 
+class _PeerHandler(LinkHandler):
+    """Messages from the partner server on the link this server opened to it."""
+
+    def __init__(self, server: SimServer) -> None:
+        self.server = server
+
+    def link_message(self, link: ServerLink, msg: Message) -> None:
+        if isinstance(msg, Hello | Heartbeat) and msg.role:
+            self.server.peer_said(msg.node, msg.role, msg.epoch)
+        elif isinstance(msg, Replica):
+            self.server.replica(msg)
+
+
 class SimServer:
     def __init__(self, world: World, settings: ServerSettings, journal: Journal) -> None:
         self.world = world
         self.settings = settings
         self.journal = journal
+        self.rules = RoleRules(
+            settings.node, settings.role, settings.epoch, settings.heartbeat_s * settings.missed
+        )
         self.clients: set[ClientLink] = set()
         self.bad_frames = 0
+        self.status_seq = 0
         self._servers: list[asyncio.Server] = []
         self._udp: asyncio.DatagramTransport | None = None
+        self._peer_links: list[ServerLink] = []
+
+    @property
+    def role(self) -> str:
+        return self.rules.role
+
+    @property
+    def epoch(self) -> int:
+        return self.rules.epoch
+
+    def hello(self, udp_port: int) -> Hello:
+        line = self.world.line
+        return Hello(
+            self.settings.node,
+            self.role,
+            line.id,
+            line.digest(),
+            epoch=self.epoch,
+            udp_port=udp_port,
+        )
+
+    def heartbeat(self, pong_ms: int = 0) -> Heartbeat:
+        return Heartbeat(self.settings.node, self.role, self.epoch, pong_ms=pong_ms)
 
     async def listen(self, addresses: list[tuple[str, int]]) -> list[tuple[str, int]]:
         loop = asyncio.get_running_loop()
@@ -147,7 +253,48 @@ class SimServer:
         self._udp, _ = await loop.create_datagram_endpoint(
             asyncio.DatagramProtocol, local_addr=(addresses[0][0], 0)
         )
+        s = self.settings
+        timings = LinkTimings(heartbeat_s=s.heartbeat_s, missed=s.missed, reconnect_max_s=1.0)
+        for host, port in s.peers:
+            link = ServerLink(
+                f"peer@{host}:{port}",
+                "peer",
+                host,
+                port,
+                self.hello,
+                _PeerHandler(self),
+                timings,
+                heartbeat=self.heartbeat,
+                udp=False,
+            )
+            self._peer_links.append(link)
+            link.start()
         return bound
+
+    # -- roles ------------------------------------------------------------------
+
+    def peer_said(self, node: str, role: str, epoch: int) -> None:
+        if self.rules.heard(node, role, epoch, time.monotonic()) == "demote":
+            log.warning(
+                "server %s: %s is master with epoch %d; stepping down to standby",
+                self.settings.node,
+                node,
+                epoch,
+            )
+            self._announce()
+
+    def replica(self, msg: Replica) -> None:
+        self.peer_said(msg.node, "master", msg.epoch)
+        if self.role == "standby":
+            self.world.restore(json.loads(msg.body))
+
+    def _announce(self) -> None:
+        hb = self.heartbeat()
+        for c in list(self.clients):
+            if c.hello is not None:
+                c.send(hb)
+
+    # -- time -------------------------------------------------------------------
 
     async def run(self) -> None:
         s = self.settings
@@ -155,39 +302,76 @@ class SimServer:
         while True:
             next_tick += s.tick_s
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
-            self.world.step(s.tick_s * s.time_scale)
-            delta = self.world.publish()
-            ready = [c for c in self.clients if c.hello is not None]
-            if delta is not None:
-                for c in ready:
-                    c.send(delta)
-            self._send_status(ready)
+            if self.rules.tick(time.monotonic()) == "promote":
+                log.warning(
+                    "server %s: no master heard for %.2f s; taking over as master, epoch %d",
+                    s.node,
+                    self.rules.dead_after_s,
+                    self.epoch,
+                )
+                self._announce()
+                snap = self.world.snapshot()
+                for c in list(self.clients):
+                    if c.hello is not None and not c.is_server:
+                        c.send(snap)
+            if self.role == "master":
+                self.world.step(s.tick_s * s.time_scale)
+            self._serve()
+            if self.role == "master":
+                self._replicate()
             self._supervise()
+
+    def _serve(self) -> None:
+        """Deltas and train status to the HMIs: a standby serves the mirrored state."""
+        delta = self.world.publish()
+        hmis = [c for c in self.clients if c.hello is not None and not c.is_server]
+        if delta is not None:
+            for c in hmis:
+                c.send(delta)
+        self._send_status(hmis)
+
+    def _replicate(self) -> None:
+        """Send the world to the partner once per tick, on one working link to it."""
+        outgoing = [link for link in self._peer_links if link.is_up()]
+        incoming = [c for c in self.clients if c.is_server]
+        if not (outgoing or incoming):
+            return
+        replica = Replica(
+            self.settings.node, self.epoch, self.world.seq, json.dumps(self.world.export())
+        )
+        if outgoing:
+            outgoing[0].send(replica)
+        else:
+            incoming[0].send(replica)
 
     def _send_status(self, clients: list[ClientLink]) -> None:
         if self._udp is None:
             return
+        # One sequence number per tick, the same on every link and network, so
+        # an HMI can drop the copy that arrives second.
+        self.status_seq = (self.status_seq + 1) & 0xFFFFFFFF
         now_ms = time.time_ns() // 1_000_000
         index = self.world.line.section_index
-        records = [self.world.train_state(t) for t in self.world.trains.values()]
+        datagrams = []
+        for t in self.world.trains.values():
+            tr = self.world.train_state(t)
+            rec = TrainStatus(
+                self.status_seq,
+                now_ms,
+                tr.id,
+                tr.number,
+                index[tr.section],
+                int(tr.offset_m * 100),
+                int(tr.speed_kmh * 10),
+                DIRECTIONS.index(tr.direction.value),
+                COUPLING_STATES.index(tr.coupling.value),
+                CAB_ROLES.index(tr.cab.value),
+            )
+            datagrams.append(encode_train_status(rec))
         for c in clients:
-            if c.udp_target is None:
-                continue
-            for tr in records:
-                c.udp_seq = (c.udp_seq + 1) & 0xFFFFFFFF
-                rec = TrainStatus(
-                    c.udp_seq,
-                    now_ms,
-                    tr.id,
-                    tr.number,
-                    index[tr.section],
-                    int(tr.offset_m * 100),
-                    int(tr.speed_kmh * 10),
-                    DIRECTIONS.index(tr.direction.value),
-                    COUPLING_STATES.index(tr.coupling.value),
-                    CAB_ROLES.index(tr.cab.value),
-                )
-                self._udp.sendto(encode_train_status(rec), c.udp_target)
+            if c.udp_target is not None:
+                for data in datagrams:
+                    self._udp.sendto(data, c.udp_target)
 
     def _supervise(self) -> None:
         s = self.settings
@@ -197,26 +381,29 @@ class SimServer:
                 log.warning("client %s silent for %.2f s; dropping", c.peer, now - c.last_rx)
                 c.drop()
             elif c.hello is not None and now - c.last_tx >= s.heartbeat_s:
-                c.send(Heartbeat(s.node, s.role, s.epoch))
+                c.send(self.heartbeat())
+
+    # -- commands ---------------------------------------------------------------
 
     def execute(self, cmd: Command) -> CommandResult:
         world = self.world
         try:
+            if self.role != "master":
+                raise Refused("not_master", f"server {self.settings.node} is standby")
             if cmd.role == "observer":
                 raise Refused("not_authorised", "observers may not command")
+            reason = ""
             if cmd.op in (CommandOp.THROW_NORMAL, CommandOp.THROW_REVERSE):
                 leg = SwitchLeg.NORMAL if cmd.op is CommandOp.THROW_NORMAL else SwitchLeg.REVERSE
-                moved = world.interlocking.throw(cmd.device, leg, world.now)
-                reason = "" if moved else f"switch already lies {leg.value}"
+                if not world.interlocking.throw(cmd.device, leg, world.now):
+                    reason = f"switch already lies {leg.value}"
             elif cmd.op is CommandOp.SET_ROUTE:
                 route = world.line.route_by_id.get(cmd.device)
                 if route is None:
                     raise Refused("unknown_device", f"no route {cmd.device} on this line")
                 world.interlocking.set_route(route, world.now)
-                reason = ""
             else:
                 world.interlocking.cancel_route(cmd.device)
-                reason = ""
             result = CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.EXECUTED, "", reason)
         except Refused as exc:
             result = CommandResult(
@@ -234,6 +421,8 @@ class SimServer:
         return result
 
     async def close(self) -> None:
+        for link in self._peer_links:
+            await link.close("server shutting down")
         for server in self._servers:
             server.close()
         for c in list(self.clients):

@@ -355,10 +355,12 @@ class World:
         }
 
     def restore(self, doc: dict[str, Any]) -> None:
-        """Become the world ``doc`` describes (a master's :meth:`export`)."""
+        """Become the world ``doc`` describes (a master's :meth:`export`).
+
+        Sequence numbers are per server: ``doc["seq"]`` is the master's and is not taken.
+        """
         il = self.interlocking
         self.now = float(doc["now"])
-        self.seq = int(doc["seq"])
         self.faults = set(doc["faults"])
         self.trains = {}
         for t in doc["trains"]:
@@ -378,9 +380,8 @@ class World:
         }
         il.section_route = dict(doc["section_route"])
         il.occupied = self.occupancy()
-        self._raw = self._records()
-        self._published = dict(self._raw)
-        self._published_trains = {t.id: self.train_state(t) for t in self.trains.values()}
+        # The publishing baseline and sequence numbers stay this world's own:
+        # the next publish() sends what the master changed, numbered by us.
 
     # -- dispatcher commands ------------------------------------------------------
 
