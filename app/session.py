@@ -68,30 +68,45 @@ class LocalAlarm:
 
 @dataclass(frozen=True, slots=True)
 class MasterView:
+    """Which server the line state comes from, and what it claims to be.
+
+    ``role`` is ``master`` normally. When no master is reachable on any network
+    but a standby is, the standby's mirrored state is shown (``role`` is
+    ``standby``) and commands are refused until a master is back.
+    """
+
     server: str | None
     epoch: int
     claimants: tuple[tuple[str, int], ...]
+    role: str = "master"
 
     @property
     def split_brain(self) -> bool:
         return len(self.claimants) > 1
+
+    @property
+    def can_command(self) -> bool:
+        return self.server is not None and self.role == "master"
 
 
 def choose_master(links: Sequence[ServerLink], current: str | None) -> MasterView:
     """The server to follow: the master with the highest epoch among links that are up.
 
     Equal epochs from two servers (should never happen) keep the current one, else
-    the lower server id, so the choice never flaps between them.
+    the lower server id, so the choice never flaps between them. With no master
+    reachable, the best reachable standby, for its state only.
     """
-    epochs: dict[str, int] = {}
-    for link in links:
-        if link.is_up() and link.peer_role == "master":
-            epochs[link.server] = max(epochs.get(link.server, 0), link.peer_epoch)
-    if not epochs:
-        return MasterView(None, 0, ())
-    ranked = sorted(epochs.items(), key=lambda kv: (-kv[1], kv[0] != current, kv[0]))
-    server, epoch = ranked[0]
-    return MasterView(server, epoch, tuple(sorted(epochs.items())))
+    for role in ("master", "standby"):
+        epochs: dict[str, int] = {}
+        for link in links:
+            if link.is_up() and link.peer_role == role:
+                epochs[link.server] = max(epochs.get(link.server, 0), link.peer_epoch)
+        if epochs:
+            ranked = sorted(epochs.items(), key=lambda kv: (-kv[1], kv[0] != current, kv[0]))
+            server, epoch = ranked[0]
+            claimants = tuple(sorted(epochs.items())) if role == "master" else ()
+            return MasterView(server, epoch, claimants, role)
+    return MasterView(None, 0, ())
 
 
 class DispatcherSession(LinkHandler):
@@ -173,7 +188,7 @@ class DispatcherSession(LinkHandler):
         return [link.info() for link in self.links]
 
     def command_link(self) -> ServerLink | None:
-        """The master's up link with the lowest round-trip time (config order breaks ties)."""
+        """The followed server's up link with the lowest round-trip time (ties: config order)."""
         up = [lk for lk in self.links if lk.server == self.master.server and lk.is_up()]
         if not up:
             return None
@@ -197,7 +212,7 @@ class DispatcherSession(LinkHandler):
                 else "dual master cleared"
             )
             self._raise("dual_master", text, view.split_brain)
-        if view.server != old.server:
+        if view.server != old.server or view.role != old.role:
             # Losing or changing a master is news; finding the first one, or closing, is not.
             level = logging.WARNING if old.server and not self._closing else logging.INFO
             log.log(
@@ -366,6 +381,12 @@ class DispatcherSession(LinkHandler):
         link = self.command_link()
         if link is None:
             return outcome(Outcome.FAILED, "no_link", "no link to the master; not sent")
+        if not self.master.can_command:
+            return outcome(
+                Outcome.FAILED,
+                "master_unreachable",
+                f"the master is unreachable; showing standby {link.server}'s state; not sent",
+            )
         try:
             fut = link.request(cmd)
         except LinkDown as exc:
