@@ -248,6 +248,9 @@ class DispatcherSession(LinkHandler):
         if link.server != self.master.server:
             return
         if isinstance(msg, StateSnapshot):
+            seq = self.state.seq
+            if seq is not None and msg.seq <= seq:
+                return  # the greeting of the master's other link: nothing new in it
             self._clear_reorder()
             self._emit(self.state.apply_snapshot(msg))
             self._synced.set()

@@ -18,6 +18,7 @@ from app.events import Event
 from app.model.commands import CommandOp, CommandResult
 from app.model.state import Changes, LineState
 from app.model.topology import Line
+from app.session import LocalAlarm, MasterView
 
 FRAME_MS = 16
 
@@ -30,9 +31,13 @@ class SessionLike(Protocol):
     node: str
     dispatcher: str
     role: str
+    master: MasterView
+    alarms: dict[str, LocalAlarm]
     state_changed: Event[Changes]
     links_changed: Event[list[LinkInfo]]
     command_finished: Event[CommandResult]
+    master_changed: Event[MasterView]
+    alarm: Event[LocalAlarm]
 
     def link_infos(self) -> list[LinkInfo]: ...
 
@@ -45,6 +50,8 @@ class SessionBridge(QObject):
     stateChanged = Signal(object)  # Changes, merged since the last emission
     linksChanged = Signal(list)  # list[LinkInfo]
     commandFinished = Signal(object)  # CommandResult
+    masterChanged = Signal(object)  # MasterView
+    alarmRaised = Signal(object)  # LocalAlarm (raised or cleared)
 
     def __init__(
         self, session: SessionLike, parent: QObject | None = None, frame_ms: int = FRAME_MS
@@ -66,6 +73,8 @@ class SessionBridge(QObject):
             self.session.state_changed.connect(self._on_state)
             self.session.links_changed.connect(self._on_links)
             self.session.command_finished.connect(self._on_command)
+            self.session.master_changed.connect(self._on_master)
+            self.session.alarm.connect(self._on_alarm)
             self._attached = True
 
     def detach(self) -> None:
@@ -74,6 +83,8 @@ class SessionBridge(QObject):
             self.session.state_changed.disconnect(self._on_state)
             self.session.links_changed.disconnect(self._on_links)
             self.session.command_finished.disconnect(self._on_command)
+            self.session.master_changed.disconnect(self._on_master)
+            self.session.alarm.disconnect(self._on_alarm)
             self._attached = False
         self._timer.stop()
 
@@ -97,3 +108,9 @@ class SessionBridge(QObject):
 
     def _on_command(self, result: CommandResult) -> None:
         self.commandFinished.emit(result)
+
+    def _on_master(self, view: MasterView) -> None:
+        self.masterChanged.emit(view)
+
+    def _on_alarm(self, alarm: LocalAlarm) -> None:
+        self.alarmRaised.emit(alarm)

@@ -28,6 +28,7 @@ from app.comms.link import LinkInfo, LinkState
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
+from app.session import LocalAlarm, MasterView
 from ui import style
 from ui.bridge import SessionBridge, SessionLike
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
         self.bridge.stateChanged.connect(self._on_state)
         self.bridge.linksChanged.connect(self._on_links)
         self.bridge.commandFinished.connect(self._on_command_finished)
+        self.bridge.masterChanged.connect(self._on_master)
+        self.bridge.alarmRaised.connect(self._on_alarm)
         self.view.switchMenuRequested.connect(self._show_switch_menu)
         self.view.signalMenuRequested.connect(self._show_signal_menu)
 
@@ -94,6 +97,7 @@ class MainWindow(QMainWindow):
         self._tick.start()
         self.scene.apply(session.state, Changes(full=True))
         self._on_links(session.link_infos())
+        self._on_master(session.master)
         self._on_tick()
 
     # -- construction ----------------------------------------------------------------------
@@ -195,6 +199,9 @@ class MainWindow(QMainWindow):
         self.links_layout.setContentsMargins(0, 0, 0, 0)
         self.links_layout.setSpacing(14)
         self.link_labels: dict[str, QLabel] = {}
+        self.master_label = QLabel()
+        self.master_label.setObjectName("masterLabel")
+        self.master_label.setTextFormat(Qt.TextFormat.RichText)
         self.sync_label = QLabel()
         self.sync_label.setObjectName("syncLabel")
         self.sync_label.setTextFormat(Qt.TextFormat.RichText)
@@ -204,6 +211,7 @@ class MainWindow(QMainWindow):
         font.setFamilies(style.MONO_FAMILIES)
         self.clock_label.setFont(font)
         status.addPermanentWidget(self.links_widget)
+        status.addPermanentWidget(self.master_label)
         status.addPermanentWidget(self.sync_label)
         status.addPermanentWidget(self.clock_label)
 
@@ -258,7 +266,10 @@ class MainWindow(QMainWindow):
             self._refresh_counts()
 
     def _on_links(self, infos: list[LinkInfo]) -> None:
+        per_server: dict[str, int] = {}
         for info in infos:
+            per_server[info.server] = per_server.get(info.server, 0) + 1
+            short = f"{info.server}{per_server[info.server]}"
             label = self.link_labels.get(info.name)
             if label is None:
                 label = QLabel()
@@ -267,12 +278,8 @@ class MainWindow(QMainWindow):
                 self.links_layout.addWidget(label)
                 self.link_labels[info.name] = label
             old = label.property("linkState")
-            label.setText(self.link_text(info))
-            label.setToolTip(
-                self.tr("reconnects: {0}; last error: {1}").format(
-                    info.reconnects, info.last_error or "-"
-                )
-            )
+            label.setText(self.link_text(info, short))
+            label.setToolTip(self.link_tooltip(info))
             label.setProperty("linkState", info.state.value)
             # log what matters to the dispatcher: a link coming up, and an up link lost
             # (not every reconnect attempt of a link that stays down)
@@ -291,25 +298,73 @@ class MainWindow(QMainWindow):
             LinkState.CONNECTING: self.tr("connecting"),
             LinkState.HANDSHAKE: self.tr("handshake"),
             LinkState.UP: self.tr("up"),
+            LinkState.DRAINING: self.tr("closing"),
             LinkState.CLOSED: self.tr("closed"),
         }[state]
 
-    def link_text(self, info: LinkInfo) -> str:
+    def link_text(self, info: LinkInfo, short: str) -> str:
+        """Compact: server and network number, state, round-trip time (details in the tooltip)."""
         if info.state is LinkState.UP:
             colour = style.LINK_UP
         elif info.state is LinkState.DOWN:
             colour = style.LINK_DOWN
         else:
             colour = style.LINK_PENDING
-        text = f"{info.server} {info.host}:{info.port} {self.link_state_text(info.state)}"
-        if info.state is LinkState.UP and info.peer_role:
-            text += " " + self.tr("({0}, epoch {1})").format(info.peer_role, info.peer_epoch)
+        text = f"{short} {self.link_state_text(info.state)}"
+        if info.state is LinkState.UP and info.rtt_ms is not None:
+            text += f" {info.rtt_ms:.0f} ms"
         return _colour(colour.name(), "● " + text)
+
+    def link_tooltip(self, info: LinkInfo) -> str:
+        lines = [
+            self.tr("Server {0} at {1}:{2}: {3}").format(
+                info.server, info.host, info.port, self.link_state_text(info.state)
+            )
+        ]
+        if info.peer_role:
+            lines.append(self.tr("role {0}, epoch {1}").format(info.peer_role, info.peer_epoch))
+        if info.rtt_ms is not None:
+            lines.append(self.tr("round trip {0:.1f} ms").format(info.rtt_ms))
+        if info.last_rx_age_s is not None:
+            lines.append(self.tr("last frame {0:.1f} s ago").format(info.last_rx_age_s))
+        lines.append(
+            self.tr("reconnects {0}, bad frames {1}, bad datagrams {2}").format(
+                info.reconnects, info.bad_frames, info.bad_datagrams
+            )
+        )
+        if info.last_error:
+            lines.append(self.tr("last error: {0}").format(info.last_error))
+        return "\n".join(lines)
+
+    def _on_master(self, view: MasterView) -> None:
+        alarm = self.session.alarms.get("dual_master")
+        if view.server is None:
+            text = _colour(style.LINK_DOWN.name(), self.tr("No server reachable"))
+        elif view.role == "master":
+            text = _colour(
+                style.LINK_UP.name(),
+                self.tr("Master {0} (epoch {1})").format(view.server, view.epoch),
+            )
+        else:
+            text = _colour(
+                style.ATTENTION.name(),
+                self.tr("Master unreachable: showing standby {0}").format(view.server),
+            )
+        if alarm is not None:
+            text = _colour(style.LINK_DOWN.name(), self.tr("DUAL MASTER")) + " · " + text
+        self.master_label.setText(text)
+        self.master_label.setToolTip(alarm.text if alarm is not None else "")
+
+    def _on_alarm(self, alarm: LocalAlarm) -> None:
+        self.log_event(
+            (self.tr("ALARM: {0}") if alarm.active else self.tr("Cleared: {0}")).format(alarm.text)
+        )
+        self._on_master(self.session.master)
 
     def _on_tick(self) -> None:
         now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
         self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M:%S"))
-        self._refresh_sync()
+        self._on_links(self.session.link_infos())  # round-trip times and ages move on
 
     # -- event log --------------------------------------------------------------------------
 
@@ -330,6 +385,8 @@ class MainWindow(QMainWindow):
             return self.tr("observer workstation: commands disabled")
         if not self.session.state.synchronised:
             return self.tr("no live data: commands disabled")
+        if not self.session.master.can_command:
+            return self.tr("master unreachable: commands disabled")
         return ""
 
     def _zone_text(self, device: str) -> str:

@@ -39,6 +39,7 @@ from app.model.topology import (
     TrackKind,
     TrainSpec,
 )
+from app.session import LocalAlarm, MasterView
 
 HERE = Path(__file__).resolve().parent
 
@@ -153,6 +154,10 @@ class FakeSession:
         self.state_changed: Event[Changes] = Event("state_changed")
         self.links_changed: Event[list[LinkInfo]] = Event("links_changed")
         self.command_finished: Event[CommandResult] = Event("command_finished")
+        self.master_changed: Event[MasterView] = Event("master_changed")
+        self.alarm: Event[LocalAlarm] = Event("alarm")
+        self.master = MasterView("A", 1, (("A", 1),))
+        self.alarms: dict[str, LocalAlarm] = {}
         self.links = [LinkInfo("A@127.0.0.1:7101", "A", "127.0.0.1", 7101, LinkState.DOWN)]
         self.calls: list[tuple[str, CommandOp]] = []
 

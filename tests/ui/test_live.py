@@ -82,7 +82,8 @@ def test_status_bar_shows_the_link_going_down(
     link = session.links[0]
     label = window.link_labels[link.name]
     qtbot.waitUntil(lambda: " up" in label.text(), timeout=15_000)
-    assert "master" in label.text()
+    assert "master" in label.toolTip()
+    qtbot.waitUntil(lambda: "Master A" in window.master_label.text(), timeout=5_000)
     qtbot.waitUntil(lambda: "synchronised" in window.sync_label.text(), timeout=5_000)
     sim.stop()
     qtbot.waitUntil(lambda: " up" not in label.text(), timeout=10_000)
@@ -91,6 +92,7 @@ def test_status_bar_shows_the_link_going_down(
     assert window.scene.banner.isVisible()
     log = [window.log_list.item(i).text() for i in range(window.log_list.count())]
     assert any("is down" in line for line in log)
+    assert "No server reachable" in window.master_label.text()
 
 
 def _distance(p: Any, a: Any, b: Any) -> float:

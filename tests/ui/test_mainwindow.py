@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.comms.link import LinkState
 from app.model.commands import CommandOp
 from app.model.state import RouteState, RouteStatus, StateDelta
+from app.session import LocalAlarm, MasterView
 from ui.dialogs import CommandRequest, ConfirmCommandDialog
 from ui.mainwindow import MainWindow
 
@@ -144,8 +145,8 @@ def test_status_bar_follows_link_state(qtbot: QtBot, window: MainWindow, fake_se
     qtbot.waitUntil(lambda: "connecting" in label.text())
     fake_session.set_link(LinkState.UP, "master", 3)
     qtbot.waitUntil(lambda: " up" in label.text())
-    assert "master" in label.text() and "epoch 3" in label.text()
-    assert "127.0.0.1:7101" in label.text()
+    assert "master" in label.toolTip() and "epoch 3" in label.toolTip()
+    assert "127.0.0.1:7101" in label.toolTip()
     fake_session.set_link(LinkState.DOWN)
     qtbot.waitUntil(lambda: "down" in label.text())
     log = [window.log_list.item(i).text() for i in range(window.log_list.count())]
@@ -154,3 +155,26 @@ def test_status_bar_follows_link_state(qtbot: QtBot, window: MainWindow, fake_se
     assert "synchronised" in window.sync_label.text()
     assert window.clock_label.text() != ""
     assert "Test Line" in window.windowTitle() and "tester" in window.windowTitle()
+
+
+def test_master_and_dual_master_alarm_are_shown(
+    qtbot: QtBot, window: MainWindow, fake_session: Any
+) -> None:
+    assert "Master A (epoch 1)" in window.master_label.text()
+    view = MasterView("B", 5, (("A", 3), ("B", 5)))
+    alarm = LocalAlarm("dual_master", "dual master: A (epoch 3), B (epoch 5)", True, 0)
+    fake_session.master = view
+    fake_session.alarms["dual_master"] = alarm
+    fake_session.master_changed.emit(view)
+    fake_session.alarm.emit(alarm)
+    qtbot.waitUntil(lambda: "DUAL MASTER" in window.master_label.text())
+    assert "Master B (epoch 5)" in window.master_label.text()
+    log = [window.log_list.item(i).text() for i in range(window.log_list.count())]
+    assert any("ALARM: dual master" in line for line in log)
+    standby = MasterView("B", 5, (), "standby")
+    fake_session.master = standby
+    fake_session.alarms.clear()
+    fake_session.master_changed.emit(standby)
+    qtbot.waitUntil(lambda: "showing standby B" in window.master_label.text())
+    assert "DUAL MASTER" not in window.master_label.text()
+    assert "master unreachable" in window._can_command()
