@@ -92,6 +92,7 @@ class LinkTimings:
     reconnect_min_s: float = 0.2
     reconnect_max_s: float = 5.0
     drain_s: float = 0.5
+    max_backlog: int = 1 << 20
 
     @property
     def dead_after_s(self) -> float:
@@ -294,6 +295,7 @@ class ServerLink:
         self._fire(LinkEvent.CONNECTED)
         self._last_rx = time.monotonic()
         self._write(self._conn.send(self._hello(udp_port)))
+        self._process()
         supervisor = loop.create_task(self._supervise())
         try:
             await self._ended.wait()
@@ -382,6 +384,11 @@ class ServerLink:
         transport = self._transport
         if transport is None or transport.is_closing():
             raise LinkDown(f"link {self.name} is {self.state}")
+        backlog = transport.get_write_buffer_size()
+        if backlog > self.timings.max_backlog:
+            # A peer that stops reading must not make us buffer without end.
+            self._failed(f"peer not reading: {backlog} bytes waiting to be sent")
+            raise LinkDown(f"link {self.name}: peer not reading")
         transport.write(data)
 
     def send(self, msg: Message) -> None:
@@ -400,10 +407,14 @@ class ServerLink:
         self._pending.pop(command_id, None)
 
     def _on_data(self, data: bytes) -> None:
-        if self.state not in (LinkState.HANDSHAKE, LinkState.UP):
+        # Bytes can arrive before create_connection() has returned to us (still
+        # CONNECTING): keep them, they are the peer's HELLO.
+        if self.state not in (LinkState.CONNECTING, LinkState.HANDSHAKE, LinkState.UP):
             return
-        self._last_rx = time.monotonic()
         self._conn.receive_data(data)
+        self._process()
+
+    def _process(self) -> None:
         while self.state in (LinkState.HANDSHAKE, LinkState.UP):
             try:
                 msg = self._conn.next_event()
@@ -413,6 +424,8 @@ class ServerLink:
                 return
             if isinstance(msg, NeedData):
                 return
+            # Liveness counts whole frames: a peer trickling bytes is not alive.
+            self._last_rx = time.monotonic()
             self._dispatch(msg)
 
     def _dispatch(self, msg: Message) -> None:

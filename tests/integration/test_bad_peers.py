@@ -1,0 +1,168 @@
+"""A link facing peers that misbehave: garbage, a trickle, a peer that never reads.
+
+The peers are small asyncio servers on loopback in the test's own process; the
+link under test is the real one. Whatever the peer does, the link must end in
+a known state, say why, and never let an exception escape to the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from app.comms.link import LinkDown, LinkHandler, LinkState, LinkTimings, ServerLink
+from app.model.commands import Command, CommandOp
+from app.model.topology import Line
+from app.protocol.connection import Connection
+from app.protocol.messages import Hello
+
+pytestmark = pytest.mark.integration
+
+FAST = LinkTimings(heartbeat_s=0.2, missed=3, reconnect_min_s=0.1, reconnect_max_s=0.3)
+Peer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Recorder(LinkHandler):
+    def __init__(self) -> None:
+        self.states: list[LinkState] = []
+
+    def link_state(self, link: ServerLink) -> None:
+        self.states.append(link.state)
+
+
+def master_hello(line: Line) -> Hello:
+    return Hello("P", "master", line.id, line.digest(), epoch=1)
+
+
+async def with_peer(peer: Peer, body: Callable[[ServerLink, Recorder], Awaitable[None]]) -> None:
+    loop = asyncio.get_running_loop()
+    escaped: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, ctx: escaped.append(ctx))
+    handlers: set[asyncio.Task[None]] = set()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        writers.append(writer)
+        try:
+            await peer(reader, writer)
+        except (OSError, asyncio.CancelledError):
+            pass
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    rec = Recorder()
+    link = ServerLink(
+        "T",
+        "P",
+        "127.0.0.1",
+        port,
+        lambda u: Hello("WS", "dispatcher", "x", "y"),
+        rec,
+        FAST,
+        udp=False,
+    )
+    link.start()
+    try:
+        await body(link, rec)
+    finally:
+        await link.close()
+        server.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        for writer in writers:
+            writer.transport.abort()
+        await server.wait_closed()
+        await asyncio.sleep(0)
+    assert escaped == [], escaped
+
+
+def test_garbage_is_counted_and_the_link_recovers_by_reconnecting() -> None:
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(os.urandom(64) + b"MH" + os.urandom(300))
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async def body(link: ServerLink, rec: Recorder) -> None:
+        async with asyncio.timeout(5):
+            while link.reconnects < 2:
+                await asyncio.sleep(0.02)
+        assert link.bad_frames >= 2
+        assert "bad frame" in link.last_error or "magic" in link.last_error
+        assert LinkState.UP not in rec.states
+
+    asyncio.run(with_peer(peer, body))
+
+
+def test_a_peer_trickling_one_byte_at_a_time_is_declared_dead(demo_line: Line) -> None:
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hello = Connection().send(master_hello(demo_line))
+        for byte in hello:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.1)  # 10 bytes/s: alive at the byte level, dead as a peer
+
+    async def body(link: ServerLink, rec: Recorder) -> None:
+        async with asyncio.timeout(5):
+            while link.reconnects < 1:
+                await asyncio.sleep(0.02)
+        assert "heartbeat timeout" in link.last_error
+        assert LinkState.UP not in rec.states
+
+    asyncio.run(with_peer(peer, body))
+
+
+def test_a_peer_that_never_reads_cannot_make_us_buffer_without_end(demo_line: Line) -> None:
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(Connection().send(master_hello(demo_line)))
+        await writer.drain()
+        writer.transport.pause_reading()  # type: ignore[attr-defined]
+        await asyncio.sleep(10)
+
+    async def body(link: ServerLink, rec: Recorder) -> None:
+        async with asyncio.timeout(5):
+            while not link.is_up():
+                await asyncio.sleep(0.01)
+        big = "x" * 4000
+        sent = 0
+        with pytest.raises(LinkDown):
+            for i in range(100_000):
+                link.send(Command(f"c{i}", "W1", CommandOp.THROW_NORMAL, big, "dispatcher"))
+                sent += 1
+        assert sent > 100  # it did write until the backlog limit, then refused
+        assert "not reading" in link.last_error
+        async with asyncio.timeout(5):
+            while link.state in (LinkState.UP, LinkState.DRAINING):
+                await asyncio.sleep(0.02)
+        assert LinkState.DRAINING in rec.states
+
+    asyncio.run(with_peer(peer, body))
+
+
+def test_a_pending_request_fails_with_its_cause_when_the_peer_goes_silent(
+    demo_line: Line,
+) -> None:
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(Connection().send(master_hello(demo_line)))
+        await writer.drain()
+        await asyncio.sleep(10)  # never answers, never heartbeats
+
+    async def body(link: ServerLink, rec: Recorder) -> None:
+        async with asyncio.timeout(5):
+            while not link.is_up():
+                await asyncio.sleep(0.01)
+        fut = link.request(Command("c1", "W1", CommandOp.THROW_NORMAL, "d", "dispatcher"))
+        with pytest.raises(LinkDown) as info:
+            await asyncio.wait_for(fut, 5)
+        assert "heartbeat timeout" in str(info.value.__cause__)
+        with pytest.raises(LinkDown):
+            link.send(Command("c2", "W1", CommandOp.THROW_NORMAL, "d", "dispatcher"))
+
+    asyncio.run(with_peer(peer, body))
