@@ -178,6 +178,7 @@ class ServerLink:
         self.last_error = ""
         self.bad_frames = 0
         self.bad_datagrams = 0
+        self.datagrams = 0
         self._conn = Connection()
         self._transport: asyncio.Transport | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -447,6 +448,7 @@ class ServerLink:
         self._handler.link_message(self, msg)
 
     def _on_datagram(self, data: bytes) -> None:
+        self.datagrams += 1
         if len(data) != RECORD_SIZE:
             self.bad_datagrams += 1
             return

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated seconds per real second (default 1)",
     )
     p.add_argument("--dwell", type=float, default=30.0, help="platform dwell, s (default 30)")
+    p.add_argument(
+        "--tick", type=float, default=0.1, help="real seconds between state updates (default 0.1)"
+    )
     p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -87,6 +90,7 @@ async def serve(args: argparse.Namespace) -> int:
         role=args.role,
         epoch=args.epoch,
         time_scale=args.time_scale,
+        tick_s=args.tick,
         peers=tuple(args.peer),
     )
     server = SimServer(world, settings, Journal(args.journal))
