@@ -101,9 +101,13 @@ def run(argv: list[str]) -> dict[str, Any]:
     with SimulatorPair(default_line_file(), sim_args) as pair:
         result = asyncio.run(_soak(pair, seconds, min(args.sample_s, seconds / 4)))
     tracemalloc.stop()
-    print(f"soak {result['seconds']} s at 10x traffic: {result['frames']} frames, "
-          f"{result['datagrams']} datagrams, {result['state_changes']} state changes")
-    print(f"  RSS {result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
-          f"{result['rss_growth_mb_per_hour']} MB/h (target <= 1), traced "
-          f"{result['traced_growth_mb_per_hour']} MB/h")
+    print(
+        f"soak {result['seconds']} s at 10x traffic: {result['frames']} frames, "
+        f"{result['datagrams']} datagrams, {result['state_changes']} state changes"
+    )
+    print(
+        f"  RSS {result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
+        f"{result['rss_growth_mb_per_hour']} MB/h (target <= 1), traced "
+        f"{result['traced_growth_mb_per_hour']} MB/h"
+    )
     return result

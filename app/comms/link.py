@@ -35,12 +35,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.comms.pool import BufferPool
+from app.comms.tcp import FramedProtocol
+from app.comms.udp import UdpStatusReceiver, status_pool
 from app.model.commands import Command, CommandResult
 from app.protocol.connection import Connection
-from app.protocol.errors import ProtocolError
-from app.protocol.frames import NeedData
+from app.protocol.errors import ProtocolError, RemoteProtocolError
+from app.protocol.frames import Frame
 from app.protocol.messages import Heartbeat, Hello, Message
-from app.protocol.udp import RECORD_SIZE, TrainStatus, decode_train_status
+from app.protocol.udp import TrainStatus
 
 log = logging.getLogger(__name__)
 
@@ -124,25 +127,6 @@ class LinkHandler:
     def link_status(self, link: ServerLink, rec: TrainStatus) -> None: ...
 
 
-class _Tcp(asyncio.Protocol):
-    def __init__(self, link: ServerLink) -> None:
-        self.link = link
-
-    def data_received(self, data: bytes) -> None:
-        self.link._on_data(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.link._on_lost(f"connection lost: {exc}" if exc else "connection closed by peer")
-
-
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, link: ServerLink) -> None:
-        self.link = link
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self.link._on_datagram(data)
-
-
 def _mono_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
@@ -177,11 +161,12 @@ class ServerLink:
         self.reconnects = 0
         self.last_error = ""
         self.bad_frames = 0
-        self.bad_datagrams = 0
-        self.datagrams = 0
+        self._udp_counts = [0, 0]  # datagrams received and refused, by closed receivers
         self._conn = Connection()
         self._transport: asyncio.Transport | None = None
-        self._udp: asyncio.DatagramTransport | None = None
+        self._pool: BufferPool = status_pool(128)
+        self._udp: UdpStatusReceiver | None = None
+        self._early: list[Frame] = []
         self._last_rx = 0.0
         self._last_ping = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -204,6 +189,15 @@ class ServerLink:
         if old is LinkState.UP:
             self._fail_pending(cause or str(event))
         self._handler.link_state(self)
+
+    @property
+    def datagrams(self) -> int:
+        live = self._udp.received + self._udp.bad if self._udp is not None else 0
+        return self._udp_counts[0] + live
+
+    @property
+    def bad_datagrams(self) -> int:
+        return self._udp_counts[1] + (self._udp.bad if self._udp is not None else 0)
 
     def is_closed(self) -> bool:
         return self.state is LinkState.CLOSED
@@ -280,23 +274,35 @@ class ServerLink:
         self.peer_hello = None
         self.last_error = ""
         self._ended = asyncio.Event()
+        self._early = []
         transport, _ = await asyncio.wait_for(
-            loop.create_connection(lambda: _Tcp(self), self.host, self.port),
+            loop.create_connection(
+                lambda: FramedProtocol(
+                    self._on_frame, self._on_bad_frame, on_connection_lost=self._on_lost
+                ),
+                self.host,
+                self.port,
+            ),
             self.timings.connect_timeout_s,
         )
         self._transport = transport
         udp_port = 0
         if self._want_udp:
             local_host = transport.get_extra_info("sockname")[0]
-            udp, _ = await loop.create_datagram_endpoint(
-                lambda: _Udp(self), local_addr=(local_host, 0)
+            self._udp = UdpStatusReceiver(
+                (local_host, 0), self._pool, self._on_status, name=self.name
             )
-            self._udp = udp
-            udp_port = udp.get_extra_info("sockname")[1]
+            self._udp.start()
+            udp_port = self._udp.local_address[1]
         self._fire(LinkEvent.CONNECTED)
         self._last_rx = time.monotonic()
         self._write(self._conn.send(self._hello(udp_port)))
-        self._process()
+        early, self._early = self._early, []
+        try:
+            for frame in early:
+                self._on_frame(frame)
+        except RemoteProtocolError as exc:
+            self._on_bad_frame(exc)
         supervisor = loop.create_task(self._supervise())
         try:
             await self._ended.wait()
@@ -339,9 +345,9 @@ class ServerLink:
         if self._ended is not None:
             self._ended.set()
 
-    def _on_lost(self, why: str) -> None:
+    def _on_lost(self, exc: Exception | None) -> None:
         if not self.last_error:
-            self.last_error = why
+            self.last_error = f"connection lost: {exc}" if exc else "connection closed by peer"
         self._transport = None
         if self._ended is not None:
             self._ended.set()
@@ -368,8 +374,10 @@ class ServerLink:
             self._transport.abort()
             self._transport = None
         if self._udp is not None:
-            self._udp.close()
-            self._udp = None
+            udp, self._udp = self._udp, None
+            udp.close()
+            self._udp_counts[0] += udp.received + udp.bad
+            self._udp_counts[1] += udp.bad
 
     def _fail_pending(self, cause: str) -> None:
         pending, self._pending = self._pending, {}
@@ -407,27 +415,22 @@ class ServerLink:
     def forget(self, command_id: str) -> None:
         self._pending.pop(command_id, None)
 
-    def _on_data(self, data: bytes) -> None:
-        # Bytes can arrive before create_connection() has returned to us (still
-        # CONNECTING): keep them, they are the peer's HELLO.
-        if self.state not in (LinkState.CONNECTING, LinkState.HANDSHAKE, LinkState.UP):
+    def _on_frame(self, frame: Frame) -> None:
+        """Each whole frame the ring framer cuts. Raising here counts as a bad frame."""
+        if self.state is LinkState.CONNECTING:
+            # It came before create_connection() returned to us: the peer's HELLO.
+            self._early.append(frame)
             return
-        self._conn.receive_data(data)
-        self._process()
+        if self.state not in (LinkState.HANDSHAKE, LinkState.UP):
+            return
+        msg = self._conn.accept(frame)
+        # Liveness counts whole frames: a peer trickling bytes is not alive.
+        self._last_rx = time.monotonic()
+        self._dispatch(msg)
 
-    def _process(self) -> None:
-        while self.state in (LinkState.HANDSHAKE, LinkState.UP):
-            try:
-                msg = self._conn.next_event()
-            except ProtocolError as exc:
-                self.bad_frames += 1
-                self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
-                return
-            if isinstance(msg, NeedData):
-                return
-            # Liveness counts whole frames: a peer trickling bytes is not alive.
-            self._last_rx = time.monotonic()
-            self._dispatch(msg)
+    def _on_bad_frame(self, exc: RemoteProtocolError) -> None:
+        self.bad_frames += 1
+        self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
 
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, Hello):
@@ -447,15 +450,6 @@ class ServerLink:
                 fut.set_result(msg)
         self._handler.link_message(self, msg)
 
-    def _on_datagram(self, data: bytes) -> None:
-        self.datagrams += 1
-        if len(data) != RECORD_SIZE:
-            self.bad_datagrams += 1
-            return
-        try:
-            rec = decode_train_status(data)
-        except ProtocolError as exc:
-            self.bad_datagrams += 1
-            log.warning("link %s: bad datagram: %s", self.name, exc)
-            return
-        self._handler.link_status(self, rec)
+    def _on_status(self, rec: TrainStatus) -> None:
+        if self.state is LinkState.UP:
+            self._handler.link_status(self, rec)

@@ -11,7 +11,14 @@ import time
 from collections.abc import Callable
 
 from app.protocol.errors import RemoteProtocolError
-from app.protocol.frames import MAX_PAYLOAD, NEED_DATA, FrameDecoder, NeedData, encode_frame
+from app.protocol.frames import (
+    MAX_PAYLOAD,
+    NEED_DATA,
+    Frame,
+    FrameDecoder,
+    NeedData,
+    encode_frame,
+)
 from app.protocol.messages import Message, decode_message, encode_message
 
 
@@ -45,6 +52,14 @@ class Connection:
         if frame is NEED_DATA:
             return NEED_DATA
         assert not isinstance(frame, NeedData)
+        return self.accept(frame)
+
+    def accept(self, frame: Frame) -> Message:
+        """Check and decode a frame cut by another framer (e.g. ``app.comms.ring.RingFramer``).
+
+        Applies the sequence rule, then decodes the payload. Use either this or
+        ``receive_data``/``next_event`` on one connection, not both.
+        """
         expected = 0 if self._recv_seq is None else (self._recv_seq + 1) & 0xFFFFFFFF
         if frame.seq != expected:
             raise RemoteProtocolError(

@@ -15,16 +15,17 @@ Layout (big-endian)::
     ..  4  CRC-32 over everything before it
 
 The decoder is a pure state machine in the style of h11: ``receive_data`` then
-``next_event`` until it says ``NEED_DATA``.
+``next_event`` until it says ``NEED_DATA``. The header checks live in
+:func:`parse_header`, which works on any buffer, so another framer (the ring
+buffer in ``app/comms/ring.py``) applies exactly the same rules.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from app.protocol.errors import LocalProtocolError, RemoteProtocolError
 
@@ -36,6 +37,10 @@ TRAILER = struct.Struct(">I")
 TRAILER_SIZE: Final = TRAILER.size
 MAX_PAYLOAD: Final = 1 << 20
 MAX_TAG: Final = 64
+FRAME_OVERHEAD: Final = HEADER_SIZE + TRAILER_SIZE
+"""Bytes a frame costs besides its payload and tag (28)."""
+MAX_FRAME_SIZE: Final = FRAME_OVERHEAD + MAX_PAYLOAD + MAX_TAG
+"""The largest frame a receiver with the default limits accepts."""
 
 
 class MessageType(IntEnum):
@@ -59,8 +64,98 @@ class NeedData:
 NEED_DATA: Final = NeedData()
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+_MAGIC0: Final = MAGIC[0]
+_MAGIC1: Final = MAGIC[1]
+# The header after the magic, in the order of Header's fields.
+_FIELDS = struct.Struct(">2xBBHHIQI")
+_new_tuple = tuple.__new__
+_TYPES: Final = {int(t): t for t in MessageType}
+
+
+class Header(NamedTuple):
+    """A checked frame header, fields in wire order after the magic.
+
+    ``type`` is the raw code: like the decoder, a framer checks it after the CRC
+    (:func:`message_type`).
+    """
+
+    version: int
+    type: int
+    flags: int
+    tag_len: int
+    seq: int
+    timestamp_ms: int
+    length: int
+
+    @property
+    def frame_size(self) -> int:
+        """Header, payload, tag and trailer: how many bytes the whole frame takes."""
+        return FRAME_OVERHEAD + self.length + self.tag_len
+
+    @property
+    def body_size(self) -> int:
+        """The bytes the CRC covers: everything but the trailer."""
+        return HEADER_SIZE + self.length + self.tag_len
+
+
+def parse_header(
+    buf: bytes | bytearray | memoryview,
+    offset: int = 0,
+    end: int | None = None,
+    max_payload: int = MAX_PAYLOAD,
+) -> Header | NeedData:
+    """Check the header at ``buf[offset:]``; ``NEED_DATA`` if fewer than 24 bytes are there.
+
+    ``buf`` is any byte buffer (a memoryview must have format ``B``); ``end``
+    (default ``len(buf)``) is where the received bytes stop. With fewer than 24
+    bytes, the bytes of the magic that did arrive are still checked, so a stream
+    that starts wrong is refused at its first byte. Checks, in order: magic,
+    version, payload length (against ``max_payload``), tag length. Raises
+    :class:`RemoteProtocolError` naming the field, as :class:`FrameDecoder` does.
+    """
+    avail = (len(buf) if end is None else end) - offset
+    if avail < HEADER_SIZE:
+        # Refuse a wrong magic as soon as its bytes arrive, not after a full header.
+        n = max(0, min(avail, len(MAGIC)))
+        got = bytes(buf[offset : offset + n])
+        if got != MAGIC[:n]:
+            raise RemoteProtocolError(f"bad magic {got!r}", "header")
+        return NEED_DATA
+    if buf[offset] != _MAGIC0 or buf[offset + 1] != _MAGIC1:
+        got = bytes(buf[offset : offset + 2])
+        raise RemoteProtocolError(f"bad magic {got!r}", "header.magic")
+    head: Header = _new_tuple(Header, _FIELDS.unpack_from(buf, offset))
+    if head[0] != PROTOCOL_VERSION:
+        raise RemoteProtocolError(f"unsupported version {head[0]}", "header.version")
+    if head[6] > max_payload:
+        raise RemoteProtocolError(
+            f"payload length {head[6]} exceeds the maximum {max_payload}", "header.length"
+        )
+    if head[3] > MAX_TAG:
+        raise RemoteProtocolError(f"tag length {head[3]} exceeds {MAX_TAG}", "header.tag")
+    return head
+
+
+def check_crc(stated: int, computed: int) -> None:
+    """Raise the ``trailer.crc`` error if the trailer's CRC is not the one computed."""
+    if stated != computed:
+        raise RemoteProtocolError(
+            f"CRC mismatch (frame says {stated:#010x}, computed {computed:#010x})", "trailer.crc"
+        )
+
+
+def message_type(code: int) -> MessageType:
+    """The message type for a header's code, or the ``header.type`` error."""
+    kind = _TYPES.get(code)
+    if kind is None:
+        raise RemoteProtocolError(f"unknown message type {code}", "header.type")
+    return kind
+
+
+class Frame(NamedTuple):
+    """One frame, cut and checked. A named tuple: immutable, and the cheapest
+    object Python builds, which matters at hundreds of thousands a second."""
+
     type: MessageType
     seq: int
     payload: bytes
@@ -84,6 +179,10 @@ def encode_frame(
         raise LocalProtocolError(f"auth tag of {len(tag)} bytes exceeds {MAX_TAG}")
     if not 0 <= seq < 1 << 32:
         raise LocalProtocolError(f"sequence number {seq} out of range")
+    if not 0 <= flags < 1 << 16:
+        raise LocalProtocolError(f"flags {flags} out of range")
+    if not 0 <= timestamp_ms < 1 << 64:
+        raise LocalProtocolError(f"timestamp {timestamp_ms} out of range")
     head = HEADER.pack(
         MAGIC, PROTOCOL_VERSION, int(msg_type), flags, len(tag), seq, timestamp_ms, len(payload)
     )
@@ -126,25 +225,10 @@ class FrameDecoder:
 
     def _next(self) -> Frame | NeedData:
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < HEADER_SIZE:
-            # Reject a wrong magic as soon as its bytes arrive, not after a full header.
-            avail = min(len(buf) - pos, len(MAGIC))
-            if buf[pos : pos + avail] != MAGIC[:avail]:
-                raise RemoteProtocolError(f"bad magic {bytes(buf[pos : pos + avail])!r}", "header")
+        head = parse_header(buf, pos, None, self._max_payload)
+        if isinstance(head, NeedData):
             return NEED_DATA
-        magic, version, mtype, flags, tag_len, seq, ts, length = HEADER.unpack_from(buf, pos)
-        if magic != MAGIC:
-            raise RemoteProtocolError(f"bad magic {magic!r}", "header.magic")
-        if version != PROTOCOL_VERSION:
-            raise RemoteProtocolError(f"unsupported version {version}", "header.version")
-        if length > self._max_payload:
-            raise RemoteProtocolError(
-                f"payload length {length} exceeds the maximum {self._max_payload}",
-                "header.length",
-            )
-        if tag_len > MAX_TAG:
-            raise RemoteProtocolError(f"tag length {tag_len} exceeds {MAX_TAG}", "header.tag")
-        total = HEADER_SIZE + length + tag_len + TRAILER_SIZE
+        total = head.frame_size
         if len(buf) - pos < total:
             return NEED_DATA
         body_end = pos + total - TRAILER_SIZE
@@ -154,17 +238,12 @@ class FrameDecoder:
             actual = zlib.crc32(view[pos:body_end])
         finally:
             view.release()
-        if crc != actual:
-            raise RemoteProtocolError(
-                f"CRC mismatch (frame says {crc:#010x}, computed {actual:#010x})", "trailer.crc"
-            )
-        try:
-            kind = MessageType(mtype)
-        except ValueError:
-            raise RemoteProtocolError(f"unknown message type {mtype}", "header.type") from None
+        check_crc(crc, actual)
+        kind = message_type(head.type)
         start = pos + HEADER_SIZE
+        length, tag_len = head.length, head.tag_len
         payload = bytes(buf[start : start + length])
         tag = bytes(buf[start + length : start + length + tag_len])
         self._pos = pos + total
         self.frames_decoded += 1
-        return Frame(kind, seq, payload, ts, flags, tag)
+        return Frame(kind, head.seq, payload, head.timestamp_ms, head.flags, tag)

@@ -24,12 +24,15 @@ frames_st = st.builds(
     seq=st.integers(0, 2**32 - 1),
     payload=st.binary(max_size=300),
     timestamp_ms=st.integers(0, 2**63),
+    flags=st.integers(0, 0xFFFF),
     tag=st.binary(max_size=16),
 )
 
 
 def encode(f: Frame) -> bytes:
-    return encode_frame(f.type, f.seq, f.payload, timestamp_ms=f.timestamp_ms, tag=f.tag)
+    return encode_frame(
+        f.type, f.seq, f.payload, timestamp_ms=f.timestamp_ms, tag=f.tag, flags=f.flags
+    )
 
 
 def drain(dec: FrameDecoder) -> list[Frame]:
@@ -117,6 +120,10 @@ def test_local_errors() -> None:
         encode_frame(MessageType.HELLO, -1, b"")
     with pytest.raises(LocalProtocolError):
         encode_frame(MessageType.HELLO, 0, b"x" * (1 << 21))
+    with pytest.raises(LocalProtocolError, match="flags"):
+        encode_frame(MessageType.HELLO, 0, b"", flags=-1)
+    with pytest.raises(LocalProtocolError, match="timestamp"):
+        encode_frame(MessageType.HELLO, 0, b"", timestamp_ms=1 << 64)
 
 
 @settings(max_examples=500)

@@ -1,0 +1,43 @@
+"""Benchmarks: ``python -m bench <name> [options]``; ``python -m bench --help`` lists them.
+
+A benchmark is a module with ``run(argv: list[str]) -> dict[str, Any]``: it
+parses its own options, prints what a person reads, and returns its figures,
+which ``python -m bench`` prints as the last line, one JSON object. Register a
+new one below; its module is imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Run = Callable[[list[str]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    name: str
+    module: str
+    help: str
+
+    def load(self) -> Run:
+        run: Run = importlib.import_module(self.module).run
+        return run
+
+
+BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def register(name: str, module: str, help: str) -> None:
+    if name in BENCHMARKS:
+        raise ValueError(f"benchmark {name!r} is already registered")
+    BENCHMARKS[name] = Benchmark(name, module, help)
+
+
+register("comms", "bench.comms", "TCP framing and UDP status receive: throughput, allocations")
+register(
+    "failover", "bench.failover", "failover after kill -9 of the master vs the heartbeat timeout"
+)
+register("soak", "bench.soak", "long run at 10x traffic: RSS and traced memory growth")

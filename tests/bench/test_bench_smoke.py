@@ -1,0 +1,50 @@
+"""The benchmark runs end to end and prints its JSON line (figures are not checked here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+KEYS = {
+    "tcp_frames_per_s",
+    "tcp_baseline_frames_per_s",
+    "tcp_ratio",
+    "udp_datagrams_per_s",
+    "udp_baseline_datagrams_per_s",
+    "udp_ratio",
+    "udp_buffer_allocs_per_datagram",
+}
+
+
+def test_bench_comms_quick_prints_the_json_keys() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "comms", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    figures = json.loads(last)
+    assert figures.keys() >= KEYS
+    assert all(isinstance(figures[k], int | float) for k in KEYS)
+
+
+def test_bench_lists_its_benchmarks() -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "bench", *args]
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+
+    listed = run("--help")
+    assert listed.returncode == 0
+    assert "comms" in listed.stdout
+    assert run().returncode == 2
+    unknown = run("nope")
+    assert unknown.returncode == 2
+    assert "unknown benchmark" in unknown.stderr
