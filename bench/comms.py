@@ -619,6 +619,10 @@ def run(argv: list[str]) -> dict[str, Any]:
         f"median of {opts.rounds} rounds"
     )
     print(table(res))
+    # Failover against the heartbeat timeout, with real simulator processes.
+    from bench import failover
+
+    res.update(failover.run(["--rounds", "1" if opts.quick else "3"]))
     return res
 
 

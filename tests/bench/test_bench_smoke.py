@@ -17,6 +17,8 @@ KEYS = {
     "udp_baseline_datagrams_per_s",
     "udp_ratio",
     "udp_buffer_allocs_per_datagram",
+    "failover_ms",
+    "heartbeat_timeout_ms",
 }
 
 
@@ -48,3 +50,18 @@ def test_bench_lists_its_benchmarks() -> None:
     unknown = run("nope")
     assert unknown.returncode == 2
     assert "unknown benchmark" in unknown.stderr
+
+
+def test_bench_soak_short_run_prints_its_growth_figure() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "soak", "--minutes", "0.25", "--sample-s", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"rss_growth_mb_per_hour", "frames", "datagrams", "gaps"} <= figures.keys()
+    assert figures["frames"] > 0 and figures["datagrams"] > 0
