@@ -29,7 +29,7 @@ from app.config import Workstation
 from app.model.topology import Line
 from app.paths import resource_dir
 from app.session import Endpoint
-from app.sim.launcher import SimulatorError, SimulatorProcess
+from app.sim.launcher import SimulatorError, SimulatorPair
 from app.wiring import build_session, configured_endpoints
 from ui import style
 from ui.mainwindow import MainWindow
@@ -140,11 +140,12 @@ async def amain(
     line: Line,
     overrides: list[Endpoint],
 ) -> int:
-    sim: SimulatorProcess | None = None
+    sim: SimulatorPair | None = None
     try:
         if args.demo:
-            sim = SimulatorProcess(ws.line, args=["--time-scale", f"{args.demo_time_scale:g}"])
-            log.info("starting the simulator: %s", " ".join(sim.command()))
+            # The demo runs the redundant pair: servers A and B, each on two networks.
+            sim = SimulatorPair(ws.line, args=["--time-scale", f"{args.demo_time_scale:g}"])
+            log.info("starting the simulator pair on %s", ", ".join(sim.addresses("A")))
             try:
                 endpoints = sim.start()
             except SimulatorError as exc:
@@ -156,8 +157,8 @@ async def amain(
         return await run_session(app, args, ws, line, endpoints)
     finally:
         if sim is not None:
-            code = sim.stop()
-            log.info("simulator stopped (status %s)", code)
+            sim.stop()
+            log.info("simulator pair stopped")
 
 
 async def run_session(

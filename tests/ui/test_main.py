@@ -96,4 +96,4 @@ def test_demo_screenshot(tmp_path: Path) -> None:
     for bad in ("Traceback", "Task was destroyed", "Warning", "WARNING", "Error", "ERROR"):
         assert bad not in result.stderr, result.stderr
     assert "screenshot saved" in result.stderr
-    assert "simulator stopped" in result.stderr
+    assert "simulator pair stopped" in result.stderr
