@@ -360,8 +360,21 @@ class DispatcherSession(LinkHandler):
 
     # -- commands ---------------------------------------------------------------
 
-    async def command(self, device: str, op: CommandOp) -> CommandResult:
-        """Send one command and wait for its result. Never raises: failures are outcomes."""
+    async def command(
+        self,
+        device: str,
+        op: CommandOp,
+        *,
+        idempotency_key: str = "",
+        fencing_token: int = 0,
+    ) -> CommandResult:
+        """Send one command and wait for its result. Never raises: failures are outcomes.
+
+        ``idempotency_key`` names the dispatcher's intent: a retry of the same
+        intent must pass the same key, and the server then answers with the first
+        result instead of executing again. A new key is made when none is given.
+        ``fencing_token`` comes with the device lock (0: none).
+        """
         cmd = Command(
             command_id=uuid.uuid4().hex,
             device=device,
@@ -369,7 +382,8 @@ class DispatcherSession(LinkHandler):
             dispatcher=self.dispatcher,
             role=self.role,
             zone=self.line.zone_of_device(device) or "",
-            idempotency_key=uuid.uuid4().hex,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+            fencing_token=fencing_token,
         )
         result = await self._send_and_wait(cmd)
         self.command_finished.emit(result)

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--tick", type=float, default=0.1, help="real seconds between state updates (default 0.1)"
     )
     p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
+    p.add_argument(
+        "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
+    )
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -91,6 +94,7 @@ async def serve(args: argparse.Namespace) -> int:
         epoch=args.epoch,
         time_scale=args.time_scale,
         tick_s=args.tick,
+        require_fencing=args.require_fencing,
         peers=tuple(args.peer),
     )
     server = SimServer(world, settings, Journal(args.journal))

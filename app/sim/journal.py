@@ -18,7 +18,10 @@ class Journal:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives with the server
 
-    def record(self, time_ms: int, node: str, cmd: Command, result: CommandResult) -> None:
+    def record(
+        self, time_ms: int, node: str, cmd: Command, result: CommandResult, *, repeat: bool = False
+    ) -> None:
+        """One decision. ``repeat``: a known idempotency key, answered without executing."""
         if self._file is None:
             return
         entry = {
@@ -28,6 +31,7 @@ class Journal:
             "result": result.outcome.value,
             "reason_code": result.reason_code,
             "reason": result.reason,
+            "repeat": repeat,
         }
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()

@@ -39,6 +39,7 @@ from app.protocol.udp import (
     TrainStatus,
     encode_train_status,
 )
+from app.sim.guard import CommandGuard
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.world import World
@@ -58,6 +59,7 @@ class ServerSettings:
     heartbeat_s: float = 0.5
     missed: int = 3
     peers: tuple[tuple[str, int], ...] = ()
+    require_fencing: bool = False
 
 
 @dataclass(slots=True)
@@ -176,6 +178,7 @@ class ClientLink(asyncio.Protocol):
             log.info(
                 "partner server %s (%s, epoch %d) connected", hello.node, hello.role, hello.epoch
             )
+            server.partner_connected()
             server.peer_said(hello.node, hello.role, hello.epoch)
             return
         if hello.udp_port and self.transport is not None:
@@ -199,6 +202,10 @@ class _PeerHandler(LinkHandler):
     def __init__(self, server: SimServer) -> None:
         self.server = server
 
+    def link_state(self, link: ServerLink) -> None:
+        if link.is_up():
+            self.server.partner_connected()
+
     def link_message(self, link: ServerLink, msg: Message) -> None:
         if isinstance(msg, Hello | Heartbeat) and msg.role:
             self.server.peer_said(msg.node, msg.role, msg.epoch)
@@ -214,6 +221,8 @@ class SimServer:
         self.rules = RoleRules(
             settings.node, settings.role, settings.epoch, settings.heartbeat_s * settings.missed
         )
+        self.guard = CommandGuard(settings.require_fencing)
+        self._full_guard_next = True
         self.clients: set[ClientLink] = set()
         self.bad_frames = 0
         self.status_seq = 0
@@ -286,7 +295,13 @@ class SimServer:
     def replica(self, msg: Replica) -> None:
         self.peer_said(msg.node, "master", msg.epoch)
         if self.role == "standby":
-            self.world.restore(json.loads(msg.body))
+            body = json.loads(msg.body)
+            self.world.restore(body["world"])
+            self.guard.merge(body["commands"])
+
+    def partner_connected(self) -> None:
+        """A partner that (re)connects may have missed anything: send it all next time."""
+        self._full_guard_next = True
 
     def _announce(self) -> None:
         hb = self.heartbeat()
@@ -336,9 +351,12 @@ class SimServer:
         incoming = [c for c in self.clients if c.is_server]
         if not (outgoing or incoming):
             return
-        replica = Replica(
-            self.settings.node, self.epoch, self.world.seq, json.dumps(self.world.export())
-        )
+        body = {
+            "world": self.world.export(),
+            "commands": self.guard.export(full=self._full_guard_next),
+        }
+        self._full_guard_next = False
+        replica = Replica(self.settings.node, self.epoch, self.world.seq, json.dumps(body))
         if outgoing:
             outgoing[0].send(replica)
         else:
@@ -387,11 +405,16 @@ class SimServer:
 
     def execute(self, cmd: Command) -> CommandResult:
         world = self.world
+        repeat = False
         try:
             if self.role != "master":
                 raise Refused("not_master", f"server {self.settings.node} is standby")
             if cmd.role == "observer":
                 raise Refused("not_authorised", "observers may not command")
+            answer, repeat = self.guard.check(cmd)
+            if answer is not None:
+                self._journal(cmd, answer, repeat)
+                return answer
             reason = ""
             if cmd.op in (CommandOp.THROW_NORMAL, CommandOp.THROW_REVERSE):
                 leg = SwitchLeg.NORMAL if cmd.op is CommandOp.THROW_NORMAL else SwitchLeg.REVERSE
@@ -409,16 +432,26 @@ class SimServer:
             result = CommandResult(
                 cmd.command_id, cmd.device, cmd.op, Outcome.REFUSED, exc.code, exc.reason
             )
+        if result.reason_code != "not_master":
+            self.guard.remember_result(cmd, result)
+        self._journal(cmd, result, repeat)
+        return result
+
+    def _journal(self, cmd: Command, result: CommandResult, repeat: bool) -> None:
         log.info(
-            "command %s %s by %s: %s %s",
+            "command %s %s by %s (token %d, key %s): %s %s%s",
             cmd.op,
             cmd.device,
             cmd.dispatcher,
+            cmd.fencing_token,
+            cmd.idempotency_key[:8],
             result.outcome,
             result.reason,
+            " (repeat, not executed again)" if repeat else "",
         )
-        self.journal.record(time.time_ns() // 1_000_000, self.settings.node, cmd, result)
-        return result
+        self.journal.record(
+            time.time_ns() // 1_000_000, self.settings.node, cmd, result, repeat=repeat
+        )
 
     async def close(self) -> None:
         for link in self._peer_links:
