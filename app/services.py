@@ -1,0 +1,106 @@
+"""Helper services the demo and the tests start as child processes: a local Redis.
+
+Only loopback addresses. The demo uses it when no configured Redis answers;
+the tests start one per test (several for Redlock) and kill, pause or restart
+them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class RedisProcess:
+    """A real ``redis-server`` child on a loopback port (a free one unless given)."""
+
+    def __init__(self, workdir: str | os.PathLike[str], port: int = 0) -> None:
+        self.host = "127.0.0.1"
+        if port == 0:
+            with socket.socket() as probe:
+                probe.bind((self.host, 0))
+                port = int(probe.getsockname()[1])
+        self.port = port
+        self.workdir = Path(workdir)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise ServiceError("redis-server is not running")
+        return self.proc.pid
+
+    def start(self, timeout: float = 10.0) -> RedisProcess:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceError("redis-server is not installed")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                self.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+                "--protected-mode",
+                "yes",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ping(self.host, self.port):
+                return self
+            if self.proc.poll() is not None:
+                raise ServiceError(f"redis-server exited with status {self.proc.returncode}")
+            time.sleep(0.02)
+        self.stop()
+        raise ServiceError(f"redis-server did not answer PING within {timeout:g} s")
+
+    def ping(self) -> bool:
+        return ping(self.host, self.port)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when a Redis answers PING at ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
