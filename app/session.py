@@ -197,7 +197,8 @@ class DispatcherSession(LinkHandler):
     # -- master selection -------------------------------------------------------
 
     def link_state(self, link: ServerLink) -> None:
-        self._elect()
+        if not self._closing:  # closing links one by one must not look like failovers
+            self._elect()
         self.links_changed.emit(self.link_infos())
 
     def _elect(self) -> None:
