@@ -41,3 +41,4 @@ register(
     "failover", "bench.failover", "failover after kill -9 of the master vs the heartbeat timeout"
 )
 register("soak", "bench.soak", "long run at 10x traffic: RSS and traced memory growth")
+register("locks", "bench.locks", "device locks: ours vs redis-py, Redlock over 3 nodes, contention")
