@@ -20,3 +20,23 @@ def default_line_file() -> Path:
 
 def default_workstation_file() -> Path:
     return resource_dir() / "config" / "workstation.yaml"
+
+
+def user_data_dir() -> Path:
+    """Where this user's logs live: ``$DISPATCHER_DATA``, else the platform's per-user place.
+
+    Windows: ``%LOCALAPPDATA%\\dispatcher-hmi``; elsewhere ``$XDG_DATA_HOME/dispatcher-hmi``
+    (``~/.local/share/dispatcher-hmi``).
+    """
+    env = os.environ.get("DISPATCHER_DATA")
+    if env:
+        return Path(env)
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "dispatcher-hmi"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "dispatcher-hmi"
+
+
+def default_audit_log() -> Path:
+    return user_data_dir() / "audit" / "commands.jsonl"

@@ -1,7 +1,7 @@
-"""Builds a dispatcher session from the workstation configuration (the composition root).
+"""Builds a dispatcher session and its control services from the workstation configuration.
 
-The GUI and the headless CLI both start here, so they connect, time out and
-log the same way.
+The composition root: the GUI and the headless CLI both start here, so they
+connect, lock, audit, time out and log the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +10,16 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from redis.asyncio import Redis
+
 from app.comms.link import LinkTimings
 from app.config import Address, Workstation
+from app.control.authority import ZoneAuthorityStore, redis_client
+from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
+from app.control.redlock import Redlock, clients_for
+from app.control.service import ControlService
 from app.model.topology import Line
+from app.paths import default_audit_log
 from app.session import DispatcherSession, Endpoint
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
@@ -62,4 +69,56 @@ def build_session(ws: Workstation, line: Line, endpoints: Sequence[Endpoint]) ->
         role=str(ws.role),
         timings=link_timings(ws),
         command_timeout_s=ws.commands.timeout_ms / 1000,
+    )
+
+
+def build_control(
+    ws: Workstation,
+    session: DispatcherSession,
+    *,
+    redis_nodes: Sequence[str] | None = None,
+    audit_log: str | None = None,
+) -> ControlService:
+    """The device lock, zone authority, audit log and command pipeline for ``session``.
+
+    ``redis_nodes`` overrides ``ws.redis.nodes`` (an empty list: no Redis, the
+    single-workstation lock). Zone authority lives in the first node. Nothing
+    connects until :meth:`ControlService.start`.
+    """
+    nodes = tuple(redis_nodes) if redis_nodes is not None else tuple(map(str, ws.redis.nodes))
+    audit = AuditLog(audit_log or ws.commands.audit_log or default_audit_log())
+    timeout_s = ws.redis.presence_ttl_ms / 3000
+    lock: Redlock | LocalDeviceLock
+    authority: ZoneAuthorityStore | None = None
+    clients: list[Redis] = []
+    if nodes:
+        clients = clients_for(nodes, socket_timeout=max(0.2, timeout_s))
+        lock = Redlock(list(clients), ttl_ms=ws.redis.lock_ttl_ms, prefix=ws.redis.prefix)
+        # A client of its own: the lock's short op timeouts and pooled lanes are not
+        # the authority's subscription, and closing one must not close the other.
+        first = nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}/0"
+        clients.append(redis_client(first, timeout_s=max(1.0, timeout_s)))
+        authority = ZoneAuthorityStore(
+            clients[-1],
+            session.line,
+            workstation=session.node,
+            dispatcher=session.dispatcher,
+            role=session.role,
+            presence_ttl_ms=ws.redis.presence_ttl_ms,
+            prefix=ws.redis.prefix,
+        )
+    else:
+        lock = LocalDeviceLock(holder_ttl_s=ws.redis.lock_ttl_ms / 1000)
+    pipeline = CommandPipeline(
+        session,
+        session.line,
+        dispatcher=session.dispatcher,
+        workstation=session.node,
+        lock=lock,
+        authority=authority,
+        audit=audit,
+        dedupe_window_s=ws.commands.dedupe_window_ms / 1000,
+    )
+    return ControlService(
+        pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=nodes
     )

@@ -114,6 +114,8 @@ class HeartbeatSettings:
 @dataclass(frozen=True, slots=True)
 class CommandSettings:
     timeout_ms: int = 5000
+    dedupe_window_ms: int = 2000
+    audit_log: str = ""  # "" = the per-user data folder; relative = to the workstation file
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ class RedisSettings:
     nodes: tuple[Address, ...] = (Address("127.0.0.1", 6379),)
     lock_ttl_ms: int = 5000
     presence_ttl_ms: int = 3000
+    prefix: str = "dhmi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,12 +181,18 @@ HEARTBEAT = _fields(
     reconnect_min_ms=_MS,
     reconnect_max_ms=_MS,
 )
-COMMANDS = _fields(CommandSettings, timeout_ms=_MS)
+COMMANDS = _fields(
+    CommandSettings,
+    timeout_ms=_MS,
+    dedupe_window_ms=Int(low=0, high=60_000),
+    audit_log=Str(allow_empty=True),
+)
 REDIS = _fields(
     RedisSettings,
-    nodes=ListOf(ADDRESS, unique=".", min_len=1),
-    lock_ttl_ms=_MS,
-    presence_ttl_ms=_MS,
+    nodes=ListOf(ADDRESS, unique=".", max_len=7),
+    lock_ttl_ms=Int(low=100, high=600_000),
+    presence_ttl_ms=Int(low=100, high=600_000),
+    prefix=Str(pattern=r"[A-Za-z0-9_.\-]+", what="key prefix"),
 )
 KAFKA = _fields(
     KafkaSettings,
@@ -234,6 +243,12 @@ def workstation_from_document(doc: Document, base_dir: Path) -> Workstation:
     if not found:
         raise doc.error("workstation.line", f"line file not found: {line}")
     values["line"] = line
+    commands: CommandSettings = values["commands"]
+    if commands.audit_log:
+        audit = (base_dir / commands.audit_log).resolve()
+        values["commands"] = CommandSettings(
+            commands.timeout_ms, commands.dedupe_window_ms, str(audit)
+        )
     ws = Workstation(**values)
     _check(doc, ws)
     return ws
@@ -246,6 +261,13 @@ def _check(doc: Document, ws: Workstation) -> None:
             "workstation.heartbeat.reconnect_max_ms",
             f"reconnect_max_ms ({hb.reconnect_max_ms}) must not be below "
             f"reconnect_min_ms ({hb.reconnect_min_ms})",
+        )
+    nodes = len(ws.redis.nodes)
+    if nodes % 2 == 0 and nodes:
+        raise doc.error(
+            "workstation.redis.nodes",
+            f"{nodes} Redis nodes: use 1, 3, 5 or 7 (a lock needs a majority; an even "
+            "number tolerates no more failures than one node fewer)",
         )
     owner: dict[Address, str] = {}
     for i, server in enumerate(ws.servers):

@@ -30,11 +30,12 @@ import logging.handlers
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from app.control.redlock import LockBusy, LockGrant, LockUnavailable
+from app.control.redlock import LockBusy, LockGrant, LockLost, LockUnavailable
+from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.topology import Line
 
@@ -54,8 +55,21 @@ class Intent:
     created_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One intent's outcome, for the command log: audited once, shown to the dispatcher."""
+
+    intent: Intent
+    result: CommandResult
+    fencing_token: int
+    started_ms: int
+    finished_ms: int
+    joined: bool = False  # answered by an identical intent in flight: nothing sent
+
+
 class DeviceLock(Protocol):
     async def acquire(self, resource: str, holder: str) -> LockGrant: ...
+    async def extend(self, grant: LockGrant) -> LockGrant: ...
     async def release(self, grant: LockGrant) -> bool: ...
 
 
@@ -78,14 +92,15 @@ class LocalDeviceLock:
 
     It protects against this workstation's own double sends only; the status
     bar says so (``shared = False``), and the server's idempotency check is
-    still there. Fencing tokens count up per device within this process.
+    still there. Its grants carry fencing token 0 ("none"): a counter private to
+    one process would be compared at the server with another workstation's and
+    refuse good commands as stale.
     """
 
     shared = False
 
     def __init__(self, holder_ttl_s: float = 30.0) -> None:
         self._held: dict[str, LockGrant] = {}
-        self._fence: dict[str, int] = {}
         self._ttl = holder_ttl_s
 
     async def acquire(self, resource: str, holder: str) -> LockGrant:
@@ -93,14 +108,21 @@ class LocalDeviceLock:
         held = self._held.get(resource)
         if held is not None and now - held.acquired_at < self._ttl:
             raise LockBusy(resource, held.holder)
-        token = self._fence.get(resource, 0) + 1
-        self._fence[resource] = token
-        grant = LockGrant(resource, holder, uuid.uuid4().hex, token, self._ttl, now)
+        grant = LockGrant(resource, holder, uuid.uuid4().hex, 0, self._ttl, now)
         self._held[resource] = grant
         return grant
 
+    async def extend(self, grant: LockGrant) -> LockGrant:
+        held = self._held.get(grant.resource)
+        if held is None or held.token != grant.token:
+            raise LockLost(grant.resource, "not held")
+        renewed = replace(grant, acquired_at=time.monotonic())
+        self._held[grant.resource] = renewed
+        return renewed
+
     async def release(self, grant: LockGrant) -> bool:
-        if self._held.get(grant.resource) == grant:
+        held = self._held.get(grant.resource)
+        if held is not None and held.token == grant.token:
             del self._held[grant.resource]
             return True
         return False
@@ -163,12 +185,16 @@ class CommandPipeline:
         self._clock_ms = clock_ms
         self._inflight: dict[tuple[str, CommandOp], asyncio.Task[CommandResult]] = {}
         self._recent: dict[tuple[str, CommandOp], tuple[float, CommandResult]] = {}
-        self.joined = 0
+        self.joined = 0  # intents answered by one already in flight (or just done)
+        self.locks_lost = 0  # locks that expired under a running command
+        self.finished: Event[CommandRecord] = Event("pipeline.finished")
+        self.started: Event[Intent] = Event("pipeline.started")
 
-    def intent(self, device: str, op: CommandOp) -> Intent:
-        return Intent(
-            device, op, self.line.zone_of_device(device) or "", uuid.uuid4().hex, self._clock_ms()
-        )
+    def intent(self, device: str, op: CommandOp, zone: str | None = None) -> Intent:
+        """A new intent with its own idempotency key; ``zone`` defaults to the device's."""
+        if zone is None:
+            zone = self.line.zone_of_device(device) or ""
+        return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms())
 
     def check(self, intent: Intent) -> str:
         """Why this intent may not be sent now ("" when it may): shown before confirming."""
@@ -189,11 +215,19 @@ class CommandPipeline:
         if running is not None:
             self.joined += 1
             log.info("%s %s already in flight: joined, nothing sent", intent.op, intent.device)
-            return await asyncio.shield(running)
+            started = self._clock_ms()
+            joined = await asyncio.shield(running)
+            self._audit(intent, started, 0, joined, joined=True)
+            self.finished.emit(CommandRecord(intent, joined, 0, started, self._clock_ms(), True))
+            return joined
         recent = self._recent.get(what)
         if recent is not None and time.monotonic() - recent[0] < self.dedupe_window_s:
             self.joined += 1
+            now = self._clock_ms()
+            self._audit(intent, now, 0, recent[1], joined=True)
+            self.finished.emit(CommandRecord(intent, recent[1], 0, now, now, True))
             return recent[1]
+        self.started.emit(intent)
         task = asyncio.get_running_loop().create_task(self._run(intent))
         self._inflight[what] = task
         try:
@@ -201,7 +235,10 @@ class CommandPipeline:
         finally:
             if task.done():
                 self._inflight.pop(what, None)
-        self._recent[what] = (time.monotonic(), result)
+        if result.outcome is Outcome.EXECUTED:
+            # Only a success is repeated to a double click: after a refusal or a
+            # failure, trying again at once is a new, deliberate attempt.
+            self._recent[what] = (time.monotonic(), result)
         return result
 
     async def _run(self, intent: Intent) -> CommandResult:
@@ -223,6 +260,7 @@ class CommandPipeline:
             log.exception("command pipeline failed for %s %s", intent.op, intent.device)
             result = self._outcome(intent, Outcome.FAILED, "internal_error", str(exc))
         self._audit(intent, started, token, result)
+        self.finished.emit(CommandRecord(intent, result, token, started, self._clock_ms()))
         return result
 
     async def _attempt(self, intent: Intent) -> tuple[CommandResult, int]:
@@ -242,6 +280,7 @@ class CommandPipeline:
                 "lock_unavailable",
                 f"device lock service unavailable ({exc}); not sent",
             ), 0
+        keeper = asyncio.get_running_loop().create_task(self._keep(grant))
         try:
             result = await self.session.command(
                 intent.device,
@@ -261,12 +300,40 @@ class CommandPipeline:
                 )
             return result, grant.fencing_token
         finally:
+            keeper.cancel()
             # Shielded: a cancelled caller must not leave the device locked until its TTL.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.lock.release(grant))
 
-    def _audit(self, intent: Intent, started: int, token: int, result: CommandResult) -> None:
+    async def _keep(self, grant: LockGrant) -> None:
+        """Extend the lock while a long command runs (every third of its validity).
+
+        Losing it is logged, not fatal: the command is already on its way and the
+        server's fencing check refuses it if a newer holder has been there since.
+        """
+        while True:
+            await asyncio.sleep(max(0.05, grant.validity_s / 3))
+            try:
+                grant = await self.lock.extend(grant)
+            except LockLost as exc:
+                self.locks_lost += 1
+                log.warning("lock on %s lost while its command ran: %s", grant.resource, exc)
+                return
+            except Exception as exc:  # the release at the end still runs
+                log.warning("extending the lock on %s failed: %s", grant.resource, exc)
+                return
+
+    def _audit(
+        self,
+        intent: Intent,
+        started: int,
+        token: int,
+        result: CommandResult,
+        *,
+        joined: bool = False,
+    ) -> None:
         self.audit.record(
+            joined=joined,
             dispatcher=self.dispatcher,
             holder=self.holder,
             role=self.session.role,

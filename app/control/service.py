@@ -1,0 +1,105 @@
+"""One workstation's control services together: Redis clients, device lock, zone authority,
+the command pipeline and the audit log, with one status the status bar can show.
+
+Built by :func:`app.wiring.build_control` from the workstation file. Two shapes:
+
+- *shared* (``redis.nodes`` lists one or more servers): the device lock is a
+  :class:`~app.control.redlock.Redlock` over every node, zone authority lives in
+  the first node. Redis down means commands are refused (fail closed).
+- *single workstation* (``redis.nodes: []``, or the demo on a machine with no
+  ``redis-server``): a :class:`~app.control.pipeline.LocalDeviceLock` and no zone
+  authority. It protects against this workstation's own double sends only, and
+  :attr:`ControlService.status` says so plainly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+
+from app.control.authority import ZoneAuthorityStore
+from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
+from app.control.redlock import Redlock, close_clients
+from app.events import Event
+
+log = logging.getLogger(__name__)
+
+
+class ControlMode(StrEnum):
+    SHARED = "shared"  # Redis locks and authority, shared with the other workstations
+    LOCAL = "local"  # single-workstation lock: no Redis
+
+
+@dataclass(frozen=True, slots=True)
+class ControlStatus:
+    mode: ControlMode
+    ok: bool  # commands possible as far as control is concerned
+    text: str  # one line for the status bar
+    detail: str  # the tooltip: nodes, the last error
+
+
+class ControlService:
+    """Owns what it is given: :meth:`close` closes the authority, the lock and the clients."""
+
+    def __init__(
+        self,
+        pipeline: CommandPipeline,
+        *,
+        lock: Redlock | LocalDeviceLock,
+        authority: ZoneAuthorityStore | None,
+        clients: list[aioredis.Redis],
+        audit: AuditLog,
+        nodes: tuple[str, ...] = (),
+    ) -> None:
+        self.pipeline = pipeline
+        self.lock = lock
+        self.authority = authority
+        self.clients = clients
+        self.audit = audit
+        self.nodes = nodes
+        self.mode = ControlMode.LOCAL if isinstance(lock, LocalDeviceLock) else ControlMode.SHARED
+        self.status_changed: Event[ControlStatus] = Event("control.status")
+        if authority is not None:
+            authority.availability.connect(self._on_availability)
+
+    def start(self) -> None:
+        if self.authority is not None:
+            self.authority.start()
+
+    async def close(self) -> None:
+        if self.authority is not None:
+            self.authority.availability.disconnect(self._on_availability)
+            await self.authority.close()
+        if isinstance(self.lock, Redlock):
+            await self.lock.aclose()
+        await close_clients(self.clients)
+        self.audit.close()
+
+    def _on_availability(self, _available: bool) -> None:
+        self.status_changed.emit(self.status())
+
+    def status(self) -> ControlStatus:
+        if self.mode is ControlMode.LOCAL:
+            return ControlStatus(
+                self.mode,
+                True,
+                "single-workstation lock (no Redis)",
+                "No Redis is configured: device locks protect this workstation's own "
+                "commands only, and zone control is not shared with other workstations.",
+            )
+        where = ", ".join(self.nodes)
+        if self.authority is not None and self.authority.available:
+            quorum = f"; lock quorum {self.lock_quorum()} of {len(self.nodes)}"
+            return ControlStatus(
+                self.mode, True, "Redis up", f"Redis {where}{quorum if len(self.nodes) > 1 else ''}"
+            )
+        reason = self.authority.unavailable_reason() if self.authority is not None else ""
+        return ControlStatus(
+            self.mode, False, "REDIS DOWN: commands refused", f"Redis {where}: {reason}"
+        )
+
+    def lock_quorum(self) -> int:
+        return self.lock.quorum if isinstance(self.lock, Redlock) else 1
