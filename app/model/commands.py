@@ -11,6 +11,48 @@ class CommandOp(StrEnum):
     THROW_REVERSE = "throw_reverse"
     SET_ROUTE = "set_route"
     CANCEL_ROUTE = "cancel_route"
+    LOCK_SWITCH = "lock_switch"
+    UNLOCK_SWITCH = "unlock_switch"
+    CLOSE_SIGNAL = "close_signal"
+    REOPEN_SIGNAL = "reopen_signal"
+    HOLD_TRAIN = "hold_train"
+    RELEASE_TRAIN = "release_train"
+
+
+#: What each operation's ``device`` names.
+OP_DEVICE_KIND: dict[CommandOp, str] = {
+    CommandOp.THROW_NORMAL: "switch",
+    CommandOp.THROW_REVERSE: "switch",
+    CommandOp.LOCK_SWITCH: "switch",
+    CommandOp.UNLOCK_SWITCH: "switch",
+    CommandOp.SET_ROUTE: "route",
+    CommandOp.CANCEL_ROUTE: "route",
+    CommandOp.CLOSE_SIGNAL: "signal",
+    CommandOp.REOPEN_SIGNAL: "signal",
+    CommandOp.HOLD_TRAIN: "train",
+    CommandOp.RELEASE_TRAIN: "train",
+}
+
+#: A train is not in the line file; commands name it ``train:<id>`` (TrainState.id,
+#: stable for the train's life, unlike its number, which changes every trip).
+TRAIN_DEVICE_PREFIX = "train:"
+
+
+def train_device(train_id: int) -> str:
+    """The command device id of train ``train_id``."""
+    return f"{TRAIN_DEVICE_PREFIX}{train_id}"
+
+
+def parse_train_device(device: str) -> int | None:
+    """The train id in a ``train:<id>`` device id, or None if ``device`` names no train."""
+    if not device.startswith(TRAIN_DEVICE_PREFIX):
+        return None
+    digits = device[len(TRAIN_DEVICE_PREFIX) :]
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 5:
+        return None
+    train_id = int(digits)
+    # one spelling per train: "train:07" is not train 7
+    return train_id if str(train_id) == digits and train_id <= 0xFFFF else None
 
 
 class Outcome(StrEnum):

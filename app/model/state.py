@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from app.model.commands import parse_train_device
 from app.model.topology import Direction, Line
 
 
@@ -55,18 +56,28 @@ class SectionState:
 
 @dataclass(frozen=True, slots=True)
 class SwitchState:
+    """``locked``: single-locked (单锁) by the dispatcher; it cannot be thrown until unlocked.
+
+    (``route`` is the interlocking's own locking by a set route; ``blocked`` is 封锁.)
+    New fields go last, with a default: older peers omit them (docs/protocol.md).
+    """
+
     id: str
     position: SwitchPosition = SwitchPosition.NORMAL
     route: str = ""
     blocked: bool = False
     since_ms: int = 0
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SignalState:
+    """``closed``: closed (封闭) by the dispatcher: it shows stop and no route is set from it."""
+
     id: str
     aspect: Aspect = Aspect.STOP
     since_ms: int = 0
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,9 @@ class TrainState:
     coupling: CouplingState = CouplingState.UNCOUPLED
     cab: CabRole = CabRole.MASTER
     since_ms: int = 0
+    #: held (扣车) by the dispatcher: it does not leave its platform until released. Only
+    #: state messages carry it; the UDP status record does not (the session keeps it).
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +295,19 @@ class LineState:
                 if rec.id not in known:
                     self.unknown_records += 1
                     raise UnknownDevice(f"{kind} {rec.id!r} is not in line {line.id}")
+
+    def zone_of(self, device: str) -> str | None:
+        """The control zone commanding ``device``, trains included.
+
+        A switch, signal or route: :meth:`Line.zone_of_device`. A train
+        (``train:<id>``): the zone of the section it occupies now, by
+        :meth:`Line.zone_of_section`. None when the device or the train is unknown.
+        """
+        train_id = parse_train_device(device)
+        if train_id is None:
+            return self.line.zone_of_device(device)
+        train = self.trains.get(train_id)
+        return None if train is None else self.line.zone_of_section(train.section)
 
     def to_json(self) -> dict[str, object]:
         """A plain, JSON-ready view of the whole state (``dispatcher-cli state``)."""

@@ -204,6 +204,35 @@ class Line:
             return self.signal_by_id[device].zone
         return None
 
+    def zone_of_section(self, section: str) -> str | None:
+        """The control zone a section lies in (for commands to the train standing in it).
+
+        Sections belong to no zone in the line file, so it is derived, first match wins:
+        the zone holding the section's station; else the zone of a signal standing at
+        the section (the section is in its rear); else the zone of a switch whose
+        points the section joins; else the zone of the first route through it (its
+        entry signal's). None for an unknown section or one matching nothing.
+        """
+        sec = self.section_by_id.get(section)
+        if sec is None:
+            return None
+        if sec.station is not None:
+            for zone in self.zones:
+                if sec.station in zone.stations:
+                    return zone.id
+        for sig in self.signals:
+            if sig.section == section and sig.zone:
+                return sig.zone
+        for sw in self.switches:
+            if section in (sw.root, sw.normal, sw.reverse):
+                return sw.zone
+        for route in self.routes:
+            if section in route.sections:
+                entry_zone = self.zone_of_device(route.entry)
+                if entry_zone:
+                    return entry_zone
+        return None
+
     def neighbours(self, section: str) -> list[str]:
         """Sections joined to ``section`` by a plain link or by either leg of a switch."""
         out: list[str] = []

@@ -35,8 +35,11 @@ switches = st.builds(
     st.text(max_size=5),
     st.booleans(),
     st.integers(0, 2**40),
+    locked=st.booleans(),
 )
-signals = st.builds(SignalState, ids, st.sampled_from(Aspect), st.integers(0, 2**40))
+signals = st.builds(
+    SignalState, ids, st.sampled_from(Aspect), st.integers(0, 2**40), closed=st.booleans()
+)
 routes = st.builds(RouteState, ids, st.sampled_from(RouteStatus), st.integers(0, 2**40))
 trains = st.builds(
     TrainState,
@@ -46,6 +49,8 @@ trains = st.builds(
     st.floats(0, 5000),
     st.floats(0, 120),
     st.sampled_from(Direction),
+    since_ms=st.integers(0, 2**40),
+    held=st.booleans(),
 )
 messages = st.one_of(
     st.builds(Hello, st.text(), st.text(), st.text(), st.text(), st.integers(0, 9)),
@@ -64,6 +69,8 @@ messages = st.one_of(
         st.integers(0, 2**40),
         st.tuples(sections),
         st.tuples(switches),
+        st.tuples(signals),
+        trains=st.tuples(trains),
         routes_released=st.tuples(ids),
         trains_removed=st.tuples(st.integers(0, 999)),
     ),
@@ -152,3 +159,83 @@ def test_any_bytes_payload_decodes_or_raises_remote_error(mtype: MessageType, ra
         decode_message(Frame(mtype, 0, raw))
     except RemoteProtocolError:
         pass
+
+
+def test_the_dispatcher_locks_travel_in_records() -> None:
+    snap = StateSnapshot(
+        seq=4,
+        switches=(SwitchState("W1", locked=True),),
+        signals=(SignalState("S1", closed=True),),
+        trains=(TrainState(7, "0701", "A", 1.0, 0.0, Direction.UP, held=True),),
+    )
+    mtype, payload = encode_message(snap)
+    body = json.loads(payload)
+    assert body["switches"][0]["locked"] is True
+    assert body["signals"][0]["closed"] is True
+    assert body["trains"][0]["held"] is True
+    assert decode_message(Frame(mtype, 0, payload)) == snap
+
+
+def test_records_of_an_older_peer_without_the_new_fields_decode() -> None:
+    snap = {
+        "seq": 1,
+        "switches": [{"id": "W1", "position": "reverse", "route": "", "blocked": False}],
+        "signals": [{"id": "S1", "aspect": "stop"}],
+        "trains": [
+            {
+                "id": 7,
+                "number": "0701",
+                "section": "A",
+                "offset_m": 1.0,
+                "speed_kmh": 0.0,
+                "direction": "up",
+            }
+        ],
+    }
+    got = decode_message(frame(MessageType.SNAPSHOT, snap))
+    assert isinstance(got, StateSnapshot)
+    assert not got.switches[0].locked and not got.signals[0].closed and not got.trains[0].held
+
+
+@pytest.mark.parametrize(
+    ("kind", "record", "where"),
+    [
+        ("switches", {"id": "W1", "locked": 1}, "SNAPSHOT.switches[0].locked"),
+        ("signals", {"id": "S1", "closed": "yes"}, "SNAPSHOT.signals[0].closed"),
+        (
+            "trains",
+            {
+                "id": 7,
+                "number": "0701",
+                "section": "A",
+                "offset_m": 1.0,
+                "speed_kmh": 0.0,
+                "direction": "up",
+                "held": None,
+            },
+            "SNAPSHOT.trains[0].held",
+        ),
+    ],
+)
+def test_the_new_flags_are_strict_bools(kind: str, record: object, where: str) -> None:
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_message(frame(MessageType.SNAPSHOT, {"seq": 1, kind: [record]}))
+    assert info.value.where == where
+    assert "expected bool" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        "lock_switch",
+        "unlock_switch",
+        "close_signal",
+        "reopen_signal",
+        "hold_train",
+        "release_train",
+    ],
+)
+def test_the_new_operations_decode(op: str) -> None:
+    cmd = {"command_id": "1", "device": "train:7", "op": op, "dispatcher": "d", "role": "r"}
+    got = decode_message(frame(MessageType.COMMAND, cmd))
+    assert isinstance(got, Command) and got.op is CommandOp(op)
