@@ -1,5 +1,10 @@
 """A simple interlocking: routes lock sections and switches; locked or occupied points stay put.
 
+The dispatcher's own locks sit on top: a single-locked switch (单锁) is never
+thrown, by command nor by a route that needs it to move (a route that needs it
+where it lies may still be set); a closed signal (封闭) shows stop and no route
+is set from it (a route already set from it stays set, held at stop).
+
 Pure logic over the world's state. Every refusal carries a reason code and a
 sentence that the dispatcher reads in the command result.
 """
@@ -26,6 +31,7 @@ class SwitchMachine:
     done_at: float = 0.0
     route: str = ""
     since: float = 0.0
+    locked: bool = False
 
     def lies(self, leg: SwitchLeg) -> bool:
         """True when the points rest in ``leg`` with no move pending."""
@@ -54,6 +60,8 @@ class Interlocking:
         self.section_route: dict[str, str] = {}
         self.routes: dict[str, SetRoute] = {}
         self.occupied: set[str] = set()
+        #: signals closed by the dispatcher
+        self.closed: set[str] = set()
         self._routes_from: dict[str, list[Route]] = {}
         for route in line.routes:
             self._routes_from.setdefault(route.entry, []).append(route)
@@ -79,10 +87,19 @@ class Interlocking:
 
     # -- switches ---------------------------------------------------------------
 
-    def check_throw(self, switch: str, to: SwitchLeg) -> None:
+    def _machine(self, switch: str) -> SwitchMachine:
         machine = self.switches.get(switch)
         if machine is None:
             raise Refused("unknown_device", f"no switch {switch} on this line")
+        return machine
+
+    def check_throw(self, switch: str, to: SwitchLeg) -> None:
+        machine = self._machine(switch)
+        if machine.locked:
+            raise Refused(
+                "switch_locked",
+                f"switch {switch} is locked {machine.position.value} (单锁); unlock it first",
+            )
         if machine.route:
             raise Refused("route_locked", f"switch {switch} is locked in route {machine.route}")
         busy = [s for s in self.switch_sections(switch) if s in self.occupied]
@@ -101,11 +118,62 @@ class Interlocking:
         machine.since = now
         return True
 
+    def lock_switch(self, switch: str) -> bool:
+        """Single-lock the points where they lie; returns False if already locked.
+
+        Points in motion are refused (``switch_moving``): a lock keeps a position,
+        and they have none yet.
+        """
+        machine = self._machine(switch)
+        if machine.locked:
+            return False
+        if machine.target is not None or machine.position is SwitchPosition.MOVING:
+            raise Refused(
+                "switch_moving", f"switch {switch} is moving; lock it once it lies in position"
+            )
+        machine.locked = True
+        return True
+
+    def unlock_switch(self, switch: str) -> bool:
+        """Remove the single lock; returns False if the switch was not locked."""
+        machine = self._machine(switch)
+        if not machine.locked:
+            return False
+        machine.locked = False
+        return True
+
+    # -- signals ----------------------------------------------------------------
+
+    def _check_signal(self, signal: str) -> None:
+        if signal not in self.line.signal_by_id:
+            raise Refused("unknown_device", f"no signal {signal} on this line")
+
+    def close_signal(self, signal: str) -> bool:
+        """Close a signal: it shows stop; returns False if it was closed already."""
+        self._check_signal(signal)
+        if signal in self.closed:
+            return False
+        self.closed.add(signal)
+        return True
+
+    def reopen_signal(self, signal: str) -> bool:
+        """Reopen a closed signal; returns False if it was not closed."""
+        self._check_signal(signal)
+        if signal not in self.closed:
+            return False
+        self.closed.discard(signal)
+        return True
+
     # -- routes -----------------------------------------------------------------
 
     def check_route(self, route: Route) -> None:
         if route.id in self.routes:
             raise Refused("route_set", f"route {route.id} is already set")
+        if route.entry in self.closed:
+            raise Refused(
+                "signal_closed",
+                f"signal {route.entry} is closed (封闭); reopen it before setting route {route.id}",
+            )
         for sec in route.sections:
             if sec in self.occupied:
                 raise Refused("section_occupied", f"section {sec} in route {route.id} is occupied")
@@ -117,6 +185,12 @@ class Interlocking:
             if machine.route:
                 raise Refused(
                     "route_locked", f"switch {setting.switch} is locked in route {machine.route}"
+                )
+            if machine.locked and not machine.lies(setting.position):
+                raise Refused(
+                    "switch_locked",
+                    f"route {route.id} needs switch {setting.switch} {setting.position.value}, "
+                    f"but it is locked {machine.position.value} (单锁)",
                 )
             if not machine.lies(setting.position):
                 busy = [s for s in self.switch_sections(setting.switch) if s in self.occupied]
@@ -195,7 +269,9 @@ class Interlocking:
                 self._release(setr)
 
     def signal_clear(self, signal: str) -> Route | None:
-        """The route a signal shows proceed for, if any."""
+        """The route a signal shows proceed for, if any (never while it is closed)."""
+        if signal in self.closed:
+            return None
         for route in self._routes_from.get(signal, ()):
             setr = self.routes.get(route.id)
             if setr is not None and setr.ready:

@@ -404,7 +404,6 @@ class SimServer:
     # -- commands ---------------------------------------------------------------
 
     def execute(self, cmd: Command) -> CommandResult:
-        world = self.world
         repeat = False
         try:
             if self.role != "master":
@@ -415,18 +414,7 @@ class SimServer:
             if answer is not None:
                 self._journal(cmd, answer, repeat)
                 return answer
-            reason = ""
-            if cmd.op in (CommandOp.THROW_NORMAL, CommandOp.THROW_REVERSE):
-                leg = SwitchLeg.NORMAL if cmd.op is CommandOp.THROW_NORMAL else SwitchLeg.REVERSE
-                if not world.interlocking.throw(cmd.device, leg, world.now):
-                    reason = f"switch already lies {leg.value}"
-            elif cmd.op is CommandOp.SET_ROUTE:
-                route = world.line.route_by_id.get(cmd.device)
-                if route is None:
-                    raise Refused("unknown_device", f"no route {cmd.device} on this line")
-                world.interlocking.set_route(route, world.now)
-            else:
-                world.interlocking.cancel_route(cmd.device)
+            reason = self._perform(cmd)
             result = CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.EXECUTED, "", reason)
         except Refused as exc:
             result = CommandResult(
@@ -436,6 +424,41 @@ class SimServer:
             self.guard.remember_result(cmd, result)
         self._journal(cmd, result, repeat)
         return result
+
+    def _perform(self, cmd: Command) -> str:
+        """Carry out one command on the world: "" or a note on an executed no-op.
+
+        Raises :class:`Refused` with a reason code when it cannot be done.
+        """
+        world = self.world
+        il = world.interlocking
+        op = cmd.op
+        if op in (CommandOp.THROW_NORMAL, CommandOp.THROW_REVERSE):
+            leg = SwitchLeg.NORMAL if op is CommandOp.THROW_NORMAL else SwitchLeg.REVERSE
+            moved = il.throw(cmd.device, leg, world.now)
+            return "" if moved else f"switch already lies {leg.value}"
+        if op is CommandOp.SET_ROUTE:
+            route = world.line.route_by_id.get(cmd.device)
+            if route is None:
+                raise Refused("unknown_device", f"no route {cmd.device} on this line")
+            il.set_route(route, world.now)
+            return ""
+        if op is CommandOp.CANCEL_ROUTE:
+            il.cancel_route(cmd.device)
+            return ""
+        if op is CommandOp.LOCK_SWITCH:
+            return "" if il.lock_switch(cmd.device) else "switch already locked"
+        if op is CommandOp.UNLOCK_SWITCH:
+            return "" if il.unlock_switch(cmd.device) else "switch was not locked"
+        if op is CommandOp.CLOSE_SIGNAL:
+            return "" if il.close_signal(cmd.device) else "signal already closed"
+        if op is CommandOp.REOPEN_SIGNAL:
+            return "" if il.reopen_signal(cmd.device) else "signal was not closed"
+        if op is CommandOp.HOLD_TRAIN:
+            return "" if world.hold_train(cmd.device) else "train already held"
+        if op is CommandOp.RELEASE_TRAIN:
+            return "" if world.release_train(cmd.device) else "train was not held"
+        raise Refused("unsupported_op", f"operation {op.value} is not supported by this server")
 
     def _journal(self, cmd: Command, result: CommandResult, repeat: bool) -> None:
         log.info(

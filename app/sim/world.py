@@ -6,7 +6,10 @@ faster than real time and get the same answers every run.
 Trains run on sight of signals: a train may only pass a signal that shows
 proceed, stops at every platform for its dwell, and reverses at the end of a
 turnback track. Automatic route setting (ARS) asks the interlocking for the
-straightest route from the signal ahead of each train.
+straightest route from the signal ahead of each train, except from a signal the
+dispatcher has closed. A train the dispatcher holds (扣车) does not leave its
+platform once its dwell is over; a held train on the way stops at its next
+platform as usual and stays there, until released.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.model.commands import parse_train_device
 from app.model.state import (
     Aspect,
     RouteState,
@@ -50,6 +54,7 @@ class SimTrain:
     dwell_left_s: float = 0.0
     dwelled_in: str = ""
     trail: list[str] = field(default_factory=list)
+    held: bool = False
 
     @property
     def number(self) -> str:
@@ -153,7 +158,7 @@ class World:
             )
         for sw in self.line.switches:
             m = il.switches[sw.id]
-            out["sw", sw.id] = SwitchState(sw.id, m.position, m.route, False)
+            out["sw", sw.id] = SwitchState(sw.id, m.position, m.route, False, locked=m.locked)
         for sig in self.line.signals:
             route = il.signal_clear(sig.id)
             if route is None:
@@ -162,7 +167,7 @@ class World:
                 aspect = Aspect.PROCEED_DIVERGING
             else:
                 aspect = Aspect.PROCEED
-            out["sig", sig.id] = SignalState(sig.id, aspect)
+            out["sig", sig.id] = SignalState(sig.id, aspect, closed=sig.id in il.closed)
         for rid, setr in il.routes.items():
             status = RouteStatus.SETTING if setr.held else RouteStatus.SET
             out["route", rid] = RouteState(rid, status)
@@ -178,6 +183,7 @@ class World:
             round(max(0.0, min(sec.length_m, offset)), 2),
             round(t.speed_ms * 3.6, 1),
             t.direction,
+            held=t.held,
         )
 
     def snapshot(self) -> StateSnapshot:
@@ -209,10 +215,11 @@ class World:
         for t in self.trains.values():
             st = self.train_state(t)
             old = self._published_trains.get(t.id)
-            if old is None or (old.section, old.direction, old.number) != (
+            if old is None or (old.section, old.direction, old.number, old.held) != (
                 st.section,
                 st.direction,
                 st.number,
+                st.held,
             ):
                 trains[t.id] = st
             self._published_trains[t.id] = st
@@ -251,7 +258,7 @@ class World:
         il = self.interlocking
         for t in self.trains.values():
             sig = self._signal_ahead(t)
-            if sig is None or il.signal_clear(sig) is not None:
+            if sig is None or sig in il.closed or il.signal_clear(sig) is not None:
                 continue
             routes = il.routes_from(sig)
             if any(r.id in il.routes for r in routes):
@@ -272,7 +279,13 @@ class World:
         section, entry = sec, t.entry_end
         first = True
         for _ in range(LOOKAHEAD_SECTIONS):
-            if section.id in self._platform_sections and (not first or t.dwelled_in != section.id):
+            if section.id in self._platform_sections and (
+                not first
+                or t.dwelled_in != section.id
+                # held: one that stopped here does not start off (once past its stopping
+                # point it has left, and the hold takes effect at the next platform)
+                or (t.held and t.travelled_m <= section.length_m - STOP_MARGIN_M + 0.5)
+            ):
                 return max(0.0, dist - STOP_MARGIN_M), False
             signal = self._signal_at.get((section.id, t.direction))
             if signal is not None and il.signal_clear(signal) is None:
@@ -347,6 +360,7 @@ class World:
             "faults": sorted(self.faults),
             "trains": [dataclasses.asdict(t) for t in self.trains.values()],
             "switches": {k: dataclasses.asdict(m) for k, m in il.switches.items()},
+            "closed_signals": sorted(il.closed),
             "routes": [
                 {"id": r.route.id, "since": r.since, "entered": r.entered, "held": r.held}
                 for r in il.routes.values()
@@ -373,12 +387,14 @@ class World:
                 done_at=m["done_at"],
                 route=m["route"],
                 since=m["since"],
+                locked=bool(m.get("locked", False)),
             )
         il.routes = {
             r["id"]: SetRoute(self.line.route_by_id[r["id"]], r["since"], r["entered"], r["held"])
             for r in doc["routes"]
         }
         il.section_route = dict(doc["section_route"])
+        il.closed = set(doc.get("closed_signals", ()))
         il.occupied = self.occupancy()
         # The publishing baseline and sequence numbers stay this world's own:
         # the next publish() sends what the master changed, numbered by us.
@@ -387,3 +403,26 @@ class World:
 
     def switch_position(self, switch: str) -> SwitchPosition:
         return self.interlocking.switches[switch].position
+
+    def _train(self, device: str) -> SimTrain:
+        train_id = parse_train_device(device)
+        train = self.trains.get(train_id) if train_id is not None else None
+        if train is None:
+            raise Refused("unknown_device", f"no train {device} on this line")
+        return train
+
+    def hold_train(self, device: str) -> bool:
+        """Hold train ``train:<id>`` (扣车); returns False if it was held already."""
+        train = self._train(device)
+        if train.held:
+            return False
+        train.held = True
+        return True
+
+    def release_train(self, device: str) -> bool:
+        """Release a held train (放行); returns False if it was not held."""
+        train = self._train(device)
+        if not train.held:
+            return False
+        train.held = False
+        return True
