@@ -346,6 +346,8 @@ class DispatcherSession(LinkHandler):
         # "since" is when the train entered its section, not when it last reported.
         same_place = old is not None and (old.section, old.direction) == (section, direction)
         since = old.since_ms if old is not None and same_place else rec.timestamp_ms
+        # The datagram has no room for the hold (扣车): it comes in state messages only.
+        held = old.held if old is not None else False
         train = TrainState(
             rec.train_id,
             rec.number,
@@ -356,6 +358,7 @@ class DispatcherSession(LinkHandler):
             CouplingState(COUPLING_STATES[rec.coupling]),
             CabRole(CAB_ROLES[rec.cab]),
             since,
+            held,
         )
         self._emit(self.state.apply_train(train))
 
@@ -368,6 +371,7 @@ class DispatcherSession(LinkHandler):
         *,
         idempotency_key: str = "",
         fencing_token: int = 0,
+        zone: str | None = None,
     ) -> CommandResult:
         """Send one command and wait for its result. Never raises: failures are outcomes.
 
@@ -375,6 +379,9 @@ class DispatcherSession(LinkHandler):
         intent must pass the same key, and the server then answers with the first
         result instead of executing again. A new key is made when none is given.
         ``fencing_token`` comes with the device lock (0: none).
+        ``zone`` is the control zone the command is sent for; by default the
+        device's (:meth:`LineState.zone_of`: a train's is the zone of the section it
+        occupies now, as this session last heard).
         """
         cmd = Command(
             command_id=uuid.uuid4().hex,
@@ -382,7 +389,7 @@ class DispatcherSession(LinkHandler):
             op=op,
             dispatcher=self.dispatcher,
             role=self.role,
-            zone=self.line.zone_of_device(device) or "",
+            zone=(self.state.zone_of(device) if zone is None else zone) or "",
             idempotency_key=idempotency_key or uuid.uuid4().hex,
             fencing_token=fencing_token,
         )
