@@ -30,6 +30,12 @@ def op_text(op: CommandOp) -> str:
         CommandOp.THROW_REVERSE: QCoreApplication.translate("Commands", "Throw to reverse"),
         CommandOp.SET_ROUTE: QCoreApplication.translate("Commands", "Set route"),
         CommandOp.CANCEL_ROUTE: QCoreApplication.translate("Commands", "Cancel route"),
+        CommandOp.LOCK_SWITCH: QCoreApplication.translate("Commands", "Lock switch (单锁)"),
+        CommandOp.UNLOCK_SWITCH: QCoreApplication.translate("Commands", "Unlock switch (单解)"),
+        CommandOp.CLOSE_SIGNAL: QCoreApplication.translate("Commands", "Close signal (封闭)"),
+        CommandOp.REOPEN_SIGNAL: QCoreApplication.translate("Commands", "Reopen signal (解封)"),
+        CommandOp.HOLD_TRAIN: QCoreApplication.translate("Commands", "Hold train (扣车)"),
+        CommandOp.RELEASE_TRAIN: QCoreApplication.translate("Commands", "Release train (放行)"),
     }[op]
 
 
@@ -58,7 +64,7 @@ class CommandRequest:
     """A command the dispatcher picked, described for the confirmation dialog."""
 
     device: str
-    device_kind: str  # already translated: "switch", "route"
+    device_kind: str  # already translated: "switch", "route", "signal", "train"
     op: CommandOp
     zone: str  # already formatted: "Z2 文庙渡线区 (Wenmiao crossover zone)", or ""
     detail: str = ""

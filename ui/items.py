@@ -19,6 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from app.model.commands import train_device
 from app.model.state import (
     Aspect,
     RouteStatus,
@@ -38,6 +39,8 @@ ID_LOD = 2.2
 JOINT = 0.7
 #: how much of a switch leg is cut away when the points do not lie towards it
 SWITCH_GAP = 9.0
+#: how far along the root track from the points a locked switch's padlock sits
+PADLOCK_OFFSET = 7.0
 
 
 class Z:
@@ -90,6 +93,65 @@ def _draw_id(painter: QPainter, text: str, at: QPointF, align: Qt.AlignmentFlag)
     elif align & Qt.AlignmentFlag.AlignRight:
         rect.moveRight(at.x())
     painter.drawText(rect, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def _padlock_parts(centre: QPointF, size: float) -> tuple[QRectF, QPainterPath]:
+    """A padlock's body and shackle, about ``6 × 7`` scene units times ``size``."""
+    x, y = centre.x(), centre.y()
+    w, h = 5.6 * size, 3.8 * size
+    body_top = y - h / 2 + 1.2 * size
+    r = 1.7 * size
+    shackle = QPainterPath()
+    shackle.moveTo(x - r, body_top)
+    shackle.lineTo(x - r, body_top - 1.0 * size)
+    shackle.arcTo(QRectF(x - r, body_top - 1.0 * size - r, 2 * r, 2 * r), 180, -180)
+    shackle.lineTo(x + r, body_top)
+    return QRectF(x - w / 2, body_top, w, h), shackle
+
+
+def padlock_path(centre: QPointF, size: float = 1.0) -> QPainterPath:
+    """A padlock outline (the legend's)."""
+    body, shackle = _padlock_parts(centre, size)
+    path = QPainterPath(shackle)
+    path.addRoundedRect(body, 0.6 * size, 0.6 * size)
+    return path
+
+
+def draw_padlock(painter: QPainter, centre: QPointF, size: float = 1.0) -> None:
+    """The locked-switch mark: a light padlock outlined in dark, legible on the track."""
+    body, shackle = _padlock_parts(centre, size)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(style.DISPATCHER_MARK_EDGE, 2.4 * size))
+    painter.drawPath(shackle)
+    painter.drawRoundedRect(body, 0.6 * size, 0.6 * size)
+    painter.setPen(QPen(style.DISPATCHER_MARK, 1.0 * size))
+    painter.drawPath(shackle)
+    painter.setBrush(style.DISPATCHER_MARK)
+    painter.drawRoundedRect(body, 0.6 * size, 0.6 * size)
+
+
+def draw_cross(painter: QPainter, centre: QPointF, half: float) -> None:
+    """The closed-signal mark: a light X over the lamp, outlined in dark."""
+    a = QLineF(centre + QPointF(-half, -half), centre + QPointF(half, half))
+    b = QLineF(centre + QPointF(-half, half), centre + QPointF(half, -half))
+    for colour, width in ((style.DISPATCHER_MARK_EDGE, 2.4), (style.DISPATCHER_MARK, 1.2)):
+        painter.setPen(QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        painter.drawLine(a)
+        painter.drawLine(b)
+
+
+def held_badge_text() -> str:
+    return QCoreApplication.translate("Schematic", "扣")
+
+
+def draw_held_badge(painter: QPainter, rect: QRectF) -> None:
+    """The held-train mark: an amber tag with 扣 (hold) on it."""
+    painter.setPen(QPen(style.TRAIN_HELD_TEXT, 0.6))
+    painter.setBrush(style.TRAIN_HELD)
+    painter.drawRoundedRect(rect, 1.0, 1.0)
+    painter.setPen(style.TRAIN_HELD_TEXT)
+    painter.setFont(style.font(rect.height() * 0.62, bold=True))
+    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), held_badge_text())
 
 
 # -- sections ----------------------------------------------------------------------
@@ -211,10 +273,13 @@ def _shorten(line: QLineF, start: float, end: float) -> QLineF | None:
 
 
 class SwitchItem(QGraphicsItem):
-    """The points: a marker only when they need attention (moving, lost, blocked).
+    """The points: a marker only when they need attention (moving, lost, blocked, locked).
 
     The position itself shows in the track: the leg the points do not lie in is
-    cut open near the switch (see :meth:`SectionItem.set_gap`).
+    cut open near the switch (see :meth:`SectionItem.set_gap`). A switch a
+    dispatcher has single-locked (单锁) carries a padlock on its root track, just
+    beside the points: clear of the legs (whose gaps show the position) and of
+    the signals that often stand at the same joint.
     """
 
     def __init__(self, switch: Switch, normal_vec: QPointF, reverse_vec: QPointF) -> None:
@@ -264,7 +329,13 @@ class SwitchItem(QGraphicsItem):
             parts.append(QCoreApplication.translate("Schematic", "locked by {0}").format(rec.route))
         if rec.blocked:
             parts.append(QCoreApplication.translate("Schematic", "BLOCKED"))
+        if rec.locked:
+            parts.append(QCoreApplication.translate("Schematic", "LOCKED (单锁)"))
         self.setToolTip(" · ".join(parts))
+
+    def padlock_centre(self) -> QPointF:
+        # the root runs on from the points opposite the normal leg
+        return self.normal_vec * -PADLOCK_OFFSET
 
     def paint(
         self,
@@ -295,6 +366,8 @@ class SwitchItem(QGraphicsItem):
                 painter.setPen(QPen(style.SWITCH_BLOCKED, 1.4))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(QRectF(-7.5, -7.5, 15, 15))
+            if rec.locked:
+                draw_padlock(painter, self.padlock_centre())
         if lod(painter, option) >= ID_LOD:
             _draw_id(
                 painter, self.switch.id, QPointF(0, self._label_dy), Qt.AlignmentFlag.AlignHCenter
@@ -310,7 +383,10 @@ LAMP_R = 3.0
 
 
 class SignalItem(QGraphicsItem):
-    """A signal beside the track: post at the joint, lamp towards approaching trains."""
+    """A signal beside the track: post at the joint, lamp towards approaching trains.
+
+    A signal a dispatcher has closed (封闭) has a cross over its lamp.
+    """
 
     def __init__(self, signal: Signal, travel: float, side: float) -> None:
         super().__init__()
@@ -349,7 +425,10 @@ class SignalItem(QGraphicsItem):
 
     def _refresh_tooltip(self) -> None:
         arrow = "→" if self.signal.direction is Direction.DOWN else "←"
-        self.setToolTip(f"{self.signal.id} {arrow}  {aspect_text(self.record.aspect)}")
+        text = f"{self.signal.id} {arrow}  {aspect_text(self.record.aspect)}"
+        if self.record.closed:
+            text += " · " + QCoreApplication.translate("Schematic", "CLOSED (封闭)")
+        self.setToolTip(text)
 
     def lamp_colour(self) -> QColor | None:
         if self.stale:
@@ -378,6 +457,8 @@ class SignalItem(QGraphicsItem):
             painter.setPen(QPen(colour.darker(140), 0.6))
             painter.setBrush(colour)
         painter.drawEllipse(self._lamp, LAMP_R, LAMP_R)
+        if self.record.closed and not self.stale:
+            draw_cross(painter, self._lamp, LAMP_R + 1.3)
         if lod(painter, option) >= ID_LOD:
             y = self._lamp.y() + self.side * (LAMP_R + 3.2)
             _draw_id(
@@ -392,15 +473,20 @@ TRAIN_H = 13.0
 TRAIN_LIFT = 11.5  # from the track to the near edge of the box
 
 
+HELD_BADGE = 9.0  # the held badge's side, at the box's tail end
+
+
 class TrainItem(QGraphicsItem):
     """A train: its number in a box beside the track, an arrow for its direction.
 
     The item's position is the train's head on the track; the box trails behind it.
+    A train a dispatcher holds (扣车) has a 扣 badge at the box's tail.
+    ``device_id`` is the train's command device id (``train:<id>``).
     """
 
     def __init__(self, train: TrainState) -> None:
         super().__init__()
-        self.device_id = str(train.id)
+        self.device_id = train_device(train.id)
         self.train = train
         self.side = -1.0
         self.stale = False
@@ -418,12 +504,25 @@ class TrainItem(QGraphicsItem):
         x0 = -self.travel * TRAIN_W
         return QRectF(QPointF(min(x0, 0.0), min(near, far)), QPointF(max(x0, 0.0), max(near, far)))
 
+    def held_badge(self) -> QRectF:
+        """Where the held badge goes: a square just beyond the box's tail end."""
+        box = self.box()
+        tail = box.left() if self.travel > 0 else box.right()
+        x = tail - self.travel * (HELD_BADGE + 0.8)
+        rect = QRectF(0, 0, HELD_BADGE, HELD_BADGE)
+        rect.moveCenter(QPointF(x + self.travel * HELD_BADGE / 2, box.center().y()))
+        return rect
+
     def boundingRect(self) -> QRectF:
-        return self.box().united(QRectF(-1, -1, 2, 2)).adjusted(-7, -2, 7, 2)
+        return (
+            self.box().united(QRectF(-1, -1, 2, 2)).united(self.held_badge()).adjusted(-7, -2, 7, 2)
+        )
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRect(self.box().adjusted(-1, -1, 1, 1))
+        if self.train.held:
+            path.addRect(self.held_badge())
         return path
 
     def update_state(self, train: TrainState, pos: QPointF, side: float, stale: bool) -> None:
@@ -440,13 +539,12 @@ class TrainItem(QGraphicsItem):
 
     def _refresh_tooltip(self) -> None:
         t = self.train
-        self.setToolTip(
-            QCoreApplication.translate(
-                "Schematic", "Train {0} (#{1}) {2}, {3:.0f} km/h\n{4} +{5:.0f} m"
-            ).format(
-                t.number, t.id, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m
-            )
-        )
+        text = QCoreApplication.translate(
+            "Schematic", "Train {0} (#{1}) {2}, {3:.0f} km/h\n{4} +{5:.0f} m"
+        ).format(t.number, t.id, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m)
+        if t.held:
+            text += "\n" + QCoreApplication.translate("Schematic", "HELD (扣车)")
+        self.setToolTip(text)
 
     def paint(
         self,
@@ -480,3 +578,5 @@ class TrainItem(QGraphicsItem):
         painter.setPen(text)
         painter.setFont(self._font)
         painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), self.train.number)
+        if self.train.held and not self.stale:
+            draw_held_badge(painter, self.held_badge())

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.comms.link import LinkInfo, LinkState
-from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.commands import CommandOp, CommandResult, Outcome, parse_train_device
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
 from app.session import LocalAlarm, MasterView
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.bridge.alarmRaised.connect(self._on_alarm)
         self.view.switchMenuRequested.connect(self._show_switch_menu)
         self.view.signalMenuRequested.connect(self._show_signal_menu)
+        self.view.trainMenuRequested.connect(self._show_train_menu)
 
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -390,7 +391,7 @@ class MainWindow(QMainWindow):
         return ""
 
     def _zone_text(self, device: str) -> str:
-        zid = self.line.zone_of_device(device)
+        zid = self.session.state.zone_of(device)  # a train's: its section's zone
         if zid is None:
             return ""
         zone = self.line.zone_by_id.get(zid)
@@ -411,9 +412,25 @@ class MainWindow(QMainWindow):
         ):
             action = menu.addAction(op_text(op))
             action.setObjectName(op.value)
-            action.setEnabled(not blocked and (rec is None or rec.position is not lies))
+            action.setEnabled(
+                not blocked and (rec is None or (rec.position is not lies and not rec.locked))
+            )
             request = CommandRequest(switch_id, self.tr("switch"), op, self._zone_text(switch_id))
             action.triggered.connect(self._requester(request))
+        menu.addSeparator()
+        locked = rec is not None and rec.locked
+        moving = rec is not None and rec.position is SwitchPosition.MOVING
+        for op, enabled in (
+            (CommandOp.LOCK_SWITCH, not locked and not moving),
+            (CommandOp.UNLOCK_SWITCH, locked),
+        ):
+            action = menu.addAction(op_text(op))
+            action.setObjectName(op.value)
+            action.setEnabled(not blocked and enabled)
+            request = CommandRequest(switch_id, self.tr("switch"), op, self._zone_text(switch_id))
+            action.triggered.connect(self._requester(request))
+        if locked:
+            menu.addAction(self.tr("Locked (单锁): unlock before throwing")).setEnabled(False)
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
@@ -428,6 +445,8 @@ class MainWindow(QMainWindow):
         blocked = self._can_command()
         routes = [r for r in self.line.routes if r.entry == signal_id]
         live = self.session.state.routes
+        sig = self.session.state.signals.get(signal_id)
+        closed = sig is not None and sig.closed
         set_menu = menu.addMenu(self.tr("Set route"))
         set_menu.setObjectName("setRouteMenu")
         cancel_menu = menu.addMenu(self.tr("Cancel route"))
@@ -435,7 +454,7 @@ class MainWindow(QMainWindow):
         for route in routes:
             action = set_menu.addAction(self._route_label(route))
             action.setObjectName(route.id)
-            action.setEnabled(not blocked and route.id not in live)
+            action.setEnabled(not blocked and not closed and route.id not in live)
             action.triggered.connect(
                 self._requester(self._route_request(route, CommandOp.SET_ROUTE))
             )
@@ -450,6 +469,53 @@ class MainWindow(QMainWindow):
         cancel_menu.setEnabled(not cancel_menu.isEmpty())
         if not routes:
             menu.addAction(self.tr("No routes start at this signal")).setEnabled(False)
+        menu.addSeparator()
+        for op, enabled in (
+            (CommandOp.CLOSE_SIGNAL, not closed),
+            (CommandOp.REOPEN_SIGNAL, closed),
+        ):
+            action = menu.addAction(op_text(op))
+            action.setObjectName(op.value)
+            action.setEnabled(not blocked and enabled)
+            request = CommandRequest(signal_id, self.tr("signal"), op, self._zone_text(signal_id))
+            action.triggered.connect(self._requester(request))
+        if closed:
+            note = menu.addAction(self.tr("Closed (封闭): reopen before setting a route"))
+            note.setEnabled(False)
+        if blocked:
+            menu.addSeparator()
+            menu.addAction(blocked).setEnabled(False)
+        return menu
+
+    def train_menu(self, device: str) -> QMenu:
+        """Hold or release a train; ``device`` is its command device id, ``train:<id>``."""
+        menu = QMenu(self)
+        menu.setObjectName("trainMenu")
+        train_id = parse_train_device(device)
+        train = self.session.state.trains.get(train_id) if train_id is not None else None
+        name = (
+            self.tr("Train {0} (#{1})").format(train.number, train.id)
+            if train is not None
+            else self.tr("Train {0}").format(device)
+        )
+        title = menu.addAction(name)
+        title.setEnabled(False)
+        menu.addSeparator()
+        blocked = self._can_command()
+        held = train is not None and train.held
+        for op, enabled in ((CommandOp.HOLD_TRAIN, not held), (CommandOp.RELEASE_TRAIN, held)):
+            action = menu.addAction(op_text(op))
+            action.setObjectName(op.value)
+            action.setEnabled(not blocked and train is not None and enabled)
+            detail = (
+                self.tr("train {0}, in section {1}").format(train.number, train.section)
+                if train is not None
+                else ""
+            )
+            request = CommandRequest(device, self.tr("train"), op, self._zone_text(device), detail)
+            action.triggered.connect(self._requester(request))
+        if train is None:
+            menu.addAction(self.tr("This train is no longer reported")).setEnabled(False)
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
@@ -484,6 +550,9 @@ class MainWindow(QMainWindow):
 
     def _show_signal_menu(self, signal_id: str, at: QPoint) -> None:
         self._popup(self.signal_menu(signal_id), at)
+
+    def _show_train_menu(self, device: str, at: QPoint) -> None:
+        self._popup(self.train_menu(device), at)
 
     @staticmethod
     def _popup(menu: QMenu, at: QPoint) -> None:

@@ -27,7 +27,16 @@ from app.model.topology import Direction, Line, Section, Switch
 from app.model.track import nearest_end
 from ui import style
 from ui.decor import PathItem, RectItem, StationLabel, TextItem
-from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem, TrainItem, Z
+from ui.items import (
+    SWITCH_GAP,
+    SectionItem,
+    SignalItem,
+    SwitchItem,
+    TrainItem,
+    Z,
+    held_badge_text,
+    padlock_path,
+)
 from ui.layout import Layout
 
 BLINK_MS = 500
@@ -280,6 +289,17 @@ class SchematicScene(QGraphicsScene):
                 QCoreApplication.translate("Schematic", "switch blocked"),
                 style.SWITCH_BLOCKED,
             ),
+            (
+                "padlock",
+                QCoreApplication.translate("Schematic", "switch locked"),
+                style.DISPATCHER_MARK,
+            ),
+            (
+                "cross",
+                QCoreApplication.translate("Schematic", "signal closed"),
+                style.DISPATCHER_MARK,
+            ),
+            ("badge", QCoreApplication.translate("Schematic", "train held"), style.TRAIN_HELD),
         ]
         for kind, text, colour in entries:
             path = QPainterPath()
@@ -306,6 +326,32 @@ class SchematicScene(QGraphicsScene):
                     path.lineTo(x + 3, y + 3.5)
                     path.lineTo(x - 0.5, y)
                     path.closeSubpath()
+                elif kind == "padlock":
+                    path = padlock_path(QPointF(x + 3, y))
+                    pen = QPen(colour, 1.0)
+                elif kind == "cross":
+                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
+                    self.addItem(
+                        PathItem(
+                            path,
+                            QPen(style.ASPECT_STOP.darker(140), 0.6),
+                            QBrush(style.ASPECT_STOP),
+                        )
+                    )
+                    path = QPainterPath()
+                    for dy in (-3.5, 3.5):
+                        path.moveTo(x - 0.5, y - dy)
+                        path.lineTo(x + 6.5, y + dy)
+                elif kind == "badge":
+                    path.addRoundedRect(QRectF(x - 0.5, y - 3.5, 7, 7), 0.8, 0.8)
+                    brush = QBrush(colour)
+                    pen = QPen(style.TRAIN_HELD_TEXT, 0.5)
+                    badge = TextItem(
+                        held_badge_text(), style.font(4.4, bold=True), style.TRAIN_HELD_TEXT
+                    )
+                    badge.setPos(x + 3, y)
+                    badge.setZValue(Z.STATIC + 0.1)
+                    self.addItem(badge)
                 else:
                     path.addRect(QRectF(x - 0.5, y - 3.5, 7, 7))
                 w = 6.0
@@ -424,6 +470,7 @@ class SchematicView(QGraphicsView):
 
     switchMenuRequested = Signal(str, QPoint)
     signalMenuRequested = Signal(str, QPoint)
+    trainMenuRequested = Signal(str, QPoint)  # the train's device id, train:<id>
 
     MIN_ZOOM = 0.2
     MAX_ZOOM = 40.0
@@ -501,4 +548,6 @@ class SchematicView(QGraphicsView):
             self.switchMenuRequested.emit(item.device_id, event.globalPos())
         elif isinstance(item, SignalItem):
             self.signalMenuRequested.emit(item.device_id, event.globalPos())
+        elif isinstance(item, TrainItem):
+            self.trainMenuRequested.emit(item.device_id, event.globalPos())
         event.accept()

@@ -47,6 +47,14 @@ TRAIN_ARROW = QColor("#dfe6ee")
 
 ZONE_RULE = QColor("#56606b")
 
+#: What a dispatcher has imposed on a device (switch locked, signal closed, train
+#: held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well
+#: as this colour, distinct from the alarm colours and the aspects.
+DISPATCHER_MARK = QColor("#f5f8fb")
+DISPATCHER_MARK_EDGE = QColor("#111418")
+TRAIN_HELD = QColor("#f2b13c")
+TRAIN_HELD_TEXT = QColor("#111418")
+
 LINK_UP = QColor("#46c46a")
 LINK_PENDING = QColor("#a7b0ba")
 LINK_DOWN = QColor("#e5484d")
