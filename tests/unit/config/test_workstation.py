@@ -89,6 +89,78 @@ def test_minimal_file_uses_defaults_and_a_single_server(tmp_path: Path) -> None:
     assert ws.servers[0].addresses == (Address("10.0.0.1", 7101),)
 
 
+def test_command_and_redis_defaults(tmp_path: Path) -> None:
+    ws = load_workstation(write(tmp_path, MINIMAL))
+    assert (ws.commands.timeout_ms, ws.commands.dedupe_window_ms) == (5000, 2000)
+    assert ws.commands.audit_log == ""  # the per-user data folder, chosen at start-up
+    assert ws.redis.nodes == (Address("127.0.0.1", 6379),)
+    assert (ws.redis.lock_ttl_ms, ws.redis.presence_ttl_ms) == (5000, 3000)
+    assert ws.redis.prefix == "dhmi"
+
+
+def test_command_and_redis_settings_are_read(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "  commands: {timeout_ms: 3000, dedupe_window_ms: 0, audit_log: /var/log/hmi/a.jsonl}\n"
+        "  redis:\n"
+        '    nodes: ["10.0.0.5:6379", "10.0.0.6:6379", "[::1]:6380"]\n'
+        "    lock_ttl_ms: 100\n"
+        "    presence_ttl_ms: 600000\n"
+        "    prefix: site-2.test_A\n"
+    )
+    ws = load_workstation(write(tmp_path, text))
+    assert (ws.commands.timeout_ms, ws.commands.dedupe_window_ms) == (3000, 0)
+    assert ws.commands.audit_log == str(Path("/var/log/hmi/a.jsonl").resolve())
+    assert ws.redis.nodes == (
+        Address("10.0.0.5", 6379),
+        Address("10.0.0.6", 6379),
+        Address("::1", 6380),
+    )
+    assert (ws.redis.lock_ttl_ms, ws.redis.presence_ttl_ms) == (100, 600000)
+    assert ws.redis.prefix == "site-2.test_A"
+
+
+def test_no_redis_nodes_is_accepted(tmp_path: Path) -> None:
+    ws = load_workstation(write(tmp_path, MINIMAL + "  redis: {nodes: []}\n"))
+    assert ws.redis.nodes == ()
+    assert (ws.redis.lock_ttl_ms, ws.redis.prefix) == (5000, "dhmi")
+
+
+@pytest.mark.parametrize("count", [1, 3, 5, 7])
+def test_an_odd_number_of_redis_nodes_is_accepted(tmp_path: Path, count: int) -> None:
+    nodes = ", ".join(f"r{i}:6379" for i in range(count))
+    ws = load_workstation(write(tmp_path, MINIMAL + f"  redis: {{nodes: [{nodes}]}}\n"))
+    assert ws.redis.nodes == tuple(Address(f"r{i}", 6379) for i in range(count))
+
+
+@pytest.mark.parametrize("count", [2, 4, 6])
+def test_an_even_number_of_redis_nodes_is_refused(tmp_path: Path, count: int) -> None:
+    nodes = ", ".join(f"r{i}:6379" for i in range(count))
+    text = MINIMAL + f"  redis: {{nodes: [{nodes}]}}\n"
+    err = fail(tmp_path, text)
+    assert err.path == "workstation.redis.nodes"
+    assert err.message.startswith(f"{count} Redis nodes: use 1, 3, 5 or 7 ")
+    assert (err.line, err.column) == at(text, "[r0")
+    assert str(err).startswith(f"{tmp_path / 'ws.yaml'}:{err.line}:{err.column}: ")
+
+
+def test_a_relative_audit_log_is_resolved_against_the_workstation_file(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "line.yaml").write_text(LINE, encoding="utf-8")
+    path = config / "ws.yaml"
+    path.write_text(MINIMAL + "  commands: {audit_log: ../logs/audit.jsonl}\n", encoding="utf-8")
+    ws = load_workstation(path)
+    assert ws.commands.audit_log == str((tmp_path / "logs" / "audit.jsonl").resolve())
+    assert Path(ws.commands.audit_log).is_absolute()
+    # Only the path is resolved: the other command settings are kept.
+    assert (ws.commands.timeout_ms, ws.commands.dedupe_window_ms) == (5000, 2000)
+
+
+def test_an_empty_audit_log_stays_empty(tmp_path: Path) -> None:
+    ws = load_workstation(write(tmp_path, MINIMAL + '  commands: {audit_log: ""}\n'))
+    assert ws.commands.audit_log == ""
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -210,10 +282,53 @@ def test_address_parse_errors(text: str, message: str) -> None:
         ),
         (
             "  id: WS-09\n",
-            "  id: WS-09\n  redis: {nodes: []}\n",
-            "[]",
+            '  id: WS-09\n  redis: {nodes: ["10.0.0.5:6379", "10.0.0.6:6379"]}\n',
+            '["10.0.0.5',
             "workstation.redis.nodes",
-            "must have at least 1 item(s), got 0",
+            "2 Redis nodes: use 1, 3, 5 or 7 (a lock needs a majority; an even number "
+            "tolerates no more failures than one node fewer)",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  redis:\n    nodes: [r1:1, r2:1, r3:1, r4:1, r5:1, r6:1, r7:1, r8:1]\n",
+            "[r1",
+            "workstation.redis.nodes",
+            "must have at most 7 item(s), got 8",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  redis: {lock_ttl_ms: 99}\n",
+            "99",
+            "workstation.redis.lock_ttl_ms",
+            "must be >= 100, got 99",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  redis: {presence_ttl_ms: 600001}\n",
+            "600001",
+            "workstation.redis.presence_ttl_ms",
+            "must be <= 600000, got 600001",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  redis: {prefix: 'dhmi:prod'}\n",
+            "'dhmi",
+            "workstation.redis.prefix",
+            "invalid key prefix 'dhmi:prod'",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  commands: {dedupe_window_ms: 60001}\n",
+            "60001",
+            "workstation.commands.dedupe_window_ms",
+            "must be <= 60000, got 60001",
+        ),
+        (
+            "  id: WS-09\n",
+            "  id: WS-09\n  commands: {dedupe_window_ms: -1}\n",
+            "-1",
+            "workstation.commands.dedupe_window_ms",
+            "must be >= 0, got -1",
         ),
         (
             "  id: WS-09\n",
