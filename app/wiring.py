@@ -109,6 +109,11 @@ def build_control(
         )
     else:
         lock = LocalDeviceLock(holder_ttl_s=ws.redis.lock_ttl_ms / 1000)
+
+    def zone_of(device: str) -> str | None:
+        # Asked of the state of the moment: a train's zone is where it stands now.
+        return session.state.zone_of(device)
+
     pipeline = CommandPipeline(
         session,
         session.line,
@@ -118,6 +123,7 @@ def build_control(
         authority=authority,
         audit=audit,
         dedupe_window_s=ws.commands.dedupe_window_ms / 1000,
+        zone_of=zone_of,
     )
     return ControlService(
         pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=nodes

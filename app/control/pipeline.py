@@ -83,7 +83,13 @@ class Commander(Protocol):
     role: str
 
     async def command(
-        self, device: str, op: CommandOp, *, idempotency_key: str = "", fencing_token: int = 0
+        self,
+        device: str,
+        op: CommandOp,
+        *,
+        idempotency_key: str = "",
+        fencing_token: int = 0,
+        zone: str | None = None,
     ) -> CommandResult: ...
 
 
@@ -173,6 +179,7 @@ class CommandPipeline:
         audit: AuditLog,
         dedupe_window_s: float = DEDUPE_WINDOW_S,
         clock_ms: Callable[[], int] = _wall_ms,
+        zone_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.session = session
         self.line = line
@@ -183,6 +190,8 @@ class CommandPipeline:
         self.audit = audit
         self.dedupe_window_s = dedupe_window_s
         self._clock_ms = clock_ms
+        # A train's zone is where it stands now: the session's state knows, the line not.
+        self._zone_of = zone_of or line.zone_of_device
         self._inflight: dict[tuple[str, CommandOp], asyncio.Task[CommandResult]] = {}
         self._recent: dict[tuple[str, CommandOp], tuple[float, CommandResult]] = {}
         self.joined = 0  # intents answered by one already in flight (or just done)
@@ -193,18 +202,21 @@ class CommandPipeline:
     def intent(self, device: str, op: CommandOp, zone: str | None = None) -> Intent:
         """A new intent with its own idempotency key; ``zone`` defaults to the device's."""
         if zone is None:
-            zone = self.line.zone_of_device(device) or ""
+            zone = self._zone_of(device) or ""
         return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms())
 
     def check(self, intent: Intent) -> str:
         """Why this intent may not be sent now ("" when it may): shown before confirming."""
         if self.session.role == "observer":
             return "observers may not command"
-        if self.authority is not None and intent.zone:
+        if self.authority is not None:
+            if not intent.zone:
+                # Fail closed: authority is per zone, and this device is in none we know.
+                return f"{intent.device} is in no control zone: nobody has authority over it"
             ok, reason = self.authority.may_command(intent.zone)
             if not ok:
                 return reason
-        elif self.authority is None and intent.zone and getattr(self.lock, "shared", True):
+        elif getattr(self.lock, "shared", True):
             return "zone authority unavailable"
         return ""
 
@@ -230,40 +242,46 @@ class CommandPipeline:
         self.started.emit(intent)
         task = asyncio.get_running_loop().create_task(self._run(intent))
         self._inflight[what] = task
-        try:
-            result = await asyncio.shield(task)
-        finally:
-            if task.done():
-                self._inflight.pop(what, None)
+        # Settled by the task itself, not by this caller: a caller cancelled while
+        # the command runs must not leave the entry behind (every later intent
+        # would join a finished task and nothing would ever be sent again).
+        task.add_done_callback(lambda done: self._settle(what, done))
+        return await asyncio.shield(task)
+
+    def _settle(self, what: tuple[str, CommandOp], task: asyncio.Task[CommandResult]) -> None:
+        if self._inflight.get(what) is task:
+            del self._inflight[what]
+        if task.cancelled() or task.exception() is not None:
+            return
+        result = task.result()
         if result.outcome is Outcome.EXECUTED:
             # Only a success is repeated to a double click: after a refusal or a
             # failure, trying again at once is a new, deliberate attempt.
             self._recent[what] = (time.monotonic(), result)
-        return result
 
     async def _run(self, intent: Intent) -> CommandResult:
         started = self._clock_ms()
-        token = 0
+        sent = [0]  # the fencing token, once a grant is taken (read if cancelled)
         try:
-            result, token = await self._attempt(intent)
+            result, token = await self._attempt(intent, sent)
         except asyncio.CancelledError:
-            self._audit(
-                intent,
-                started,
-                token,
-                self._outcome(
-                    intent, Outcome.FAILED, "cancelled", "cancelled before its outcome was known"
-                ),
+            result = self._outcome(
+                intent, Outcome.FAILED, "cancelled", "cancelled before its outcome was known"
             )
+            self._audit(intent, started, sent[0], result)
+            self.finished.emit(CommandRecord(intent, result, sent[0], started, self._clock_ms()))
             raise
         except Exception as exc:  # never lost silently, whatever broke
             log.exception("command pipeline failed for %s %s", intent.op, intent.device)
-            result = self._outcome(intent, Outcome.FAILED, "internal_error", str(exc))
+            result, token = (
+                self._outcome(intent, Outcome.FAILED, "internal_error", str(exc)),
+                sent[0],
+            )
         self._audit(intent, started, token, result)
         self.finished.emit(CommandRecord(intent, result, token, started, self._clock_ms()))
         return result
 
-    async def _attempt(self, intent: Intent) -> tuple[CommandResult, int]:
+    async def _attempt(self, intent: Intent, sent: list[int]) -> tuple[CommandResult, int]:
         reason = self.check(intent)
         if reason:
             return self._outcome(intent, Outcome.REFUSED, "not_authorised", reason), 0
@@ -280,6 +298,7 @@ class CommandPipeline:
                 "lock_unavailable",
                 f"device lock service unavailable ({exc}); not sent",
             ), 0
+        sent[0] = grant.fencing_token
         keeper = asyncio.get_running_loop().create_task(self._keep(grant))
         try:
             result = await self.session.command(
@@ -287,6 +306,7 @@ class CommandPipeline:
                 intent.op,
                 idempotency_key=intent.key,
                 fencing_token=grant.fencing_token,
+                zone=intent.zone,
             )
             if result.outcome is Outcome.FAILED and result.reason_code == "link_down":
                 # The answer was lost with the link, not necessarily the command: the
@@ -297,6 +317,7 @@ class CommandPipeline:
                     intent.op,
                     idempotency_key=intent.key,
                     fencing_token=grant.fencing_token,
+                    zone=intent.zone,
                 )
             return result, grant.fencing_token
         finally:

@@ -552,12 +552,6 @@ def test_a_cancelled_caller_does_not_cancel_the_command_in_flight(
     assert (entry["result"], entry["reason_code"]) == ("executed", "")
 
 
-@pytest.mark.xfail(
-    reason="pipeline.py execute(): the in-flight entry is popped only if the task is done "
-    "when the caller leaves; a cancelled caller leaves it behind, and every later intent "
-    "for that device and op joins the old, finished task: nothing is ever sent again",
-    strict=True,
-)
 def test_after_a_cancelled_caller_the_device_can_be_commanded_again(
     rig: Callable[..., Rig],
 ) -> None:
@@ -607,12 +601,6 @@ def test_shutdown_with_a_command_in_flight_releases_the_lock_and_audits_cancelle
     )
 
 
-@pytest.mark.xfail(
-    reason="pipeline.py _run(): `token` is only assigned from _attempt's return, so the "
-    "audit line of a cancelled command says fencing_token 0 although a grant was taken "
-    "and sent",
-    strict=True,
-)
 def test_the_cancelled_audit_line_names_the_fencing_token_that_was_sent(
     rig: Callable[..., Rig],
 ) -> None:
