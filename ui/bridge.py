@@ -9,11 +9,13 @@ timer, the ones after it only merge.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.comms.link import LinkInfo
+from app.control.service import ControlService
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult
 from app.model.state import Changes, LineState
@@ -114,3 +116,60 @@ class SessionBridge(QObject):
 
     def _on_alarm(self, alarm: LocalAlarm) -> None:
         self.alarmRaised.emit(alarm)
+
+
+class ControlBridge(QObject):
+    """Re-emits the control services' events (zone authority, commands) as Qt signals."""
+
+    zoneChanged = Signal(object)  # ZoneAuthority
+    availabilityChanged = Signal(bool)
+    statusChanged = Signal(object)  # ControlStatus
+    commandStarted = Signal(object)  # Intent
+    commandFinished = Signal(object)  # CommandRecord
+
+    def __init__(self, control: ControlService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.control = control
+        self._attached = False
+        self.attach()
+
+    def _hooks(self) -> list[tuple[Event[Any], Callable[[Any], None]]]:
+        c = self.control
+        hooks: list[tuple[Event[Any], Callable[[Any], None]]] = [
+            (c.status_changed, self._on_status),
+            (c.pipeline.started, self._on_started),
+            (c.pipeline.finished, self._on_finished),
+        ]
+        if c.authority is not None:
+            hooks += [
+                (c.authority.changed, self._on_zone),
+                (c.authority.availability, self._on_availability),
+            ]
+        return hooks
+
+    def attach(self) -> None:
+        if not self._attached:
+            for event, hook in self._hooks():
+                event.connect(hook)
+            self._attached = True
+
+    def detach(self) -> None:
+        if self._attached:
+            for event, hook in self._hooks():
+                event.disconnect(hook)
+            self._attached = False
+
+    def _on_zone(self, state: object) -> None:
+        self.zoneChanged.emit(state)
+
+    def _on_availability(self, available: bool) -> None:
+        self.availabilityChanged.emit(available)
+
+    def _on_status(self, status: object) -> None:
+        self.statusChanged.emit(status)
+
+    def _on_started(self, intent: object) -> None:
+        self.commandStarted.emit(intent)
+
+    def _on_finished(self, record: object) -> None:
+        self.commandFinished.emit(record)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
@@ -25,15 +25,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.comms.link import LinkInfo, LinkState
+from app.control.authority import ZoneAuthority
+from app.control.pipeline import CommandRecord
+from app.control.service import ControlMode, ControlService
 from app.model.commands import CommandOp, CommandResult, Outcome, parse_train_device
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
 from app.session import LocalAlarm, MasterView
 from ui import style
-from ui.bridge import SessionBridge, SessionLike
+from ui.bridge import ControlBridge, SessionBridge, SessionLike
+from ui.commandlog import CommandLogDock
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
 from ui.items import position_text
 from ui.schematic import SchematicScene, SchematicView
+from ui.zones import ZoneDock, zone_look
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +56,39 @@ class MainWindow(QMainWindow):
     closing = Signal()
     commandSent = Signal(str, str)  # device, op: after confirmation, as it goes out
 
-    def __init__(self, session: SessionLike, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: SessionLike,
+        control: ControlService | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
+        self.control = control
         self.line = session.line
         self.bridge = SessionBridge(session, self)
+        self.control_bridge = ControlBridge(control, self) if control is not None else None
         self.scene = SchematicScene(self.line, parent=self)
         self.view = SchematicView(self.scene)
         self.header = self._build_header()
+        self.banner = QLabel()
+        self.banner.setObjectName("controlBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            f"QLabel#controlBanner {{ background: {style.LINK_DOWN.name()}; color: #ffffff;"
+            " font-weight: bold; padding: 6px 12px; }"
+        )
+        self.banner.hide()
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.header)
+        column.addWidget(self.banner)
         column.addWidget(self.view, 1)
         self.setCentralWidget(central)
         self.dialog: ConfirmCommandDialog | None = None
+        self._shown = False
         self._tasks: set[asyncio.Task[CommandResult | None]] = set()
         self._synchronised: bool | None = None
         try:
@@ -82,6 +104,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._build_log_dock()
+        self.zone_dock: ZoneDock | None = None
+        self.command_log: CommandLogDock | None = None
+        if self.control is not None:
+            self._build_control_docks(self.control)
 
         self.bridge.stateChanged.connect(self._on_state)
         self.bridge.linksChanged.connect(self._on_links)
@@ -100,6 +126,7 @@ class MainWindow(QMainWindow):
         self._on_links(session.link_infos())
         self._on_master(session.master)
         self._on_tick()
+        self._refresh_control()
 
     # -- construction ----------------------------------------------------------------------
 
@@ -211,8 +238,12 @@ class MainWindow(QMainWindow):
         font = self.clock_label.font()
         font.setFamilies(style.MONO_FAMILIES)
         self.clock_label.setFont(font)
+        self.control_label = QLabel()
+        self.control_label.setObjectName("controlLabel")
+        self.control_label.setTextFormat(Qt.TextFormat.RichText)
         status.addPermanentWidget(self.links_widget)
         status.addPermanentWidget(self.master_label)
+        status.addPermanentWidget(self.control_label)
         status.addPermanentWidget(self.sync_label)
         status.addPermanentWidget(self.clock_label)
 
@@ -231,6 +262,95 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [110], Qt.Orientation.Vertical)
         self.log_menu.addAction(dock.toggleViewAction())
         self.log_dock = dock
+
+    def _build_control_docks(self, control: ControlService) -> None:
+        assert self.control_bridge is not None
+        self.command_log = CommandLogDock(self.session.dispatcher, self._tz, self)
+        self.command_log.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.command_log)
+        self.tabifyDockWidget(self.log_dock, self.command_log)
+        self.log_menu.addAction(self.command_log.toggleViewAction())
+        self.control_bridge.commandStarted.connect(self.command_log.on_started)
+        self.control_bridge.commandFinished.connect(self._on_pipeline_finished)
+        if control.authority is not None:
+            self.zone_dock = ZoneDock(control.authority, self)
+            self.zone_dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.zone_dock)
+            self.log_menu.addAction(self.zone_dock.toggleViewAction())
+            self.zone_dock.message.connect(self.log_event)
+        self.control_bridge.zoneChanged.connect(self._on_zone)
+        self.control_bridge.availabilityChanged.connect(self._on_control_availability)
+        self.control_bridge.statusChanged.connect(lambda _status: self._refresh_control())
+
+    # -- zone control -------------------------------------------------------------------
+
+    def _on_zone(self, state: ZoneAuthority) -> None:
+        store = self.control.authority if self.control is not None else None
+        if store is None:
+            return
+        self.scene.set_zone_look(state.zone, zone_look(state, store.who, store.available))
+        if self.zone_dock is not None:
+            self.zone_dock.show_zone(state.zone, state, store.available)
+            self.zone_dock.refresh_buttons()
+
+    def _on_control_availability(self, available: bool) -> None:
+        self.log_event(
+            self.tr("Zone control available again")
+            if available
+            else self.tr("Zone control unavailable: commands refused")
+        )
+        self._refresh_control()
+
+    def _refresh_control(self) -> None:
+        """The status-bar label, the banner, every zone bracket and the zone dock."""
+        control = self.control
+        if control is None:
+            self.control_label.setText(
+                _colour(style.TEXT_MUTED.name(), self.tr("no command pipeline"))
+            )
+            return
+        status = control.status()
+        if status.mode is ControlMode.LOCAL:
+            text = _colour(style.ATTENTION.name(), "◆ " + self.tr("single-workstation lock"))
+        elif status.ok:
+            text = _colour(style.LINK_UP.name(), "● " + self.tr("Redis up"))
+        else:
+            text = _colour(style.LINK_DOWN.name(), "■ " + self.tr("REDIS DOWN"))
+        self.control_label.setText(text)
+        self.control_label.setToolTip(status.detail)
+        if status.ok:
+            self.banner.hide()
+        else:
+            self.banner.setText(
+                self.tr("Zone control unavailable: every command is refused. {0}").format(
+                    status.detail
+                )
+            )
+            self.banner.show()
+        store = control.authority
+        if store is not None:
+            snapshot = store.snapshot()
+            for zone in self.line.zones:
+                self.scene.set_zone_look(
+                    zone.id, zone_look(snapshot.get(zone.id), store.who, store.available)
+                )
+            if self.zone_dock is not None:
+                self.zone_dock.refresh()
+
+    def _on_pipeline_finished(self, rec: CommandRecord) -> None:
+        if self.command_log is not None:
+            self.command_log.on_finished(rec)
+        if rec.joined:
+            return
+        self.log_event(result_text(rec.result))
+        colour = style.LINK_UP if rec.result.outcome is Outcome.EXECUTED else style.LINK_DOWN
+        self.show_status(result_text(rec.result), colour)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -376,7 +496,8 @@ class MainWindow(QMainWindow):
             self.log_list.takeItem(self.log_list.count() - 1)
 
     def _on_command_finished(self, result: CommandResult) -> None:
-        self.log_event(result_text(result))
+        if self.control is None:  # with a pipeline, its records are logged instead
+            self.log_event(result_text(result))
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -388,7 +509,16 @@ class MainWindow(QMainWindow):
             return self.tr("no live data: commands disabled")
         if not self.session.master.can_command:
             return self.tr("master unreachable: commands disabled")
+        if self.control is not None and not self.control.status().ok:
+            return self.tr("zone control unavailable (Redis down): commands refused")
         return ""
+
+    def authority_block(self, device: str, op: CommandOp) -> str:
+        """Why this dispatcher may not command ``device`` now ("" when they may)."""
+        if self.control is None:
+            return ""
+        pipeline = self.control.pipeline
+        return pipeline.check(pipeline.intent(device, op))
 
     def _zone_text(self, device: str) -> str:
         zid = self.session.state.zone_of(device)  # a train's: its section's zone
@@ -560,8 +690,20 @@ class MainWindow(QMainWindow):
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(at)
 
-    def request_command(self, request: CommandRequest) -> ConfirmCommandDialog:
-        """Step two: open the confirmation dialog; the command goes out only on confirm."""
+    def request_command(self, request: CommandRequest) -> ConfirmCommandDialog | None:
+        """Step two: open the confirmation dialog; the command goes out only on confirm.
+
+        Refused here, with the reason in the status bar and the event log, when
+        this dispatcher has no authority over the device's zone.
+        """
+        blocked = self.authority_block(request.device, request.op)
+        if blocked:
+            text = self.tr("Not sent: {0} {1}: {2}").format(
+                op_text(request.op), request.device, blocked
+            )
+            self.show_status(text, style.ATTENTION)
+            self.log_event(text)
+            return None
         if self.dialog is not None:
             self.dialog.reject()
         dialog = ConfirmCommandDialog(request, self)
@@ -585,13 +727,18 @@ class MainWindow(QMainWindow):
 
     def send_command(self, request: CommandRequest) -> None:
         self.show_status(self.tr("Sending: {0} {1} …").format(op_text(request.op), request.device))
-        self.log_event(self.tr("Sent: {0} {1}").format(op_text(request.op), request.device))
+        self.log_event(self.tr("Confirmed: {0} {1}").format(op_text(request.op), request.device))
         self.commandSent.emit(request.device, request.op.value)
         task = asyncio.get_running_loop().create_task(self._run_command(request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _run_command(self, request: CommandRequest) -> CommandResult | None:
+        if self.control is not None:
+            # The pipeline: authority, device lock, key and token, audit. Its
+            # record reaches the log and the status bar (_on_pipeline_finished).
+            pipeline = self.control.pipeline
+            return await pipeline.execute(pipeline.intent(request.device, request.op))
         try:
             result = await self.session.command(request.device, request.op)
         except Exception as exc:  # the session promises not to raise; a fake might
@@ -616,12 +763,25 @@ class MainWindow(QMainWindow):
         """Stop timers, forget the session, and wait for commands in flight to end."""
         self._tick.stop()
         self.bridge.detach()
+        if self.control_bridge is not None:
+            self.control_bridge.detach()
+        if self.zone_dock is not None:
+            await self.zone_dock.shutdown()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            # Dock sizes given before the first show are overridden by the layout.
+            if self.zone_dock is not None:
+                self.resizeDocks([self.zone_dock], [400], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()

@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import qasync
@@ -26,11 +28,13 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.config import Workstation
+from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
 from app.model.topology import Line
 from app.paths import resource_dir
+from app.services import RedisProcess, ServiceError, ping, redis_available
 from app.session import Endpoint
 from app.sim.launcher import SimulatorError, SimulatorPair
-from app.wiring import build_session, configured_endpoints
+from app.wiring import build_control, build_session, configured_endpoints
 from ui import style
 from ui.mainwindow import MainWindow
 
@@ -141,8 +145,11 @@ async def amain(
     overrides: list[Endpoint],
 ) -> int:
     sim: SimulatorPair | None = None
+    redis: RedisProcess | None = None
+    redis_nodes: list[str] | None = None  # None: as configured
     try:
         if args.demo:
+            redis, redis_nodes = start_demo_redis(ws)
             # The demo runs the redundant pair: servers A and B, each on two networks.
             sim = SimulatorPair(ws.line, args=["--time-scale", f"{args.demo_time_scale:g}"])
             log.info("starting the simulator pair on %s", ", ".join(sim.addresses("A")))
@@ -154,11 +161,38 @@ async def amain(
             log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
         else:
             endpoints = overrides or configured_endpoints(ws)
-        return await run_session(app, args, ws, line, endpoints)
+        return await run_session(app, args, ws, line, endpoints, redis_nodes)
     finally:
         if sim is not None:
             sim.stop()
             log.info("simulator pair stopped")
+        if redis is not None:
+            redis.stop()
+            shutil.rmtree(redis.workdir, ignore_errors=True)
+            log.info("demo redis-server stopped")
+
+
+def start_demo_redis(ws: Workstation) -> tuple[RedisProcess | None, list[str] | None]:
+    """The demo's Redis: the configured one if it answers, else a child redis-server.
+
+    Returns the child (to stop at the end) and the node list to use (None: as
+    configured). With no redis-server on this machine: no Redis at all, the
+    single-workstation lock, and the status bar says so.
+    """
+    nodes = ws.redis.nodes
+    if nodes and all(ping(a.host, a.port) for a in nodes):
+        log.info("demo: using the configured Redis %s", ", ".join(map(str, nodes)))
+        return None, None
+    if not redis_available():
+        log.warning("demo: no redis-server on this machine: single-workstation lock")
+        return None, []
+    try:
+        proc = RedisProcess(tempfile.mkdtemp(prefix="dispatcher-demo-redis-")).start()
+    except ServiceError as exc:
+        log.warning("demo: could not start redis-server (%s): single-workstation lock", exc)
+        return None, []
+    log.info("demo: started redis-server on %s", proc.address)
+    return proc, [proc.address]
 
 
 async def run_session(
@@ -167,16 +201,24 @@ async def run_session(
     ws: Workstation,
     line: Line,
     endpoints: list[Endpoint],
+    redis_nodes: list[str] | None = None,
 ) -> int:
     """Show the window for one session until it is closed (or ``--quit-after``)."""
     session = build_session(ws, line, endpoints)
-    window = MainWindow(session)
+    control = build_control(ws, session, redis_nodes=redis_nodes)
+    window = MainWindow(session, control)
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)
     status = 0
+    demo_task: asyncio.Task[None] | None = None
     try:
         session.start()
+        control.start()
+        if args.demo and control.authority is not None:
+            demo_task = asyncio.get_running_loop().create_task(
+                take_free_zones(control.authority, window)
+            )
         if args.screenshot:
             window.resize(*SCREENSHOT_SIZE)
             window.show()
@@ -188,18 +230,39 @@ async def run_session(
         else:
             await closed.wait()
         if args.screenshot:
-            status = save_screenshot(window, args.screenshot)
+            status = await save_screenshot(window, args.screenshot)
     finally:
+        if demo_task is not None:
+            demo_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await demo_task
         await window.shutdown()
+        await control.close()
         await session.close()
         window.hide()
         window.deleteLater()
     return status
 
 
-def save_screenshot(window: MainWindow, path: str) -> int:
+async def take_free_zones(store: ZoneAuthorityStore, window: MainWindow) -> None:
+    """Demo only: the one demo dispatcher takes every free zone once Redis answers."""
+    if not await store.wait_available(10):
+        return
+    for zone, state in sorted(store.snapshot().items()):
+        if state.mode is ZoneMode.EXCLUSIVE and not state.holder:
+            try:
+                await store.take(zone)
+            except AuthorityRefused as exc:
+                log.info("demo: zone %s not taken: %s", zone, exc.reason)
+                continue
+            window.log_event(window.tr("Demo: took control of zone {0}").format(zone))
+
+
+async def save_screenshot(window: MainWindow, path: str) -> int:
     window.view.zoom_to_fit()
-    QApplication.processEvents()
+    # Let the loop (Qt's, under qasync) lay out and paint. Never processEvents()
+    # inside a coroutine: it would run other tasks' wake-ups re-entrantly.
+    await asyncio.sleep(0.1)
     pixmap = window.grab()
     if not pixmap.save(path, "PNG"):
         log.error("could not write the screenshot to %s", path)

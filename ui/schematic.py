@@ -38,6 +38,7 @@ from ui.items import (
     padlock_path,
 )
 from ui.layout import Layout
+from ui.zones import ZoneBracket, ZoneLook
 
 BLINK_MS = 500
 PLATFORM_NEAR = 4.5
@@ -60,6 +61,7 @@ class SchematicScene(QGraphicsScene):
         self.switch_items: dict[str, SwitchItem] = {}
         self.signal_items: dict[str, SignalItem] = {}
         self.train_items: dict[int, TrainItem] = {}
+        self.zone_items: dict[str, list[ZoneBracket]] = {}
         #: switch -> ((normal section, its end at the switch), (reverse section, end))
         self._legs: dict[str, tuple[tuple[str, int], tuple[str, int]]] = {}
         self._route_sections = {r.id: r.sections for r in line.routes}
@@ -233,12 +235,15 @@ class SchematicScene(QGraphicsScene):
                 self.addItem(label)
 
     def _build_zones(self) -> None:
-        """Each control zone's extent as a thin bracket along the top of its rows."""
+        """Each control zone's extent as a bracket along the top of its rows.
+
+        The bracket's line style and caption show the zone's authority
+        (:meth:`set_zone_look`); until it is known it is drawn as free.
+        """
         lay = self.plan
         stations = self.line.station_by_id
         signals = self.line.signal_by_id
         switches = self.line.switch_by_id
-        pen = QPen(style.ZONE_RULE, 0.8)
         font = style.font(5.0)
         for zone in self.line.zones:
             xs = [stations[s].x for s in zone.stations if s in stations]
@@ -255,12 +260,13 @@ class SchematicScene(QGraphicsScene):
                 path.lineTo(a, top)
                 path.lineTo(b, top)
                 path.lineTo(b, top + (0 if piece.cut_end else 3))
-                self.addItem(PathItem(path, pen))
-                label = TextItem(
-                    f"{zone.id} {zone.name_zh}", font, style.TEXT_MUTED, Qt.AlignmentFlag.AlignLeft
-                )
-                label.setPos(a + 2, top + 3.6)
-                self.addItem(label)
+                bracket = ZoneBracket(zone, path, QPointF(a + 2, top + 3.6), font)
+                self.addItem(bracket)
+                self.zone_items.setdefault(zone.id, []).append(bracket)
+
+    def set_zone_look(self, zone: str, look: ZoneLook) -> None:
+        for bracket in self.zone_items.get(zone, ()):
+            bracket.set_look(look)
 
     def _build_legend(self) -> None:
         lay = self.plan

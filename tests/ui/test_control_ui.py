@@ -1,0 +1,209 @@
+"""Zone control in the window, against a real simulator, real Redis and other processes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.comms.link import LinkTimings
+from app.config import load_workstation
+from app.control.redlock import Redlock, clients_for, close_clients
+from app.model.commands import CommandOp
+from app.model.topology import Line
+from app.paths import default_workstation_file
+from app.services import RedisProcess
+from app.session import DispatcherSession
+from app.sim.launcher import SimulatorProcess
+from app.wiring import build_control
+from ui.dialogs import CommandRequest
+from ui.mainwindow import MainWindow
+from ui.zones import ZoneKind
+
+pytestmark = [pytest.mark.ui, pytest.mark.integration]
+
+ME = "tester@WS-T"
+
+
+@dataclasses.dataclass
+class Desk:
+    sim: SimulatorProcess
+    redis: RedisProcess
+    session: DispatcherSession
+    window: MainWindow
+    journal: Path
+
+
+def cli(tmp_path: Path, redis: RedisProcess, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--redis", redis.address, "zones", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, DISPATCHER_DATA=str(tmp_path / "data")),
+    )
+
+
+@pytest.fixture
+def desk(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    run_async: Callable[..., Any],
+    start_sim: Callable[..., SimulatorProcess],
+    redis_factory: Callable[[], RedisProcess],
+    demo_line: Line,
+    tmp_path: Path,
+) -> Iterator[Desk]:
+    sim = start_sim("--trains", "0")
+    redis = redis_factory()
+    ws = load_workstation(default_workstation_file())
+    session = DispatcherSession(
+        demo_line,
+        sim.endpoints,
+        node="WS-T",
+        dispatcher="tester",
+        role="dispatcher",
+        timings=LinkTimings(heartbeat_s=0.5, reconnect_min_s=0.1, reconnect_max_s=0.5),
+    )
+    control = build_control(
+        ws, session, redis_nodes=[redis.address], audit_log=str(tmp_path / "audit.jsonl")
+    )
+    window = MainWindow(session, control)
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    session.start()
+    control.start()
+    try:
+        qtbot.waitUntil(lambda: session.master.can_command, timeout=15_000)
+        qtbot.waitUntil(lambda: control.status().ok, timeout=5_000)
+        yield Desk(sim, redis, session, window, tmp_path / "journal-0.jsonl")
+    finally:
+        run_async(window.shutdown())
+        run_async(control.close())
+        run_async(session.close())
+
+
+def bracket(window: MainWindow, zone: str) -> Any:
+    return window.scene.zone_items[zone][0]
+
+
+def test_zone_outline_follows_transfers_made_by_other_processes(
+    qtbot: QtBot, desk: Desk, tmp_path: Path
+) -> None:
+    w = desk.window
+    qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.FREE, timeout=5_000)
+    assert "free" in bracket(w, "Z1").text
+    # bob takes Z1 on his desk and stays logged in (his presence keeps the zone his).
+    bob = cli(
+        tmp_path,
+        desk.redis,
+        *("--as", "bob", "--workstation", "WS-B"),
+        "--take",
+        "Z1",
+        "--hold",
+        "30",
+    )
+    try:
+        qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.OTHER, timeout=5_000)
+        assert "bob@WS-B" in bracket(w, "Z1").text
+        assert w.zone_dock is not None
+        row = w.zone_dock.rows["Z1"]
+        assert w.zone_dock.table.item(row, 2).text() == "bob@WS-B"
+        # ... and commanding Z1 is refused here before any dialog opens.
+        request = CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1")
+        assert w.request_command(request) is None
+        assert "held by bob@WS-B" in w.statusBar().currentMessage()
+        # A supervisor elsewhere forces the zone to this desk.
+        sup = cli(
+            tmp_path,
+            desk.redis,
+            *("--as", "sup", "--workstation", "WS-S", "--role", "supervisor"),
+            *("--force", "Z1", ME),
+        )
+        _, err = sup.communicate(timeout=30)
+        assert sup.returncode == 0, err
+        qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
+        assert w.zone_dock.table.item(row, 2).text() == ME
+        qtbot.waitUntil(w.zone_dock.release_button.isEnabled, timeout=2_000)
+    finally:
+        if bob.poll() is None:
+            bob.kill()
+        bob.communicate(timeout=10)
+
+
+def test_being_executed_by_another_dispatcher_sends_nothing(
+    qtbot: QtBot, desk: Desk, run_async: Callable[..., Any]
+) -> None:
+    w = desk.window
+    assert w.control is not None and w.control.authority is not None
+    run_async(w.control.authority.take("Z1"))
+    qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
+
+    clients = clients_for([desk.redis.address])
+    other = Redlock(clients, ttl_ms=30_000)
+    grant = run_async(other.acquire("device:W0101", "bob@WS-B"))
+    try:
+        dialog = w.request_command(
+            CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1 尖石村折返区")
+        )
+        assert dialog is not None
+        assert dialog.request.device == "W0101" and "Z1" in dialog.request.zone
+        qtbot.waitUntil(dialog.isVisible)
+        qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+        assert w.command_log is not None
+        log = w.command_log
+        qtbot.waitUntil(lambda: bool(log.rows()) and "…" not in log.rows()[0][5], timeout=5_000)
+        row = log.rows()[0]
+        assert row[2] == "W0101" and row[4] == "Z1"
+        assert "refused" in row[5] and row[6] == "being executed by bob@WS-B"
+        assert "being executed by bob@WS-B" in w.statusBar().currentMessage()
+    finally:
+        run_async(other.release(grant))
+        run_async(other.aclose())
+        run_async(close_clients(clients))
+    # Nothing reached the server.
+    assert not desk.journal.exists() or desk.journal.read_text() == ""
+
+    # The lock is free now: the same command goes out and is executed, with a token.
+    dialog = w.request_command(
+        CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1 尖石村折返区")
+    )
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "executed" in log.rows()[0][5], timeout=5_000)
+    [entry] = [json.loads(x) for x in desk.journal.read_text().splitlines()]
+    assert (entry["dispatcher"], entry["result"]) == ("tester", "executed")
+    assert entry["fencing_token"] == int(log.rows()[0][7]) > 0
+
+
+def test_redis_down_is_unmistakable_and_commands_are_refused(
+    qtbot: QtBot, desk: Desk, tmp_path: Path
+) -> None:
+    w = desk.window
+    assert not w.banner.isVisible()
+    assert "Redis up" in w.control_label.text()
+    desk.redis.stop()
+    qtbot.waitUntil(w.banner.isVisible, timeout=10_000)
+    assert "every command is refused" in w.banner.text()
+    assert "REDIS DOWN" in w.control_label.text()
+    qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.UNKNOWN, timeout=5_000)
+    menu = w.switch_menu("W0101")
+    actions = {a.objectName(): a for a in menu.actions()}
+    assert not actions["throw_reverse"].isEnabled()
+    assert any("Redis down" in a.text() for a in menu.actions())
+    request = CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1")
+    assert w.request_command(request) is None
+    path = tmp_path / "redis-down.png"
+    assert w.grab().save(str(path))

@@ -1,0 +1,146 @@
+"""The command log dock: every intent of this workstation, from "sending" to its outcome.
+
+Newest first, bounded. The outcome is told by a symbol as well as a colour
+(✓ executed, ✗ refused, ! failed, … in flight, = joined an identical one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.control.pipeline import CommandRecord, Intent
+from app.model.commands import Outcome
+from ui import style
+from ui.dialogs import op_text, outcome_text
+
+LIMIT = 500
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("CommandLog", text)
+
+
+class CommandLogDock(QDockWidget):
+    COLUMNS = 8  # time, dispatcher, device, operation, zone, outcome, reason, token
+
+    def __init__(self, dispatcher: str, tz: dt.tzinfo | None, parent: QWidget | None = None):
+        super().__init__(tr("Command log"), parent)
+        self.setObjectName("commandLogDock")
+        self.dispatcher = dispatcher
+        self._tz = tz
+        self.table = QTableWidget(0, self.COLUMNS)
+        self.table.setObjectName("commandLog")
+        self.table.setHorizontalHeaderLabels(
+            [
+                tr("Time"),
+                tr("Dispatcher"),
+                tr("Device"),
+                tr("Operation"),
+                tr("Zone"),
+                tr("Outcome"),
+                tr("Reason"),
+                tr("Token"),
+            ]
+        )
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        self.setWidget(self.table)
+        self._rows_by_key: dict[str, QTableWidgetItem] = {}  # key -> its time cell (in flight)
+
+    def _now(self) -> str:
+        now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
+        return f"{now:%H:%M:%S}"
+
+    def _insert(self, values: list[str], colour: QColor) -> QTableWidgetItem:
+        self.table.insertRow(0)
+        first = QTableWidgetItem(values[0])
+        self.table.setItem(0, 0, first)
+        for col, value in enumerate(values[1:], 1):
+            self.table.setItem(0, col, QTableWidgetItem(value))
+        self._colour_row(0, colour)
+        while self.table.rowCount() > LIMIT:
+            self.table.removeRow(self.table.rowCount() - 1)
+        return first
+
+    def _colour_row(self, row: int, colour: QColor) -> None:
+        item = self.table.item(row, 5)
+        if item is not None:
+            item.setForeground(colour)
+
+    def on_started(self, intent: Intent) -> None:
+        first = self._insert(
+            [
+                self._now(),
+                self.dispatcher,
+                intent.device,
+                op_text(intent.op),
+                intent.zone,
+                "… " + tr("sending"),
+                "",
+                "",
+            ],
+            style.TEXT_SECONDARY,
+        )
+        self._rows_by_key[intent.key] = first
+
+    def on_finished(self, rec: CommandRecord) -> None:
+        result = rec.result
+        if rec.joined:
+            symbol, colour = "=", style.TEXT_SECONDARY
+            outcome = tr("joined: {0}").format(outcome_text(result.outcome))
+            reason = tr("an identical command was already sent; nothing sent again")
+        else:
+            symbol, colour = {
+                Outcome.EXECUTED: ("✓", style.LINK_UP),
+                Outcome.REFUSED: ("✗", style.ATTENTION),
+                Outcome.FAILED: ("!", style.LINK_DOWN),
+            }[result.outcome]
+            outcome = outcome_text(result.outcome)
+            reason = result.reason or result.reason_code
+        values = [
+            self._now(),
+            self.dispatcher,
+            rec.intent.device,
+            op_text(rec.intent.op),
+            rec.intent.zone,
+            f"{symbol} {outcome}",
+            reason,
+            str(rec.fencing_token) if rec.fencing_token else "",
+        ]
+        first = self._rows_by_key.pop(rec.intent.key, None)
+        row = self.table.row(first) if first is not None else -1
+        if row < 0:
+            self._insert(values, colour)
+            return
+        for col, value in enumerate(values[1:], 1):
+            item = self.table.item(row, col)
+            if item is not None:
+                item.setText(value)
+        self._colour_row(row, colour)
+
+    def rows(self) -> list[list[str]]:
+        """The table as text, newest first (for tests and copying)."""
+        out = []
+        for r in range(self.table.rowCount()):
+            row = []
+            for c in range(self.COLUMNS):
+                item = self.table.item(r, c)
+                row.append(item.text() if item is not None else "")
+            out.append(row)
+        return out
