@@ -44,6 +44,8 @@ QT_PACKAGES = [
     "libxcb-xkb1",
     "fonts-noto-cjk",
 ]
+# The demo's shared zone control (it starts its own redis-server when none answers).
+DEMO_PACKAGES = ["redis-server"]
 # Real services and a real X server for the tests.
 TEST_PACKAGES = ["redis-server", "xvfb", "xauth"]
 
@@ -134,7 +136,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     what, extra = argv[0], argv[1:]
-    ensure_debs(QT_PACKAGES + (TEST_PACKAGES if what == "test" else []))
+    ensure_debs(QT_PACKAGES + (TEST_PACKAGES if what == "test" else DEMO_PACKAGES))
     py = ensure_venv()
     if what == "demo":
         return demo(py, extra)
