@@ -1,0 +1,1 @@
+"""Alarms: the record format on Kafka, the ISA-18.2 model, the consumer."""
