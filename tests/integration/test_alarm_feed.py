@@ -1,0 +1,325 @@
+"""The HMI's alarm feed against a real Kafka-protocol broker (tansu).
+
+A small producer written here from the record format stands in for the
+server, so these tests check the feed alone: where it starts, what it skips,
+how it crosses midnight, what it does while the broker is paused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from app.alarms.consumer import AlarmFeed, BadRecord, Delivered, FeedSettings, FeedState, FeedStatus
+from app.alarms.records import (
+    AlarmEvent,
+    EndOfTopic,
+    EventType,
+    Priority,
+    Record,
+    RecordType,
+    SnapshotPart,
+    encode_record,
+    next_midnight_ms,
+    record_key,
+    snapshot_records,
+    topic_for,
+)
+from app.services import TansuProcess
+
+pytestmark = pytest.mark.integration
+
+TZ = "Asia/Shanghai"
+NOON_MS = 1795838400000  # 2026-11-28 08:00 in Shanghai: well inside a day
+
+
+def event(n: int, kind: EventType = EventType.RAISE, *, active: bool = True) -> AlarmEvent:
+    return AlarmEvent(
+        alarm_id=f"A{n}",
+        event=kind,
+        device=f"W{n:04d}",
+        station="S01",
+        zone="Z1",
+        priority=Priority((n % 4) + 1),
+        kind="switch_lost",
+        code="ALM-SW-001",
+        text_zh="道岔失表",
+        text_en="switch lost its position",
+        raised_ms=NOON_MS,
+        event_ms=NOON_MS + n,
+        active=active,
+        acked=kind is EventType.ACK,
+    )
+
+
+class ServerStandIn:
+    """Writes records the way the server does: seq, snapshot parts, snapshot_offset."""
+
+    def __init__(self, broker: TansuProcess, prefix: str = "alarms") -> None:
+        self.bootstrap = broker.bootstrap
+        self.prefix = prefix
+        self.producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 2})
+        self.admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        self.seq = 0
+        self.active: dict[str, AlarmEvent] = {}
+        self.snapshot_offset: dict[str, int] = {}
+        self.next_offset: dict[str, int] = {}
+
+    def create(self, topic: str) -> None:
+        futures = self.admin.create_topics([NewTopic(topic, 1, 1)])
+        for f in futures.values():
+            f.result(10)
+        self.next_offset[topic] = 0
+        self.snapshot_offset[topic] = -1
+
+    def send(self, topic: str, rec: Record) -> int:
+        offset = self.next_offset[topic]
+        self.producer.produce(topic, key=record_key(rec), value=encode_record(rec))
+        self.producer.flush(10)
+        self.next_offset[topic] = offset + 1
+        return offset
+
+    def send_raw(self, topic: str, value: bytes) -> None:
+        self.producer.produce(topic, key=b"junk", value=value)
+        self.producer.flush(10)
+        self.next_offset[topic] += 1
+
+    def change(self, topic: str, e: AlarmEvent) -> None:
+        self.seq += 1
+        if e.active or not e.acked:
+            self.active[e.alarm_id] = e
+        else:
+            self.active.pop(e.alarm_id, None)
+        rec = Record(RecordType.CHANGE, "A", self.seq, e.event_ms, self.snapshot_offset[topic], e)
+        self.send(topic, rec)
+
+    def snapshot(self, topic: str) -> None:
+        parts = snapshot_records(
+            list(self.active.values()),
+            snapshot_id=f"s{self.seq}-{topic}",
+            server="A",
+            seq=self.seq,
+            ms=NOON_MS,
+            snapshot_offset=self.snapshot_offset[topic],
+            part_size=3,
+        )
+        first = None
+        for part in parts:
+            offset = self.send(topic, part)
+            first = offset if first is None else first
+        assert first is not None
+        self.snapshot_offset[topic] = first
+
+    def end(self, topic: str, next_topic: str) -> None:
+        body = EndOfTopic(next_topic)
+        self.send(
+            topic,
+            Record(RecordType.END, "A", self.seq, NOON_MS, self.snapshot_offset[topic], body),
+        )
+
+    def close(self) -> None:
+        self.producer.flush(10)
+
+
+@dataclass
+class Collected:
+    records: list[Delivered] = field(default_factory=list)
+    statuses: list[FeedStatus] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fold(self) -> dict[str, AlarmEvent]:
+        """The active set the records describe (a minimal stand-in for the alarm list)."""
+        out: dict[str, AlarmEvent] = {}
+        pending: dict[str, list[SnapshotPart]] = {}
+        applied = -1
+        with self.lock:
+            records = list(self.records)
+        for d in records:
+            body = d.record.body
+            if isinstance(body, SnapshotPart):
+                parts = pending.setdefault(body.snapshot_id, [])
+                parts.append(body)
+                if len(parts) == body.parts:
+                    out = {a.alarm_id: a for p in parts for a in p.alarms}
+                    applied = d.record.seq
+            elif isinstance(body, AlarmEvent) and d.record.seq > applied:
+                applied = d.record.seq
+                if body.active or not body.acked:
+                    out[body.alarm_id] = body
+                else:
+                    out.pop(body.alarm_id, None)
+        return out
+
+    def seqs(self) -> list[int]:
+        with self.lock:
+            return [d.record.seq for d in self.records if d.record.type is RecordType.CHANGE]
+
+
+@pytest.fixture
+def broker(broker_factory: Callable[[], TansuProcess]) -> TansuProcess:
+    return broker_factory()
+
+
+@pytest.fixture
+def feed_factory(
+    broker: TansuProcess,
+) -> Iterator[Callable[..., tuple[AlarmFeed, Collected]]]:
+    feeds: list[AlarmFeed] = []
+
+    def make(
+        clock_ms: Callable[[], int] = lambda: NOON_MS, **kw: float
+    ) -> tuple[AlarmFeed, Collected]:
+        got = Collected()
+
+        def deliver(batch: list[Delivered]) -> None:
+            with got.lock:
+                got.records.extend(batch)
+
+        feed = AlarmFeed(
+            FeedSettings(broker.bootstrap, timezone=TZ, **kw),  # type: ignore[arg-type]
+            deliver=deliver,
+            status=got.statuses.append,
+            bad=got.bad.append,
+            clock_ms=clock_ms,
+        )
+        feeds.append(feed)
+        feed.start()
+        return feed, got
+
+    yield make
+    for feed in feeds:
+        feed.stop()
+
+
+def wait(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def test_catch_up_starts_at_the_newest_snapshot_and_rebuilds_the_active_set(
+    broker: TansuProcess, feed_factory: Callable[..., tuple[AlarmFeed, Collected]]
+) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", NOON_MS, TZ)
+    server.create(topic)
+    server.snapshot(topic)  # empty day start
+    for n in range(20):
+        server.change(topic, event(n))
+    server.change(topic, event(3, EventType.ACK))
+    server.change(topic, event(4, EventType.CLEAR, active=False))
+    server.snapshot(topic)
+    newest = server.snapshot_offset[topic]
+    for n in range(20, 26):
+        server.change(topic, event(n))
+    server.change(topic, event(5, EventType.ACK, active=True))
+    expected = dict(server.active)
+
+    feed, got = feed_factory()
+    wait(lambda: feed.status.state is FeedState.LIVE)
+    wait(lambda: got.fold() == expected)
+    # It did not replay the day: the first record it read is the newest snapshot
+    # (or an older one, when the broker's high watermark lags; never offset 0 here).
+    first = got.records[0]
+    assert first.record.type is RecordType.SNAPSHOT
+    assert first.offset in (0, newest)
+    print(f"feed started at offset {first.offset} (newest snapshot at {newest})")
+    # ... and it follows live changes.
+    server.change(topic, event(99))
+    wait(lambda: "A99" in got.fold())
+    assert feed.status.bad_records == 0
+
+
+def test_malformed_records_are_counted_and_skipped(
+    broker: TansuProcess, feed_factory: Callable[..., tuple[AlarmFeed, Collected]]
+) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", NOON_MS, TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    feed, got = feed_factory()
+    wait(lambda: feed.status.state is FeedState.LIVE)
+    server.change(topic, event(1))
+    server.send_raw(topic, b"{not json")
+    server.send_raw(topic, b'{"v": 99, "type": "change"}')
+    server.send_raw(
+        topic,
+        encode_record(Record(RecordType.CHANGE, "A", 1000, 1, -1, event(2))).replace(
+            b'"device"', b'"devize"'
+        ),
+    )
+    server.change(topic, event(3))
+    wait(lambda: "A3" in got.fold())
+    assert set(got.fold()) == {"A1", "A3"}
+    assert feed.status.bad_records == 3
+    errors = [b.error for b in got.bad]
+    assert "not JSON" in errors[0]
+    assert ".v: unknown schema version 99" in errors[1]
+    assert errors[2].endswith(".body.device: missing")
+    assert all(b.topic == topic and b.offset > 0 for b in got.bad)
+
+
+def test_midnight_moves_to_the_next_topic_with_no_gap_and_no_duplicate(
+    broker: TansuProcess, feed_factory: Callable[..., tuple[AlarmFeed, Collected]]
+) -> None:
+    midnight = next_midnight_ms(NOON_MS, TZ)
+    now = [midnight - 2000]
+    server = ServerStandIn(broker)
+    day1 = topic_for("alarms", now[0], TZ)
+    day2 = topic_for("alarms", midnight, TZ)
+    assert day1 != day2
+    server.create(day1)
+    server.snapshot(day1)
+    server.change(day1, event(1))
+    server.change(day1, event(2))
+    feed, got = feed_factory(clock_ms=lambda: now[0])
+    wait(lambda: set(got.fold()) == {"A1", "A2"})
+    # Midnight: the server ends day 1, starts day 2 with a snapshot, goes on there.
+    now[0] = midnight + 10
+    server.create(day2)
+    server.change(day1, event(3))
+    server.end(day1, day2)
+    server.snapshot(day2)
+    server.change(day2, event(4))
+    server.change(day2, event(1, EventType.ACK))
+    wait(lambda: feed.status.topic == day2 and "A4" in got.fold())
+    assert got.fold() == server.active
+    seqs = got.seqs()
+    assert seqs == sorted(set(seqs)), "a change was delivered twice"
+    assert seqs == list(range(1, server.seq + 1)), "a change was missed"
+
+
+def test_a_paused_broker_marks_the_feed_stale_and_nothing_is_lost_after(
+    broker: TansuProcess, feed_factory: Callable[..., tuple[AlarmFeed, Collected]]
+) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", NOON_MS, TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    server.change(topic, event(1))
+    feed, got = feed_factory()
+    wait(lambda: feed.status.state is FeedState.LIVE)
+    os.kill(broker.pid, signal.SIGSTOP)
+    try:
+        wait(lambda: feed.status.state is FeedState.STALE, timeout=60)
+        stale = feed.status
+        assert stale.reason
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)
+    for n in range(2, 12):
+        server.change(topic, event(n))
+    wait(lambda: set(got.fold()) == set(server.active), timeout=60)
+    wait(lambda: feed.status.state is FeedState.LIVE, timeout=30)
+    seqs = got.seqs()
+    assert seqs == list(range(1, server.seq + 1))
