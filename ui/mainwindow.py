@@ -513,6 +513,10 @@ class MainWindow(QMainWindow):
             return self.tr("zone control unavailable (Redis down): commands refused")
         return ""
 
+    def _zone_block(self, device: str) -> str:
+        """For a context menu: why this dispatcher may not command ``device`` now."""
+        return self.authority_block(device, CommandOp.THROW_NORMAL)
+
     def authority_block(self, device: str, op: CommandOp) -> str:
         """Why this dispatcher may not command ``device`` now ("" when they may)."""
         if self.control is None:
@@ -535,7 +539,7 @@ class MainWindow(QMainWindow):
         title.setEnabled(False)
         menu.addSeparator()
         rec = self.session.state.switches.get(switch_id)
-        blocked = self._can_command()
+        blocked = self._can_command() or self._zone_block(switch_id)
         for op, lies in (
             (CommandOp.THROW_NORMAL, SwitchPosition.NORMAL),
             (CommandOp.THROW_REVERSE, SwitchPosition.REVERSE),
@@ -572,7 +576,7 @@ class MainWindow(QMainWindow):
         title = menu.addAction(self.tr("Signal {0}").format(signal_id))
         title.setEnabled(False)
         menu.addSeparator()
-        blocked = self._can_command()
+        blocked = self._can_command() or self._zone_block(signal_id)
         routes = [r for r in self.line.routes if r.entry == signal_id]
         live = self.session.state.routes
         sig = self.session.state.signals.get(signal_id)
@@ -631,7 +635,7 @@ class MainWindow(QMainWindow):
         title = menu.addAction(name)
         title.setEnabled(False)
         menu.addSeparator()
-        blocked = self._can_command()
+        blocked = self._can_command() or self._zone_block(device)
         held = train is not None and train.held
         for op, enabled in ((CommandOp.HOLD_TRAIN, not held), (CommandOp.RELEASE_TRAIN, held)):
             action = menu.addAction(op_text(op))

@@ -120,6 +120,10 @@ def test_zone_outline_follows_transfers_made_by_other_processes(
         assert w.zone_dock is not None
         row = w.zone_dock.rows["Z1"]
         assert w.zone_dock.table.item(row, 2).text() == "bob@WS-B"
+        # The menu says why, with the actions disabled ...
+        menu = w.switch_menu("W0101")
+        assert not any(a.isEnabled() for a in menu.actions() if a.objectName().startswith("throw"))
+        assert any("held by bob@WS-B" in a.text() for a in menu.actions())
         # ... and commanding Z1 is refused here before any dialog opens.
         request = CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1")
         assert w.request_command(request) is None
