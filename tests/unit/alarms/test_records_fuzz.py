@@ -1,0 +1,196 @@
+"""Fuzzing ``decode_record``: only RecordError, naming the field; valid records round-trip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.alarms.records import (
+    AlarmEvent,
+    EndOfTopic,
+    EventType,
+    Priority,
+    Record,
+    RecordError,
+    RecordType,
+    SnapshotPart,
+    decode_record,
+    encode_record,
+)
+
+ms = st.integers(0, 2**53)
+names = st.text(min_size=1, max_size=12)
+events = st.builds(
+    AlarmEvent,
+    alarm_id=names,
+    event=st.sampled_from(EventType),
+    device=st.text(max_size=8),
+    station=st.text(max_size=8),
+    zone=st.text(max_size=8),
+    priority=st.sampled_from(Priority),
+    kind=names,
+    code=st.text(max_size=12),
+    text_zh=st.text(max_size=20),
+    text_en=st.text(max_size=20),
+    raised_ms=ms,
+    event_ms=ms,
+    active=st.booleans(),
+    acked=st.booleans(),
+    by=st.text(max_size=8),
+    shelved_until_ms=ms,
+)
+
+
+@st.composite
+def snapshot_parts(draw: st.DrawFn) -> SnapshotPart:
+    parts = draw(st.integers(1, 5))
+    part = draw(st.integers(0, parts - 1))
+    alarms = draw(st.lists(events, max_size=3))
+    return SnapshotPart(draw(names), part, parts, tuple(alarms))
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Record:
+    kind = draw(st.sampled_from(RecordType))
+    body = {
+        RecordType.CHANGE: events,
+        RecordType.SNAPSHOT: snapshot_parts(),
+        RecordType.END: st.builds(EndOfTopic, names),
+    }[kind]
+    return Record(
+        kind,
+        draw(st.text(max_size=4)),
+        draw(ms),
+        draw(ms),
+        draw(st.integers(-1, 2**40)),
+        draw(body),
+    )
+
+
+wheres = st.text(min_size=1, max_size=20)
+
+
+def assert_names_a_field(exc: RecordError, where: str) -> None:
+    message = str(exc)
+    assert message.startswith(where)
+    assert message[len(where) : len(where) + 1] in (".", ":", "[")  # a field path, or the record
+
+
+@settings(max_examples=300)
+@given(records())
+def test_a_valid_record_round_trips(rec: Record) -> None:
+    assert decode_record(encode_record(rec)) == rec
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=300), wheres)
+def test_random_bytes_raise_only_record_errors(data: bytes, where: str) -> None:
+    try:
+        decode_record(data, where)
+    except RecordError as exc:
+        assert_names_a_field(exc, where)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def paths(doc: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every key path in a JSON document (the root excluded)."""
+    found: list[tuple[str | int, ...]] = []
+    items: list[tuple[str | int, Any]] = []
+    if isinstance(doc, dict):
+        items = list(doc.items())
+    elif isinstance(doc, list):
+        items = list(enumerate(doc))
+    for key, value in items:
+        found.append((*prefix, key))
+        found += paths(value, (*prefix, key))
+    return found
+
+
+def parent_of(doc: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path[:-1]:
+        doc = doc[key]
+    return doc
+
+
+def dotted(where: str, path: tuple[str | int, ...]) -> str:
+    out = where
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else f".{key}"
+    return out
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(records(), wheres, json_values, st.data())
+def test_a_mutated_record_decodes_or_raises_a_record_error(
+    rec: Record, where: str, junk: Any, data: st.DataObject
+) -> None:
+    doc = json.loads(encode_record(rec))
+    path = data.draw(st.sampled_from(paths(doc)), label="path")
+    parent = parent_of(doc, path)
+    how = data.draw(st.sampled_from(["delete", "replace"]), label="mutation")
+    if how == "delete":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = junk
+    try:
+        decode_record(json.dumps(doc).encode(), where)
+    except RecordError as exc:
+        assert_names_a_field(exc, where)
+        if how == "delete" and not isinstance(path[-1], int):
+            # the only thing wrong is the missing field: the message names it
+            assert str(exc) == f"{dotted(where, path)}: missing"
+
+
+@settings(max_examples=300)
+@given(records(), wheres, st.data())
+def test_cut_or_flipped_bytes_raise_only_record_errors(
+    rec: Record, where: str, data: st.DataObject
+) -> None:
+    raw = bytearray(encode_record(rec))
+    at = data.draw(st.integers(0, len(raw) - 1), label="at")
+    if data.draw(st.booleans(), label="cut"):
+        del raw[at:]
+    else:
+        raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    try:
+        decode_record(bytes(raw), where)
+    except RecordError as exc:
+        assert_names_a_field(exc, where)
+
+
+def test_none_is_a_record_error() -> None:
+    with pytest.raises(RecordError, match=r"^where: empty value$"):
+        decode_record(None, "where")
+
+
+# Found while writing the fuzz tests: json.loads raises plain ValueError for an
+# integer of more than 4300 digits (Python's int/str limit) and RecursionError for
+# deeply nested JSON; decode_record lets both through, so a corrupt or hostile
+# record would end the feed thread. Fix in records.py (not part of this change):
+# catch ValueError and RecursionError around json.loads.
+@pytest.mark.xfail(reason="records.decode_record lets ValueError through", strict=True)
+def test_a_huge_integer_is_a_record_error() -> None:
+    with pytest.raises(RecordError):
+        decode_record(b'{"v": ' + b"9" * 5000 + b"}", "where")
+
+
+@pytest.mark.xfail(reason="records.decode_record lets RecursionError through", strict=True)
+def test_deeply_nested_json_is_a_record_error() -> None:
+    with pytest.raises(RecordError):
+        decode_record(b"[" * 100_000 + b"]" * 100_000, "where")
