@@ -1,0 +1,695 @@
+"""The alarm list (ISA-18.2): a transition table, and the list the HMI shows.
+
+Pure: no Kafka, no Qt, no wall clock unless one is injected. The feed hands
+decoded :class:`~app.alarms.records.Record` objects to :meth:`AlarmList.apply`;
+each call says which rows changed (:class:`AlarmChanges`), so a table model
+can update rows instead of resetting.
+
+**States.** Four *base* states follow the process and the operator (NORMAL,
+UNACK_ACTIVE, ACKED_ACTIVE, UNACK_RTN); three *hiding* states take an alarm
+off the operator's list (SHELVED by a dispatcher, SUPPRESSED by design,
+OUT_OF_SERVICE). Entering a hiding state from a base state remembers the base
+state (``resume``); while hidden, raise / clear / ack move the remembered
+state through the same table (``TRACK``); leaving (unshelve, the shelve timer,
+unsuppress, return to service) goes back to the remembered state, so an alarm
+that cleared while shelved does not come back as active.
+
+**Table.** :data:`TRANSITIONS` maps every ``(state, event)`` pair to a
+:class:`Transition`; pairs with no meaning are in it too, as ``IGNORE`` with a
+reason, and are counted in :attr:`AlarmStats.ignored`. An ignored event changes
+nothing, not even the row's latest event.
+
+**Order.** Each change record carries the producer's ``seq``; one at or below
+the last applied ``seq`` is a duplicate (a re-read after a broker restart) and
+is dropped. A complete snapshot replaces the list and sets the applied ``seq``
+to its own.
+
+**Cost.** Every change is O(1): rows in a dict, the counts per (priority,
+state), the unacknowledged rows per priority (in the order they became
+unacknowledged) and per device, the shelve deadlines in a heap. Only a
+snapshot (a reset) and the queries that return collections are O(n).
+"""
+
+from __future__ import annotations
+
+import collections
+import enum
+import heapq
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from app.alarms.records import (
+    AlarmEvent,
+    EndOfTopic,
+    EventType,
+    Priority,
+    Record,
+    SnapshotPart,
+)
+
+FLOOD_THRESHOLD = 10
+FLOOD_WINDOW_MS = 10 * 60 * 1000
+#: Rows kept at most; the server caps its active alarms at 10000, so this is a safety net.
+MAX_ALARMS = 250_000
+
+
+class AlarmState(enum.StrEnum):
+    NORMAL = "normal"
+    UNACK_ACTIVE = "unack_active"  # active, not acknowledged
+    ACKED_ACTIVE = "acked_active"  # active, acknowledged
+    UNACK_RTN = "unack_rtn"  # returned to normal, not acknowledged
+    SHELVED = "shelved"  # hidden by a dispatcher until a time
+    SUPPRESSED = "suppressed"  # suppressed by design (e.g. device in maintenance)
+    OUT_OF_SERVICE = "out_of_service"
+
+
+BASE_STATES = frozenset(
+    {AlarmState.NORMAL, AlarmState.UNACK_ACTIVE, AlarmState.ACKED_ACTIVE, AlarmState.UNACK_RTN}
+)
+HIDDEN_STATES = frozenset({AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE})
+UNACKED_STATES = frozenset({AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN})
+#: Shown on the operator's list (and counted in ``PriorityCounts.total``).
+SHOWN_STATES = frozenset({AlarmState.UNACK_ACTIVE, AlarmState.ACKED_ACTIVE, AlarmState.UNACK_RTN})
+
+
+class Action(enum.StrEnum):
+    MOVE = "move"  # go to ``target`` (from hiding state to hiding state: remembered state kept)
+    HIDE = "hide"  # remember the current (base) state, go to ``target`` (a hiding state)
+    RESUME = "resume"  # go back to the remembered state
+    TRACK = "track"  # stay hidden; the remembered state moves by the table
+    IGNORE = "ignore"  # no effect; counted with ``reason``
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: Action
+    target: AlarmState | None = None  # MOVE and HIDE only
+    reason: str = ""  # IGNORE only
+
+
+def _move(target: AlarmState) -> Transition:
+    return Transition(Action.MOVE, target)
+
+
+def _hide(target: AlarmState) -> Transition:
+    return Transition(Action.HIDE, target)
+
+
+def _ignore(reason: str) -> Transition:
+    return Transition(Action.IGNORE, reason=reason)
+
+
+_RESUME = Transition(Action.RESUME)
+_TRACK = Transition(Action.TRACK)
+
+S = AlarmState
+E = EventType
+
+_ROWS: dict[AlarmState, dict[EventType, Transition]] = {
+    S.NORMAL: {
+        E.RAISE: _move(S.UNACK_ACTIVE),
+        E.CLEAR: _ignore("not active"),
+        E.ACK: _ignore("nothing to acknowledge"),
+        E.SHELVE: _hide(S.SHELVED),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _hide(S.SUPPRESSED),
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.UNACK_ACTIVE: {
+        E.RAISE: _ignore("already active"),
+        E.CLEAR: _move(S.UNACK_RTN),
+        E.ACK: _move(S.ACKED_ACTIVE),
+        E.SHELVE: _hide(S.SHELVED),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _hide(S.SUPPRESSED),
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.ACKED_ACTIVE: {
+        E.RAISE: _ignore("already active"),
+        E.CLEAR: _move(S.NORMAL),
+        E.ACK: _ignore("already acknowledged"),
+        E.SHELVE: _hide(S.SHELVED),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _hide(S.SUPPRESSED),
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.UNACK_RTN: {
+        E.RAISE: _move(S.UNACK_ACTIVE),
+        E.CLEAR: _ignore("already cleared"),
+        E.ACK: _move(S.NORMAL),
+        E.SHELVE: _hide(S.SHELVED),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _hide(S.SUPPRESSED),
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.SHELVED: {
+        E.RAISE: _TRACK,
+        E.CLEAR: _TRACK,
+        E.ACK: _TRACK,
+        E.SHELVE: _move(S.SHELVED),  # shelved again: the new time counts
+        E.UNSHELVE: _RESUME,
+        E.SUPPRESS: _move(S.SUPPRESSED),  # suppression replaces shelving
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _move(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.SUPPRESSED: {
+        E.RAISE: _TRACK,
+        E.CLEAR: _TRACK,
+        E.ACK: _TRACK,
+        E.SHELVE: _ignore("suppressed"),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _ignore("already suppressed"),
+        E.UNSUPPRESS: _RESUME,
+        E.OUT_OF_SERVICE: _move(S.OUT_OF_SERVICE),
+        E.RETURN_TO_SERVICE: _ignore("in service"),
+    },
+    S.OUT_OF_SERVICE: {
+        E.RAISE: _TRACK,
+        E.CLEAR: _TRACK,
+        E.ACK: _TRACK,
+        E.SHELVE: _ignore("out of service"),
+        E.UNSHELVE: _ignore("not shelved"),
+        E.SUPPRESS: _ignore("out of service"),
+        E.UNSUPPRESS: _ignore("not suppressed"),
+        E.OUT_OF_SERVICE: _ignore("already out of service"),
+        E.RETURN_TO_SERVICE: _RESUME,
+    },
+}
+
+#: Every (state, event) pair: what it does. Generated into ``docs/alarms.md`` by hand
+#: (a unit test checks the two agree).
+TRANSITIONS: Mapping[tuple[AlarmState, EventType], Transition] = MappingProxyType(
+    {(state, event): t for state, row in _ROWS.items() for event, t in row.items()}
+)
+del S, E
+
+#: The event that puts an alarm into each hiding state (a snapshot entry says it so).
+HIDING_EVENT: Mapping[AlarmState, EventType] = MappingProxyType(
+    {
+        AlarmState.SHELVED: EventType.SHELVE,
+        AlarmState.SUPPRESSED: EventType.SUPPRESS,
+        AlarmState.OUT_OF_SERVICE: EventType.OUT_OF_SERVICE,
+    }
+)
+_HIDDEN_BY: Mapping[EventType, AlarmState] = MappingProxyType(
+    {event: state for state, event in HIDING_EVENT.items()}
+)
+#: A snapshot entry's (active, acked) flags: its base state.
+_BASE_BY_FLAGS: Mapping[tuple[bool, bool], AlarmState] = MappingProxyType(
+    {
+        (True, False): AlarmState.UNACK_ACTIVE,
+        (True, True): AlarmState.ACKED_ACTIVE,
+        (False, False): AlarmState.UNACK_RTN,
+        (False, True): AlarmState.NORMAL,
+    }
+)
+_FLAGS_BY_BASE: Mapping[AlarmState, tuple[bool, bool]] = MappingProxyType(
+    {state: flags for flags, state in _BASE_BY_FLAGS.items()}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of one event: the new state, the remembered state, why it was ignored."""
+
+    state: AlarmState
+    resume: AlarmState
+    ignored: str = ""  # the reason, when the table says IGNORE
+
+
+def _step_move(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
+    assert t.target is not None
+    # between hiding states the remembered state stays; a base state is its own
+    return Step(t.target, resume if t.target in HIDDEN_STATES else t.target)
+
+
+def _step_hide(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
+    assert t.target is not None
+    return Step(t.target, state)
+
+
+def _step_resume(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
+    return Step(resume, resume)
+
+
+def _step_track(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
+    inner = step(resume, resume, ev)  # a base state: MOVE or IGNORE
+    return Step(state, inner.state, inner.ignored)
+
+
+def _step_ignore(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
+    return Step(state, resume, t.reason)
+
+
+_ACTIONS: Mapping[Action, Callable[[AlarmState, AlarmState, EventType, Transition], Step]] = (
+    MappingProxyType(
+        {
+            Action.MOVE: _step_move,
+            Action.HIDE: _step_hide,
+            Action.RESUME: _step_resume,
+            Action.TRACK: _step_track,
+            Action.IGNORE: _step_ignore,
+        }
+    )
+)
+
+
+def step(state: AlarmState, resume: AlarmState, event: EventType) -> Step:
+    """Apply one event to an alarm in ``state`` (``resume``: its remembered base state)."""
+    t = TRANSITIONS[(state, event)]
+    return _ACTIONS[t.action](state, resume, event, t)
+
+
+def state_of_snapshot_entry(entry: AlarmEvent) -> tuple[AlarmState, AlarmState]:
+    """(state, remembered base state) of a snapshot entry.
+
+    The base state comes from the ``active`` and ``acked`` flags; an entry whose
+    event is ``shelve``, ``suppress`` or ``out_of_service`` is hidden that way.
+    """
+    base = _BASE_BY_FLAGS[(entry.active, entry.acked)]
+    return _HIDDEN_BY.get(entry.event, base), base
+
+
+# -- the list ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRow:
+    """One alarm on the list: its latest (effective) event and where it stands."""
+
+    event: AlarmEvent
+    state: AlarmState
+    since_ms: int  # when it entered ``state``
+    resume: AlarmState  # the base state to go back to when un-hidden (= state when not hidden)
+    shelved_until_ms: int = 0  # when SHELVED; 0: until unshelved
+
+    @property
+    def alarm_id(self) -> str:
+        return self.event.alarm_id
+
+    @property
+    def unacked(self) -> bool:
+        return self.state in UNACKED_STATES
+
+    def snapshot_event(self) -> AlarmEvent:
+        """This row as a snapshot entry: :func:`state_of_snapshot_entry` gives it back.
+
+        The latest event with ``active``/``acked`` set from the (remembered) base
+        state; while hidden, its event is the one that hides it.
+        """
+        active, acked = _FLAGS_BY_BASE[self.resume]
+        hiding = HIDING_EVENT.get(self.state)
+        if hiding is None:
+            return replace(self.event, active=active, acked=acked)
+        return replace(
+            self.event,
+            event=hiding,
+            active=active,
+            acked=acked,
+            shelved_until_ms=self.shelved_until_ms,
+        )
+
+
+@dataclass(slots=True)
+class AlarmChanges:
+    """Which rows one or more applied records changed.
+
+    ``reset``: a snapshot replaced the whole list (the id sets are then empty);
+    ``unshelved``: ids the shelve timer returned (also in ``updated`` or ``removed``);
+    ``end_of_topic``: the next topic, when an END record was applied.
+    """
+
+    added: set[str] = field(default_factory=set)
+    updated: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    reset: bool = False
+    unshelved: set[str] = field(default_factory=set)
+    end_of_topic: str = ""
+
+    def __bool__(self) -> bool:
+        return self.reset or bool(self.added or self.updated or self.removed)
+
+    def merge(self, later: AlarmChanges) -> None:
+        """Fold ``later`` (changes after these) in: the net effect of both, per id."""
+        self.end_of_topic = later.end_of_topic or self.end_of_topic
+        self.unshelved |= later.unshelved
+        if later.reset:
+            self.reset = True
+            self.added.clear()
+            self.updated.clear()
+            self.removed.clear()
+            return
+        if self.reset:
+            return
+        for aid in later.added:
+            if aid in self.removed:  # was there before: removed and added again
+                self.removed.discard(aid)
+                self.updated.add(aid)
+            else:
+                self.added.add(aid)
+        for aid in later.updated:
+            if aid not in self.added:
+                self.updated.add(aid)
+        for aid in later.removed:
+            if aid in self.added:  # came and went: the view never saw it
+                self.added.discard(aid)
+            else:
+                self.updated.discard(aid)
+                self.removed.add(aid)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityCounts:
+    unacked: int  # UNACK_ACTIVE + UNACK_RTN
+    total: int  # shown: UNACK_ACTIVE + ACKED_ACTIVE + UNACK_RTN
+    hidden: int  # SHELVED + SUPPRESSED + OUT_OF_SERVICE
+
+
+@dataclass(slots=True)
+class AlarmStats:
+    """Counters for the diagnostics view."""
+
+    changes: int = 0  # change records applied (including those the table ignored)
+    duplicates: int = 0  # change records at or below the applied seq
+    gaps: int = 0  # change records whose seq skipped at least one
+    ignored: collections.Counter[str] = field(default_factory=collections.Counter)  # by reason
+    snapshots: int = 0  # complete snapshots applied
+    snapshots_skipped: int = 0  # complete, but not newer than the list
+    snapshots_incomplete: int = 0  # parts missing or out of order: dropped
+    overflow: int = 0  # alarms refused because the list was full
+    ends: int = 0  # END records seen
+    unshelved_by_timer: int = 0
+
+
+@dataclass(slots=True)
+class _Assembly:
+    snapshot_id: str
+    server: str
+    seq: int
+    parts: int
+    next_part: int
+    alarms: list[AlarmEvent]
+    dropped: int = 0  # entries beyond the list's capacity
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class AlarmList:
+    """The HMI's alarm list, fed with records in topic order."""
+
+    def __init__(
+        self,
+        now_ms: Callable[[], int] = _wall_ms,
+        *,
+        flood_threshold: int = FLOOD_THRESHOLD,
+        flood_window_ms: int = FLOOD_WINDOW_MS,
+        max_alarms: int = MAX_ALARMS,
+    ) -> None:
+        if flood_threshold < 0 or flood_window_ms <= 0 or max_alarms < 1:
+            raise ValueError("flood_threshold >= 0, flood_window_ms > 0, max_alarms >= 1")
+        self._now_ms = now_ms
+        self.flood_threshold = flood_threshold
+        self.flood_window_ms = flood_window_ms
+        self.max_alarms = max_alarms
+        self.stats = AlarmStats()
+        self.applied_seq = -1  # the newest change the list holds; -1: nothing yet
+        self.server = ""  # who produced the newest applied record
+        self.last_end: EndOfTopic | None = None
+        #: A change was skipped (a seq gap, e.g. a malformed record): the next complete
+        #: snapshot is applied even if it is not newer than the list, to repair it.
+        self.missed_changes = False
+        self._rows: dict[str, AlarmRow] = {}
+        self._counts: collections.Counter[tuple[Priority, AlarmState]] = collections.Counter()
+        # unacknowledged ids per priority, oldest first (dicts keep insertion order)
+        self._unacked: dict[Priority, dict[str, None]] = {p: {} for p in Priority}
+        self._unacked_devices: collections.Counter[str] = collections.Counter()
+        self._shelved: dict[str, int] = {}  # id -> shelved_until_ms (> 0 only)
+        self._deadlines: list[tuple[int, str]] = []  # heap; stale entries skipped
+        # the newest annunciated raises' times: enough to tell a flood
+        self._raises: collections.deque[int] = collections.deque(maxlen=flood_threshold + 1)
+        self._assembly: _Assembly | None = None
+
+    # -- queries ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, alarm_id: object) -> bool:
+        return alarm_id in self._rows
+
+    def get(self, alarm_id: str) -> AlarmRow | None:
+        return self._rows.get(alarm_id)
+
+    def active(self) -> list[AlarmRow]:
+        """Every alarm on the list (every alarm not NORMAL, hidden ones included)."""
+        return list(self._rows.values())
+
+    def counts_by_priority(self) -> dict[Priority, PriorityCounts]:
+        c = self._counts
+        return {
+            p: PriorityCounts(
+                unacked=sum(c[(p, s)] for s in UNACKED_STATES),
+                total=sum(c[(p, s)] for s in SHOWN_STATES),
+                hidden=sum(c[(p, s)] for s in HIDDEN_STATES),
+            )
+            for p in Priority
+        }
+
+    def newest_highest_unacked(self) -> AlarmRow | None:
+        """The most urgent unacknowledged alarm; among equals, the latest to become so."""
+        for p in Priority:
+            ids = self._unacked[p]
+            if ids:
+                return self._rows[next(reversed(ids))]
+        return None
+
+    def unacked_devices(self) -> set[str]:
+        """Devices with at least one unacknowledged alarm (they blink on the schematic)."""
+        return set(self._unacked_devices)
+
+    def flood(self, now_ms: int | None = None) -> bool:
+        """More than ``flood_threshold`` new alarms raised within ``flood_window_ms``."""
+        now = self._now_ms() if now_ms is None else now_ms
+        raises = self._raises
+        return len(raises) > self.flood_threshold and min(raises) > now - self.flood_window_ms
+
+    # -- applying records ---------------------------------------------------------------
+
+    def apply_all(self, records: Iterable[Record]) -> AlarmChanges:
+        """Apply records in order; the net changes."""
+        total = AlarmChanges()
+        for rec in records:
+            total.merge(self.apply(rec))
+        return total
+
+    def apply(self, record: Record) -> AlarmChanges:
+        """Apply one record from the topic; which rows it changed.
+
+        A change at or below the applied ``seq`` is a duplicate and changes
+        nothing. Snapshot parts are gathered until the last one; then the
+        snapshot replaces the list (``reset``) unless it is from the server
+        the list follows and not newer than the list (an older one is stale; one
+        at the list's ``seq`` has nothing new, unless a change was missed). Any
+        other record between two parts drops the unfinished snapshot.
+        """
+        body = record.body
+        if isinstance(body, SnapshotPart):
+            return self._snapshot_part(record, body)
+        self._drop_assembly()  # parts must be consecutive
+        if isinstance(body, EndOfTopic):
+            self.stats.ends += 1
+            self.last_end = body
+            return AlarmChanges(end_of_topic=body.next_topic)
+        if record.seq <= self.applied_seq:
+            self.stats.duplicates += 1
+            return AlarmChanges()
+        if self.applied_seq >= 0 and record.seq > self.applied_seq + 1:
+            self.stats.gaps += 1
+            self.missed_changes = True
+        self.applied_seq = record.seq
+        self.server = record.server
+        self.stats.changes += 1
+        return self._event(body)
+
+    def tick(self, now_ms: int | None = None) -> AlarmChanges:
+        """Unshelve every alarm whose shelve time has passed; which ones, in ``unshelved``."""
+        now = self._now_ms() if now_ms is None else now_ms
+        changes = AlarmChanges()
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            until, aid = heapq.heappop(heap)
+            if self._shelved.get(aid) != until:
+                continue  # unshelved or shelved again since
+            row = self._rows[aid]
+            active, acked = _FLAGS_BY_BASE[row.resume]
+            timer = replace(
+                row.event,
+                event=EventType.UNSHELVE,
+                event_ms=now,
+                active=active,
+                acked=acked,
+                by="",
+                shelved_until_ms=0,
+            )
+            changes.merge(self._event(timer))
+            changes.unshelved.add(aid)
+            self.stats.unshelved_by_timer += 1
+        return changes
+
+    # -- changes ------------------------------------------------------------------------
+
+    def _event(self, ev: AlarmEvent) -> AlarmChanges:
+        aid = ev.alarm_id
+        old = self._rows.get(aid)
+        state, resume = (old.state, old.resume) if old else (AlarmState.NORMAL, AlarmState.NORMAL)
+        result = step(state, resume, ev.event)
+        if result.ignored:
+            self.stats.ignored[result.ignored] += 1
+            return AlarmChanges()
+        if result.state is AlarmState.NORMAL:
+            if old is None:  # cannot happen with this table; harmless if it did
+                return AlarmChanges()
+            self._remove(old)
+            return AlarmChanges(removed={aid})
+        if old is None and len(self._rows) >= self.max_alarms:
+            self.stats.overflow += 1
+            return AlarmChanges()
+        since = old.since_ms if old is not None and result.state is old.state else ev.event_ms
+        until = 0
+        if result.state is AlarmState.SHELVED:
+            # a (re-)shelve sets the time; a tracked event keeps it
+            keep = old.shelved_until_ms if old is not None else 0
+            until = ev.shelved_until_ms if ev.event is EventType.SHELVE else keep
+        row = AlarmRow(ev, result.state, since, result.resume, until)
+        if ev.event is EventType.RAISE and row.state is AlarmState.UNACK_ACTIVE:
+            self._raises.append(ev.event_ms)
+        if old is None:
+            self._insert(row)
+            return AlarmChanges(added={aid})
+        self._replace(old, row)
+        return AlarmChanges(updated={aid})
+
+    # -- indexes ------------------------------------------------------------------------
+
+    def _insert(self, row: AlarmRow) -> None:
+        aid = row.alarm_id
+        self._rows[aid] = row
+        self._counts[(row.event.priority, row.state)] += 1
+        if row.state in UNACKED_STATES:
+            self._unacked[row.event.priority][aid] = None
+            if row.event.device:
+                self._unacked_devices[row.event.device] += 1
+        if row.shelved_until_ms > 0:
+            self._shelved[aid] = row.shelved_until_ms
+            heapq.heappush(self._deadlines, (row.shelved_until_ms, aid))
+            if len(self._deadlines) > 2 * len(self._shelved) + 1024:
+                self._deadlines = [(until, i) for i, until in self._shelved.items()]
+                heapq.heapify(self._deadlines)
+
+    def _remove(self, row: AlarmRow, *, keep_order: bool = False) -> None:
+        aid = row.alarm_id
+        del self._rows[aid]
+        key = (row.event.priority, row.state)
+        self._counts[key] -= 1
+        if not self._counts[key]:
+            del self._counts[key]
+        if row.state in UNACKED_STATES:
+            if not keep_order:
+                del self._unacked[row.event.priority][aid]
+            device = row.event.device
+            if device:
+                self._unacked_devices[device] -= 1
+                if not self._unacked_devices[device]:
+                    del self._unacked_devices[device]
+        self._shelved.pop(aid, None)
+
+    def _replace(self, old: AlarmRow, new: AlarmRow) -> None:
+        # An alarm that stays unacknowledged, same priority, same raise keeps its
+        # place in the "newest unacknowledged" order.
+        keep = (
+            old.state in UNACKED_STATES
+            and new.state in UNACKED_STATES
+            and old.event.priority is new.event.priority
+            and old.event.raised_ms == new.event.raised_ms
+        )
+        self._remove(old, keep_order=keep)
+        self._insert(new)
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    def _drop_assembly(self) -> None:
+        if self._assembly is not None:
+            self._assembly = None
+            self.stats.snapshots_incomplete += 1
+
+    def _snapshot_part(self, record: Record, part: SnapshotPart) -> AlarmChanges:
+        asm = self._assembly
+        if part.part == 0:
+            self._drop_assembly()
+            asm = self._assembly = _Assembly(
+                part.snapshot_id, record.server, record.seq, part.parts, 0, []
+            )
+        elif asm is None:
+            self.stats.snapshots_incomplete += 1  # a part without its beginning
+            return AlarmChanges()
+        elif (asm.snapshot_id, asm.server, asm.seq, asm.parts, asm.next_part) != (
+            part.snapshot_id,
+            record.server,
+            record.seq,
+            part.parts,
+            part.part,
+        ):
+            self._drop_assembly()  # not the next part of this snapshot
+            return AlarmChanges()
+        room = self.max_alarms - len(asm.alarms)
+        asm.alarms.extend(part.alarms[:room])
+        asm.dropped += max(0, len(part.alarms) - room)
+        asm.next_part += 1
+        if asm.next_part < asm.parts:
+            return AlarmChanges()
+        self._assembly = None
+        # from the server the list follows: older is stale; the same seq has nothing new
+        # unless a change was missed since the last snapshot
+        behind = record.seq < self.applied_seq or (
+            record.seq == self.applied_seq and not self.missed_changes
+        )
+        if record.server == self.server and behind:
+            self.stats.snapshots_skipped += 1  # the list already holds all of it
+            return AlarmChanges()
+        self._rebuild(asm)
+        return AlarmChanges(reset=True)
+
+    def _rebuild(self, asm: _Assembly) -> None:
+        self._rows.clear()
+        self._counts.clear()
+        for ids in self._unacked.values():
+            ids.clear()
+        self._unacked_devices.clear()
+        self._shelved.clear()
+        self._deadlines.clear()
+        latest = {e.alarm_id: e for e in asm.alarms}  # the same id twice: the later wins
+        # oldest first, so that the newest unacknowledged is the last one inserted
+        for entry in sorted(latest.values(), key=lambda e: e.raised_ms):
+            state, base = state_of_snapshot_entry(entry)
+            if state is AlarmState.NORMAL:
+                continue
+            until = entry.shelved_until_ms if state is AlarmState.SHELVED else 0
+            self._insert(AlarmRow(entry, state, entry.event_ms, base, until))
+        self.missed_changes = False
+        self.stats.overflow += asm.dropped
+        self.stats.snapshots += 1
+        self.applied_seq = asm.seq
+        self.server = asm.server
