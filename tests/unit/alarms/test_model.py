@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ from app.alarms.records import (
     snapshot_records,
 )
 
+ROOT = Path(__file__).resolve().parents[3]
 S = AlarmState
 E = EventType
 T0 = 1_795_838_400_000  # 2026-11-28 08:00 Asia/Shanghai
@@ -223,6 +225,39 @@ def test_a_snapshot_entry_maps_to_a_state_from_its_flags_and_event(
         "A1", event, "W1", "S01", "Z1", Priority.HIGH, "k", "", "", "", 0, 0, active, acked
     )
     assert state_of_snapshot_entry(entry) == expected
+
+
+# -- the table in docs/alarms.md ----------------------------------------------------------
+
+
+def doc_cell(t: Transition) -> str:
+    return {
+        Action.MOVE: f"→ {t.target}",
+        Action.HIDE: f"hide → {t.target}",
+        Action.RESUME: "resume",
+        Action.TRACK: "track",
+        Action.IGNORE: f"ignored: {t.reason}",
+    }[t.action]
+
+
+def doc_table() -> dict[tuple[str, str], str]:
+    text = (ROOT / "docs" / "alarms.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- transitions:begin -->(.*?)<!-- transitions:end -->", text, re.S)
+    assert block, "docs/alarms.md has no transition table between the markers"
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in block.group(1).strip().splitlines()
+    ]
+    header, _rule, *body = rows
+    events = header[1:]
+    return {
+        (row[0], event): cell for row in body for event, cell in zip(events, row[1:], strict=True)
+    }
+
+
+def test_the_docs_table_is_the_codes_table() -> None:
+    expected = {(s.value, e.value): doc_cell(t) for (s, e), t in TRANSITIONS.items()}
+    assert doc_table() == expected
 
 
 # -- purity -------------------------------------------------------------------------------
