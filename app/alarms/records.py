@@ -277,8 +277,10 @@ def decode_record(data: bytes | None, where: str = "record") -> Record:
         raise RecordError(f"{where}: empty value")
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"{where}: not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad UTF-8, bad JSON and integers too long to convert;
+        # RecursionError a document nested too deeply: never anything but RecordError.
+        raise RecordError(f"{where}: not JSON ({type(exc).__name__}: {exc})") from None
     if not isinstance(doc, dict):
         raise RecordError(f"{where}: expected a JSON object, got {type(doc).__name__}")
     version = _field(doc, "v", int, where)
