@@ -8,6 +8,8 @@
   per intent; exit status 0 only when every intent was executed.
 - ``zones``: print the zone authority as JSON, after an optional action
   (take, release, request, grant, force, mode).
+- ``alarms``: catch up on today's alarm topic like the HMI and print the active
+  alarms as JSON; ``--follow`` then prints each change as a JSON line.
 
 Exit status: 0 success, 1 a command not executed (or no state), 2 bad usage or
 configuration, 3 a zone action refused.
@@ -26,6 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.alarms.consumer import FeedState, FeedStatus
+from app.alarms.model import AlarmChanges, AlarmRow
+from app.alarms.service import AlarmService
 from app.config import ConfigError, Workstation, load_line, load_workstation
 from app.config.workstation import Role
 from app.control.authority import AuthorityRefused, ZoneAuthority
@@ -35,6 +40,7 @@ from app.model.commands import CommandOp, Outcome
 from app.paths import default_workstation_file
 from app.session import DispatcherSession, MasterView
 from app.wiring import (
+    build_alarms,
     build_control,
     build_session,
     configure_logging,
@@ -239,6 +245,75 @@ async def cmd_zones(
     return status
 
 
+# -- alarms -----------------------------------------------------------------------
+
+
+def alarm_json(row: AlarmRow) -> dict[str, Any]:
+    e = row.event
+    return {
+        "alarm_id": e.alarm_id,
+        "state": row.state.value,
+        "priority": int(e.priority),
+        "station": e.station,
+        "zone": e.zone,
+        "device": e.device,
+        "kind": e.kind,
+        "code": e.code,
+        "text_zh": e.text_zh,
+        "text_en": e.text_en,
+        "raised_ms": e.raised_ms,
+        "since_ms": row.since_ms,
+        "by": e.by,
+    }
+
+
+async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> int:
+    """Catch up, print the list; with ``follow``, print changes until interrupted."""
+    live = asyncio.Event()
+
+    def on_status(status: FeedStatus) -> None:
+        if status.state is FeedState.LIVE:
+            live.set()
+
+    service.status_changed.connect(on_status)
+    service.start()
+    try:
+        try:
+            async with asyncio.timeout(wait_s):
+                await live.wait()
+        except TimeoutError:
+            st = service.status
+            print(
+                f"dispatcher-cli: alarm list not caught up within {wait_s:g} s "
+                f"({st.state}: {st.reason or st.topic})",
+                file=sys.stderr,
+            )
+            return EXIT_NOT_EXECUTED
+        rows = sorted(service.list.active(), key=lambda r: (r.event.priority, -r.event.raised_ms))
+        out = {
+            "topic": service.status.topic,
+            "seq": service.list.applied_seq,
+            "alarms": [alarm_json(r) for r in rows],
+        }
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+        if not follow:
+            return EXIT_OK
+        changes_q: asyncio.Queue[AlarmChanges] = asyncio.Queue()
+        service.changed.connect(changes_q.put_nowait)
+        while True:
+            changes = await changes_q.get()
+            if changes.reset:
+                print(json.dumps({"reset": True, "count": len(service.list)}), flush=True)
+            for aid in sorted(changes.added | changes.updated):
+                row = service.list.get(aid)
+                if row is not None:
+                    print(json.dumps(alarm_json(row), ensure_ascii=False), flush=True)
+            for aid in sorted(changes.removed):
+                print(json.dumps({"alarm_id": aid, "state": "normal"}), flush=True)
+    finally:
+        await service.close()
+
+
 # -- parser -----------------------------------------------------------------------
 
 
@@ -317,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zn.add_argument("--hold", type=float, default=0.0, help="stay logged in S seconds after")
     zn.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for Redis")
+
+    al = sub.add_parser("alarms", parents=[common], help="print the active alarms as JSON")
+    al.add_argument("--kafka", metavar="HOST:PORT", help="the broker instead of the configured one")
+    al.add_argument("--follow", action="store_true", help="then print each change (JSON lines)")
+    al.add_argument("--timeout", type=float, default=15.0, help="seconds to catch up")
     return p
 
 
@@ -370,6 +450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "state":
         return asyncio.run(cmd_state(session, args.timeout))
+    if args.command == "alarms":
+        service = build_alarms(ws, session, bootstrap=args.kafka, acknowledge=False)
+        try:
+            return asyncio.run(cmd_alarms(service, wait_s=args.timeout, follow=args.follow))
+        except KeyboardInterrupt:
+            return EXIT_OK
     return asyncio.run(_with_control(ws, session, args, intents))
 
 

@@ -12,14 +12,17 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
+from app.alarms.consumer import FeedSettings
+from app.alarms.service import AlarmService
 from app.comms.link import LinkTimings
 from app.config import Address, Workstation
 from app.control.authority import ZoneAuthorityStore, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.redlock import Redlock, clients_for
 from app.control.service import ControlService
+from app.model.commands import CommandOp
 from app.model.topology import Line
-from app.paths import default_audit_log
+from app.paths import default_audit_log, user_data_dir
 from app.session import DispatcherSession, Endpoint
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
@@ -127,4 +130,34 @@ def build_control(
     )
     return ControlService(
         pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=nodes
+    )
+
+
+def feed_settings(ws: Workstation, line: Line, bootstrap: str | None = None) -> FeedSettings:
+    """Where the alarm feed reads: the configured Kafka (or ``bootstrap``), the line's zone."""
+    return FeedSettings(
+        bootstrap=bootstrap or ws.kafka.bootstrap_servers,
+        prefix=ws.kafka.topic_prefix,
+        timezone=line.timezone,
+    )
+
+
+def build_alarms(
+    ws: Workstation,
+    session: DispatcherSession,
+    *,
+    bootstrap: str | None = None,
+    acks_path: str | None = None,
+    acknowledge: bool = True,
+) -> AlarmService:
+    """The alarm feed, list and acknowledgement outbox (over ``session``'s command channel).
+
+    The session need not be started when ``acknowledge`` is False (a read-only feed).
+    """
+    ack_op = getattr(CommandOp, "ACK_ALARM", None) if acknowledge else None
+    return AlarmService(
+        feed_settings(ws, session.line, bootstrap),
+        sender=session if ack_op is not None else None,
+        ack_op=ack_op,
+        acks_path=acks_path or str(user_data_dir() / f"acks-{session.node}.json"),
     )

@@ -192,6 +192,8 @@ class AlarmFeed:
             "socket.timeout.ms": 10000,
             "topic.metadata.refresh.interval.ms": 5000,
             "error_cb": self._on_error,
+            # librdkafka's own log lines go through logging, not straight to stderr.
+            "logger": logging.getLogger("librdkafka"),
         }
         conf.update(self.settings.extra)
         return conf

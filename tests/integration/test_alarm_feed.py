@@ -7,8 +7,11 @@ how it crosses midnight, what it does while the broker is paused.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -323,3 +326,42 @@ def test_a_paused_broker_marks_the_feed_stale_and_nothing_is_lost_after(
     wait(lambda: feed.status.state is FeedState.LIVE, timeout=30)
     seqs = got.seqs()
     assert seqs == list(range(1, server.seq + 1))
+
+
+def test_cli_alarms_prints_the_active_set_then_follows(broker: TansuProcess) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", int(time.time() * 1000), TZ)  # the CLI reads today's topic
+    server.create(topic)
+    server.snapshot(topic)
+    for n in range(5):
+        server.change(topic, event(n))
+    server.change(topic, event(2, EventType.ACK))
+    server.change(topic, event(2, EventType.CLEAR, active=False))
+    cmd = [sys.executable, "-m", "app.cli", "alarms", "--kafka", broker.bootstrap]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["topic"] == topic
+    assert {a["alarm_id"] for a in out["alarms"]} == {"A0", "A1", "A3", "A4"}
+    assert all(a["state"] == "unack_active" for a in out["alarms"]), out["alarms"]
+
+    follow = subprocess.Popen(
+        [*cmd, "--follow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follow.stdout is not None
+        first = json.loads(follow.stdout.readline())
+        assert len(first["alarms"]) == 4
+        server.change(topic, event(7))
+        line = json.loads(follow.stdout.readline())
+        assert (line["alarm_id"], line["state"]) == ("A7", "unack_active")
+    finally:
+        follow.kill()
+        follow.communicate(timeout=10)
+
+
+def test_cli_alarms_without_a_broker_says_so() -> None:
+    cmd = [sys.executable, "-m", "app.cli", "alarms", "--kafka", "127.0.0.1:1", "--timeout", "2"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 1
+    assert "alarm list not caught up within 2 s" in res.stderr

@@ -1,0 +1,142 @@
+"""The HMI's alarms on its event loop: the feed's thread → the alarm list → events.
+
+The feed (:class:`~app.alarms.consumer.AlarmFeed`) runs librdkafka in a thread
+and hands over batches; they are moved to the loop with
+``call_soon_threadsafe`` and applied to the :class:`~app.alarms.model.AlarmList`
+there, so the list is only ever touched by the loop. Views listen to
+``changed`` (which rows), ``status_changed`` (catching up, live, stale) and
+``bad_record`` (the diagnostics view). Acknowledgements go to the server
+through the :class:`~app.alarms.acks.AckOutbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from app.alarms.acks import AckOutbox, AckSender, PendingAck
+from app.alarms.consumer import AlarmFeed, BadRecord, Delivered, FeedSettings, FeedState, FeedStatus
+from app.alarms.model import AlarmChanges, AlarmList
+from app.events import Event
+from app.model.commands import CommandOp
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0  # how often shelve timers are checked
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class AlarmService:
+    def __init__(
+        self,
+        settings: FeedSettings,
+        *,
+        sender: AckSender | None = None,
+        ack_op: CommandOp | None = None,
+        acks_path: str | Path | None = None,
+        clock_ms: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self.settings = settings
+        self.clock_ms = clock_ms
+        self.list = AlarmList(clock_ms)
+        self.changed: Event[AlarmChanges] = Event("alarms.changed")
+        self.status_changed: Event[FeedStatus] = Event("alarms.status")
+        self.bad_record: Event[BadRecord] = Event("alarms.bad_record")
+        self.status = FeedStatus(FeedState.STOPPED, "", 0, 0, 0, clock_ms())
+        self.acks = (
+            AckOutbox(sender, ack_op, path=acks_path, clock_ms=clock_ms)
+            if sender is not None and ack_op is not None
+            else None
+        )
+        self._feed: AlarmFeed | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    # -- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def hop(fn: Callable[..., None]) -> Callable[..., None]:
+            def call(*args: object) -> None:
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(fn, *args)
+
+            return call
+
+        self._feed = AlarmFeed(
+            self.settings,
+            deliver=hop(self._on_batch),
+            status=hop(self._on_status),
+            bad=hop(self._on_bad),
+            clock_ms=self.clock_ms,
+        )
+        self._feed.start()
+        self._ticker = loop.create_task(self._tick_loop(), name="alarm-shelve-timer")
+        if self.acks is not None:
+            self.acks.start()
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._feed is not None:
+            feed, self._feed = self._feed, None
+            await asyncio.get_running_loop().run_in_executor(None, feed.stop)
+        if self.acks is not None:
+            await self.acks.close()
+
+    @property
+    def feed(self) -> AlarmFeed | None:
+        return self._feed
+
+    # -- from the feed (on the loop) --------------------------------------------------
+
+    def _on_batch(self, batch: list[Delivered]) -> None:
+        self.batches += 1
+        changes = self.list.apply_all(d.record for d in batch)
+        if changes:
+            self.changed.emit(changes)
+
+    def _on_status(self, status: FeedStatus) -> None:
+        self.status = status
+        self.status_changed.emit(status)
+
+    def _on_bad(self, bad: BadRecord) -> None:
+        self.bad_record.emit(bad)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            changes = self.list.tick()
+            if changes:
+                self.changed.emit(changes)
+
+    # -- the dispatcher's actions -----------------------------------------------------
+
+    def acknowledge(self, alarm_ids: Iterable[str]) -> list[PendingAck]:
+        """Queue acknowledgements of these alarms (the unacknowledged ones); never dropped."""
+        if self.acks is None:
+            raise RuntimeError("this workstation cannot acknowledge (no command channel)")
+        queued = []
+        for aid in alarm_ids:
+            row = self.list.get(aid)
+            if row is None or not row.unacked:
+                continue
+            queued.append(self.acks.ack(aid, row.event.zone))
+        return queued
+
+    def stale_for_s(self) -> float | None:
+        """Seconds the list has been stale, or None when it is not."""
+        if self.status.state is not FeedState.STALE:
+            return None
+        return max(0.0, (self.clock_ms() - self.status.since_ms) / 1000)
