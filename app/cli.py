@@ -169,7 +169,7 @@ async def cmd_command(
     try:
         await _ready(session, control, wait_s)
         if take and control.authority is not None:
-            wanted = {z or session.line.zone_of_device(d) or "" for d, _, z in intents}
+            wanted = {z or session.state.zone_of(d) or "" for d, _, z in intents}
             for wanted_zone in sorted(wanted - {""}):
                 try:
                     await control.authority.take(wanted_zone)
