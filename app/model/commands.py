@@ -17,6 +17,7 @@ class CommandOp(StrEnum):
     REOPEN_SIGNAL = "reopen_signal"
     HOLD_TRAIN = "hold_train"
     RELEASE_TRAIN = "release_train"
+    ACK_ALARM = "ack_alarm"
 
 
 #: What each operation's ``device`` names.
@@ -31,6 +32,7 @@ OP_DEVICE_KIND: dict[CommandOp, str] = {
     CommandOp.REOPEN_SIGNAL: "signal",
     CommandOp.HOLD_TRAIN: "train",
     CommandOp.RELEASE_TRAIN: "train",
+    CommandOp.ACK_ALARM: "alarm",  # device: the alarm id
 }
 
 #: A train is not in the line file; commands name it ``train:<id>`` (TrainState.id,

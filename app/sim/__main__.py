@@ -13,10 +13,12 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from app.config import ConfigError, load_line
 from app.paths import default_line_file
+from app.sim.alarms import AlarmSettings, AlarmSystem
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
 from app.sim.world import ServiceSettings, World
@@ -77,8 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
     )
+    a = p.add_argument_group("alarms (produced to Kafka when --kafka is given)")
+    a.add_argument("--kafka", metavar="HOST:PORT", help="the broker (loopback)")
+    a.add_argument("--alarm-prefix", default="alarms", help="topic prefix (default alarms)")
+    a.add_argument("--alarm-rate", type=float, default=1.0, help="rate multiplier (default 1)")
+    a.add_argument("--alarm-snapshot-s", type=float, default=30.0, help="snapshot period, s")
+    a.add_argument("--alarm-flood", type=int, default=0, help="raise this many alarms at start")
+    a.add_argument("--seed", type=int, default=None, help="random seed of the alarm sources")
+    a.add_argument(
+        "--clock-start-ms", type=int, default=None, help=argparse.SUPPRESS
+    )  # tests: the wall clock starts here (e.g. just before midnight)
     p.add_argument("--log-level", default="INFO")
     return p
+
+
+def wall_clock(start_ms: int | None) -> Callable[[], int]:
+    """The wall clock in ms; from ``start_ms`` on if given (tests cross midnight)."""
+    if start_ms is None:
+        return lambda: time.time_ns() // 1_000_000
+    t0 = time.monotonic()
+    return lambda: start_ms + int((time.monotonic() - t0) * 1000)
 
 
 async def serve(args: argparse.Namespace) -> int:
@@ -97,7 +117,24 @@ async def serve(args: argparse.Namespace) -> int:
         require_fencing=args.require_fencing,
         peers=tuple(args.peer),
     )
-    server = SimServer(world, settings, Journal(args.journal))
+    alarms = None
+    if args.kafka:
+        host, port = parse_address(args.kafka)
+        alarms = AlarmSystem(
+            line,
+            AlarmSettings(
+                f"{host}:{port}",
+                prefix=args.alarm_prefix,
+                rate=args.alarm_rate,
+                snapshot_s=args.alarm_snapshot_s,
+                flood=args.alarm_flood,
+                seed=args.seed,
+            ),
+            server=args.node,
+            trains=lambda: [(t.id, t.number) for t in world.trains.values()],
+            clock_ms=wall_clock(args.clock_start_ms),
+        )
+    server = SimServer(world, settings, Journal(args.journal), alarms)
     bound = await server.listen(args.listen or [("127.0.0.1", 7101)])
     print("READY " + json.dumps({"node": args.node, "role": args.role, "tcp": bound}), flush=True)
     log.info("simulator %s serving line %s on %s", args.node, line.id, bound)

@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.comms.link import LinkHandler, LinkTimings, ServerLink
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
@@ -39,6 +40,7 @@ from app.protocol.udp import (
     TrainStatus,
     encode_train_status,
 )
+from app.sim.alarms import AlarmRefused, AlarmSystem
 from app.sim.guard import CommandGuard
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
@@ -214,8 +216,17 @@ class _PeerHandler(LinkHandler):
 
 
 class SimServer:
-    def __init__(self, world: World, settings: ServerSettings, journal: Journal) -> None:
+    def __init__(
+        self,
+        world: World,
+        settings: ServerSettings,
+        journal: Journal,
+        alarms: AlarmSystem | None = None,
+    ) -> None:
         self.world = world
+        self.alarms = alarms
+        self._ticks = 0
+        self._dual_master: tuple[str, float] | None = None  # the other master, last heard
         self.settings = settings
         self.journal = journal
         self.rules = RoleRules(
@@ -283,6 +294,10 @@ class SimServer:
     # -- roles ------------------------------------------------------------------
 
     def peer_said(self, node: str, role: str, epoch: int) -> None:
+        if role == "master" and self.role == "master" and self.alarms is not None:
+            # Two masters at once: whoever stays master says so on the alarm topic.
+            self.alarms.manager.raise_alarm("dual_master", node, station="", zone="")
+            self._dual_master = (node, time.monotonic())
         if self.rules.heard(node, role, epoch, time.monotonic()) == "demote":
             log.warning(
                 "server %s: %s is master with epoch %d; stepping down to standby",
@@ -298,6 +313,8 @@ class SimServer:
             body = json.loads(msg.body)
             self.world.restore(body["world"])
             self.guard.merge(body["commands"])
+            if self.alarms is not None and "alarms" in body:
+                self.alarms.manager.restore(body["alarms"])
 
     def partner_connected(self) -> None:
         """A partner that (re)connects may have missed anything: send it all next time."""
@@ -325,12 +342,19 @@ class SimServer:
                     self.epoch,
                 )
                 self._announce()
+                if self.alarms is not None:
+                    self.alarms.promoted()
                 snap = self.world.snapshot()
                 for c in list(self.clients):
                     if c.hello is not None and not c.is_server:
                         c.send(snap)
             if self.role == "master":
                 self.world.step(s.tick_s * s.time_scale)
+                if self.alarms is not None:
+                    if self._dual_master and time.monotonic() - self._dual_master[1] > 2.0:
+                        self.alarms.manager.clear_condition("dual_master", self._dual_master[0])
+                        self._dual_master = None
+                    self.alarms.tick(s.tick_s)
             self._serve()
             if self.role == "master":
                 self._replicate()
@@ -351,10 +375,13 @@ class SimServer:
         incoming = [c for c in self.clients if c.is_server]
         if not (outgoing or incoming):
             return
-        body = {
+        body: dict[str, Any] = {
             "world": self.world.export(),
             "commands": self.guard.export(full=self._full_guard_next),
         }
+        self._ticks += 1
+        if self.alarms is not None and (self._ticks % 5 == 0 or self._full_guard_next):
+            body["alarms"] = self.alarms.manager.export()
         self._full_guard_next = False
         replica = Replica(self.settings.node, self.epoch, self.world.seq, json.dumps(body))
         if outgoing:
@@ -458,6 +485,13 @@ class SimServer:
             return "" if world.hold_train(cmd.device) else "train already held"
         if op is CommandOp.RELEASE_TRAIN:
             return "" if world.release_train(cmd.device) else "train was not held"
+        if op is CommandOp.ACK_ALARM:
+            if self.alarms is None:
+                raise Refused("unsupported_op", "this server produces no alarms")
+            try:
+                return self.alarms.manager.ack(cmd.device, cmd.dispatcher)
+            except AlarmRefused as exc:
+                raise Refused(exc.code, exc.reason) from None
         raise Refused("unsupported_op", f"operation {op.value} is not supported by this server")
 
     def _journal(self, cmd: Command, result: CommandResult, repeat: bool) -> None:
@@ -487,4 +521,6 @@ class SimServer:
             await server.wait_closed()
         if self._udp is not None:
             self._udp.close()
+        if self.alarms is not None:
+            self.alarms.close()
         self.journal.close()
