@@ -9,11 +9,13 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QShowEvent
+from PySide6.QtCore import QLocale, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.alarms.consumer import FeedState
+from app.alarms.service import AlarmService
 from app.comms.link import LinkInfo, LinkState
 from app.control.authority import ZoneAuthority
 from app.control.pipeline import CommandRecord
@@ -33,10 +37,11 @@ from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
 from app.session import LocalAlarm, MasterView
 from ui import style
+from ui.alarmlist import AlarmDock
 from ui.bridge import ControlBridge, SessionBridge, SessionLike
 from ui.commandlog import CommandLogDock
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
-from ui.items import position_text
+from ui.items import Z, position_text
 from ui.schematic import SchematicScene, SchematicView
 from ui.zones import ZoneDock, zone_look
 
@@ -60,11 +65,13 @@ class MainWindow(QMainWindow):
         self,
         session: SessionLike,
         control: ControlService | None = None,
+        alarms: AlarmService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.control = control
+        self.alarms = alarms
         self.line = session.line
         self.bridge = SessionBridge(session, self)
         self.control_bridge = ControlBridge(control, self) if control is not None else None
@@ -108,6 +115,14 @@ class MainWindow(QMainWindow):
         self.command_log: CommandLogDock | None = None
         if self.control is not None:
             self._build_control_docks(self.control)
+        self.alarm_dock: AlarmDock | None = None
+        self.alarm_marks: dict[str, QGraphicsEllipseItem] = {}
+        self.alarm_label = QLabel()
+        self.alarm_label.setObjectName("alarmFeedLabel")
+        self.alarm_label.setTextFormat(Qt.TextFormat.RichText)
+        self.statusBar().insertPermanentWidget(2, self.alarm_label)
+        if self.alarms is not None:
+            self._build_alarm_dock(self.alarms)
 
         self.bridge.stateChanged.connect(self._on_state)
         self.bridge.linksChanged.connect(self._on_links)
@@ -287,6 +302,113 @@ class MainWindow(QMainWindow):
         self.control_bridge.zoneChanged.connect(self._on_zone)
         self.control_bridge.availabilityChanged.connect(self._on_control_availability)
         self.control_bridge.statusChanged.connect(lambda _status: self._refresh_control())
+
+    # -- alarms -------------------------------------------------------------------------
+
+    def _build_alarm_dock(self, alarms: AlarmService) -> None:
+        line = self.line
+        dock = AlarmDock(
+            alarms,
+            language="en" if QLocale().name().startswith("en") else "zh_CN",
+            tz=self._tz,
+            station_name=lambda sid: (
+                line.station_by_id[sid].name_zh if sid in line.station_by_id else sid
+            ),
+            stations=[(s.id, f"{s.name_zh} {s.name_en}") for s in line.stations],
+            zones=[z.id for z in line.zones],
+            can_acknowledge=self.session.role != "observer",
+            parent=self,
+        )
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        # The alarm list is what a dispatcher watches most: bottom, in front of the logs.
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.tabifyDockWidget(self.log_dock, dock)
+        dock.raise_()
+        self.log_menu.addAction(dock.toggleViewAction())
+        dock.focusDevice.connect(self.focus_device)
+        dock.message.connect(self.log_event)
+        dock.bridge.changed.connect(lambda _c: self._refresh_alarm_marks())
+        dock.bridge.statusChanged.connect(lambda _s: self._refresh_alarm_label())
+        self.alarm_dock = dock
+        self._blink_alarms = QTimer(self)
+        self._blink_alarms.setInterval(500)
+        self._blink_alarms.timeout.connect(self._toggle_alarm_marks)
+        self._blink_alarms.start()
+        self._refresh_alarm_label()
+
+    def device_item(self, device: str) -> QGraphicsItem | None:
+        scene = self.scene
+        train_id = parse_train_device(device)
+        if train_id is not None:
+            return scene.train_items.get(train_id)
+        for items in (scene.switch_items, scene.signal_items, scene.section_items):
+            item = items.get(device)
+            if item is not None:
+                return item
+        return None
+
+    def focus_device(self, device: str) -> bool:
+        """Centre the schematic on ``device`` (switch, signal, section or train:<id>)."""
+        item = self.device_item(device)
+        if item is None:
+            self.show_status(self.tr("{0} is not on the schematic").format(device))
+            return False
+        self.view.centerOn(item.sceneBoundingRect().center())
+        return True
+
+    def _refresh_alarm_marks(self) -> None:
+        """A ring around every device with an unacknowledged alarm (it blinks)."""
+        if self.alarms is None:
+            return
+        wanted = {d for d in self.alarms.list.unacked_devices() if self.device_item(d)}
+        for device in list(self.alarm_marks):
+            if device not in wanted:
+                self.scene.removeItem(self.alarm_marks.pop(device))
+        for device in wanted - set(self.alarm_marks):
+            item = self.device_item(device)
+            assert item is not None
+            centre = item.sceneBoundingRect().center()
+            ring = QGraphicsEllipseItem(centre.x() - 7, centre.y() - 7, 14, 14)
+            pen = QPen(style.ATTENTION, 1.6)
+            pen.setStyle(Qt.PenStyle.DashLine)  # a shape, not only a colour
+            ring.setPen(pen)
+            ring.setZValue(Z.BANNER)
+            ring.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            self.scene.addItem(ring)
+            self.alarm_marks[device] = ring
+
+    def _toggle_alarm_marks(self) -> None:
+        for ring in self.alarm_marks.values():
+            ring.setVisible(not ring.isVisible())
+
+    def _refresh_alarm_label(self) -> None:
+        if self.alarms is None:
+            self.alarm_label.setText("")
+            return
+        st = self.alarms.status
+        stale = self.alarms.stale_for_s()
+        if stale is not None:
+            text = _colour(
+                style.LINK_DOWN.name(), "■ " + self.tr("ALARMS STALE {0} s").format(int(stale))
+            )
+        elif st.state is FeedState.LIVE:
+            text = _colour(style.LINK_UP.name(), "● " + self.tr("Alarms live"))
+        elif st.state in (FeedState.STARTING, FeedState.CATCHING_UP):
+            text = _colour(
+                style.ATTENTION.name(),
+                "◆ " + self.tr("Alarms catching up {0}%").format(int(st.progress * 100)),
+            )
+        else:
+            text = _colour(style.TEXT_MUTED.name(), self.tr("Alarms: {0}").format(st.state.value))
+        self.alarm_label.setText(text)
+        self.alarm_label.setToolTip(
+            self.tr("topic {0}, offset {1}, lag {2}, malformed {3}").format(
+                st.topic, st.offset, st.lag, st.bad_records
+            )
+        )
 
     # -- zone control -------------------------------------------------------------------
 
@@ -486,6 +608,8 @@ class MainWindow(QMainWindow):
         now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
         self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M:%S"))
         self._on_links(self.session.link_infos())  # round-trip times and ages move on
+        if self.alarms is not None:
+            self._refresh_alarm_label()  # the stale time moves on
 
     # -- event log --------------------------------------------------------------------------
 
@@ -771,6 +895,9 @@ class MainWindow(QMainWindow):
             self.control_bridge.detach()
         if self.zone_dock is not None:
             await self.zone_dock.shutdown()
+        if self.alarm_dock is not None:
+            self._blink_alarms.stop()
+            self.alarm_dock.shutdown()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -785,7 +912,8 @@ class MainWindow(QMainWindow):
             # Dock sizes given before the first show are overridden by the layout.
             if self.zone_dock is not None:
                 self.resizeDocks([self.zone_dock], [400], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
+            bottom = self.alarm_dock if self.alarm_dock is not None else self.log_dock
+            self.resizeDocks([bottom], [330 if self.alarm_dock else 150], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()

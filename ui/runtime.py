@@ -31,10 +31,17 @@ from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
 from app.model.topology import Line
 from app.paths import resource_dir
-from app.services import RedisProcess, ServiceError, ping, redis_available
+from app.services import (
+    RedisProcess,
+    ServiceError,
+    TansuProcess,
+    ping,
+    port_open,
+    redis_available,
+)
 from app.session import Endpoint
 from app.sim.launcher import SimulatorError, SimulatorPair
-from app.wiring import build_control, build_session, configured_endpoints
+from app.wiring import build_alarms, build_control, build_session, configured_endpoints
 from ui import style
 from ui.mainwindow import MainWindow
 
@@ -147,11 +154,17 @@ async def amain(
     sim: SimulatorPair | None = None
     redis: RedisProcess | None = None
     redis_nodes: list[str] | None = None  # None: as configured
+    broker: TansuProcess | None = None
+    bootstrap: str | None = None  # None: as configured
     try:
         if args.demo:
             redis, redis_nodes = start_demo_redis(ws)
+            broker, bootstrap = start_demo_broker(ws)
             # The demo runs the redundant pair: servers A and B, each on two networks.
-            sim = SimulatorPair(ws.line, args=["--time-scale", f"{args.demo_time_scale:g}"])
+            sim_args = ["--time-scale", f"{args.demo_time_scale:g}"]
+            if bootstrap:
+                sim_args += ["--kafka", bootstrap, "--alarm-flood", "12"]
+            sim = SimulatorPair(ws.line, args=sim_args)
             log.info("starting the simulator pair on %s", ", ".join(sim.addresses("A")))
             try:
                 endpoints = sim.start()
@@ -161,7 +174,7 @@ async def amain(
             log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
         else:
             endpoints = overrides or configured_endpoints(ws)
-        return await run_session(app, args, ws, line, endpoints, redis_nodes)
+        return await run_session(app, args, ws, line, endpoints, redis_nodes, bootstrap)
     finally:
         if sim is not None:
             sim.stop()
@@ -170,6 +183,29 @@ async def amain(
             redis.stop()
             shutil.rmtree(redis.workdir, ignore_errors=True)
             log.info("demo redis-server stopped")
+        if broker is not None:
+            broker.stop()
+            log.info("demo Kafka broker stopped")
+
+
+def start_demo_broker(ws: Workstation) -> tuple[TansuProcess | None, str | None]:
+    """The demo's Kafka: the configured one if it answers, else a child tansu broker.
+
+    Returns the child (to stop at the end) and the bootstrap address (None: no
+    broker at all, and no alarms in this demo).
+    """
+    first = ws.kafka.bootstrap_servers.split(",")[0]
+    host, _, port = first.rpartition(":")
+    if port.isdigit() and port_open(host.strip("[]"), int(port)):
+        log.info("demo: using the configured Kafka %s", ws.kafka.bootstrap_servers)
+        return None, ws.kafka.bootstrap_servers
+    try:
+        broker = TansuProcess().start()
+    except ServiceError as exc:
+        log.warning("demo: no Kafka broker (%s): no alarms in this demo", exc)
+        return None, None
+    log.info("demo: started a tansu broker on %s", broker.bootstrap)
+    return broker, broker.bootstrap
 
 
 def start_demo_redis(ws: Workstation) -> tuple[RedisProcess | None, list[str] | None]:
@@ -202,11 +238,14 @@ async def run_session(
     line: Line,
     endpoints: list[Endpoint],
     redis_nodes: list[str] | None = None,
+    bootstrap: str | None = None,
 ) -> int:
     """Show the window for one session until it is closed (or ``--quit-after``)."""
     session = build_session(ws, line, endpoints)
     control = build_control(ws, session, redis_nodes=redis_nodes)
-    window = MainWindow(session, control)
+    demo_without_broker = args.demo and bootstrap is None
+    alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
+    window = MainWindow(session, control, alarms)
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)
@@ -215,6 +254,8 @@ async def run_session(
     try:
         session.start()
         control.start()
+        if alarms is not None:
+            alarms.start()
         if args.demo and control.authority is not None:
             demo_task = asyncio.get_running_loop().create_task(
                 take_free_zones(control.authority, window)
@@ -237,6 +278,8 @@ async def run_session(
             with contextlib.suppress(asyncio.CancelledError):
                 await demo_task
         await window.shutdown()
+        if alarms is not None:
+            await alarms.close()
         await control.close()
         await session.close()
         window.hide()
