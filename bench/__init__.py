@@ -42,3 +42,6 @@ register(
 )
 register("soak", "bench.soak", "long run at 10x traffic: RSS and traced memory growth")
 register("locks", "bench.locks", "device locks: ours vs redis-py, Redlock over 3 nodes, contention")
+register(
+    "alarms", "bench.alarms", "alarm catch-up vs full replay, ingest vs raw consume, live latency"
+)

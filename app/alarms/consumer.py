@@ -31,6 +31,7 @@ import collections
 import dataclasses
 import enum
 import logging
+import re
 import threading
 import time
 import uuid
@@ -40,11 +41,19 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from app.alarms.records import EndOfTopic, Record, RecordError, decode_record, topic_for
+from app.alarms.records import (
+    EndOfTopic,
+    Record,
+    RecordError,
+    SnapshotPart,
+    decode_record,
+    topic_for,
+)
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1
+TAIL_SCAN_S = 3.0  # at most this long reading past a lagging high watermark
 BATCH = 500
 BAD_KEPT = 200
 
@@ -96,6 +105,15 @@ class FeedStatus:
         if span <= 0 or self.state is FeedState.LIVE:
             return 1.0
         return max(0.0, min(1.0, (self.offset - self.start_offset) / span))
+
+
+_SNAPSHOT_OFFSET = re.compile(rb'"snapshot_offset":(-?\d+)')
+
+
+def _snapshot_offset(value: bytes | None) -> int:
+    """The ``snapshot_offset`` of an encoded record without decoding it (-1 if none)."""
+    found = _SNAPSHOT_OFFSET.search(value or b"", 0, 256)
+    return int(found.group(1)) if found else -1
 
 
 def _offset(msg: Message) -> int:
@@ -185,7 +203,7 @@ class AlarmFeed:
             "enable.auto.offset.store": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": 50,
+            "fetch.wait.max.ms": 10,  # latency: a blink, not a batch
             "socket.connection.setup.timeout.ms": 3000,
             "reconnect.backoff.ms": 100,
             "reconnect.backoff.max.ms": 2000,
@@ -260,8 +278,48 @@ class AlarmFeed:
         for probe in range(high - 1, max(low, high - 10) - 1, -1):
             rec = self._read_one(consumer, topic, probe)
             if rec is not None and rec.snapshot_offset >= low:
-                return rec.snapshot_offset, high
+                newest, end = self._scan_tail(consumer, topic, probe + 1, rec.snapshot_offset)
+                return newest, max(high, end)
         return low, high
+
+    def _scan_tail(
+        self, consumer: Consumer, topic: str, start: int, newest: int
+    ) -> tuple[int, int]:
+        """Read on from ``start`` to the real end: a later record may name a newer snapshot.
+
+        A broker whose high watermark lags (tansu) reports an end that is not
+        the end; the records past it are read here once (not applied), and the
+        newest ``snapshot_offset`` among them wins. Bounded by ``TAIL_SCAN_S``.
+        """
+        consumer.assign([TopicPartition(topic, 0, start)])
+        end = start
+        parts: dict[str, list[int]] = {}  # snapshot id -> [first offset, parts seen]
+        deadline = time.monotonic() + TAIL_SCAN_S
+        idle = 0
+        # Not "until end of partition": that event comes at the lagging watermark too.
+        # Until two reads in a row bring no record.
+        while time.monotonic() < deadline and not self._stop.is_set() and idle < 2:
+            got = False
+            for msg in consumer.consume(BATCH, POLL_S):
+                if msg.error() is not None:
+                    continue
+                got = True
+                offset = _offset(msg)
+                end = offset + 1
+                newest = max(newest, _snapshot_offset(msg.value()))
+                if (msg.key() or b"").startswith(b"snapshot:"):
+                    # A snapshot written after the last pointer to one: complete, it wins.
+                    try:
+                        rec = decode_record(msg.value(), f"{topic}@{offset}")
+                    except RecordError:
+                        continue
+                    if isinstance(rec.body, SnapshotPart):
+                        seen = parts.setdefault(rec.body.snapshot_id, [offset, 0])
+                        seen[1] += 1
+                        if seen[1] == rec.body.parts:
+                            newest = max(newest, seen[0])
+            idle = 0 if got else idle + 1
+        return newest, end
 
     def _read_one(self, consumer: Consumer, topic: str, offset: int) -> Record | None:
         consumer.assign([TopicPartition(topic, 0, offset)])
@@ -307,7 +365,11 @@ class AlarmFeed:
         next_probe = last_rx + self.settings.probe_s
         midnight_seen_at: float | None = None
         while not self._stop.is_set():
-            msgs = consumer.consume(BATCH, POLL_S)
+            # Wait for the first record only; then take what is already there. (A
+            # consume() of a whole batch would sit on the first record until the
+            # batch filled or the timeout passed: latency for nothing.)
+            first = consumer.poll(POLL_S)
+            msgs = [first, *consumer.consume(BATCH - 1, 0)] if first is not None else []
             batch: list[Delivered] = []
             next_topic = ""
             at_end = False
