@@ -46,6 +46,7 @@ from app.model.topology import Line
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10_000
+TOPIC_CHECK_S = 2.0  # how often the producer checks that today's topic still exists
 
 
 class AlarmRefused(Exception):
@@ -497,6 +498,25 @@ class AlarmPublisher:
     def _off(self, topic: str) -> int:
         return self.snapshot_offset.get(topic, -1)
 
+    def check_topic(self) -> None:
+        """Is today's topic still there? A broker that lost it (restarted without its
+        data) gets it again, starting with a snapshot, so consumers re-sync from it."""
+        topic = self.topic
+        if not topic:
+            return
+        try:
+            meta = self._producer.list_topics(topic, timeout=0.5)
+        except KafkaException:
+            return  # the broker is down: nothing to tell yet
+        info = meta.topics.get(topic)
+        if info is not None and info.error is None and info.partitions:
+            return
+        log.warning("alarm topic %s is gone from the broker: creating it again", topic)
+        self._ready.discard(topic)
+        if self._ensure(topic):
+            self.snapshot_offset[topic] = -1
+            self.write_snapshot()
+
     # records ----------------------------------------------------------------------------
 
     def change(self, seq: int, ev: AlarmEvent) -> None:
@@ -623,6 +643,7 @@ class AlarmSystem:
             self.manager, rate=settings.rate, seed=settings.seed, trains=trains
         )
         self._last_snapshot_ms = 0
+        self._last_check_ms = 0
         self._flood_left = settings.flood
 
     def _state(self) -> tuple[int, list[AlarmEvent]]:
@@ -636,6 +657,9 @@ class AlarmSystem:
             if self._last_snapshot_ms:  # roll() wrote the first one
                 pub.write_snapshot()
             self._last_snapshot_ms = now
+        if pub.topic and now - self._last_check_ms >= TOPIC_CHECK_S * 1000:
+            self._last_check_ms = now
+            pub.check_topic()
         if self._flood_left and pub.topic:
             self.sources.flood(self._flood_left)
             self._flood_left = 0

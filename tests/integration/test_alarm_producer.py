@@ -228,3 +228,52 @@ def test_ack_round_trip_across_two_hmi_cores_and_while_the_link_is_down(
 
     asyncio.run(scenario())
     print(f"ack seen by the other HMI after {timings['ack_seen_by_other_ms']:.0f} ms (target 500)")
+
+
+def test_broker_killed_and_restarted_the_live_list_converges_with_a_fresh_one(
+    start_sim: Callable[..., SimulatorProcess],
+    broker_factory: Callable[[], TansuProcess],
+) -> None:
+    broker = broker_factory()
+    start_sim(*sim_args(broker, "--alarm-flood", "15"))
+    settings = FeedSettings(broker.bootstrap, timezone=TZ)
+    seen: list[FeedState] = []
+
+    async def scenario() -> None:
+        live = AlarmService(settings)
+        live.status_changed.connect(lambda st: seen.append(st.state))
+        live.start()
+        try:
+            async with asyncio.timeout(30):
+                while live.status.state is not FeedState.LIVE or len(live.list) < 10:
+                    await asyncio.sleep(0.05)
+            # The broker dies (memory storage: its topics die with it) and comes back.
+            assert broker.proc is not None
+            broker.proc.kill()
+            broker.proc.wait(10)
+            async with asyncio.timeout(30):
+                while live.status.state is not FeedState.STALE:
+                    await asyncio.sleep(0.05)
+            broker.start()
+            async with asyncio.timeout(60):
+                while True:
+                    await asyncio.sleep(0.5)
+                    if live.status.state is FeedState.LIVE:
+                        fresh = AlarmService(settings)
+                        fresh.start()
+                        try:
+                            async with asyncio.timeout(20):
+                                while fresh.status.state is not FeedState.LIVE:
+                                    await asyncio.sleep(0.05)
+                            await asyncio.sleep(1.5)  # both follow the same live changes
+                            a = {r.alarm_id: r.state for r in live.list.active()}
+                            b = {r.alarm_id: r.state for r in fresh.list.active()}
+                        finally:
+                            await fresh.close()
+                        if a == b and a:
+                            break
+        finally:
+            await live.close()
+
+    asyncio.run(scenario())
+    assert FeedState.STALE in seen and seen[-1] is FeedState.STOPPED
