@@ -372,6 +372,7 @@ class DispatcherSession(LinkHandler):
         idempotency_key: str = "",
         fencing_token: int = 0,
         zone: str | None = None,
+        arg: str = "",
     ) -> CommandResult:
         """Send one command and wait for its result. Never raises: failures are outcomes.
 
@@ -392,6 +393,7 @@ class DispatcherSession(LinkHandler):
             zone=(self.state.zone_of(device) if zone is None else zone) or "",
             idempotency_key=idempotency_key or uuid.uuid4().hex,
             fencing_token=fencing_token,
+            arg=arg,
         )
         result = await self._send_and_wait(cmd)
         self.command_finished.emit(result)

@@ -33,11 +33,13 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -467,6 +469,9 @@ class AlarmDock(QDockWidget):
         self.ack_selected.setObjectName("ackSelected")
         self.ack_visible = QPushButton(tr("Acknowledge visible"))
         self.ack_visible.setObjectName("ackVisible")
+        self.shelve_button = QPushButton(tr("Shelve…"))
+        self.shelve_button.setObjectName("shelve")
+        self.shelve_button.setToolTip(tr("hide the selected alarms for a while (they return)"))
         self.silence_button = QPushButton(tr("Silence horn"))
         self.silence_button.setObjectName("silence")
         self.diagnostics_button = QPushButton(tr("Diagnostics"))
@@ -474,14 +479,20 @@ class AlarmDock(QDockWidget):
         self.ack_selected.clicked.connect(self.acknowledge_selected)
         self.ack_visible.clicked.connect(self.acknowledge_visible)
         self.silence_button.clicked.connect(self.silence)
+        self.shelve_button.clicked.connect(self._ask_shelve)
         self.diagnostics_button.clicked.connect(self.show_diagnostics)
         can = can_acknowledge and service.acks is not None
         self.ack_selected.setEnabled(can)
         self.ack_visible.setEnabled(can)
+        self.shelve_button.setEnabled(can)
         if not can:
             self.ack_selected.setToolTip(tr("this workstation may not acknowledge alarms"))
-        for b in (self.ack_selected, self.ack_visible, self.silence_button):
+        self.show_hidden = QCheckBox(tr("show shelved"))
+        self.show_hidden.setObjectName("showHidden")
+        self.show_hidden.toggled.connect(self.model.set_show_hidden)
+        for b in (self.ack_selected, self.ack_visible, self.shelve_button, self.silence_button):
             buttons.addWidget(b)
+        buttons.addWidget(self.show_hidden)
         buttons.addStretch(1)
         buttons.addWidget(self.diagnostics_button)
         column.addLayout(buttons)
@@ -603,6 +614,30 @@ class AlarmDock(QDockWidget):
             return
         queued = self.service.acknowledge(ids)
         self.message.emit(tr("Acknowledging {0} alarm(s)").format(len(queued)))
+
+    def _ask_shelve(self) -> None:
+        # Not connected straight to shelve_selected: clicked(bool) would pass minutes.
+        self.shelve_selected()
+
+    def shelve_selected(self, minutes: int | None = None) -> bool:
+        """Shelve the selected alarms; asks for how long unless ``minutes`` is given."""
+        ids = self.selected_ids()
+        if not ids or self.service.acks is None:
+            return False
+        if minutes is None:
+            minutes, ok = QInputDialog.getInt(
+                self,
+                tr("Shelve alarms"),
+                tr("Shelve {0} alarm(s) for minutes:").format(len(ids)),
+                30,
+                1,
+                480,
+            )
+            if not ok:
+                return False
+        self.service.shelve(ids, minutes)
+        self.message.emit(tr("Shelving {0} alarm(s) for {1} min").format(len(ids), minutes))
+        return True
 
     def _filters_changed(self) -> None:
         p = self.priority_box.currentData()

@@ -46,6 +46,7 @@ class AckSender(Protocol):
         idempotency_key: str = "",
         fencing_token: int = 0,
         zone: str | None = None,
+        arg: str = "",
     ) -> CommandResult: ...
 
 

@@ -22,7 +22,7 @@ from app.alarms.acks import AckOutbox, AckSender, PendingAck
 from app.alarms.consumer import AlarmFeed, BadRecord, Delivered, FeedSettings, FeedState, FeedStatus
 from app.alarms.model import AlarmChanges, AlarmList
 from app.events import Event
-from app.model.commands import CommandOp
+from app.model.commands import CommandOp, CommandResult
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class AlarmService:
         self.changed: Event[AlarmChanges] = Event("alarms.changed")
         self.status_changed: Event[FeedStatus] = Event("alarms.status")
         self.bad_record: Event[BadRecord] = Event("alarms.bad_record")
+        self.action_finished: Event[CommandResult] = Event("alarms.action_finished")
+        self._sender = sender
         self.status = FeedStatus(FeedState.STOPPED, "", 0, 0, 0, clock_ms())
         self.acks = (
             AckOutbox(sender, ack_op, path=acks_path, clock_ms=clock_ms)
@@ -134,6 +136,33 @@ class AlarmService:
                 continue
             queued.append(self.acks.ack(aid, row.event.zone))
         return queued
+
+    def shelve(self, alarm_ids: Iterable[str], minutes: int) -> asyncio.Task[list[CommandResult]]:
+        """Shelve these alarms for ``minutes`` (a command each); the results, also announced.
+
+        Unlike an acknowledgement, a shelve is not kept for later: a dispatcher who
+        shelves while the link is down is told at once that it did not happen.
+        """
+        if self._sender is None:
+            raise RuntimeError("this workstation cannot shelve alarms (no command channel)")
+        sender = self._sender
+        ids = [aid for aid in alarm_ids if aid in self.list]
+
+        async def run() -> list[CommandResult]:
+            results = []
+            for aid in ids:
+                row = self.list.get(aid)
+                result = await sender.command(
+                    aid,
+                    CommandOp.SHELVE_ALARM,
+                    zone=row.event.zone if row is not None else "",
+                    arg=str(minutes),
+                )
+                results.append(result)
+                self.action_finished.emit(result)
+            return results
+
+        return asyncio.get_running_loop().create_task(run())
 
     def stale_for_s(self) -> float | None:
         """Seconds the list has been stale, or None when it is not."""

@@ -18,6 +18,7 @@ class CommandOp(StrEnum):
     HOLD_TRAIN = "hold_train"
     RELEASE_TRAIN = "release_train"
     ACK_ALARM = "ack_alarm"
+    SHELVE_ALARM = "shelve_alarm"  # arg: minutes
 
 
 #: What each operation's ``device`` names.
@@ -33,6 +34,7 @@ OP_DEVICE_KIND: dict[CommandOp, str] = {
     CommandOp.HOLD_TRAIN: "train",
     CommandOp.RELEASE_TRAIN: "train",
     CommandOp.ACK_ALARM: "alarm",  # device: the alarm id
+    CommandOp.SHELVE_ALARM: "alarm",
 }
 
 #: A train is not in the line file; commands name it ``train:<id>`` (TrainState.id,
@@ -75,6 +77,7 @@ class Command:
     zone: str = ""
     idempotency_key: str = ""
     fencing_token: int = 0
+    arg: str = ""  # an operation's parameter (shelve_alarm: minutes); optional on the wire
 
 
 @dataclass(frozen=True, slots=True)

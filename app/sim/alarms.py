@@ -46,6 +46,7 @@ from app.model.topology import Line
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10_000
+MAX_SHELVE_MIN = 480  # a shift
 TOPIC_CHECK_S = 2.0  # how often the producer checks that today's topic still exists
 
 
@@ -148,6 +149,7 @@ class AlarmManager:
         self.rows: dict[str, AlarmEvent] = {}  # current state; insertion order = age
         self._by_condition: dict[tuple[str, str], str] = {}  # (kind, device) -> active id
         self.overflow = 0
+        self.shelved: dict[str, int] = {}  # alarm id -> shelved until (wall ms)
         self._stations = sorted(line.stations, key=lambda s: s.x)
 
     # where things are -----------------------------------------------------------------
@@ -180,6 +182,7 @@ class AlarmManager:
             self.rows[ev.alarm_id] = ev
         else:
             self.rows.pop(ev.alarm_id, None)
+            self.shelved.pop(ev.alarm_id, None)
             self._by_condition.pop((ev.kind, ev.device), None)
         self.emit(self.seq, ev)
         return ev
@@ -264,8 +267,46 @@ class AlarmManager:
         self._change(replace(row, event=EventType.ACK, event_ms=self.clock_ms(), acked=True, by=by))
         return ""
 
+    def shelve(self, alarm_id: str, by: str, minutes: int) -> str:
+        """Shelve for ``minutes`` (1..480); the server unshelves it when the time is up."""
+        row = self.rows.get(alarm_id)
+        if row is None:
+            raise AlarmRefused("unknown_alarm", f"no alarm {alarm_id} is active or unacknowledged")
+        if not 1 <= minutes <= MAX_SHELVE_MIN:
+            raise AlarmRefused(
+                "bad_argument", f"shelve for 1..{MAX_SHELVE_MIN} minutes, not {minutes}"
+            )
+        now = self.clock_ms()
+        until = now + minutes * 60_000
+        self.shelved[alarm_id] = until
+        self._change(
+            replace(row, event=EventType.SHELVE, event_ms=now, by=by, shelved_until_ms=until)
+        )
+        return ""
+
+    def unshelve_due(self) -> int:
+        """Unshelve every alarm whose time is up; how many."""
+        now = self.clock_ms()
+        due = [aid for aid, until in self.shelved.items() if until <= now]
+        for aid in due:
+            del self.shelved[aid]
+            row = self.rows.get(aid)
+            if row is not None:
+                self._change(
+                    replace(row, event=EventType.UNSHELVE, event_ms=now, by="", shelved_until_ms=0)
+                )
+        return len(due)
+
     def snapshot(self) -> list[AlarmEvent]:
-        return list(self.rows.values())
+        """Every alarm not normal; a shelved one as its SHELVE (what hides it, and until)."""
+        out = []
+        for aid, row in self.rows.items():
+            until = self.shelved.get(aid, 0)
+            hidden = until > 0 and row.event is not EventType.SHELVE
+            out.append(
+                replace(row, event=EventType.SHELVE, shelved_until_ms=until) if hidden else row
+            )
+        return out
 
     # replication ----------------------------------------------------------------------
 
@@ -273,10 +314,12 @@ class AlarmManager:
         return {
             "seq": self.seq,
             "rows": [_event_doc(r) for r in self.rows.values()],
+            "shelved": dict(self.shelved),
         }
 
     def restore(self, doc: dict[str, Any]) -> None:
         self.seq = int(doc["seq"])
+        self.shelved = {str(k): int(v) for k, v in doc.get("shelved", {}).items()}
         self.rows = {}
         self._by_condition = {}
         for d in doc["rows"]:
@@ -664,6 +707,7 @@ class AlarmSystem:
             self.sources.flood(self._flood_left)
             self._flood_left = 0
         self.sources.tick(dt_s)
+        self.manager.unshelve_due()
         pub.poll()
 
     def promoted(self) -> None:

@@ -492,6 +492,15 @@ class SimServer:
                 return self.alarms.manager.ack(cmd.device, cmd.dispatcher)
             except AlarmRefused as exc:
                 raise Refused(exc.code, exc.reason) from None
+        if op is CommandOp.SHELVE_ALARM:
+            if self.alarms is None:
+                raise Refused("unsupported_op", "this server produces no alarms")
+            if not cmd.arg.isdigit():
+                raise Refused("bad_argument", f"shelve needs minutes, got {cmd.arg!r}")
+            try:
+                return self.alarms.manager.shelve(cmd.device, cmd.dispatcher, int(cmd.arg))
+            except AlarmRefused as exc:
+                raise Refused(exc.code, exc.reason) from None
         raise Refused("unsupported_op", f"operation {op.value} is not supported by this server")
 
     def _journal(self, cmd: Command, result: CommandResult, repeat: bool) -> None:

@@ -28,7 +28,7 @@ from app.alarms.records import (
     topic_for,
 )
 from app.alarms.service import AlarmService
-from app.model.commands import CommandOp
+from app.model.commands import CommandOp, Outcome
 from app.model.topology import Line
 from app.services import TansuProcess
 from app.session import DispatcherSession
@@ -196,6 +196,15 @@ def test_ack_round_trip_across_two_hmi_cores_and_while_the_link_is_down(
             timings["ack_seen_by_other_ms"] = (time.perf_counter() - start) * 1000
             row = a2.list.get(target.alarm_id)
             assert row is None or row.event.by == "d1"
+
+            # Shelve another one for 5 minutes: every HMI hides it.
+            shelved = next(r for r in a1.list.active() if r.alarm_id != target.alarm_id)
+            [result] = await a1.shelve([shelved.alarm_id], 5)
+            assert result.outcome is Outcome.EXECUTED, result
+            async with asyncio.timeout(10):
+                while (r2 := a2.list.get(shelved.alarm_id)) is None or r2.state.value != "shelved":
+                    await asyncio.sleep(0.01)
+            assert r2.shelved_until_ms > time.time() * 1000 + 4 * 60_000
 
             # The link down (the server paused): the ack waits in the outbox, then goes.
             os.kill(sim.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]

@@ -24,9 +24,12 @@ class Sender:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.shelves: list[tuple[str, str]] = []
 
     async def command(self, device: str, op: CommandOp, **kw: Any) -> CommandResult:
         self.calls.append(device)
+        if op is CommandOp.SHELVE_ALARM:
+            self.shelves.append((device, kw.get("arg", "")))
         return CommandResult("c", device, op, Outcome.EXECUTED)
 
 
@@ -111,7 +114,7 @@ def test_one_change_is_one_row_signal_even_with_100000_rows(service: AlarmServic
     assert model.data(model.index(9, 0), ID_ROLE) == "A100001"  # the last row filled the hole
 
 
-def test_filters_sort_acknowledge_and_silence(
+def test_filters_sort_acknowledge_shelve_and_silence(
     qtbot: QtBot, service: AlarmService, run_async: Any
 ) -> None:
     feed = Feed(service)
@@ -143,6 +146,12 @@ def test_filters_sort_acknowledge_and_silence(
     dock.acknowledge_selected()
     assert service.acks is not None
     assert [p.alarm_id for p in service.acks.pending] == [first.alarm_id]
+
+    # shelve the selected one: a shelve_alarm command with the minutes
+    assert dock.shelve_selected(minutes=15)
+    sender = service._sender
+    assert isinstance(sender, Sender)
+    qtbot.waitUntil(lambda: sender.shelves == [(first.alarm_id, "15")], timeout=2000)
 
     # filter unacknowledged, acknowledge visible
     dock.state_box.setCurrentIndex(1)

@@ -82,3 +82,35 @@ def test_sources_are_reproducible_and_flood(demo_line: Line) -> None:
         runs.append([(e.event, e.kind, e.device) for _, e in out])
     assert runs[0] == runs[1]
     assert len(runs[0]) > 25
+
+
+def test_shelve_until_the_time_is_up_and_snapshots_show_it(demo_line: Line) -> None:
+    now = [1_000_000]
+    out: list[tuple[int, AlarmEvent]] = []
+    m = AlarmManager(
+        demo_line, server="A", emit=lambda s, e: out.append((s, e)), clock_ms=lambda: now[0]
+    )
+    ev = m.raise_alarm("signal_lamp", "XPD01")
+    assert ev is not None
+    with pytest.raises(AlarmRefused) as refused:
+        m.shelve(ev.alarm_id, "d1", 0)
+    assert refused.value.code == "bad_argument"
+    m.shelve(ev.alarm_id, "d1", 10)
+    assert out[-1][1].event is EventType.SHELVE and out[-1][1].shelved_until_ms == 1_600_000
+    m.clear(ev.alarm_id)  # clears while shelved: still shelved in the snapshot
+    [entry] = m.snapshot()
+    assert (entry.event, entry.active, entry.shelved_until_ms) == (
+        EventType.SHELVE,
+        False,
+        1_600_000,
+    )
+    now[0] = 1_599_999
+    assert m.unshelve_due() == 0
+    now[0] = 1_600_000
+    assert m.unshelve_due() == 1
+    assert out[-1][1].event is EventType.UNSHELVE
+    assert m.snapshot()[0].event is EventType.UNSHELVE
+    standby, _ = manager(demo_line)
+    m.shelve(ev.alarm_id, "d1", 5)
+    standby.restore(m.export())
+    assert standby.shelved == m.shelved
