@@ -53,7 +53,7 @@ from app.alarms.records import (
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1
-TAIL_SCAN_S = 3.0  # at most this long reading past a lagging high watermark
+TAIL_SCAN_S = 5.0  # at most this long reading past a lagging high watermark
 BATCH = 500
 BAD_KEPT = 200
 
@@ -277,8 +277,16 @@ class AlarmFeed:
         # The last record names the newest snapshot; a bad one: try a few before it.
         for probe in range(high - 1, max(low, high - 10) - 1, -1):
             rec = self._read_one(consumer, topic, probe)
-            if rec is not None and rec.snapshot_offset >= low:
-                newest, end = self._scan_tail(consumer, topic, probe + 1, rec.snapshot_offset)
+            if rec is None:
+                continue
+            pointer = rec.snapshot_offset
+            body = rec.body
+            if isinstance(body, SnapshotPart) and body.part == body.parts - 1:
+                # The last record closes a snapshot: that one is the newest (its parts
+                # are consecutive, so it starts ``part`` records before).
+                pointer = probe - body.part
+            if pointer >= low:
+                newest, end = self._scan_tail(consumer, topic, probe + 1, pointer)
                 return newest, max(high, end)
         return low, high
 
@@ -293,15 +301,16 @@ class AlarmFeed:
         """
         consumer.assign([TopicPartition(topic, 0, start)])
         end = start
-        parts: dict[str, list[int]] = {}  # snapshot id -> [first offset, parts seen]
         deadline = time.monotonic() + TAIL_SCAN_S
-        idle = 0
-        # Not "until end of partition": that event comes at the lagging watermark too.
-        # Until two reads in a row bring no record.
-        while time.monotonic() < deadline and not self._stop.is_set() and idle < 2:
+        seen_eof, quiet = False, 0
+        # Until the end-of-partition event AND then reads that bring nothing: the
+        # event alone comes at the lagging watermark too, with records still behind it.
+        while time.monotonic() < deadline and not self._stop.is_set():
             got = False
             for msg in consumer.consume(BATCH, POLL_S):
-                if msg.error() is not None:
+                err = msg.error()
+                if err is not None:
+                    seen_eof = seen_eof or err.code() == KafkaError._PARTITION_EOF
                     continue
                 got = True
                 offset = _offset(msg)
@@ -313,12 +322,13 @@ class AlarmFeed:
                         rec = decode_record(msg.value(), f"{topic}@{offset}")
                     except RecordError:
                         continue
-                    if isinstance(rec.body, SnapshotPart):
-                        seen = parts.setdefault(rec.body.snapshot_id, [offset, 0])
-                        seen[1] += 1
-                        if seen[1] == rec.body.parts:
-                            newest = max(newest, seen[0])
-            idle = 0 if got else idle + 1
+                    body = rec.body
+                    if isinstance(body, SnapshotPart) and body.part == body.parts - 1:
+                        # The last part closes it; its parts are consecutive.
+                        newest = max(newest, offset - body.part)
+            quiet = 0 if got else quiet + 1
+            if seen_eof and quiet >= 2:
+                break
         return newest, end
 
     def _read_one(self, consumer: Consumer, topic: str, offset: int) -> Record | None:
