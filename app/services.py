@@ -11,11 +11,26 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
 class ServiceError(RuntimeError):
     pass
+
+
+def _wait_ready(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float, name: str
+) -> None:
+    """Until ``ready()``; ServiceError if the child exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if proc.poll() is not None:
+            raise ServiceError(f"{name} exited with status {proc.returncode}")
+        time.sleep(0.02)
+    raise ServiceError(f"{name} did not answer within {timeout:g} s")
 
 
 def redis_available() -> bool:
@@ -73,15 +88,12 @@ class RedisProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if ping(self.host, self.port):
-                return self
-            if self.proc.poll() is not None:
-                raise ServiceError(f"redis-server exited with status {self.proc.returncode}")
-            time.sleep(0.02)
-        self.stop()
-        raise ServiceError(f"redis-server did not answer PING within {timeout:g} s")
+        try:
+            _wait_ready(self.proc, lambda: ping(self.host, self.port), timeout, "redis-server")
+        except ServiceError:
+            self.stop()
+            raise
+        return self
 
     def ping(self) -> bool:
         return ping(self.host, self.port)
@@ -165,15 +177,12 @@ class TansuProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if port_open(self.host, self.port):
-                return self
-            if self.proc.poll() is not None:
-                raise ServiceError(f"tansu exited with status {self.proc.returncode}")
-            time.sleep(0.02)
-        self.stop()
-        raise ServiceError(f"tansu did not listen within {timeout:g} s")
+        try:
+            _wait_ready(self.proc, lambda: port_open(self.host, self.port), timeout, "tansu")
+        except ServiceError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None

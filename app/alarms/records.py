@@ -144,7 +144,8 @@ def next_midnight_ms(when_ms: int, tz: str) -> int:
 # -- encoding -------------------------------------------------------------------------
 
 
-def _event_json(e: AlarmEvent) -> dict[str, Any]:
+def event_json(e: AlarmEvent) -> dict[str, Any]:
+    """An event as the JSON object of the format (also the simulator's replica form)."""
     return {
         "alarm_id": e.alarm_id,
         "event": e.event.value,
@@ -168,13 +169,13 @@ def _event_json(e: AlarmEvent) -> dict[str, Any]:
 def encode_record(rec: Record) -> bytes:
     body: dict[str, Any]
     if isinstance(rec.body, AlarmEvent):
-        body = _event_json(rec.body)
+        body = event_json(rec.body)
     elif isinstance(rec.body, SnapshotPart):
         body = {
             "id": rec.body.snapshot_id,
             "part": rec.body.part,
             "parts": rec.body.parts,
-            "alarms": [_event_json(a) for a in rec.body.alarms],
+            "alarms": [event_json(a) for a in rec.body.alarms],
         }
     else:
         body = {"next_topic": rec.body.next_topic}
@@ -236,7 +237,8 @@ def _text(doc: dict[str, Any], name: str, where: str, *, empty: bool = True) -> 
     return value
 
 
-def _decode_event(doc: Any, where: str) -> AlarmEvent:
+def decode_event(doc: Any, where: str) -> AlarmEvent:
+    """One event from its JSON object, checked field by field (:class:`RecordError`)."""
     if not isinstance(doc, dict):
         raise RecordError(f"{where}: expected an object, got {type(doc).__name__}")
     event_text = _text(doc, "event", where)
@@ -302,7 +304,7 @@ def decode_record(data: bytes | None, where: str = "record") -> Record:
     raw = _field(doc, "body", dict, where)
     body: Body
     if kind is RecordType.CHANGE:
-        body = _decode_event(raw, f"{where}.body")
+        body = decode_event(raw, f"{where}.body")
     elif kind is RecordType.SNAPSHOT:
         w = f"{where}.body"
         parts = _nonneg(raw, "parts", w)
@@ -314,7 +316,7 @@ def decode_record(data: bytes | None, where: str = "record") -> Record:
             _text(raw, "id", w, empty=False),
             part,
             parts,
-            tuple(_decode_event(a, f"{w}.alarms[{i}]") for i, a in enumerate(alarms)),
+            tuple(decode_event(a, f"{w}.alarms[{i}]") for i, a in enumerate(alarms)),
         )
     else:
         body = EndOfTopic(_text(raw, "next_topic", f"{where}.body", empty=False))

@@ -36,7 +36,9 @@ from app.alarms.records import (
     Priority,
     Record,
     RecordType,
+    decode_event,
     encode_record,
+    event_json,
     record_key,
     snapshot_records,
     topic_for,
@@ -313,7 +315,7 @@ class AlarmManager:
     def export(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "rows": [_event_doc(r) for r in self.rows.values()],
+            "rows": [event_json(r) for r in self.rows.values()],
             "shelved": dict(self.shelved),
         }
 
@@ -323,51 +325,9 @@ class AlarmManager:
         self.rows = {}
         self._by_condition = {}
         for d in doc["rows"]:
-            ev = _event_from_doc(d)
+            ev = decode_event(d, "replica.alarms.rows")
             self.rows[ev.alarm_id] = ev
             self._by_condition[(ev.kind, ev.device)] = ev.alarm_id
-
-
-def _event_doc(e: AlarmEvent) -> dict[str, Any]:
-    return {
-        "alarm_id": e.alarm_id,
-        "event": e.event.value,
-        "device": e.device,
-        "station": e.station,
-        "zone": e.zone,
-        "priority": int(e.priority),
-        "kind": e.kind,
-        "code": e.code,
-        "text_zh": e.text_zh,
-        "text_en": e.text_en,
-        "raised_ms": e.raised_ms,
-        "event_ms": e.event_ms,
-        "active": e.active,
-        "acked": e.acked,
-        "by": e.by,
-        "shelved_until_ms": e.shelved_until_ms,
-    }
-
-
-def _event_from_doc(d: dict[str, Any]) -> AlarmEvent:
-    return AlarmEvent(
-        alarm_id=d["alarm_id"],
-        event=EventType(d["event"]),
-        device=d["device"],
-        station=d["station"],
-        zone=d["zone"],
-        priority=Priority(d["priority"]),
-        kind=d["kind"],
-        code=d["code"],
-        text_zh=d["text_zh"],
-        text_en=d["text_en"],
-        raised_ms=d["raised_ms"],
-        event_ms=d["event_ms"],
-        active=d["active"],
-        acked=d["acked"],
-        by=d.get("by", ""),
-        shelved_until_ms=d.get("shelved_until_ms", 0),
-    )
 
 
 # -- sources ------------------------------------------------------------------------------
