@@ -52,6 +52,10 @@ class MessageType(IntEnum):
     COMMAND_RESULT = 6
     SNAPSHOT_REQUEST = 7
     REPLICA = 8
+    # The ISCS hand-off channel (app/iscs): HMI <-> the ISCS program it launched.
+    ISCS_HELLO = 20
+    ISCS_HANDOFF = 21
+    ISCS_ACK = 22
 
 
 class NeedData:

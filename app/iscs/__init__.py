@@ -1,0 +1,1 @@
+"""The hand-off to the ISCS program: messages, the bounded outbox, the local channel."""
