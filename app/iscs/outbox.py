@@ -3,8 +3,9 @@
 Ownership: the outbox owns a hand-off from :meth:`put` until the child's ACK
 of its id (:meth:`acked`); the child owns what it decoded. Delivery is at least
 once (after a reconnect or a relaunch, everything unacknowledged is sent
-again, :meth:`unsent` after :meth:`rewind`); the child drops an id it has
-already handled, so each is handled once.
+again: :meth:`rewind`, then :meth:`unsent`; the writer marks what it wrote
+with :meth:`mark_sent`); the child drops an id it has already handled, so
+each is handled once.
 
 Bounded: at most ``capacity`` hand-offs. When full, the oldest one of the same
 kind is replaced (a newer "show station" supersedes an older one), else the
@@ -58,10 +59,12 @@ class Outbox:
         return PutResult(handoff, superseded)
 
     def unsent(self) -> list[Handoff]:
-        """Hand-offs not yet written on the current connection, oldest first; marks them sent."""
-        out = [h for hid, h in self._items.items() if hid not in self._sent]
-        self._sent.update(h.id for h in out)
-        return out
+        """Hand-offs not yet written on the current connection, oldest first."""
+        return [h for hid, h in self._items.items() if hid not in self._sent]
+
+    def mark_sent(self, handoff_id: str) -> None:
+        if handoff_id in self._items:
+            self._sent.add(handoff_id)
 
     def rewind(self) -> None:
         """A new connection (or a relaunched program): everything unacknowledged goes again."""

@@ -1,0 +1,103 @@
+"""The reference ISCS program: ``python -m app.iscs.stub --port P [--journal FILE]``.
+
+It stands for the integrated supervisory control program the HMI launches. It
+connects to the HMI's loopback channel, says HELLO with the one-time secret
+from ``DISPATCHER_ISCS_SECRET``, then for each hand-off: if its id is new, it
+*handles* it (here: prints the context, and appends the id to the journal),
+then acknowledges the id; an id it has already handled is only acknowledged.
+The journal makes "handled once" survive a crash and a relaunch: it is read at
+start, and an id is written (and flushed) before its acknowledgement.
+
+Test switches: ``--stop-reading-after N`` (stops reading after N hand-offs and
+hangs), ``--exit-after N`` (dies after handling N new ones), ``--quiet``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.iscs.connection import IscsConnection
+from app.iscs.handoff import SECRET_ENV
+from app.iscs.messages import Handoff, HandoffAck, IscsHello, IscsMessageError
+
+
+class Journal:
+    def __init__(self, path: str | None) -> None:
+        self.handled: set[str] = set()
+        self._file = None
+        if path:
+            p = Path(path)
+            if p.exists():
+                self.handled = {line.strip() for line in p.read_text().splitlines() if line.strip()}
+            self._file = p.open("a", encoding="utf-8")
+
+    def add(self, handoff_id: str) -> None:
+        self.handled.add(handoff_id)
+        if self._file is not None:
+            self._file.write(handoff_id + "\n")
+            self._file.flush()
+
+
+async def run(args: argparse.Namespace) -> int:
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        print(f"iscs-stub: no {SECRET_ENV} in the environment", file=sys.stderr)
+        return 2
+    journal = Journal(args.journal)
+    reader, writer = await asyncio.open_connection("127.0.0.1", args.port)
+    conn = IscsConnection("hmi")
+    writer.write(conn.send(IscsHello(secret, "iscs-stub")))
+    print(f"iscs-stub: connected to 127.0.0.1:{args.port}; {len(journal.handled)} handled before")
+    seen = handled_here = 0
+    while data := await reader.read(65536):
+        conn.receive_data(data)
+        try:
+            while (msg := conn.next_message()) is not None:
+                if not isinstance(msg, Handoff):
+                    raise IscsMessageError(f"unexpected {type(msg).__name__}")
+                seen += 1
+                if msg.id not in journal.handled:
+                    journal.add(msg.id)
+                    handled_here += 1
+                    if not args.quiet:
+                        print(
+                            f"iscs-stub: {msg.kind} station={msg.station} device={msg.device} "
+                            f"alarm={msg.alarm_id} by {msg.dispatcher}"
+                        )
+                    if args.exit_after and handled_here >= args.exit_after:
+                        os._exit(3)  # a crash: no goodbye, no flush beyond the journal's
+                writer.write(conn.send(HandoffAck(msg.id)))
+                if args.stop_reading_after and seen >= args.stop_reading_after:
+                    print("iscs-stub: not reading any more", flush=True)
+                    await asyncio.Event().wait()  # hang, reading nothing
+        except IscsMessageError as exc:
+            print(f"iscs-stub: {exc}", file=sys.stderr)
+            return 1
+        await writer.drain()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="iscs-stub", description=__doc__.split("\n")[0])
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--journal", help="file of handled ids (read at start, appended to)")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--stop-reading-after", type=int, default=0)
+    p.add_argument("--exit-after", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except (ConnectionError, OSError) as exc:
+        print(f"iscs-stub: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
