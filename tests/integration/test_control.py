@@ -389,12 +389,17 @@ host, port, redis = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 class Gate:
     # The real lock, with a pause between taking it and sending the command.
-    def __init__(self, lock):
+    def __init__(self, lock, session):
         self.lock = lock
+        self.session = session
     async def acquire(self, resource, holder):
         grant = await self.lock.acquire(resource, holder)
         print(f"locked {grant.fencing_token}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        # A long pause may have cost the link (the server drops a silent client):
+        # send once it is back, as a client that merely stalled would.
+        while not self.session.master.can_command:
+            await asyncio.sleep(0.01)
         return grant
     async def extend(self, grant):
         return await self.lock.extend(grant)
@@ -410,7 +415,7 @@ async def main():
     while not s.master.can_command:
         await asyncio.sleep(0.01)
     lock = Redlock(clients_for([redis]), ttl_ms=400)
-    p = CommandPipeline(s, line, dispatcher="paused", workstation="WS-P", lock=Gate(lock),
+    p = CommandPipeline(s, line, dispatcher="paused", workstation="WS-P", lock=Gate(lock, s),
                         authority=None, audit=AuditLog(None))
     p.check = lambda intent: ""  # zone authority is not what this test is about
     res = await p.execute(p.intent("W0901", CommandOp.THROW_REVERSE))
