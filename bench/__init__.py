@@ -45,3 +45,4 @@ register("locks", "bench.locks", "device locks: ours vs redis-py, Redlock over 3
 register(
     "alarms", "bench.alarms", "alarm catch-up vs full replay, ingest vs raw consume, live latency"
 )
+register("iscs", "bench.iscs", "ISCS hand-offs: exactly once, resident memory of both processes")

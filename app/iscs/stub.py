@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import sys
 from collections.abc import Sequence
@@ -27,17 +28,41 @@ from app.iscs.messages import Handoff, HandoffAck, IscsHello, IscsMessageError
 
 
 class Journal:
+    """The ids handled lately: in memory a bounded window, on disk every one.
+
+    The HMI sends again only what it has not seen acknowledged, at most its
+    outbox's capacity (64), so remembering the last ``WINDOW`` ids is enough to
+    drop every repeat, and memory stays flat however long the program runs.
+    """
+
+    WINDOW = 4096
+
     def __init__(self, path: str | None) -> None:
+        self.recent: collections.deque[str] = collections.deque(maxlen=self.WINDOW)
         self.handled: set[str] = set()
+        self.total = 0
         self._file = None
         if path:
             p = Path(path)
             if p.exists():
-                self.handled = {line.strip() for line in p.read_text().splitlines() if line.strip()}
+                with p.open(encoding="utf-8") as f:
+                    for line in collections.deque(f, maxlen=self.WINDOW):
+                        if line.strip():
+                            self._remember(line.strip())
             self._file = p.open("a", encoding="utf-8")
 
-    def add(self, handoff_id: str) -> None:
+    def __contains__(self, handoff_id: str) -> bool:
+        return handoff_id in self.handled
+
+    def _remember(self, handoff_id: str) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            self.handled.discard(self.recent[0])
+        self.recent.append(handoff_id)
         self.handled.add(handoff_id)
+
+    def add(self, handoff_id: str) -> None:
+        self._remember(handoff_id)
+        self.total += 1
         if self._file is not None:
             self._file.write(handoff_id + "\n")
             self._file.flush()
@@ -52,7 +77,7 @@ async def run(args: argparse.Namespace) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", args.port)
     conn = IscsConnection("hmi")
     writer.write(conn.send(IscsHello(secret, "iscs-stub")))
-    print(f"iscs-stub: connected to 127.0.0.1:{args.port}; {len(journal.handled)} handled before")
+    print(f"iscs-stub: connected to 127.0.0.1:{args.port}; {len(journal.handled)} ids remembered")
     seen = handled_here = 0
     while data := await reader.read(65536):
         conn.receive_data(data)
@@ -61,7 +86,7 @@ async def run(args: argparse.Namespace) -> int:
                 if not isinstance(msg, Handoff):
                     raise IscsMessageError(f"unexpected {type(msg).__name__}")
                 seen += 1
-                if msg.id not in journal.handled:
+                if msg.id not in journal:
                     journal.add(msg.id)
                     handled_here += 1
                     if not args.quiet:
