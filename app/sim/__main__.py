@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import signal
 import sys
 import time
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from app.config import ConfigError, load_line
 from app.paths import default_line_file
-from app.sim.alarms import AlarmSettings, AlarmSystem
+from app.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
 from app.sim.world import ServiceSettings, World
@@ -80,17 +81,74 @@ def build_parser() -> argparse.ArgumentParser:
         "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
     )
     a = p.add_argument_group("alarms (produced to Kafka when --kafka is given)")
-    a.add_argument("--kafka", metavar="HOST:PORT", help="the broker (loopback)")
-    a.add_argument("--alarm-prefix", default="alarms", help="topic prefix (default alarms)")
-    a.add_argument("--alarm-rate", type=float, default=1.0, help="rate multiplier (default 1)")
-    a.add_argument("--alarm-snapshot-s", type=float, default=30.0, help="snapshot period, s")
-    a.add_argument("--alarm-flood", type=int, default=0, help="raise this many alarms at start")
+    a.add_argument("--kafka", metavar="HOST:PORT", type=parse_address, help="the broker (loopback)")
+    a.add_argument(
+        "--alarm-prefix", default="alarms", type=_prefix, help="topic prefix (default alarms)"
+    )
+    a.add_argument(
+        "--alarm-rate",
+        type=_non_negative,
+        default=1.0,
+        help="multiplier of each kind's hourly rate (default 1; 0: no random alarms)",
+    )
+    a.add_argument(
+        "--alarm-snapshot-s", type=_positive, default=30.0, help="snapshot period, s (default 30)"
+    )
+    a.add_argument(
+        "--alarm-flood",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="raise N alarms at once at start (a flood, for demos and tests)",
+    )
+    a.add_argument(
+        "--alarm-no-idempotence",
+        action="store_true",
+        help="produce without enable.idempotence (for a broker that refuses it)",
+    )
     a.add_argument("--seed", type=int, default=None, help="random seed of the alarm sources")
     a.add_argument(
         "--clock-start-ms", type=int, default=None, help=argparse.SUPPRESS
     )  # tests: the wall clock starts here (e.g. just before midnight)
     p.add_argument("--log-level", default="INFO")
     return p
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def _prefix(text: str) -> str:
+    try:
+        return check_prefix(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def wall_clock(start_ms: int | None) -> Callable[[], int]:
@@ -119,7 +177,7 @@ async def serve(args: argparse.Namespace) -> int:
     )
     alarms = None
     if args.kafka:
-        host, port = parse_address(args.kafka)
+        host, port = args.kafka
         alarms = AlarmSystem(
             line,
             AlarmSettings(
@@ -129,9 +187,10 @@ async def serve(args: argparse.Namespace) -> int:
                 snapshot_s=args.alarm_snapshot_s,
                 flood=args.alarm_flood,
                 seed=args.seed,
+                idempotence=not args.alarm_no_idempotence,
             ),
             server=args.node,
-            trains=lambda: [(t.id, t.number) for t in world.trains.values()],
+            trains=lambda: [(t.id, t.number, t.section) for t in world.trains.values()],
             clock_ms=wall_clock(args.clock_start_ms),
         )
     server = SimServer(world, settings, Journal(args.journal), alarms)

@@ -49,6 +49,7 @@ from app.sim.world import World
 log = logging.getLogger(__name__)
 
 SERVER_ROLES = ("master", "standby")
+ALARMS_FULL_EVERY = 50  # ticks between full alarm replicas (5 s at the default tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,8 @@ class ClientLink(asyncio.Protocol):
         self.hello: Hello | None = None
         self.udp_target: tuple[str, int] | None = None
         self.last_rx = self.last_tx = time.monotonic()
+        self.local = ""  # this server's address the link came in on (which network)
+        self.silent = False  # dropped for missed heartbeats
 
     @property
     def is_server(self) -> bool:
@@ -116,6 +119,8 @@ class ClientLink(asyncio.Protocol):
         self.transport = transport
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
+        local = transport.get_extra_info("sockname")
+        self.local = f"{local[0]}:{local[1]}" if local else ""
         self.server.clients.add(self)
         log.info("client %s connected", self.peer)
 
@@ -123,6 +128,8 @@ class ClientLink(asyncio.Protocol):
         self.server.clients.discard(self)
         self.transport = None
         log.info("client %s gone (%s)", self.peer, exc or "closed")
+        if self.hello is not None and not self.is_server and (exc is not None or self.silent):
+            self.server.hmi_link(self.hello.node, self.local, up=False)
 
     def data_received(self, data: bytes) -> None:
         self.last_rx = time.monotonic()
@@ -185,6 +192,7 @@ class ClientLink(asyncio.Protocol):
             return
         if hello.udp_port and self.transport is not None:
             self.udp_target = (self.transport.get_extra_info("peername")[0], hello.udp_port)
+        server.hmi_link(hello.node, self.local, up=True)
         self.send(server.world.snapshot())
 
     def send(self, msg: Message) -> None:
@@ -314,7 +322,19 @@ class SimServer:
             self.world.restore(body["world"])
             self.guard.merge(body["commands"])
             if self.alarms is not None and "alarms" in body:
-                self.alarms.manager.restore(body["alarms"])
+                try:
+                    self.alarms.manager.restore(body["alarms"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.warning("replica from %s: alarms not mirrored: %s", msg.node, exc)
+
+    def hmi_link(self, node: str, where: str, *, up: bool) -> None:
+        """A workstation's link dropped (silent, or broken) or came back: a link-loss alarm."""
+        if self.alarms is None or self.role != "master":
+            return
+        if up:
+            self.alarms.link_back(node, where)
+        else:
+            self.alarms.link_lost(node, where)
 
     def partner_connected(self) -> None:
         """A partner that (re)connects may have missed anything: send it all next time."""
@@ -355,6 +375,8 @@ class SimServer:
                         self.alarms.manager.clear_condition("dual_master", self._dual_master[0])
                         self._dual_master = None
                     self.alarms.tick(s.tick_s)
+            elif self.alarms is not None:
+                self.alarms.standby_tick()  # today's topic ready for a takeover
             self._serve()
             if self.role == "master":
                 self._replicate()
@@ -380,8 +402,11 @@ class SimServer:
             "commands": self.guard.export(full=self._full_guard_next),
         }
         self._ticks += 1
-        if self.alarms is not None and (self._ticks % 5 == 0 or self._full_guard_next):
-            body["alarms"] = self.alarms.manager.export()
+        if self.alarms is not None:
+            # Like the guard: the changes every tick, all of them after a (re)connect and
+            # every ALARMS_FULL_EVERY ticks (a standby out of step catches up there).
+            full = self._full_guard_next or self._ticks % ALARMS_FULL_EVERY == 0
+            body["alarms"] = self.alarms.manager.export(full=full)
         self._full_guard_next = False
         replica = Replica(self.settings.node, self.epoch, self.world.seq, json.dumps(body))
         if outgoing:
@@ -424,6 +449,7 @@ class SimServer:
         for c in list(self.clients):
             if now - c.last_rx > s.heartbeat_s * s.missed:
                 log.warning("client %s silent for %.2f s; dropping", c.peer, now - c.last_rx)
+                c.silent = True
                 c.drop()
             elif c.hello is not None and now - c.last_tx >= s.heartbeat_s:
                 c.send(self.heartbeat())
