@@ -20,6 +20,7 @@ from app.control.authority import ZoneAuthorityStore, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.redlock import Redlock, clients_for
 from app.control.service import ControlService
+from app.iscs.handoff import IscsHandoff
 from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.paths import default_audit_log, user_data_dir
@@ -161,3 +162,15 @@ def build_alarms(
         ack_op=ack_op,
         acks_path=acks_path or str(user_data_dir() / f"acks-{session.node}.json"),
     )
+
+
+def build_iscs(ws: Workstation, dispatcher: str) -> IscsHandoff:
+    """The hand-off to the ISCS program of ``ws.iscs`` (not started: ``await start()``).
+
+    ``python3``/``python`` as the program means this interpreter (the reference
+    program ships with the HMI; on Windows there is no ``python3`` on the PATH).
+    """
+    program = ws.iscs.program
+    if program in ("python3", "python"):
+        program = sys.executable
+    return IscsHandoff(program, list(ws.iscs.args), dispatcher=dispatcher)

@@ -32,6 +32,8 @@ from app.comms.link import LinkInfo, LinkState
 from app.control.authority import ZoneAuthority
 from app.control.pipeline import CommandRecord
 from app.control.service import ControlMode, ControlService
+from app.iscs.handoff import IscsHandoff, IscsState
+from app.iscs.messages import Handoff, HandoffKind
 from app.model.commands import CommandOp, CommandResult, Outcome, parse_train_device
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
@@ -67,11 +69,13 @@ class MainWindow(QMainWindow):
         control: ControlService | None = None,
         alarms: AlarmService | None = None,
         parent: QWidget | None = None,
+        iscs: IscsHandoff | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
         self.control = control
         self.alarms = alarms
+        self.iscs = iscs
         self.line = session.line
         self.bridge = SessionBridge(session, self)
         self.control_bridge = ControlBridge(control, self) if control is not None else None
@@ -123,6 +127,14 @@ class MainWindow(QMainWindow):
         self.statusBar().insertPermanentWidget(2, self.alarm_label)
         if self.alarms is not None:
             self._build_alarm_dock(self.alarms)
+        self.iscs_label = QLabel()
+        self.iscs_label.setObjectName("iscsLabel")
+        self.iscs_label.setTextFormat(Qt.TextFormat.RichText)
+        self.statusBar().insertPermanentWidget(3, self.iscs_label)
+        if self.iscs is not None:
+            self.iscs.state_changed.connect(lambda _st: self._refresh_iscs())
+            self.iscs.superseded.connect(self._on_iscs_superseded)
+        self._refresh_iscs()
 
         self.bridge.stateChanged.connect(self._on_state)
         self.bridge.linksChanged.connect(self._on_links)
@@ -410,6 +422,63 @@ class MainWindow(QMainWindow):
             )
         )
 
+    # -- ISCS ---------------------------------------------------------------------------
+
+    def _add_iscs_entry(self, menu: QMenu, device: str) -> None:
+        menu.addSeparator()
+        action = menu.addAction(self.tr("Open in ISCS"))
+        action.setObjectName("openInIscs")
+        action.setEnabled(self.iscs is not None)
+        action.triggered.connect(lambda: self.open_in_iscs(HandoffKind.SHOW_DEVICE, device=device))
+
+    def open_in_iscs(
+        self, kind: HandoffKind, *, station: str = "", device: str = "", alarm_id: str = ""
+    ) -> bool:
+        """Hand a context to the ISCS program (started if need be); False if there is none."""
+        if self.iscs is None:
+            return False
+        if not station and device:
+            station = self._station_of(device)
+        self.iscs.hand_off(kind, station=station, device=device, alarm_id=alarm_id)
+        self.log_event(self.tr("ISCS: {0} {1}").format(kind.value, device or station or alarm_id))
+        return True
+
+    def _station_of(self, device: str) -> str:
+        line = self.line
+        x = None
+        if device in line.switch_by_id:
+            x = line.switch_by_id[device].x
+        elif device in line.signal_by_id:
+            x = line.signal_by_id[device].x
+        if x is None or not line.stations:
+            return ""
+        return min(line.stations, key=lambda st: abs(st.x - x)).id
+
+    def _on_iscs_superseded(self, item: Handoff) -> None:
+        self.log_event(
+            self.tr("ISCS not keeping up: an older {0} was replaced by a newer one").format(
+                item.kind.value
+            )
+        )
+
+    def _refresh_iscs(self) -> None:
+        if self.iscs is None:
+            self.iscs_label.setText("")
+            return
+        st = self.iscs.status()
+        text, colour = {
+            IscsState.NOT_RUNNING: (self.tr("ISCS not running"), style.TEXT_MUTED),
+            IscsState.STARTING: (self.tr("ISCS starting"), style.ATTENTION),
+            IscsState.READY: (self.tr("ISCS ready"), style.LINK_UP),
+            IscsState.NOT_ANSWERING: (self.tr("ISCS NOT ANSWERING"), style.LINK_DOWN),
+        }[st.state]
+        self.iscs_label.setText(_colour(colour.name(), "● " + text))
+        self.iscs_label.setToolTip(
+            self.tr("pending {0}, delivered {1}, replaced {2}, launches {3}").format(
+                st.pending, st.delivered, st.superseded, st.launches
+            )
+        )
+
     # -- zone control -------------------------------------------------------------------
 
     def _on_zone(self, state: ZoneAuthority) -> None:
@@ -692,6 +761,7 @@ class MainWindow(QMainWindow):
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
+        self._add_iscs_entry(menu, switch_id)
         return menu
 
     def signal_menu(self, signal_id: str) -> QMenu:
@@ -743,6 +813,7 @@ class MainWindow(QMainWindow):
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
+        self._add_iscs_entry(menu, signal_id)
         return menu
 
     def train_menu(self, device: str) -> QMenu:
@@ -777,6 +848,7 @@ class MainWindow(QMainWindow):
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
+        self._add_iscs_entry(menu, device)
         return menu
 
     def _route_label(self, route: Route) -> str:

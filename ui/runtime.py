@@ -41,7 +41,13 @@ from app.services import (
 )
 from app.session import Endpoint
 from app.sim.launcher import SimulatorError, SimulatorPair
-from app.wiring import build_alarms, build_control, build_session, configured_endpoints
+from app.wiring import (
+    build_alarms,
+    build_control,
+    build_iscs,
+    build_session,
+    configured_endpoints,
+)
 from ui import style
 from ui.mainwindow import MainWindow
 
@@ -245,7 +251,9 @@ async def run_session(
     control = build_control(ws, session, redis_nodes=redis_nodes)
     demo_without_broker = args.demo and bootstrap is None
     alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
-    window = MainWindow(session, control, alarms)
+    iscs = build_iscs(ws, session.dispatcher)
+    await iscs.start()
+    window = MainWindow(session, control, alarms, iscs=iscs)
     closed = asyncio.Event()
     window.closing.connect(closed.set)
     app.aboutToQuit.connect(closed.set)
@@ -278,6 +286,7 @@ async def run_session(
             with contextlib.suppress(asyncio.CancelledError):
                 await demo_task
         await window.shutdown()
+        await iscs.close()
         if alarms is not None:
             await alarms.close()
         await control.close()
