@@ -109,7 +109,12 @@ def decode_message(frame: Frame) -> Message:
         raw = json.loads(frame.payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise RemoteProtocolError(f"payload is not UTF-8 JSON ({exc})", where) from None
-    msg: Message = _build(MESSAGE_CLASSES[frame.type], raw, where)
+    cls = MESSAGE_CLASSES.get(frame.type)
+    if cls is None:
+        # A type the frame codec knows but this link does not carry (the ISCS
+        # channel's messages, for one): the peer's error, never a crash here.
+        raise RemoteProtocolError("message type is not carried on this link", where)
+    msg: Message = _build(cls, raw, where)
     return msg
 
 
