@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -43,6 +44,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -354,6 +356,7 @@ class AlarmDock(QDockWidget):
     """The alarm list with its filters, actions, counts, banner and horn."""
 
     focusDevice = Signal(str)
+    openInIscs = Signal(str, str, str)  # alarm id, device, station
     message = Signal(str)  # for the event log
 
     def __init__(
@@ -462,6 +465,9 @@ class AlarmDock(QDockWidget):
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._double_clicked)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_row_menu)
+        self._iscs_available = False
         column.addWidget(self.table, 1)
 
         buttons = QHBoxLayout()
@@ -655,6 +661,56 @@ class AlarmDock(QDockWidget):
             states=states,
             text=self.text_box.text().strip(),
         )
+
+    def set_iscs_available(self, available: bool) -> None:
+        """Whether the row menu's "Open in ISCS" is offered (a workstation may have none)."""
+        self._iscs_available = available
+
+    def show_station(self, station_id: str) -> None:
+        """Filter the list to one station's alarms (from the schematic's station menu)."""
+        i = self.station_box.findData(station_id)
+        if i >= 0:
+            self.station_box.setCurrentIndex(i)
+        self.show()
+        self.raise_()
+
+    def row_menu(self, row: AlarmRow) -> QMenu:
+        """What one alarm offers: show its device, acknowledge, shelve, open in ISCS."""
+        ev = row.event
+        menu = QMenu(self)
+        menu.setObjectName("alarmMenu")
+        menu.addAction(f"{ev.alarm_id} · {ev.device or ev.station}").setEnabled(False)
+        menu.addSeparator()
+        show = menu.addAction(tr("Show on schematic"))
+        show.setObjectName("showOnSchematic")
+        show.setEnabled(bool(ev.device))
+        show.triggered.connect(lambda: self.focusDevice.emit(ev.device))
+        can = self.ack_selected.isEnabled()
+        ack = menu.addAction(tr("Acknowledge"))
+        ack.setObjectName("acknowledge")
+        ack.setEnabled(can and row.unacked)
+        ack.triggered.connect(lambda: self._acknowledge([ev.alarm_id]))
+        shelve = menu.addAction(tr("Shelve…"))
+        shelve.setObjectName("shelve")
+        shelve.setEnabled(can)
+        shelve.triggered.connect(self._ask_shelve)
+        menu.addSeparator()
+        iscs = menu.addAction(tr("Open in ISCS"))
+        iscs.setObjectName("openInIscs")
+        iscs.setEnabled(self._iscs_available)
+        iscs.triggered.connect(lambda: self.openInIscs.emit(ev.alarm_id, ev.device, ev.station))
+        return menu
+
+    def _show_row_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        aid = self.proxy.data(index, ID_ROLE) if index.isValid() else None
+        row = self.service.list.get(str(aid)) if aid else None
+        if row is None:
+            return
+        self.table.selectRow(index.row())
+        menu = self.row_menu(row)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _double_clicked(self, index: QModelIndex) -> None:
         aid = self.proxy.data(index, ID_ROLE)

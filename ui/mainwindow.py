@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.view.switchMenuRequested.connect(self._show_switch_menu)
         self.view.signalMenuRequested.connect(self._show_signal_menu)
         self.view.trainMenuRequested.connect(self._show_train_menu)
+        self.view.stationMenuRequested.connect(self._show_station_menu)
 
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
@@ -341,6 +342,12 @@ class MainWindow(QMainWindow):
         dock.raise_()
         self.log_menu.addAction(dock.toggleViewAction())
         dock.focusDevice.connect(self.focus_device)
+        dock.openInIscs.connect(
+            lambda aid, device, station: self.open_in_iscs(
+                HandoffKind.SHOW_ALARM, alarm_id=aid, device=device, station=station
+            )
+        )
+        dock.set_iscs_available(self.iscs is not None)
         dock.message.connect(self.log_event)
         dock.bridge.changed.connect(lambda _c: self._refresh_alarm_marks())
         dock.bridge.statusChanged.connect(lambda _s: self._refresh_alarm_label())
@@ -851,6 +858,30 @@ class MainWindow(QMainWindow):
         self._add_iscs_entry(menu, device)
         return menu
 
+    def station_menu(self, station_id: str) -> QMenu:
+        """What a station offers: its alarms in the list, and its view in the ISCS program."""
+        menu = QMenu(self)
+        menu.setObjectName("stationMenu")
+        st = self.line.station_by_id.get(station_id)
+        title = menu.addAction(
+            self.tr("Station {0} {1}").format(st.name_zh, st.name_en) if st else station_id
+        )
+        title.setEnabled(False)
+        dock = getattr(self, "alarm_dock", None)
+        if dock is not None:
+            menu.addSeparator()
+            show = menu.addAction(self.tr("Show this station's alarms"))
+            show.setObjectName("stationAlarms")
+            show.triggered.connect(lambda: dock.show_station(station_id))
+        menu.addSeparator()
+        action = menu.addAction(self.tr("Open in ISCS"))
+        action.setObjectName("openInIscs")
+        action.setEnabled(self.iscs is not None)
+        action.triggered.connect(
+            lambda: self.open_in_iscs(HandoffKind.SHOW_STATION, station=station_id)
+        )
+        return menu
+
     def _route_label(self, route: Route) -> str:
         legs = ", ".join(f"{s.switch} {s.position.value[0].upper()}" for s in route.switches)
         text = self.tr("to {0}").format(route.exit)
@@ -883,6 +914,9 @@ class MainWindow(QMainWindow):
 
     def _show_train_menu(self, device: str, at: QPoint) -> None:
         self._popup(self.train_menu(device), at)
+
+    def _show_station_menu(self, station_id: str, at: QPoint) -> None:
+        self._popup(self.station_menu(station_id), at)
 
     @staticmethod
     def _popup(menu: QMenu, at: QPoint) -> None:

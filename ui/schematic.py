@@ -470,6 +470,13 @@ class SchematicScene(QGraphicsScene):
                     return item
         return None
 
+    def station_at(self, pos: QPointF) -> str | None:
+        """The id of the station whose name is under a scene point, if any."""
+        for item in self.items(pos):
+            if isinstance(item, StationLabel):
+                return item.station.id
+        return None
+
 
 class SchematicView(QGraphicsView):
     """Zoom with the wheel (about the mouse), pan by dragging, F fits the whole line."""
@@ -477,6 +484,7 @@ class SchematicView(QGraphicsView):
     switchMenuRequested = Signal(str, QPoint)
     signalMenuRequested = Signal(str, QPoint)
     trainMenuRequested = Signal(str, QPoint)  # the train's device id, train:<id>
+    stationMenuRequested = Signal(str, QPoint)  # the station's id
 
     MIN_ZOOM = 0.2
     MAX_ZOOM = 40.0
@@ -556,4 +564,8 @@ class SchematicView(QGraphicsView):
             self.signalMenuRequested.emit(item.device_id, event.globalPos())
         elif isinstance(item, TrainItem):
             self.trainMenuRequested.emit(item.device_id, event.globalPos())
+        else:
+            station = self.schematic.station_at(self.mapToScene(event.pos()))
+            if station is not None:
+                self.stationMenuRequested.emit(station, event.globalPos())
         event.accept()

@@ -19,7 +19,7 @@ import asyncio
 import collections
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.iscs.connection import IscsConnection
@@ -68,7 +68,23 @@ class Journal:
             self._file.flush()
 
 
-async def run(args: argparse.Namespace) -> int:
+def print_handoff(msg: Handoff) -> None:
+    """The console program's way of handling a hand-off: one line on stdout."""
+    print(
+        f"iscs-stub: {msg.kind} station={msg.station} device={msg.device} "
+        f"alarm={msg.alarm_id} by {msg.dispatcher}"
+    )
+
+
+async def run(
+    args: argparse.Namespace, handle: Callable[[Handoff], None] | None = print_handoff
+) -> int:
+    """Connect, say hello, then handle each new hand-off once and acknowledge every one.
+
+    ``handle`` owns the message it is given (a value decoded from the channel);
+    it runs before the id is journalled and acknowledged, so an id is
+    acknowledged only once it was handled.
+    """
     secret = os.environ.get(SECRET_ENV, "")
     if not secret:
         print(f"iscs-stub: no {SECRET_ENV} in the environment", file=sys.stderr)
@@ -87,13 +103,10 @@ async def run(args: argparse.Namespace) -> int:
                     raise IscsMessageError(f"unexpected {type(msg).__name__}")
                 seen += 1
                 if msg.id not in journal:
+                    if handle is not None:
+                        handle(msg)
                     journal.add(msg.id)
                     handled_here += 1
-                    if not args.quiet:
-                        print(
-                            f"iscs-stub: {msg.kind} station={msg.station} device={msg.device} "
-                            f"alarm={msg.alarm_id} by {msg.dispatcher}"
-                        )
                     if args.exit_after and handled_here >= args.exit_after:
                         os._exit(3)  # a crash: no goodbye, no flush beyond the journal's
                 writer.write(conn.send(HandoffAck(msg.id)))
@@ -107,16 +120,20 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="iscs-stub", description=__doc__.split("\n")[0])
+def build_parser(prog: str = "iscs-stub") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--journal", help="file of handled ids (read at start, appended to)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--stop-reading-after", type=int, default=0)
     p.add_argument("--exit-after", type=int, default=0)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(run(args))
+        return asyncio.run(run(args, None if args.quiet else print_handoff))
     except (ConnectionError, OSError) as exc:
         print(f"iscs-stub: {exc}", file=sys.stderr)
         return 1
