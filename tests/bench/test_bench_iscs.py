@@ -30,6 +30,9 @@ def test_bench_iscs_quick() -> None:
         "duplicated",
         "rss_growth_mb_hmi",
         "rss_growth_mb_iscs",
+        "baseline_per_s",
+        "throughput_ratio",
     }
     assert (figures["lost"], figures["duplicated"]) == (0, 0)
     assert figures["delivered"] == figures["handoffs"]
+    assert figures["throughput_ratio"] > 0
