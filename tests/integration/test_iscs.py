@@ -143,3 +143,48 @@ def test_wrong_secret_and_garbage_are_refused_and_the_channel_goes_on(tmp_path: 
             await h.close()
 
     run(scenario)
+
+
+def test_oversize_and_malformed_messages_close_the_channel_and_it_reopens(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An authenticated peer sending too much or nonsense is cut off, logged, counted."""
+    from app.protocol.frames import MessageType, encode_frame
+
+    async def refused(h: IscsHandoff, data: bytes) -> None:
+        r, w = await asyncio.open_connection("127.0.0.1", h.port)
+        w.write(IscsConnection("x").send(IscsHello(h.secret, "bad-peer")))
+        await until(lambda: h.state is IscsState.READY)
+        w.write(data)
+        assert await r.read() == b""  # the HMI closed the channel
+        w.close()
+
+    async def scenario() -> None:
+        journal = tmp_path / "j.txt"
+        h = handoff(journal)
+        await h.start()
+        try:
+            # an acknowledgement of 20 KiB (the limit is 16 KiB), frame seq 1 after the hello
+            big = b'{"v":1,"id":"' + b"x" * 20_000 + b'"}'
+            await refused(h, encode_frame(MessageType.ISCS_ACK, 1, big))
+            assert h.bad_messages == 1
+            # a well-framed message the program may not send (a hand-off to the HMI)
+            wrong = IscsConnection("x")
+            wrong.send(IscsHello(h.secret, "bad-peer"))
+            await refused(h, wrong.send(Handoff("h1", HandoffKind.SHOW_STATION, "S1")))
+            assert h.bad_messages == 2
+            # JSON that is not an acknowledgement
+            await refused(h, encode_frame(MessageType.ISCS_ACK, 1, b'{"v":1}'))
+            assert h.bad_messages == 3
+            # the channel opens again for the real program, which gets everything
+            items = [h.hand_off(HandoffKind.SHOW_DEVICE, device=f"W{i}") for i in range(20)]
+            await until(lambda: h.delivered == 20)
+            assert sorted(handled(journal)) == sorted(i.id for i in items)
+        finally:
+            await h.close()
+
+    with caplog.at_level("WARNING", logger="app.iscs.handoff"):
+        run(scenario)
+    warnings = [r.getMessage() for r in caplog.records if "ISCS channel" in r.getMessage()]
+    assert len(warnings) >= 3, warnings
+    assert any("exceeds" in m for m in warnings), warnings
