@@ -6,11 +6,16 @@
     2   1  version (1)        18  8  number, ASCII     35  1  coupling state
     3   1  flags (0)          26  2  section index     36  1  cab role
     4   4  sequence           28  4  offset, cm        37  1  reserved
-    8   8  timestamp, ms      32  2  speed, 0.1 km/h   38  6  reserved (consist, unit)
+    8   8  timestamp, ms      32  2  speed, 0.1 km/h   38  2  consist id (0: not given)
+                                                       40  1  unit index in the consist
+                                                       41  1  units in the consist (0: not given)
+                                                       42  2  reserved
                                                        44  4  CRC-32 of bytes 0..43
 
 The section index is the section's position in the line file; HELLO checks
-that both ends loaded the same topology.
+that both ends loaded the same topology. Consist, unit index and unit count
+took reserved bytes that older peers send as zeros: all three zero means "a
+unit alone" (its consist is itself, index 0 of 1).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from app.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 UDP_MAGIC: Final = b"TS"
 UDP_VERSION: Final = 1
-_BODY = struct.Struct(">2sBBIQH8sHIHBBBB6x")
+_BODY = struct.Struct(">2sBBIQH8sHIHBBBBHBB2x")
 _CRC = struct.Struct(">I")
 RECORD_SIZE: Final = _BODY.size + _CRC.size
 NO_SECTION: Final = 0xFFFF
@@ -46,6 +51,15 @@ class TrainStatus:
     direction: int
     coupling: int
     cab: int
+    consist: int = 0  # the consist's id (0: not given: a unit alone)
+    unit_index: int = 0  # this unit's place in its consist, 0 at the head
+    unit_count: int = 0  # how many units the consist has (0: not given)
+
+    def consist_fields(self) -> tuple[int, int, int]:
+        """(consist, index, count), with a unit alone made explicit (its own id, 0, 1)."""
+        if self.unit_count == 0:
+            return self.train_id, 0, 1
+        return self.consist, self.unit_index, self.unit_count
 
 
 def encode_train_status(rec: TrainStatus) -> bytes:
@@ -68,6 +82,9 @@ def encode_train_status(rec: TrainStatus) -> bytes:
             rec.coupling,
             rec.cab,
             0,
+            rec.consist,
+            rec.unit_index,
+            rec.unit_count,
         )
     except (struct.error, ValueError, UnicodeEncodeError) as exc:
         raise LocalProtocolError(f"cannot encode train status {rec}: {exc}") from None
@@ -101,6 +118,9 @@ def decode_train_status(
         coupling,
         cab,
         _res,
+        consist,
+        unit_index,
+        unit_count,
     ) = _BODY.unpack_from(data, 0)
     if magic != UDP_MAGIC:
         raise RemoteProtocolError(f"bad magic {magic!r}", "datagram.magic")
@@ -112,8 +132,33 @@ def decode_train_status(
         raise RemoteProtocolError(f"bad coupling state {coupling}", "datagram.coupling")
     if cab >= len(CAB_ROLES):
         raise RemoteProtocolError(f"bad cab role {cab}", "datagram.cab")
+    if unit_count == 0:
+        if consist or unit_index:
+            raise RemoteProtocolError(
+                f"consist {consist} index {unit_index} with no unit count", "datagram.unit_count"
+            )
+    elif consist == 0:
+        raise RemoteProtocolError("a unit of a consist with consist id 0", "datagram.consist")
+    elif unit_index >= unit_count:
+        raise RemoteProtocolError(
+            f"unit index {unit_index} not below the unit count {unit_count}", "datagram.unit_index"
+        )
     try:
         text = number.rstrip(b"\0").decode("ascii")
     except UnicodeDecodeError:
         raise RemoteProtocolError("train number is not ASCII", "datagram.number") from None
-    return TrainStatus(seq, ts, train_id, text, section, offset, speed, direction, coupling, cab)
+    return TrainStatus(
+        seq,
+        ts,
+        train_id,
+        text,
+        section,
+        offset,
+        speed,
+        direction,
+        coupling,
+        cab,
+        consist,
+        unit_index,
+        unit_count,
+    )

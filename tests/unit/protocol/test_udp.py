@@ -53,3 +53,54 @@ def test_garbage_only_raises_remote_protocol_error(data: bytes) -> None:
         decode_train_status(data)
     except RemoteProtocolError:
         pass
+
+
+consist_records = st.builds(
+    TrainStatus,
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 65535),
+    st.text("0123456789ABC", max_size=8),
+    st.integers(0, 65535),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 65535),
+    st.integers(0, 1),
+    st.integers(0, 3),
+    st.integers(0, 2),
+    st.integers(1, 65535),
+    st.integers(0, 3),
+    st.integers(4, 255),
+)
+
+
+@given(consist_records)
+def test_consist_fields_round_trip(rec: TrainStatus) -> None:
+    assert decode_train_status(encode_train_status(rec)) == rec
+    assert rec.consist_fields() == (rec.consist, rec.unit_index, rec.unit_count)
+
+
+def test_zero_consist_fields_mean_a_unit_alone() -> None:
+    """What an older peer sends: the reserved bytes as zeros."""
+    rec = decode_train_status(encode_train_status(TrainStatus(1, 2, 7, "0701", 4, 5, 6, 0, 0, 1)))
+    assert (rec.consist, rec.unit_index, rec.unit_count) == (0, 0, 0)
+    assert rec.consist_fields() == (7, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("consist", "index", "count", "where"),
+    [
+        (3, 0, 0, "datagram.unit_count"),
+        (0, 1, 0, "datagram.unit_count"),
+        (0, 0, 2, "datagram.consist"),
+        (3, 2, 2, "datagram.unit_index"),
+    ],
+)
+def test_bad_consist_fields_are_refused_naming_the_field(
+    consist: int, index: int, count: int, where: str
+) -> None:
+    data = encode_train_status(
+        TrainStatus(1, 2, 7, "0701", 4, 5, 6, 0, 0, 1, consist, index, count)
+    )
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_train_status(data)
+    assert info.value.where == where
