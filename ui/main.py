@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.config import ConfigError, check_files, load_line, load_workstation
 from app.paths import default_workstation_file
-from app.wiring import configure_logging, override_endpoints
+from app.wiring import configure_logging, configured_endpoints, override_endpoints
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="check line/workstation files and exit (0 when all are fine)",
     )
+    p.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="load the configuration and Qt, wait for the first state snapshot from the "
+        "servers (or --server), print one line and exit (0: it works)",
+    )
+    p.add_argument(
+        "--smoke-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --smoke-test: how long to wait for the snapshot (default 30)",
+    )
+    p.add_argument(
+        "-platform",
+        "--platform",
+        dest="platform",
+        metavar="NAME",
+        default=None,
+        help="Qt platform plugin (offscreen, windows, xcb...); default: Qt's choice",
+    )
     p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="user interface language")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)")
     return p
@@ -93,8 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dispatcher-hmi: --server: {exc}", file=sys.stderr)
         return 2
     # Qt is imported only now, so that --check-config never loads it.
-    from ui.runtime import run_gui  # noqa: PLC0415
+    from ui.runtime import run_gui, setup_application  # noqa: PLC0415
 
+    if args.smoke_test:
+        from ui.smoke import run_smoke_test  # noqa: PLC0415
+
+        app = setup_application(args.lang or str(ws.language), args.platform)
+        endpoints = overrides or configured_endpoints(ws)
+        return run_smoke_test(app, config, ws, line, endpoints, args.smoke_timeout)
     return run_gui(args, ws, line, overrides)
 
 

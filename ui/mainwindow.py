@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from app import __version__
 from app.alarms.consumer import FeedState
 from app.alarms.service import AlarmService
 from app.comms.link import LinkInfo, LinkState
@@ -180,6 +182,17 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         self.log_menu = view_menu
+
+        help_menu = bar.addMenu(self.tr("&Help"))
+        self.about_action = QAction(self.tr("&About Dispatcher HMI"), self)
+        self.about_action.triggered.connect(self._show_about)
+        help_menu.addAction(self.about_action)
+
+    def about_text(self) -> str:
+        return self.tr("Dispatcher workstation (metro ATS HMI)\nVersion {0}").format(__version__)
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, self.tr("About Dispatcher HMI"), self.about_text())
 
     def _build_header(self) -> QFrame:
         """A strip above the schematic: the line, live counts, and who is at the desk."""

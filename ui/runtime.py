@@ -73,10 +73,15 @@ def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> N
     qt_log.log(level, "%s", message)
 
 
-def setup_application(language: str) -> QApplication:
-    """The QApplication with the dark theme, the fonts and the translations."""
+def setup_application(language: str, platform: str | None = None) -> QApplication:
+    """The QApplication with the dark theme, the fonts and the translations.
+
+    ``platform`` is Qt's ``-platform`` option (``offscreen``...): Wine passes no
+    ``QT_*`` variables to Windows programs, so the installer checks need it.
+    """
     existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    qt_argv = [sys.argv[0], *(["-platform", platform] if platform else [])]
+    app = existing if isinstance(existing, QApplication) else QApplication(qt_argv)
     app.setApplicationName("dispatcher-hmi")
     app.setOrganizationName("dispatcher-hmi")
     app.setQuitOnLastWindowClosed(False)
@@ -141,7 +146,7 @@ def run_gui(
     args: argparse.Namespace, ws: Workstation, line: Line, overrides: list[Endpoint]
 ) -> int:
     qInstallMessageHandler(_qt_message)
-    app = setup_application(args.lang or str(ws.language))
+    app = setup_application(args.lang or str(ws.language), args.platform)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
             return runner.run(amain(app, args, ws, line, overrides))
