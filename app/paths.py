@@ -18,7 +18,28 @@ def default_line_file() -> Path:
     return resource_dir() / "lines" / "demo-line.yaml"
 
 
+def machine_config_dir(system: str = os.name) -> Path | None:
+    """Where an installed copy keeps this machine's editable configuration, if anywhere.
+
+    ``$DISPATCHER_CONFIG_DIR`` if set; on Windows ``%ProgramData%\\DispatcherHMI``
+    (the installer copies the shipped ``config`` and ``lines`` folders there once, and
+    an upgrade never overwrites them); elsewhere None (a checkout or the Linux bundle
+    uses its own ``resources``, or ``--config``).
+    """
+    env = os.environ.get("DISPATCHER_CONFIG_DIR")
+    if env:
+        return Path(env)
+    if system == "nt":
+        base = os.environ.get("PROGRAMDATA") or "C:\\ProgramData"
+        return Path(base) / "DispatcherHMI"
+    return None
+
+
 def default_workstation_file() -> Path:
+    """The machine's ``config/workstation.yaml`` when there is one, else the shipped one."""
+    machine = machine_config_dir()
+    if machine is not None and (machine / "config" / "workstation.yaml").is_file():
+        return machine / "config" / "workstation.yaml"
     return resource_dir() / "config" / "workstation.yaml"
 
 

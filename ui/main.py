@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         metavar="FILE",
         default=None,
-        help="workstation file (default: resources/config/workstation.yaml)",
+        help="workstation file (default: the machine's, else resources/config/workstation.yaml)",
     )
     p.add_argument(
         "--demo",
