@@ -2,7 +2,7 @@
 
 Loads Qt (the platform plugin, the fonts, the translations) like the window
 does, connects to the configured servers (or ``--server``), waits for the first
-state snapshot, paints one label offscreen, and exits 0 with one line saying
+state snapshot, paints the main window with it offscreen, and exits 0 with one line saying
 what it saw, or non-zero with a line saying what failed. The installer checks
 (``installer/verify``) run it on an installed copy.
 """
@@ -16,13 +16,15 @@ from pathlib import Path
 
 import qasync
 from PySide6 import __version__ as pyside_version
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.config import Workstation
 from app.model.topology import Line
-from app.session import Endpoint
+from app.session import DispatcherSession, Endpoint
 from app.wiring import build_session
+from ui.mainwindow import MainWindow
 
 #: Exit status when no snapshot arrived in time.
 NO_SNAPSHOT = 3
@@ -34,10 +36,10 @@ def run_smoke_test(
     ws: Workstation,
     line: Line,
     endpoints: list[Endpoint],
-    timeout: float,
+    wait_s: float,
 ) -> int:
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(smoke_test(app, config, ws, line, endpoints, timeout))
+        return runner.run(smoke_test(app, config, ws, line, endpoints, wait_s))
 
 
 async def smoke_test(
@@ -55,6 +57,7 @@ async def smoke_test(
     try:
         await asyncio.wait_for(session.wait_synchronised(), wait_s)
     except TimeoutError:
+        await session.close()
         print(
             f"dispatcher-hmi: smoke test FAILED: no state snapshot from {where} "
             f"within {wait_s:g} s",
@@ -62,11 +65,10 @@ async def smoke_test(
             flush=True,
         )
         return NO_SNAPSHOT
+    try:
+        painted = await paint_window(session)
     finally:
         await session.close()
-    label = QLabel(f"{line.name_zh} {line.name_en}")
-    painted = label.grab()
-    label.deleteLater()
     if painted.isNull():
         print("dispatcher-hmi: smoke test FAILED: Qt painted nothing", file=sys.stderr, flush=True)
         return 1
@@ -79,3 +81,17 @@ async def smoke_test(
         flush=True,
     )
     return 0
+
+
+async def paint_window(session: DispatcherSession) -> QPixmap:
+    """The main window (no Redis, no Kafka) with the live line, painted offscreen once."""
+    window = MainWindow(session)
+    window.resize(1280, 800)
+    window.show()
+    await asyncio.sleep(0.2)  # the bridge flushes the snapshot on the next frame
+    window.view.zoom_to_fit()
+    pixmap = window.grab()
+    await window.shutdown()
+    window.hide()
+    window.deleteLater()
+    return pixmap
