@@ -46,3 +46,6 @@ register(
     "alarms", "bench.alarms", "alarm catch-up vs full replay, ingest vs raw consume, live latency"
 )
 register("iscs", "bench.iscs", "ISCS hand-offs: exactly once, resident memory of both processes")
+register(
+    "render", "bench.render", "60 trains at 10 Hz + 5 alarms/s: paint p95, loop lag p99, start-up"
+)
