@@ -17,6 +17,9 @@ class CommandOp(StrEnum):
     REOPEN_SIGNAL = "reopen_signal"
     HOLD_TRAIN = "hold_train"
     RELEASE_TRAIN = "release_train"
+    COUPLE_TRAIN = "couple_train"  # 联挂: with the unit standing end to end with it
+    UNCOUPLE_TRAIN = "uncouple_train"  # 解编: split the train's consist
+    INJECT_FAULT = "inject_fault"  # simulator only: arg KIND[:SECONDS] (docs/coupling.md)
     ACK_ALARM = "ack_alarm"
     SHELVE_ALARM = "shelve_alarm"  # arg: minutes
 
@@ -33,6 +36,9 @@ OP_DEVICE_KIND: dict[CommandOp, str] = {
     CommandOp.REOPEN_SIGNAL: "signal",
     CommandOp.HOLD_TRAIN: "train",
     CommandOp.RELEASE_TRAIN: "train",
+    CommandOp.COUPLE_TRAIN: "train",
+    CommandOp.UNCOUPLE_TRAIN: "train",
+    CommandOp.INJECT_FAULT: "train",
     CommandOp.ACK_ALARM: "alarm",  # device: the alarm id
     CommandOp.SHELVE_ALARM: "alarm",
 }

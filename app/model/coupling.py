@@ -284,6 +284,10 @@ class CouplingTracker:
         cid = self._unit_group.get(unit)
         return self.groups[cid].view if cid is not None else None
 
+    def units(self) -> set[int]:
+        """Every unit that has reported, in whichever consist."""
+        return set(self._unit_group)
+
     def active_alarms(self) -> list[CouplingAlarm]:
         return [
             CouplingAlarm(g.view.id, g.view.alarm, True, _alarm_text(g.view, g.view.alarm), 0)

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.config import ConfigError, load_line
+from app.model.commands import train_device
 from app.paths import default_line_file
 from app.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
+from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
-from app.sim.world import ServiceSettings, World
+from app.sim.world import COUPLING_FAULTS, ServiceSettings, World
 from app.wiring import configure_logging
 
 log = logging.getLogger("app.sim")
@@ -76,6 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tick", type=float, default=0.1, help="real seconds between state updates (default 0.1)"
     )
+    c = p.add_argument_group("coupling (联挂解编, docs/coupling.md)")
+    c.add_argument(
+        "--pairs",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="place N extra units, held, end to end behind the first N trains (also held)",
+    )
+    c.add_argument(
+        "--couple-s", type=_positive, default=5.0, help="coupling / uncoupling time, s (default 5)"
+    )
+    c.add_argument(
+        "--coupling-fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="UNIT=KIND[:S]",
+        help="inject a coupling report fault from the start (flicker, disagree, dual_master, "
+        "no_master, lost); at run time: the inject_fault command",
+    )
     p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
     p.add_argument(
         "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
@@ -112,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     )  # tests: the wall clock starts here (e.g. just before midnight)
     p.add_argument("--log-level", default="INFO")
     return p
+
+
+def _fault(text: str) -> tuple[int, str]:
+    unit, sep, kind = text.partition("=")
+    if not sep or not unit.isdigit() or kind.partition(":")[0] not in COUPLING_FAULTS:
+        raise argparse.ArgumentTypeError(
+            f"expected UNIT=KIND[:SECONDS], KIND one of {', '.join(COUPLING_FAULTS)}; got {text!r}"
+        )
+    return int(unit), kind
 
 
 def _non_negative(text: str) -> float:
@@ -165,7 +196,18 @@ async def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"dispatcher-sim: {exc}", file=sys.stderr)
         return 2
-    world = World(line, ServiceSettings(trains=args.trains, dwell_s=args.dwell))
+    world = World(
+        line,
+        ServiceSettings(
+            trains=args.trains, dwell_s=args.dwell, pairs=args.pairs, couple_s=args.couple_s
+        ),
+    )
+    for unit, kind in args.coupling_fault:
+        try:
+            world.inject_fault(train_device(unit), kind)
+        except Refused as exc:
+            print(f"dispatcher-sim: --coupling-fault {unit}={kind}: {exc.reason}", file=sys.stderr)
+            return 2
     settings = ServerSettings(
         node=args.node,
         role=args.role,

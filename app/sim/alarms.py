@@ -137,6 +137,25 @@ KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
         "dual_master", Priority.CRITICAL, "ALM-SV-001", "服务器{d}双主", "dual master: {d}", 0, 15
     ),
+    # raised by the server from its units' coupling reports, never at random
+    AlarmKind(
+        "consist_dual_master",
+        Priority.HIGH,
+        "ALM-CP-001",
+        "列车{d}重联双主",
+        "consist {d}: two master cabs",
+        0,
+        30,
+    ),
+    AlarmKind(
+        "consist_no_master",
+        Priority.HIGH,
+        "ALM-CP-002",
+        "列车{d}重联无主",
+        "consist {d}: no master cab",
+        0,
+        30,
+    ),
 )
 KIND_BY_NAME = {k.kind: k for k in KINDS}
 

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.comms.link import LinkHandler, LinkTimings, ServerLink
-from app.model.commands import Command, CommandOp, CommandResult, Outcome
+from app.model.commands import Command, CommandOp, CommandResult, Outcome, train_device
+from app.model.coupling import CouplingChanges, CouplingTracker
+from app.model.coupling import UnitReport as ModelReport
 from app.model.topology import SwitchLeg
 from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
@@ -44,7 +46,7 @@ from app.sim.alarms import AlarmRefused, AlarmSystem
 from app.sim.guard import CommandGuard
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
-from app.sim.world import World
+from app.sim.world import UnitReport, World
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +247,7 @@ class SimServer:
         self.clients: set[ClientLink] = set()
         self.bad_frames = 0
         self.status_seq = 0
+        self.consists = CouplingTracker()  # the server's view of its units' reports
         self._servers: list[asyncio.Server] = []
         self._udp: asyncio.DatagramTransport | None = None
         self._peer_links: list[ServerLink] = []
@@ -423,8 +426,10 @@ class SimServer:
         now_ms = time.time_ns() // 1_000_000
         index = self.world.line.section_index
         datagrams = []
-        for t in self.world.trains.values():
-            tr = self.world.train_state(t)
+        reports = self.world.unit_reports()
+        self._watch_consists(reports)
+        for rep in reports:
+            tr = rep.train
             rec = TrainStatus(
                 self.status_seq,
                 now_ms,
@@ -434,14 +439,57 @@ class SimServer:
                 int(tr.offset_m * 100),
                 int(tr.speed_kmh * 10),
                 DIRECTIONS.index(tr.direction.value),
-                COUPLING_STATES.index(tr.coupling.value),
-                CAB_ROLES.index(tr.cab.value),
+                COUPLING_STATES.index(rep.coupling.value),
+                CAB_ROLES.index(rep.cab.value),
+                rep.consist,
+                rep.index,
+                rep.count,
             )
             datagrams.append(encode_train_status(rec))
         for c in clients:
             if c.udp_target is not None:
                 for data in datagrams:
                     self._udp.sendto(data, c.udp_target)
+
+    def _watch_consists(self, reports: list[UnitReport]) -> None:
+        """The server's own confirmation of what its units report: consist cab faults
+        (two masters, no master) go to the alarm topic, like any other alarm."""
+        now_ms = int(self.world.now * 1000)
+        ch = CouplingChanges()
+        for rep in reports:
+            ch.merge(
+                self.consists.report(
+                    ModelReport(
+                        rep.train.id,
+                        rep.train.number,
+                        self.status_seq,
+                        rep.consist,
+                        rep.index,
+                        rep.count,
+                        rep.coupling,
+                        rep.cab,
+                    ),
+                    now_ms,
+                )
+            )
+        ch.merge(self.consists.tick(now_ms))
+        ch.merge(self.consists.forget_units(self.consists.units() - set(self.world.trains)))
+        if self.alarms is None or self.role != "master":
+            return
+        for alarm in ch.alarms:
+            kind = f"consist_{alarm.kind.value}"
+            device = train_device(alarm.consist)
+            if not alarm.active:
+                self.alarms.manager.clear_condition(kind, device)
+                continue
+            view = self.consists.get(alarm.consist)
+            label = "+".join(u.number for u in view.ordered_units()) if view else device
+            station, zone = "", ""
+            unit = self.world.trains.get(alarm.consist)
+            if unit is not None:
+                section = self.world.train_state(unit).section
+                station, zone = self.alarms.manager.place("section_fault", section)
+            self.alarms.manager.raise_alarm(kind, device, station=station, zone=zone, label=label)
 
     def _supervise(self) -> None:
         s = self.settings
@@ -511,6 +559,13 @@ class SimServer:
             return "" if world.hold_train(cmd.device) else "train already held"
         if op is CommandOp.RELEASE_TRAIN:
             return "" if world.release_train(cmd.device) else "train was not held"
+        if op is CommandOp.COUPLE_TRAIN:
+            partner = world.couple_train(cmd.device)
+            return f"coupling with train:{partner}"
+        if op is CommandOp.UNCOUPLE_TRAIN:
+            return world.uncouple_train(cmd.device)
+        if op is CommandOp.INJECT_FAULT:
+            return world.inject_fault(cmd.device, cmd.arg)
         if op is CommandOp.ACK_ALARM:
             if self.alarms is None:
                 raise Refused("unsupported_op", "this server produces no alarms")
