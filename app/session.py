@@ -21,12 +21,19 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
+from app.model.coupling import (
+    DEFAULT_CONFIRM,
+    DEFAULT_LOST_AFTER_MS,
+    CouplingChanges,
+    CouplingTracker,
+    UnitReport,
+)
 from app.model.state import (
     CabRole,
     Changes,
@@ -47,6 +54,8 @@ log = logging.getLogger(__name__)
 #: How long an out-of-order delta may wait for the one before it (from the other network).
 REORDER_WINDOW_S = 0.5
 REORDER_MAX = 64
+#: How often consists are checked for silent units (the server's cycle)
+COUPLING_WATCH_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,9 @@ class DispatcherSession(LinkHandler):
         role: str,
         timings: LinkTimings | None = None,
         command_timeout_s: float = 5.0,
+        coupling_confirm: int = DEFAULT_CONFIRM,
+        coupling_lost_after_ms: int = DEFAULT_LOST_AFTER_MS,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.line = line
         self.node = node
@@ -134,6 +146,11 @@ class DispatcherSession(LinkHandler):
         self.command_finished: Event[CommandResult] = Event("command_finished")
         self.master_changed: Event[MasterView] = Event("master_changed")
         self.alarm: Event[LocalAlarm] = Event("alarm")
+        #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
+        self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
+        self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
+        self._clock_ms = clock_ms or (lambda: time.monotonic_ns() // 1_000_000)
+        self._coupling_watch: asyncio.TimerHandle | None = None
         self.links = [
             ServerLink(
                 f"{ep.server}@{ep.host}:{ep.port}",
@@ -172,9 +189,26 @@ class DispatcherSession(LinkHandler):
     def start(self) -> None:
         for link in self.links:
             link.start()
+        self._watch_coupling()
+
+    def _watch_coupling(self) -> None:
+        """Every cycle: consists whose units fell silent become unknown."""
+        self._coupling_changes(self.coupling.tick(self._clock_ms()))
+        if not self._closing:
+            self._coupling_watch = asyncio.get_running_loop().call_later(
+                COUPLING_WATCH_S, self._watch_coupling
+            )
+
+    def _coupling_changes(self, ch: CouplingChanges) -> None:
+        for alarm in ch.alarms:
+            self._raise(alarm.code, alarm.text, alarm.active)
+        if ch:
+            self.coupling_changed.emit(ch)
 
     async def close(self) -> None:
         self._closing = True
+        if self._coupling_watch is not None:
+            self._coupling_watch.cancel()
         for link in self.links:
             await link.close()
         if self._reorder_timer is not None:
@@ -226,6 +260,8 @@ class DispatcherSession(LinkHandler):
             )
             if old.server is not None:
                 self.failovers += 1
+            # another server's units: nothing confirmed from the old one counts
+            self._coupling_changes(self.coupling.clear())
             self._invalidate()
             best = self.command_link()
             if best is not None:
@@ -315,6 +351,11 @@ class DispatcherSession(LinkHandler):
     def _emit(self, changes: Changes) -> None:
         if changes:
             self.state_changed.emit(changes)
+        if (changes.full or changes.trains_removed) and self.state.synchronised:
+            # units out of service leave their consists
+            gone = self.coupling.units() - self.state.trains.keys()
+            if gone:
+                self._coupling_changes(self.coupling.forget_units(gone))
 
     def _invalidate(self) -> None:
         """The state is no longer current: say so at once, everywhere it is shown."""
@@ -361,6 +402,18 @@ class DispatcherSession(LinkHandler):
             held,
         )
         self._emit(self.state.apply_train(train))
+        consist, index, count = rec.consist_fields()
+        report = UnitReport(
+            rec.train_id,
+            rec.number,
+            rec.seq,
+            consist,
+            index,
+            count,
+            train.coupling,
+            train.cab,
+        )
+        self._coupling_changes(self.coupling.report(report, self._clock_ms()))
 
     # -- commands ---------------------------------------------------------------
 

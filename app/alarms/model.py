@@ -441,6 +441,8 @@ class AlarmList:
         # the newest annunciated raises' times: enough to tell a flood
         self._raises: collections.deque[int] = collections.deque(maxlen=flood_threshold + 1)
         self._assembly: _Assembly | None = None
+        #: alarms this workstation raised itself: no topic carries them, snapshots keep them
+        self._local: dict[str, AlarmRow] = {}
 
     # -- queries ------------------------------------------------------------------------
 
@@ -523,6 +525,23 @@ class AlarmList:
         self.server = record.server
         self.stats.changes += 1
         return self._event(body)
+
+    def apply_local(self, ev: AlarmEvent) -> AlarmChanges:
+        """An event of an alarm the workstation raises itself (no topic, no ``seq``).
+
+        It goes through the same table as the topic's events and stays on the list
+        across snapshots, which only replace the server's alarms.
+        """
+        changes = self._event(ev)
+        row = self._rows.get(ev.alarm_id)
+        if row is None:
+            self._local.pop(ev.alarm_id, None)
+        else:
+            self._local[ev.alarm_id] = row
+        return changes
+
+    def is_local(self, alarm_id: str) -> bool:
+        return alarm_id in self._local
 
     def tick(self, now_ms: int | None = None) -> AlarmChanges:
         """Unshelve every alarm whose shelve time has passed; which ones, in ``unshelved``."""
@@ -688,6 +707,9 @@ class AlarmList:
                 continue
             until = entry.shelved_until_ms if state is AlarmState.SHELVED else 0
             self._insert(AlarmRow(entry, state, entry.event_ms, base, until))
+        for aid, row in self._local.items():
+            if aid not in self._rows:
+                self._insert(row)
         self.missed_changes = False
         self.stats.overflow += asm.dropped
         self.stats.snapshots += 1

@@ -16,11 +16,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from app.alarms.acks import AckOutbox, AckSender, PendingAck
 from app.alarms.consumer import AlarmFeed, BadRecord, Delivered, FeedSettings, FeedState, FeedStatus
 from app.alarms.model import AlarmChanges, AlarmList
+from app.alarms.records import AlarmEvent, EventType, Priority
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult
 
@@ -125,15 +127,66 @@ class AlarmService:
 
     # -- the dispatcher's actions -----------------------------------------------------
 
+    def local(
+        self,
+        code: str,
+        text: str,
+        active: bool,
+        time_ms: int,
+        *,
+        device: str = "",
+        priority: Priority = Priority.HIGH,
+    ) -> None:
+        """An alarm this workstation raises (``active``) or clears itself, into the list.
+
+        Its id is ``local:<code>``; the dispatcher acknowledges it here, not at a server.
+        """
+        aid = f"local:{code}"
+        row = self.list.get(aid)
+        if active and row is not None and row.event.active:
+            return
+        if not active and (row is None or not row.event.active):
+            return
+        kind = code.partition(":")[0]
+        base = row.event if row is not None and not active else None
+        ev = AlarmEvent(
+            alarm_id=aid,
+            event=EventType.RAISE if active else EventType.CLEAR,
+            device=device,
+            station=base.station if base else "",
+            zone=base.zone if base else "",
+            priority=base.priority if base else priority,
+            kind=kind,
+            code=f"LOCAL-{kind}",
+            text_zh=text,
+            text_en=text,
+            raised_ms=base.raised_ms if base else time_ms,
+            event_ms=time_ms,
+            active=active,
+            acked=False,
+        )
+        changes = self.list.apply_local(ev)
+        if changes:
+            self.changed.emit(changes)
+
     def acknowledge(self, alarm_ids: Iterable[str]) -> list[PendingAck]:
-        """Queue acknowledgements of these alarms (the unacknowledged ones); never dropped."""
-        if self.acks is None:
-            raise RuntimeError("this workstation cannot acknowledge (no command channel)")
+        """Queue acknowledgements of these alarms (the unacknowledged ones); never dropped.
+
+        The workstation's own alarms (:meth:`local`) are acknowledged at once, here.
+        """
         queued = []
         for aid in alarm_ids:
             row = self.list.get(aid)
             if row is None or not row.unacked:
                 continue
+            if self.list.is_local(aid):
+                ack = replace(row.event, event=EventType.ACK, event_ms=self.clock_ms(), acked=True)
+                changes = self.list.apply_local(ack)
+                if changes:
+                    self.changed.emit(changes)
+                continue
+            if self.acks is None:
+                raise RuntimeError("this workstation cannot acknowledge (no command channel)")
             queued.append(self.acks.ack(aid, row.event.zone))
         return queued
 

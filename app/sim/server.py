@@ -418,16 +418,16 @@ class SimServer:
             incoming[0].send(replica)
 
     def _send_status(self, clients: list[ClientLink]) -> None:
-        if self._udp is None:
-            return
         # One sequence number per tick, the same on every link and network, so
         # an HMI can drop the copy that arrives second.
         self.status_seq = (self.status_seq + 1) & 0xFFFFFFFF
+        reports = self.world.unit_reports()
+        self._watch_consists(reports)
+        if self._udp is None:
+            return
         now_ms = time.time_ns() // 1_000_000
         index = self.world.line.section_index
         datagrams = []
-        reports = self.world.unit_reports()
-        self._watch_consists(reports)
         for rep in reports:
             tr = rep.train
             rec = TrainStatus(

@@ -219,3 +219,28 @@ def test_server_commands_datagrams_and_consist_alarms(demo_line: Line) -> None:
     assert recs[front].cab == recs[rear].cab == 1  # both say master: the fault
     view = server.consists.get(front)
     assert view is not None and view.state is ConsistState.DUAL_MASTER
+
+
+def test_the_server_raises_and_clears_consist_alarms_on_its_topic(demo_line: Line) -> None:
+    from types import SimpleNamespace
+
+    from app.sim.alarms import AlarmManager
+
+    emitted: list[tuple[str, str, bool]] = []
+    manager = AlarmManager(
+        demo_line, server="A", emit=lambda seq, ev: emitted.append((ev.kind, ev.text_en, ev.active))
+    )
+    world, front, _ = paired(demo_line)
+    server = SimServer(world, ServerSettings(), Journal(None), SimpleNamespace(manager=manager))  # type: ignore[arg-type]
+    world.couple_train(train_device(front))
+    run(world, 3)
+    world.inject_fault(train_device(front), "dual_master")
+    for _ in range(4):
+        server._send_status([])
+    assert emitted == [("consist_dual_master", "consist 0101+0301: two master cabs", True)]
+    row = next(iter(manager.rows.values()))
+    assert row.device == train_device(front) and row.zone and row.station
+    world.inject_fault(train_device(front), "none")
+    for _ in range(4):
+        server._send_status([])
+    assert emitted[-1] == ("consist_dual_master", "consist 0101+0301: two master cabs", False)
