@@ -36,6 +36,9 @@ def op_text(op: CommandOp) -> str:
         CommandOp.REOPEN_SIGNAL: QCoreApplication.translate("Commands", "Reopen signal (解封)"),
         CommandOp.HOLD_TRAIN: QCoreApplication.translate("Commands", "Hold train (扣车)"),
         CommandOp.RELEASE_TRAIN: QCoreApplication.translate("Commands", "Release train (放行)"),
+        CommandOp.COUPLE_TRAIN: QCoreApplication.translate("Commands", "Couple (联挂)"),
+        CommandOp.UNCOUPLE_TRAIN: QCoreApplication.translate("Commands", "Uncouple (解编)"),
+        CommandOp.INJECT_FAULT: QCoreApplication.translate("Commands", "Inject fault (simulator)"),
     }[op]
 
 

@@ -44,6 +44,8 @@ from ui import style
 from ui.alarmlist import AlarmDock
 from ui.bridge import ControlBridge, SessionBridge, SessionLike
 from ui.commandlog import CommandLogDock
+from ui.coupling import add_coupling_actions
+from ui.coupling import install as install_coupling
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
 from ui.items import Z, position_text
 from ui.schematic import SchematicScene, SchematicView
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
             self.iscs.state_changed.connect(lambda _st: self._refresh_iscs())
             self.iscs.superseded.connect(self._on_iscs_superseded)
         self._refresh_iscs()
+        self.coupling_view = install_coupling(self)  # dock, consists drawn, alarms
 
         self.bridge.stateChanged.connect(self._on_state)
         self.bridge.linksChanged.connect(self._on_links)
@@ -863,6 +866,7 @@ class MainWindow(QMainWindow):
             )
             request = CommandRequest(device, self.tr("train"), op, self._zone_text(device), detail)
             action.triggered.connect(self._requester(request))
+        add_coupling_actions(self, menu, device, train, blocked)  # 联挂 / 解编
         if train is None:
             menu.addAction(self.tr("This train is no longer reported")).setEnabled(False)
         if blocked:
@@ -1010,6 +1014,8 @@ class MainWindow(QMainWindow):
         """Stop timers, forget the session, and wait for commands in flight to end."""
         self._tick.stop()
         self.bridge.detach()
+        if self.coupling_view is not None:
+            self.coupling_view.detach()
         if self.control_bridge is not None:
             self.control_bridge.detach()
         if self.zone_dock is not None:
