@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QLocale, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QLocale, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -49,6 +49,7 @@ from ui.coupling import install as install_coupling
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
 from ui.items import Z, position_text
 from ui.schematic import SchematicScene, SchematicView
+from ui.workspace import Workspace
 from ui.zones import ZoneDock, zone_look
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         alarms: AlarmService | None = None,
         parent: QWidget | None = None,
         iscs: IscsHandoff | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.session = session
@@ -160,6 +162,8 @@ class MainWindow(QMainWindow):
         self._on_master(session.master)
         self._on_tick()
         self._refresh_control()
+        # last, once every dock exists: link health, find, saved layout, help
+        self.workspace = Workspace(self, settings)
 
     # -- construction ----------------------------------------------------------------------
 
@@ -187,6 +191,7 @@ class MainWindow(QMainWindow):
         self.log_menu = view_menu
 
         help_menu = bar.addMenu(self.tr("&Help"))
+        self.help_menu = help_menu
         self.about_action = QAction(self.tr("&About Dispatcher HMI"), self)
         self.about_action.triggered.connect(self._show_about)
         help_menu.addAction(self.about_action)

@@ -366,6 +366,8 @@ class SchematicScene(QGraphicsScene):
             label.setPos(x + w + 2.5, y)
             self.addItem(label)
             x += w + 2.5 + label.boundingRect().width() + 9
+        #: where the legend strip lies (Help → Legend shows this part of the scene)
+        self.legend_rect = QRectF(lay.left_margin - 4, y - 8, x - lay.left_margin + 4, 16)
 
     # -- live state ------------------------------------------------------------------------
 

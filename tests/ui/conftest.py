@@ -222,3 +222,17 @@ def run_async(qtbot: QtBot, qloop: asyncio.AbstractEventLoop) -> RunAsync:
         return task.result()
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every UI test keeps its QSettings (saved layouts, language) in a folder of its own."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    QCoreApplication.setOrganizationName("dispatcher-hmi-tests")
+    QCoreApplication.setApplicationName("dispatcher-hmi-tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    yield folder

@@ -1,0 +1,140 @@
+"""The window as a workspace: link dock, find, saved layout, legend, shortcuts, diagnostics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDockWidget
+from pytestqt.qtbot import QtBot
+
+from app.comms.link import LinkState
+from app.model.state import StateSnapshot, TrainState
+from app.model.topology import Direction
+from ui.mainwindow import MainWindow
+from ui.workspace import LinkTableModel
+
+pytestmark = pytest.mark.ui
+
+
+def settings_in(folder: Path) -> QSettings:
+    return QSettings(str(folder / "hmi.ini"), QSettings.Format.IniFormat)
+
+
+def test_layout_is_saved_on_close_and_restored_then_reset(
+    qtbot: QtBot, fake_session: Any, tmp_path: Path
+) -> None:
+    first = MainWindow(fake_session, settings=settings_in(tmp_path))
+    qtbot.addWidget(first)
+    assert first.workspace.restored is False  # nothing saved yet
+    first.resize(700, 520)
+    first.show()
+    links = first.workspace.link_dock
+    links.setFloating(True)
+    first.log_dock.hide()
+    first.close()  # saves
+
+    second = MainWindow(fake_session, settings=settings_in(tmp_path))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.workspace.restored is True
+    assert second.workspace.link_dock.isFloating()
+    assert not second.log_dock.isVisible()
+    assert (second.width(), second.height()) == (700, 520)
+
+    second.workspace.reset_action.trigger()
+    assert not second.workspace.link_dock.isFloating()
+    assert second.log_dock.isVisible()
+    # the layout is per dispatcher: another one starts with the default
+    fake_session.dispatcher = "someone-else"
+    third = MainWindow(fake_session, settings=settings_in(tmp_path))
+    qtbot.addWidget(third)
+    assert third.workspace.restored is False
+
+
+def test_find_centres_on_a_station_a_device_and_a_train(qtbot: QtBot, fake_session: Any) -> None:
+    line = fake_session.line
+    fake_session.state.apply_snapshot(
+        StateSnapshot(
+            seq=1, trains=(TrainState(7, "0712", line.sections[-1].id, 10.0, 0.0, Direction.DOWN),)
+        )
+    )
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    window.view.zoom_by(6)
+    ws = window.workspace
+
+    def centre() -> Any:
+        return window.view.mapToScene(window.view.viewport().rect().center())
+
+    station = line.stations[-1]
+    assert ws.find(station.name_zh)
+    assert ws.find(station.name_en.upper())
+    switch = line.switches[0].id
+    assert ws.find(switch.lower())  # ids are found whatever their case
+    item = window.device_item(switch)
+    assert item is not None
+    assert (centre() - item.sceneBoundingRect().center()).manhattanLength() < 5
+    assert ws.find("train 0712")
+    train_item = window.device_item("train:7")
+    assert train_item is not None
+    assert (centre() - train_item.sceneBoundingRect().center()).manhattanLength() < 5
+    assert not ws.find("nowhere")
+    assert "nowhere" in window.statusBar().currentMessage()
+    # the dialog: Ctrl+F opens it, its completer knows the train, Enter goes there
+    assert ws.find_action.shortcut().toString() == "Ctrl+F"
+    dialog = ws.open_find()
+    entries = dialog.edit.completer().model().stringList()  # type: ignore[attr-defined]
+    assert any("0712" in e for e in entries)
+    assert any(station.name_zh in e for e in entries)
+    qtbot.keyClicks(dialog.edit, switch)
+    qtbot.keyClick(dialog.edit, Qt.Key.Key_Return)
+    assert not dialog.isVisible()
+    dialog2 = ws.open_find()
+    qtbot.keyClicks(dialog2.edit, "no-such-thing")
+    qtbot.keyClick(dialog2.edit, Qt.Key.Key_Return)
+    assert dialog2.isVisible() and "no-such-thing" in dialog2.message.text()
+
+
+def test_link_health_dock_and_its_model(
+    qtbot: QtBot, fake_session: Any, qtmodeltester: Any
+) -> None:
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    model = window.workspace.link_dock.model
+    assert isinstance(model, LinkTableModel)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 1
+    fake_session.set_link(LinkState.UP, "master", 3)
+    window.bridge.flush()
+    assert model.data(model.index(0, 1)) == "up"
+    assert model.data(model.index(0, 2)) == "master #3"
+    qtmodeltester.check(model)
+    assert window.workspace.link_dock.toggleViewAction() in window.log_menu.actions()
+
+
+def test_help_legend_shortcuts_and_diagnostics(qtbot: QtBot, fake_session: Any) -> None:
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    ws = window.workspace
+    names = {a.objectName() for a in window.help_menu.actions()}
+    assert {"legendAction", "shortcutsAction", "diagnosticsAction"} <= names
+    legend = ws.show_legend()
+    qtbot.addWidget(legend)
+    assert legend.isVisible()
+    keys = dict(ws.shortcuts())
+    assert keys.get("Find…") == "Ctrl+F"
+    assert "Zoom to fit" in keys
+    shortcuts = ws.show_shortcuts()
+    qtbot.addWidget(shortcuts)
+    text = ws.diagnostics()
+    for expected in ("Qt ", "PySide6", "Workstation file", "Logs and local data", "bad frames"):
+        assert expected in text, expected
+    diag = ws.show_diagnostics()
+    qtbot.addWidget(diag)
+    assert diag.isVisible()
+    assert all(isinstance(d, QDockWidget) for d in [ws.link_dock])
