@@ -8,11 +8,13 @@ QApplication and imports no Qt at all.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.config import ConfigError, check_files, load_line, load_workstation
+from app.config.workstation import Role, dispatcher_id_problem
 from app.paths import default_workstation_file
 from app.wiring import configure_logging, configured_endpoints, override_endpoints
 
@@ -87,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Qt platform plugin (offscreen, windows, xcb...); default: Qt's choice",
     )
+    p.add_argument(
+        "--dispatcher",
+        metavar="ID",
+        default=None,
+        help="who is at the desk (skips the start dialog; default: the last choice, "
+        "else the workstation file's)",
+    )
+    p.add_argument(
+        "--role",
+        choices=["dispatcher", "supervisor", "observer"],
+        default=None,
+        help="with --dispatcher: the role (default: the workstation file's)",
+    )
+    p.add_argument(
+        "--no-login", action="store_true", help="no start dialog: the workstation file's identity"
+    )
     p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="user interface language")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)")
     return p
@@ -112,6 +130,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides = override_endpoints(args.server or [])
     except ValueError as exc:
         print(f"dispatcher-hmi: --server: {exc}", file=sys.stderr)
+        return 2
+    if args.dispatcher is not None:
+        problem = dispatcher_id_problem(args.dispatcher)
+        if problem is not None:
+            print(f"dispatcher-hmi: --dispatcher: {problem}", file=sys.stderr)
+            return 2
+        ws = dataclasses.replace(
+            ws, dispatcher=args.dispatcher, role=Role(args.role) if args.role else ws.role
+        )
+    elif args.role is not None:
+        print("dispatcher-hmi: --role needs --dispatcher", file=sys.stderr)
         return 2
     # Qt is imported only now, so that --check-config never loads it.
     from ui.runtime import run_gui, setup_application  # noqa: PLC0415

@@ -49,6 +49,7 @@ from app.wiring import (
     configured_endpoints,
 )
 from ui import style
+from ui.login import ask_identity
 from ui.mainwindow import MainWindow
 
 log = logging.getLogger("ui")
@@ -167,6 +168,13 @@ async def amain(
     redis_nodes: list[str] | None = None  # None: as configured
     broker: TansuProcess | None = None
     bootstrap: str | None = None  # None: as configured
+    if wants_login(args):
+        chosen = await ask_identity(ws)
+        if chosen is None:
+            log.info("start dialog cancelled")
+            return 0
+        ws = chosen
+        log.info("dispatcher %s at the desk as %s", ws.dispatcher, ws.role.value)
     try:
         if args.demo:
             redis, redis_nodes = start_demo_redis(ws)
@@ -197,6 +205,12 @@ async def amain(
         if broker is not None:
             broker.stop()
             log.info("demo Kafka broker stopped")
+
+
+def wants_login(args: argparse.Namespace) -> bool:
+    """The start dialog is for a person: not for scripted runs, nor with ``--dispatcher``."""
+    scripted = args.screenshot or args.quit_after is not None
+    return not (scripted or args.no_login or args.dispatcher is not None)
 
 
 def start_demo_broker(ws: Workstation) -> tuple[TansuProcess | None, str | None]:

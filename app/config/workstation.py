@@ -38,6 +38,23 @@ class Role(StrEnum):
     OBSERVER = "observer"
 
 
+#: a dispatcher id chosen at the desk: it names lock holders, audit entries and zone
+#: holders (``<id>@<workstation>``), so no '@' and nothing a log line could confuse
+DISPATCHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+def dispatcher_id_problem(text: str) -> str | None:
+    """None when ``text`` is a usable dispatcher id, else what is wrong with it."""
+    if not text:
+        return "no dispatcher id"
+    if not DISPATCHER_ID.fullmatch(text):
+        return (
+            f"{text!r} is not a dispatcher id: 1 to 32 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return None
+
+
 class Language(StrEnum):
     ZH_CN = "zh_CN"
     EN = "en"
