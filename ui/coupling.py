@@ -47,7 +47,7 @@ from app.model.state import CabRole, TrainState
 from app.session import LocalAlarm
 from ui import style
 from ui.dialogs import CommandRequest, op_text
-from ui.items import TRAIN_W, TrainItem, Z
+from ui.items import TRAIN_W, TrainItem, Z, draw_held_badge
 
 if TYPE_CHECKING:
     from ui.mainwindow import MainWindow
@@ -143,6 +143,8 @@ class ConsistMark(QGraphicsItem):
         rect = self.head.box()
         for i in range(1, max(1, len(self.numbers))):
             rect = rect.united(self.unit_box(i))
+        shift = -self.head.travel * max(0, len(self.numbers) - 1) * (TRAIN_W + UNIT_GAP)
+        rect = rect.united(self.head.held_badge().translated(shift, 0))
         return rect.adjusted(-4, -9, 4, 4)
 
     def paint(
@@ -218,6 +220,10 @@ class ConsistMark(QGraphicsItem):
             painter.setPen(style.TRAIN_TEXT)
             painter.setFont(self._small)
             painter.drawText(tab, int(Qt.AlignmentFlag.AlignCenter), "M")
+        # a held consist (扣车): the badge at the tail of the last unit, not under the coupler
+        if self.head.train.held and not stale and len(self.numbers) > 1:
+            shift = -self.head.travel * (len(self.numbers) - 1) * (TRAIN_W + UNIT_GAP)
+            draw_held_badge(painter, self.head.held_badge().translated(shift, 0))
         # what is wrong, above the consist
         note = {
             ConsistState.DUAL_MASTER: "双主",
