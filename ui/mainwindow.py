@@ -877,6 +877,13 @@ class MainWindow(QMainWindow):
         if blocked:
             menu.addSeparator()
             menu.addAction(blocked).setEnabled(False)
+        menu.addSeparator()
+        follow = menu.addAction(self.tr("Follow on the schematic"))
+        follow.setObjectName("followTrain")
+        follow.setEnabled(train is not None)
+        if train_id is not None:
+            tid = train_id
+            follow.triggered.connect(lambda: self.workspace.follow(tid))
         self._add_iscs_entry(menu, device)
         return menu
 
@@ -889,6 +896,9 @@ class MainWindow(QMainWindow):
             self.tr("Station {0} {1}").format(st.name_zh, st.name_en) if st else station_id
         )
         title.setEnabled(False)
+        detail = menu.addAction(self.tr("Show in station detail"))
+        detail.setObjectName("stationDetail")
+        detail.triggered.connect(lambda: self.show_station_detail(station_id))
         dock = getattr(self, "alarm_dock", None)
         if dock is not None:
             menu.addSeparator()
@@ -903,6 +913,12 @@ class MainWindow(QMainWindow):
             lambda: self.open_in_iscs(HandoffKind.SHOW_STATION, station=station_id)
         )
         return menu
+
+    def show_station_detail(self, station_id: str) -> bool:
+        dock = self.workspace.detail
+        dock.show()
+        dock.raise_()
+        return dock.show_station(station_id)
 
     def _route_label(self, route: Route) -> str:
         legs = ", ".join(f"{s.switch} {s.position.value[0].upper()}" for s in route.switches)

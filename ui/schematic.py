@@ -509,6 +509,10 @@ class SchematicView(QGraphicsView):
         self.setBackgroundBrush(style.BACKGROUND)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.auto_fit = True
+        # Room around the line, so that a device at its edge can still be centred
+        # (find, follow, an alarm's double-click) when zoomed in.
+        margin = max(scene.content_rect.height(), 200.0)
+        self.setSceneRect(scene.itemsBoundingRect().adjusted(-margin, -margin, margin, margin))
 
     def zoom(self) -> float:
         return self.transform().m11()

@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 from app.comms.link import LinkInfo, LinkState
 from app.paths import default_workstation_file, resource_dir, user_data_dir
 from ui import style
+from ui.views import Minimap, StationDetailDock
 
 if TYPE_CHECKING:
     from ui.mainwindow import MainWindow
@@ -229,6 +230,27 @@ class Workspace(QObject):
         window.bridge.linksChanged.connect(self.link_dock.model.set_links)
         self.link_dock.model.set_links(window.session.link_infos())
 
+        self.detail = StationDetailDock(window.scene, window.line, window)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail)
+        beside = next(
+            (
+                d
+                for d in window.findChildren(QDockWidget)
+                if d is not self.detail
+                and window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+            ),
+            None,
+        )
+        if beside is not None:
+            window.tabifyDockWidget(beside, self.detail)
+            beside.raise_()
+        window.log_menu.addAction(self.detail.toggleViewAction())
+        self.minimap = Minimap(window.view)
+
+        self.following: int | None = None
+        window.bridge.stateChanged.connect(lambda _c: self._follow_step())
+        window.view.viewport().installEventFilter(self)
+
         self._build_actions()
         # the layout as built, for "Reset layout"
         self.default_state = window.saveState(LAYOUT_VERSION)
@@ -251,6 +273,21 @@ class Workspace(QObject):
         view_menu.addSeparator()
         view_menu.addAction(self.reset_action)
         w.addAction(self.find_action)  # the shortcut works wherever the focus is
+        self.follow_action = QAction(self.tr("Stop &following the train"), w)
+        self.follow_action.setObjectName("stopFollowing")
+        self.follow_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.follow_action.setEnabled(False)
+        self.follow_action.triggered.connect(self.stop_following)
+        self.minimap_action = QAction(self.tr("&Minimap"), w)
+        self.minimap_action.setObjectName("minimapAction")
+        self.minimap_action.setCheckable(True)
+        self.minimap_action.setChecked(True)
+        self.minimap_action.setShortcut(QKeySequence(Qt.Key.Key_M))
+        self.minimap_action.toggled.connect(self._toggle_minimap)
+        view_menu.insertAction(first, self.follow_action)
+        view_menu.insertAction(first, self.minimap_action)
+        w.addAction(self.follow_action)
+        w.addAction(self.minimap_action)
 
         help_menu = w.help_menu
         self.legend_action = QAction(self.tr("&Legend"), w)
@@ -268,6 +305,10 @@ class Workspace(QObject):
             help_menu.insertAction(first_help, action)
         help_menu.insertSeparator(first_help)
         w.addAction(self.legend_action)
+
+    def _toggle_minimap(self, on: bool) -> None:
+        self.minimap.setEnabled(on)
+        self.minimap.place()
 
     # -- layout -------------------------------------------------------------------------
 
@@ -288,9 +329,6 @@ class Workspace(QObject):
 
     def reset_layout(self) -> None:
         self.window.restoreState(self.default_state, LAYOUT_VERSION)
-        for dock in self.window.findChildren(QDockWidget):
-            if dock.parent() is self.window:
-                dock.show()
         if self.window.alarm_dock is not None:
             self.window.alarm_dock.raise_()
         self.window.view.zoom_to_fit()
@@ -298,7 +336,45 @@ class Workspace(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.save()
+        elif (
+            self.following is not None
+            and watched is self.window.view.viewport()
+            and event.type() == QEvent.Type.MouseButtonPress
+        ):
+            self.stop_following()  # the dispatcher takes the view back by dragging it
         return False
+
+    # -- follow a train -----------------------------------------------------------------
+
+    def follow(self, train_id: int) -> bool:
+        """Keep the schematic centred on a train as it runs, until the view is dragged."""
+        if self.window.device_item(f"train:{train_id}") is None:
+            return False
+        self.following = train_id
+        self.follow_action.setEnabled(True)
+        self._follow_step()
+        return True
+
+    def stop_following(self) -> None:
+        if self.following is not None:
+            self.following = None
+            self.follow_action.setEnabled(False)
+            self.window.show_status(self.tr("No longer following a train"))
+
+    def _follow_step(self) -> None:
+        if self.following is None:
+            return
+        train = self.window.session.state.trains.get(self.following)
+        item = self.window.device_item(f"train:{self.following}")
+        if train is None or item is None:
+            self.window.show_status(self.tr("The train followed is no longer reported"))
+            self.following = None
+            self.follow_action.setEnabled(False)
+            return
+        self.window.view.centerOn(item.sceneBoundingRect().center())
+        self.window.show_status(
+            self.tr("Following train {0} (drag the view or Esc to stop)").format(train.number)
+        )
 
     # -- find ---------------------------------------------------------------------------
 

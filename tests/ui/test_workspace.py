@@ -19,6 +19,15 @@ from ui.workspace import LinkTableModel
 pytestmark = pytest.mark.ui
 
 
+def shown_near_centre(window: MainWindow, item: Any) -> bool:
+    """In view and centred across (a short line's rows may not let the view centre down)."""
+    assert item is not None
+    view = window.view
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    target = item.sceneBoundingRect().center()
+    return shown.contains(target) and abs(shown.center().x() - target.x()) < 5
+
+
 def settings_in(folder: Path) -> QSettings:
     return QSettings(str(folder / "hmi.ini"), QSettings.Format.IniFormat)
 
@@ -68,21 +77,14 @@ def test_find_centres_on_a_station_a_device_and_a_train(qtbot: QtBot, fake_sessi
     window.view.zoom_by(6)
     ws = window.workspace
 
-    def centre() -> Any:
-        return window.view.mapToScene(window.view.viewport().rect().center())
-
     station = line.stations[-1]
     assert ws.find(station.name_zh)
     assert ws.find(station.name_en.upper())
     switch = line.switches[0].id
     assert ws.find(switch.lower())  # ids are found whatever their case
-    item = window.device_item(switch)
-    assert item is not None
-    assert (centre() - item.sceneBoundingRect().center()).manhattanLength() < 5
+    assert shown_near_centre(window, window.device_item(switch))
     assert ws.find("train 0712")
-    train_item = window.device_item("train:7")
-    assert train_item is not None
-    assert (centre() - train_item.sceneBoundingRect().center()).manhattanLength() < 5
+    assert shown_near_centre(window, window.device_item("train:7"))
     assert not ws.find("nowhere")
     assert "nowhere" in window.statusBar().currentMessage()
     # the dialog: Ctrl+F opens it, its completer knows the train, Enter goes there
@@ -138,3 +140,79 @@ def test_help_legend_shortcuts_and_diagnostics(qtbot: QtBot, fake_session: Any) 
     qtbot.addWidget(diag)
     assert diag.isVisible()
     assert all(isinstance(d, QDockWidget) for d in [ws.link_dock])
+
+
+def _with_train(fake_session: Any, section: str, offset: float = 10.0) -> None:
+    fake_session.state.apply_snapshot(
+        StateSnapshot(seq=1, trains=(TrainState(7, "0712", section, offset, 40.0, Direction.DOWN),))
+    )
+
+
+def test_follow_a_train_until_the_view_is_dragged(qtbot: QtBot, fake_session: Any) -> None:
+    line = fake_session.line
+    by_x = sorted(line.sections, key=lambda sec: sec.x0)
+    first, last = by_x[len(by_x) // 3].id, by_x[2 * len(by_x) // 3].id
+    _with_train(fake_session, first)
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    window.view.zoom_by(6)
+    menu = window.train_menu("train:7")
+    follow = next(a for a in menu.actions() if a.objectName() == "followTrain")
+    follow.trigger()
+    ws = window.workspace
+    assert ws.following == 7 and ws.follow_action.isEnabled()
+
+    assert shown_near_centre(window, window.device_item("train:7"))
+    # the train runs on: the view goes with it
+    changes = fake_session.state.apply_train(TrainState(7, "0712", last, 5.0, 40.0, Direction.DOWN))
+    fake_session.state_changed.emit(changes)
+    window.bridge.flush()
+    assert shown_near_centre(window, window.device_item("train:7"))
+    assert "0712" in window.statusBar().currentMessage()
+    # a press on the view hands it back
+    qtbot.mousePress(window.view.viewport(), Qt.MouseButton.LeftButton)
+    assert ws.following is None and not ws.follow_action.isEnabled()
+
+
+def test_minimap_frames_the_visible_part_and_moves_the_view(
+    qtbot: QtBot, fake_session: Any
+) -> None:
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    mini = window.workspace.minimap
+    window.view.zoom_to_fit()
+    qtbot.wait(20)
+    assert not mini.isVisible()  # the whole line is in view: no need for it
+    window.view.zoom_by(5)
+    window.view.viewport().update()
+    qtbot.waitUntil(mini.isVisible, timeout=2000)
+    content = window.scene.content_rect
+    target = content.topLeft() + (content.bottomRight() - content.topLeft()) * 0.8
+    mini.go_to(target)
+    assert mini.visible_rect().contains(target)
+    window.workspace.minimap_action.setChecked(False)
+    assert not mini.isVisible()
+
+
+def test_station_detail_shows_one_station_of_the_same_scene(
+    qtbot: QtBot, fake_session: Any
+) -> None:
+    window = MainWindow(fake_session)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    station = fake_session.line.stations[-1]
+    menu = window.station_menu(station.id)
+    next(a for a in menu.actions() if a.objectName() == "stationDetail").trigger()
+    dock = window.workspace.detail
+    assert dock.isVisible()
+    assert dock.view.scene() is window.scene  # live: the same items
+    assert dock.station_id() == station.id
+    shown = dock.view.mapToScene(dock.view.viewport().rect()).boundingRect()
+    rect = dock.station_rect(station.id)
+    assert rect is not None and shown.contains(rect.center())
+    assert not dock.show_station("nowhere")
