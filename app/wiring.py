@@ -7,8 +7,10 @@ connect, lock, audit, time out and log the same way.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -29,14 +31,45 @@ from app.session import DispatcherSession, Endpoint
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
 
 
-def configure_logging(level: str) -> None:
-    """Timestamped log lines on stderr, the same in every program of the project."""
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_COUNT = 10
+
+
+def configure_logging(level: str, log_file: Path | None = None) -> Path | None:
+    """Timestamped log lines on stderr, the same in every program of the project.
+
+    With ``log_file`` also into that file, rotated at 10 MB with 10 kept (a
+    shift's worth and more). Returns the file actually used: None when there is
+    none or it cannot be opened (said on stderr; the program runs on).
+    """
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    used = None
+    if log_file is not None:
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    log_file,
+                    maxBytes=LOG_FILE_BYTES,
+                    backupCount=LOG_FILE_COUNT,
+                    encoding="utf-8",
+                )
+            )
+            used = log_file
+        except OSError as exc:
+            print(f"log file {log_file}: {exc}; logging to stderr only", file=sys.stderr)
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
-        stream=sys.stderr,
         format=LOG_FORMAT,
         datefmt="%Y-%m-%d %H:%M:%S",
+        handlers=handlers,
     )
+    return used
+
+
+def hmi_log_file() -> Path:
+    """Where the HMI writes its log: ``<user data>/logs/hmi.log``."""
+    return user_data_dir() / "logs" / "hmi.log"
 
 
 def configured_endpoints(ws: Workstation) -> list[Endpoint]:

@@ -91,3 +91,13 @@ def broker_factory() -> Iterator[Callable[[], TansuProcess]]:
     yield start
     for broker in brokers:
         broker.stop()
+
+
+@pytest.fixture(autouse=True)
+def private_user_data(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Logs, audit files and ack outboxes of the programs under test go to a temporary folder."""
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("DISPATCHER_DATA", str(folder))
+    return folder

@@ -16,7 +16,12 @@ from pathlib import Path
 from app.config import ConfigError, check_files, load_line, load_workstation
 from app.config.workstation import Role, dispatcher_id_problem
 from app.paths import default_workstation_file
-from app.wiring import configure_logging, configured_endpoints, override_endpoints
+from app.wiring import (
+    configure_logging,
+    configured_endpoints,
+    hmi_log_file,
+    override_endpoints,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-login", action="store_true", help="no start dialog: the workstation file's identity"
     )
     p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="user interface language")
+    p.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=None,
+        help="also log here, rotated at 10 MB (default: <user data>/logs/hmi.log; - for none)",
+    )
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)")
     return p
 
@@ -115,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check_config is not None:
         return check_files(args.check_config, sys.stdout)
 
-    configure_logging(args.log_level)
+    log_file = None if args.log_file == "-" else Path(args.log_file or hmi_log_file())
+    configure_logging(args.log_level, log_file)
     config = Path(args.config) if args.config else default_workstation_file()
     try:
         ws = load_workstation(config)

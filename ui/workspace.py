@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 
 from app.comms.link import LinkInfo, LinkState
 from app.paths import default_workstation_file, resource_dir, user_data_dir
+from app.wiring import hmi_log_file
 from ui import style
 from ui.views import Minimap, StationDetailDock
 
@@ -522,6 +523,7 @@ class Workspace(QObject):
             self.tr("Workstation file: {0}").format(default_workstation_file()),
             self.tr("Line: {0} {1} ({2})").format(w.line.name_zh, w.line.name_en, w.line.id),
             self.tr("Resources: {0}").format(resource_dir()),
+            self.tr("Log file: {0}").format(hmi_log_file()),
             self.tr("Logs and local data: {0}").format(user_data_dir()),
             self.tr("Layout saved in: {0}").format(self.settings.fileName()),
             "",
