@@ -238,7 +238,12 @@ class SectionItem(QGraphicsItem):
         widget: QWidget | None = None,
     ) -> None:
         colour, pen_style = self.colour()
-        pen = QPen(colour, self.width, pen_style, Qt.PenCapStyle.FlatCap)
+        # Occupied is told by width as well as by colour: red and the free grey are
+        # nearly the same grey to a colour-blind eye (tests/ui/test_colour_blind.py).
+        width = self.width
+        if self.record.occupied and not self.stale:
+            width *= style.OCCUPIED_WIDTH_FACTOR
+        pen = QPen(colour, width, pen_style, Qt.PenCapStyle.FlatCap)
         if pen_style is Qt.PenStyle.DashLine:
             pen.setDashPattern([2.0, 1.2])
         painter.setPen(pen)

@@ -276,7 +276,7 @@ class SchematicScene(QGraphicsScene):
         font = style.font(5.4)
         entries: list[tuple[str, str, QColor]] = [
             ("track", QCoreApplication.translate("Schematic", "free"), style.TRACK_FREE),
-            ("track", QCoreApplication.translate("Schematic", "occupied"), style.TRACK_OCCUPIED),
+            ("thick", QCoreApplication.translate("Schematic", "occupied"), style.TRACK_OCCUPIED),
             ("track", QCoreApplication.translate("Schematic", "route set"), style.TRACK_ROUTE),
             (
                 "dash",
@@ -311,10 +311,13 @@ class SchematicScene(QGraphicsScene):
             path = QPainterPath()
             brush: QBrush | None = None
             pen = QPen(colour, 1.2)
-            if kind in ("track", "dash"):
+            if kind in ("track", "dash", "thick"):
                 path.moveTo(x, y)
                 path.lineTo(x + 12, y)
-                pen = QPen(colour, style.TRACK_WIDTH, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+                width = style.TRACK_WIDTH
+                if kind == "thick":
+                    width *= style.OCCUPIED_WIDTH_FACTOR
+                pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
                 if kind == "dash":
                     pen.setStyle(Qt.PenStyle.DashLine)
                     pen.setDashPattern([2.0, 1.2])

@@ -75,6 +75,7 @@ MONO_FAMILIES = ["Consolas", "DejaVu Sans Mono", "WenQuanYi Micro Hei Mono", "No
 
 TRACK_WIDTH = 3.2
 DEPOT_TRACK_WIDTH = 2.4
+OCCUPIED_WIDTH_FACTOR = 1.6  # an occupied section is drawn this much wider
 
 
 def font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
