@@ -44,6 +44,9 @@ def configure_logging(level: str, log_file: Path | None = None) -> Path | None:
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     used = None
+    if logging.getLogger().handlers:
+        # Logging is already set up (a test runner, an embedding program): leave it.
+        return None
     if log_file is not None:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)
