@@ -155,6 +155,12 @@ class SchematicScene(QGraphicsScene):
         self._build_row_furniture()
         self._build_zones()
         self._build_legend()
+        # Text and static shapes are drawn once into pixmaps and blitted after: with
+        # trains moving everywhere most frames repaint most of the view, and
+        # laying out hundreds of labels each time is what costs (bench render).
+        for item in self.items():
+            if isinstance(item, TextItem | StationLabel | RectItem | PathItem | SignalItem):
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.banner = TextItem(
             QCoreApplication.translate(
                 "Schematic", "NO LIVE DATA: waiting for the server's snapshot"
