@@ -8,6 +8,8 @@ repaints only when :meth:`update_state` hands it a new one.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from PySide6.QtCore import QCoreApplication, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -32,6 +34,8 @@ from app.model.state import (
 from app.model.topology import Direction, Section, Signal, Switch, TrackKind
 from ui import style
 from ui.layout import Piece
+
+EPOCH_2000_MS = 946_684_800_000  # since-when before this is simulated time, not a clock
 
 #: zoom (scene units per pixel inverse) above which device ids are drawn
 ID_LOD = 2.2
@@ -229,7 +233,7 @@ class SectionItem(QGraphicsItem):
             parts.append(QCoreApplication.translate("Schematic", "route {0}").format(rec.route))
         if rec.fault:
             parts.append(QCoreApplication.translate("Schematic", "FAULT"))
-        self.setToolTip(" · ".join(parts))
+        self.setToolTip(" · ".join(parts) + since_text(rec.since_ms))
 
     def paint(
         self,
@@ -272,6 +276,14 @@ def _shorten(line: QLineF, start: float, end: float) -> QLineF | None:
     return QLineF(
         line.p1() + QPointF(dx * start, dy * start), line.p2() - QPointF(dx * end, dy * end)
     )
+
+
+def since_text(since_ms: int) -> str:
+    """ "\nsince 14:02:37" for a server wall-clock time; "" when it is not one (unknown)."""
+    if since_ms < EPOCH_2000_MS:
+        return ""
+    stamp = dt.datetime.fromtimestamp(since_ms / 1000).strftime("%H:%M:%S")
+    return "\n" + QCoreApplication.translate("Schematic", "since {0}").format(stamp)
 
 
 # -- switches ------------------------------------------------------------------------
@@ -336,7 +348,7 @@ class SwitchItem(QGraphicsItem):
             parts.append(QCoreApplication.translate("Schematic", "BLOCKED"))
         if rec.locked:
             parts.append(QCoreApplication.translate("Schematic", "LOCKED (单锁)"))
-        self.setToolTip(" · ".join(parts))
+        self.setToolTip(" · ".join(parts) + since_text(rec.since_ms))
 
     def padlock_centre(self) -> QPointF:
         # the root runs on from the points opposite the normal leg
@@ -433,7 +445,7 @@ class SignalItem(QGraphicsItem):
         text = f"{self.signal.id} {arrow}  {aspect_text(self.record.aspect)}"
         if self.record.closed:
             text += " · " + QCoreApplication.translate("Schematic", "CLOSED (封闭)")
-        self.setToolTip(text)
+        self.setToolTip(text + since_text(self.record.since_ms))
 
     def lamp_colour(self) -> QColor | None:
         if self.stale:

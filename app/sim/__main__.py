@@ -201,6 +201,7 @@ async def serve(args: argparse.Namespace) -> int:
         ServiceSettings(
             trains=args.trains, dwell_s=args.dwell, pairs=args.pairs, couple_s=args.couple_s
         ),
+        wall_ms=lambda: time.time_ns() // 1_000_000,
     )
     for unit, kind in args.coupling_fault:
         try:

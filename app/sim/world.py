@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,8 +120,16 @@ class ServiceSettings:
 
 
 class World:
-    def __init__(self, line: Line, settings: ServiceSettings | None = None) -> None:
+    def __init__(
+        self,
+        line: Line,
+        settings: ServiceSettings | None = None,
+        wall_ms: Callable[[], int] | None = None,
+    ) -> None:
+        """``wall_ms``: the server's wall clock, for each record's since-when (ms since the
+        epoch); without it, since-when is simulated time (tests)."""
         self.line = line
+        self.wall_ms = wall_ms
         self.settings = settings or ServiceSettings()
         self.graph = TrackGraph(line)
         self.interlocking = Interlocking(line)
@@ -139,7 +148,11 @@ class World:
         self.interlocking.occupied = self.occupancy()
         # Raw records compare by content; the stamped copies carry since-when.
         self._raw = self._records()
-        self._published: dict[tuple[str, str], Record] = dict(self._raw)
+        # Since-when of the records as found at start: the server's start.
+        start_ms = wall_ms() if wall_ms is not None else 0
+        self._published: dict[tuple[str, str], Record] = {
+            key: dataclasses.replace(rec, since_ms=start_ms) for key, rec in self._raw.items()
+        }
         self._published_trains: dict[int, TrainState] = {
             t.id: self.train_state(t) for t in self.trains.values()
         }
@@ -347,10 +360,11 @@ class World:
         """The changes since the last publish, as the next numbered delta (or None)."""
         current = self._records()
         now_ms = int(self.now * 1000)
+        since_ms = self.wall_ms() if self.wall_ms is not None else now_ms
         changed: list[Record] = []
         for key, rec in current.items():
             if self._raw.get(key) != rec:
-                stamped = dataclasses.replace(rec, since_ms=now_ms)
+                stamped = dataclasses.replace(rec, since_ms=since_ms)
                 self._published[key] = stamped
                 changed.append(stamped)
         released = [key for key in self._raw if key[0] == "route" and key not in current]

@@ -220,3 +220,24 @@ def test_right_click_on_a_switch_or_signal_asks_for_its_menu(qtbot: QtBot, line:
         with qtbot.waitSignal(sig, timeout=1000) as blocker:
             view.contextMenuEvent(event)
         assert blocker.args is not None and blocker.args[0] == name
+
+
+def test_tooltips_say_since_when_for_a_clock_time_only(qtbot: QtBot, line: Line) -> None:
+    import datetime as dt
+
+    scene = SchematicScene(line)
+    state = synced(line)
+    scene.apply(state, Changes(full=True))
+    when = dt.datetime(2026, 11, 29, 14, 2, 37)
+    ms = int(when.timestamp() * 1000)
+    delta = StateDelta(
+        seq=2,
+        sections=(SectionState("DAB", occupied=True, since_ms=ms),),
+        switches=(SwitchState("W1", SwitchPosition.REVERSE, since_ms=ms),),
+        signals=(SignalState("XPDA", Aspect.PROCEED, since_ms=5_000),),  # simulated time
+    )
+    scene.apply(state, state.apply_delta(delta))
+    assert "14:02:37" in scene.section_items["DAB"].toolTip()
+    assert "14:02:37" in scene.switch_items["W1"].toolTip()
+    tip = scene.signal_items["XPDA"].toolTip()
+    assert "XPDA" in tip and "since" not in tip

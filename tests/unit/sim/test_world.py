@@ -90,3 +90,22 @@ def test_deltas_are_numbered_without_gaps(demo_line: Line) -> None:
         if delta is not None:
             seqs.append(delta.seq)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+def test_since_when_is_the_servers_wall_clock_when_it_has_one(demo_line: Line) -> None:
+    clock = [1_800_000_000_000]
+    world = World(demo_line, ServiceSettings(trains=4), wall_ms=lambda: clock[0])
+    snap = world.snapshot()
+    assert {r.since_ms for r in snap.sections} == {1_800_000_000_000}  # the server's start
+    clock[0] += 60_000
+    delta = None
+    for _ in range(200):
+        world.step(0.5)
+        delta = world.publish()
+        if delta is not None and delta.sections:
+            break
+    assert delta is not None and delta.sections
+    assert {r.since_ms for r in delta.sections} == {1_800_000_060_000}
+    # without a clock (tests), simulated time as before
+    plain = World(demo_line, ServiceSettings(trains=0))
+    assert {r.since_ms for r in plain.snapshot().sections} == {0}
