@@ -39,7 +39,9 @@ def op_text(op: CommandOp) -> str:
         CommandOp.COUPLE_TRAIN: QCoreApplication.translate("Commands", "Couple (联挂)"),
         CommandOp.UNCOUPLE_TRAIN: QCoreApplication.translate("Commands", "Uncouple (解编)"),
         CommandOp.INJECT_FAULT: QCoreApplication.translate("Commands", "Inject fault (simulator)"),
-    }[op]
+        CommandOp.ACK_ALARM: QCoreApplication.translate("Commands", "Acknowledge alarm"),
+        CommandOp.SHELVE_ALARM: QCoreApplication.translate("Commands", "Shelve alarm"),
+    }.get(op, op.value)
 
 
 def outcome_text(outcome: Outcome) -> str:

@@ -242,3 +242,10 @@ def test_a_held_train_has_a_badge(qtbot: QtBot, line: Line) -> None:
     assert not item.held_badge().intersects(item.box())
     assert area.contains(item.held_badge())
     assert item.shape().contains(item.held_badge().center())
+
+
+def test_every_operation_has_a_name_for_the_dispatcher() -> None:
+    from ui.dialogs import op_text
+
+    for op in CommandOp:
+        assert op_text(op) and op_text(op) != op.value, op
