@@ -11,7 +11,8 @@ list. The trains run along the down and the up main line at a steady speed,
 spaced evenly.
 
 Measured per frame: the schematic's paint time (from the viewport's paint
-event to the end of its foreground pass), p50 and p95; the event loop's lag
+event to the end of its foreground pass), p50 and p95, in wall time and in
+the thread's CPU time (which a loaded, shared machine does not inflate); the event loop's lag
 (a 10 ms precise timer's lateness), p99; both against the 16.7 ms frame
 budget (``paint_ratio``, ``lag_ratio``; targets <= 1.0 and <= 3).
 
@@ -256,17 +257,21 @@ class PaintClock(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.started = 0.0
+        self.started_cpu = 0.0
         self.samples: list[float] = []
+        self.cpu_samples: list[float] = []  # the thread's CPU time: blind to other processes
         self.recording = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
             self.started = time.perf_counter()
+            self.started_cpu = time.thread_time()
         return False
 
     def painted(self) -> None:
         if self.recording and self.started:
             self.samples.append((time.perf_counter() - self.started) * 1000)
+            self.cpu_samples.append((time.thread_time() - self.started_cpu) * 1000)
         self.started = 0.0
 
 
@@ -445,9 +450,11 @@ def run(argv: list[str]) -> dict[str, Any]:
         prefix = "" if v.name == "ours" else "baseline_"
         figures[f"{prefix}paint_p50_ms"] = round(p50, 2)
         figures[f"{prefix}paint_p95_ms"] = round(p95, 2)
+        figures[f"{prefix}paint_cpu_p95_ms"] = round(pct(v.paint.cpu_samples, 95), 2)
         figures[f"{prefix}loop_lag_p99_ms"] = round(lag99, 2)
         figures[f"{prefix}frames_per_s"] = round(frames_per_s, 1)
     figures["paint_ratio"] = round(figures["paint_p95_ms"] / BUDGET_MS, 3)
+    figures["paint_cpu_ratio"] = round(figures["paint_cpu_p95_ms"] / BUDGET_MS, 3)
     figures["lag_ratio"] = round(figures["loop_lag_p99_ms"] / BUDGET_MS, 3)
     figures["paint_p95_vs_baseline"] = round(
         figures["paint_p95_ms"] / figures["baseline_paint_p95_ms"], 3
@@ -458,12 +465,17 @@ def run(argv: list[str]) -> dict[str, Any]:
         f"{opts.trains} trains at 10 Hz, 5 alarms/s, whole line at 1920x1080 offscreen, "
         f"{opts.rounds} x {opts.seconds:g} s each"
     )
-    print(f"{'':<10}{'paint p50':>11}{'paint p95':>11}{'lag p99':>10}{'frames/s':>10}")
+    print(
+        f"{'':<10}{'paint p50':>11}{'paint p95':>11}{'cpu p95':>10}{'lag p99':>10}{'frames/s':>10}"
+    )
     for name, p50, p95, lag99, fps in rows:
-        print(f"{name:<10}{p50:>9.2f}ms{p95:>9.2f}ms{lag99:>8.2f}ms{fps:>10.1f}")
+        cpu = figures["paint_cpu_p95_ms" if name == "ours" else "baseline_paint_cpu_p95_ms"]
+        print(f"{name:<10}{p50:>9.2f}ms{p95:>9.2f}ms{cpu:>8.2f}ms{lag99:>8.2f}ms{fps:>10.1f}")
     print(
         f"budget {BUDGET_MS} ms: paint_ratio {figures['paint_ratio']} (target <= 1.0), "
-        f"lag_ratio {figures['lag_ratio']} (target <= 3); ours / baseline paint p95 "
+        f"lag_ratio {figures['lag_ratio']} (target <= 3); paint_cpu_ratio "
+        f"{figures['paint_cpu_ratio']} (the paint thread's CPU time, blind to other "
+        "processes' load); ours / baseline paint p95 "
         f"{figures['paint_p95_vs_baseline']}"
     )
     print(f"cold start to first painted frame: {figures['startup_s']} s")
