@@ -211,3 +211,18 @@ def test_redis_down_is_unmistakable_and_commands_are_refused(
     assert w.request_command(request) is None
     path = tmp_path / "redis-down.png"
     assert w.grab().save(str(path))
+
+
+def test_every_item_model_of_the_full_window_passes_qt_checks(
+    desk: Desk, qtmodeltester: Any
+) -> None:
+    """Zone control, command log, coupling, link health, event log, alarms: Qt's model checks."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    views = desk.window.findChildren(QAbstractItemView)
+    models = {id(v.model()): v.model() for v in views if v.model() is not None}
+    names = {v.objectName() for v in views}
+    assert {"linkTable"} <= names
+    assert desk.window.zone_dock is not None and desk.window.command_log is not None
+    for model in models.values():
+        qtmodeltester.check(model)
