@@ -436,6 +436,8 @@ class MainWindow(QMainWindow):
             )
         elif st.state is FeedState.LIVE:
             text = _colour(style.LINK_UP.name(), "● " + self.tr("Alarms live"))
+            if st.lag > 0:
+                text += " " + self.tr("lag {0}").format(st.lag)
         elif st.state in (FeedState.STARTING, FeedState.CATCHING_UP):
             text = _colour(
                 style.ATTENTION.name(),
