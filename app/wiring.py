@@ -109,6 +109,8 @@ def build_session(ws: Workstation, line: Line, endpoints: Sequence[Endpoint]) ->
         role=str(ws.role),
         timings=link_timings(ws),
         command_timeout_s=ws.commands.timeout_ms / 1000,
+        coupling_confirm=ws.coupling.confirm_reports,
+        coupling_lost_after_ms=ws.coupling.lost_after_ms,
     )
 
 

@@ -136,6 +136,14 @@ class CommandSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CouplingSettings:
+    """How consist states are confirmed from the units' reports (docs/coupling.md)."""
+
+    confirm_reports: int = 3  # consecutive complete, agreeing cycles before a state is shown
+    lost_after_ms: int = 1000  # a unit silent this long makes its consist's state unknown
+
+
+@dataclass(frozen=True, slots=True)
 class RedisSettings:
     nodes: tuple[Address, ...] = (Address("127.0.0.1", 6379),)
     lock_ttl_ms: int = 5000
@@ -168,6 +176,7 @@ class Workstation:
     redis: RedisSettings = RedisSettings()
     kafka: KafkaSettings = KafkaSettings()
     iscs: IscsSettings = IscsSettings()
+    coupling: CouplingSettings = CouplingSettings()
 
 
 def _bootstrap(text: str) -> str:
@@ -217,6 +226,11 @@ KAFKA = _fields(
     topic_prefix=Str(pattern=r"[A-Za-z0-9._\-]+", what="topic prefix"),
 )
 ISCS = _fields(IscsSettings, program=Str(), args=ListOf(Str(allow_empty=True)))
+COUPLING = _fields(
+    CouplingSettings,
+    confirm_reports=Int(low=1, high=20),
+    lost_after_ms=Int(low=100, high=60_000),
+)
 WORKSTATION = Obj(
     {
         "id": Field(ID),
@@ -230,6 +244,7 @@ WORKSTATION = Obj(
         "redis": Field(REDIS, RedisSettings()),
         "kafka": Field(KAFKA, KafkaSettings()),
         "iscs": Field(ISCS, IscsSettings()),
+        "coupling": Field(COUPLING, CouplingSettings()),
     }
 )
 

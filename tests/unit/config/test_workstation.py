@@ -221,7 +221,7 @@ def test_address_parse_errors(text: str, message: str) -> None:
             "password",
             "workstation.password",
             "unknown key 'password'; allowed keys: id, dispatcher, role, language, line, "
-            "servers, heartbeat, commands, redis, kafka, iscs",
+            "servers, heartbeat, commands, redis, kafka, iscs, coupling",
         ),
         (
             "  id: WS-09\n",
@@ -416,3 +416,13 @@ def test_check_files_rejects_other_files(tmp_path: Path) -> None:
     out = io.StringIO()
     assert check_files([str(tmp_path / "missing.yaml")], out) == 1
     assert out.getvalue().startswith(f"{tmp_path / 'missing.yaml'}:1:1: <root>: cannot read file")
+
+
+def test_coupling_confirmation_is_configurable(tmp_path: Path) -> None:
+    from app.config.workstation import CouplingSettings
+
+    path = write(tmp_path, MINIMAL + "  coupling: {confirm_reports: 5, lost_after_ms: 2500}\n")
+    assert load_workstation(path).coupling == CouplingSettings(5, 2500)
+    assert load_workstation(write(tmp_path, MINIMAL)).coupling == CouplingSettings(3, 1000)
+    err = fail(tmp_path, MINIMAL + "  coupling: {confirm_reports: 0}\n")
+    assert "coupling.confirm_reports" in str(err)
