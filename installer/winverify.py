@@ -140,9 +140,9 @@ def uninstall_entry() -> str | None:
 @contextmanager
 def simulator(command: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
     """A simulator child on loopback; yields its ``HOST:PORT``."""
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
+    log = BUILD / "verify-simulator.log"
+    log_file = log.open("w", encoding="utf-8")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
     out = proc.stdout
@@ -158,6 +158,8 @@ def simulator(command: list[str], env: dict[str, str] | None = None) -> Iterator
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
+                log_file.flush()
+                sys.stderr.write(log.read_text(encoding="utf-8", errors="replace")[-3000:])
                 fail(f"simulator not ready: {' '.join(command)}")
             if line.startswith("READY "):
                 host, port = json.loads(line[6:])["tcp"][0]
@@ -171,6 +173,7 @@ def simulator(command: list[str], env: dict[str, str] | None = None) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log_file.close()
 
 
 def linux_simulator() -> list[str]:
@@ -234,8 +237,12 @@ def verify_windows(times: dict[str, float]) -> None:
         wine("wineboot", "--init")
         if not (DRIVE_C / "windows" / "system32").is_dir():
             fail("wineboot made no prefix")
+        # No Z: drive (Wine maps it to /): nothing Windows-side sees the Linux files,
+        # and no tool that walks build/ (setuptools' package search...) wanders into /.
+        (PREFIX / "dosdevices" / "z:").unlink(missing_ok=True)
+        shutil.copy2(setup, DRIVE_C / setup.name)
     with timed("silent install", times):
-        wine(str(setup), "/S")
+        wine(f"C:\\{setup.name}", "/S")
         if lost := missing(INSTDIR, INSTALLED_FILES):
             fail(f"not installed: {', '.join(lost)}")
         if lost := missing(START_MENU, SHORTCUTS):
@@ -254,7 +261,7 @@ def verify_windows(times: dict[str, float]) -> None:
         config = CONFIG_DIR / "config" / "workstation.yaml"
         config.write_text(config.read_text(encoding="utf-8") + EDIT_MARK + "\n", encoding="utf-8")
         with timed("silent install over it", times):
-            wine(str(setup), "/S")
+            wine(f"C:\\{setup.name}", "/S")
             if EDIT_MARK not in config.read_text(encoding="utf-8"):
                 fail("the upgrade overwrote the edited configuration")
             if lost := missing(INSTDIR, INSTALLED_FILES):
@@ -284,7 +291,10 @@ def verify_linux(times: dict[str, float]) -> None:
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         with tarfile.open(bundle) as tar:
-            tar.extractall(target, filter="tar")
+            if hasattr(tarfile, "tar_filter"):  # CPython 3.11.4 and later
+                tar.extractall(target, filter="tar")
+            else:  # Debian 12's 3.11.2; our own archive, just built
+                tar.extractall(target)
     home = target / f"dispatcher-hmi-{version()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "PYTHON"))}
     env["DISPATCHER_DATA"] = str(target / "data")
