@@ -488,6 +488,7 @@ class SignalItem(QGraphicsItem):
 TRAIN_W = 32.0
 TRAIN_H = 13.0
 TRAIN_LIFT = 11.5  # from the track to the near edge of the box
+TRAIN_TIER_GAP = 2.0  # between stacked boxes of trains close together
 
 
 HELD_BADGE = 9.0  # the held badge's side, at the box's tail end
@@ -506,6 +507,7 @@ class TrainItem(QGraphicsItem):
         self.device_id = train_device(train.id)
         self.train = train
         self.side = -1.0
+        self.tier = 0
         self.stale = False
         self.setZValue(Z.TRAIN)
         self._font = style.font(8.2, bold=True, mono=True)
@@ -515,9 +517,17 @@ class TrainItem(QGraphicsItem):
     def travel(self) -> float:
         return 1.0 if self.train.direction is Direction.DOWN else -1.0
 
+    def set_tier(self, tier: int) -> None:
+        """How many boxes out from the track: trains close together are stacked, not overlaid."""
+        if tier != self.tier:
+            self.prepareGeometryChange()
+            self.tier = tier
+            self.update()
+
     def box(self) -> QRectF:
-        near = self.side * TRAIN_LIFT
-        far = self.side * (TRAIN_LIFT + TRAIN_H)
+        lift = TRAIN_LIFT + self.tier * (TRAIN_H + TRAIN_TIER_GAP)
+        near = self.side * lift
+        far = self.side * (lift + TRAIN_H)
         x0 = -self.travel * TRAIN_W
         return QRectF(QPointF(min(x0, 0.0), min(near, far)), QPointF(max(x0, 0.0), max(near, far)))
 

@@ -180,7 +180,8 @@ async def amain(
             redis, redis_nodes = start_demo_redis(ws)
             broker, bootstrap = start_demo_broker(ws)
             # The demo runs the redundant pair: servers A and B, each on two networks.
-            sim_args = ["--time-scale", f"{args.demo_time_scale:g}"]
+            # and two spare units standing end to end with a train, ready to couple (联挂)
+            sim_args = ["--time-scale", f"{args.demo_time_scale:g}", "--pairs", "2"]
             if bootstrap:
                 sim_args += ["--kafka", bootstrap, "--alarm-flood", "12"]
             sim = SimulatorPair(ws.line, args=sim_args)

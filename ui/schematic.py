@@ -45,6 +45,9 @@ PLATFORM_NEAR = 4.5
 PLATFORM_DEPTH = 5.0
 
 
+MAX_TRAIN_TIER = 2  # trains stacked at most this many boxes out from the track
+
+
 class SchematicScene(QGraphicsScene):
     """The whole line, folded into rows by a :class:`~ui.layout.Layout`."""
 
@@ -459,6 +462,36 @@ class SchematicScene(QGraphicsScene):
             f = 0.0 if sec.length_m <= 0 else min(1.0, max(0.0, train.offset_m / sec.length_m))
             y = sec.y0 + (sec.y1 - sec.y0) * f
             item.update_state(train, pos, self.plan.outer_side(y), stale)
+        if ids or full:
+            self._stack_trains()
+
+    def _stack_trains(self) -> None:
+        """Trains whose boxes would overlap on one side of a row are stacked outwards.
+
+        Greedy by x: each box takes the innermost tier where it overlaps no box
+        already placed (at most MAX_TRAIN_TIER; a jam beyond that overlaps).
+        """
+        groups: dict[tuple[int, float], list[TrainItem]] = {}
+        for item in self.train_items.values():
+            if item.isVisible():
+                groups.setdefault((round(item.pos().y()), item.side), []).append(item)
+        for items in groups.values():
+            spans = sorted(
+                (
+                    (item.pos().x() + item.box().left(), item.pos().x() + item.box().right(), item)
+                    for item in items
+                ),
+                key=lambda span: (span[0], span[1]),
+            )
+            tiers: list[float] = []  # per tier: where its last box ends
+            for x0, x1, item in spans:
+                tier = next((t for t, end in enumerate(tiers) if x0 > end + 1.0), len(tiers))
+                tier = min(tier, MAX_TRAIN_TIER)
+                if tier == len(tiers):
+                    tiers.append(x1)
+                else:
+                    tiers[tier] = max(tiers[tier], x1)
+                item.set_tier(tier)
 
     def _remove_train(self, tid: int) -> None:
         item = self.train_items.pop(tid, None)

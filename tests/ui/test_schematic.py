@@ -241,3 +241,18 @@ def test_tooltips_say_since_when_for_a_clock_time_only(qtbot: QtBot, line: Line)
     assert "14:02:37" in scene.switch_items["W1"].toolTip()
     tip = scene.signal_items["XPDA"].toolTip()
     assert "XPDA" in tip and "since" not in tip
+
+
+def test_trains_close_together_are_stacked_not_overlaid(qtbot: QtBot, line: Line) -> None:
+    scene = SchematicScene(line)
+    state = synced(line)
+    close = (train("DAB", 10.0, 1, "0101"), train("DAB", 25.0, 2, "0201"))
+    state.apply_snapshot(StateSnapshot(seq=1, trains=close))
+    scene.apply(state, Changes(full=True))
+    a, b = scene.train_items[1], scene.train_items[2]
+    assert {a.tier, b.tier} == {0, 1}
+    assert not a.mapRectToScene(a.box()).intersects(b.mapRectToScene(b.box()))
+    # once apart again, both go back next to the track
+    changes = state.apply_train(TrainState(2, "0201", "CB", 10.0, 40.0, Direction.DOWN))
+    scene.apply(state, changes)
+    assert (a.tier, b.tier) == (0, 0)
