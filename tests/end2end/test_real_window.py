@@ -48,11 +48,17 @@ def xvfb_display() -> Iterator[str]:
         proc.wait(10)
 
 
-def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path) -> None:
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path, lang: str) -> None:
+    """The demo in each language (UPDATE_SCREENSHOTS=1: saved as docs/screenshots/main-LANG.png)."""
     shot = tmp_path / "window.png"
     env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
+    argv = ["--demo", "--lang", lang, "--screenshot", str(shot), "--quit-after", "8"]
     res = subprocess.run(
-        [sys.executable, "-m", "ui.main", "--demo", "--screenshot", str(shot), "--quit-after", "6"],
+        [sys.executable, "-m", "ui.main", *argv],
         env=env,
         capture_output=True,
         text=True,
@@ -78,3 +84,5 @@ def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path) 
     commonest = max(colours.values()) / samples
     assert len(colours) > 20, f"only {len(colours)} colours: looks blank"
     assert commonest < 0.97, f"{commonest:.0%} of the window is one colour"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}.png")
