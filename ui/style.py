@@ -61,11 +61,12 @@ LINK_DOWN = QColor("#e5484d")
 ATTENTION = QColor("#f2b13c")
 BANNER_FILL = QColor(20, 22, 25, 235)
 
-#: Families tried in order; the first one installed wins (CJK-capable ones first).
+#: Families tried in order; the first one installed wins (CJK-capable ones first); a
+#: character the bundled subset lacks comes from the next family that has it.
 FONT_FAMILIES = [
+    "Noto Sans CJK SC",  # bundled (resources/fonts): the same look on every machine
     "Microsoft YaHei UI",
     "Microsoft YaHei",
-    "Noto Sans CJK SC",
     "Source Han Sans SC",
     "WenQuanYi Micro Hei",
     "PingFang SC",
