@@ -74,7 +74,8 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("Alarms", text)
+    # The empty context: pyside6-lupdate files a bare tr("...") there (docs/translations.md).
+    return QCoreApplication.translate("", text)
 
 
 def state_text(state: AlarmState) -> str:

@@ -28,7 +28,8 @@ LIMIT = 500
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("CommandLog", text)
+    # The empty context: pyside6-lupdate files a bare tr("...") there (docs/translations.md).
+    return QCoreApplication.translate("", text)
 
 
 class CommandLogDock(QDockWidget):

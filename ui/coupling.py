@@ -62,24 +62,24 @@ UNKNOWN = style.TEXT_MUTED
 
 
 def state_text(state: ConsistState) -> str:
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     return {
-        ConsistState.UNKNOWN: tr("Coupling", "unknown"),
-        ConsistState.UNCOUPLED: tr("Coupling", "uncoupled"),
-        ConsistState.COUPLING: tr("Coupling", "coupling (联挂中)"),
-        ConsistState.COUPLED: tr("Coupling", "coupled (联挂)"),
-        ConsistState.UNCOUPLING: tr("Coupling", "uncoupling (解编中)"),
-        ConsistState.DUAL_MASTER: tr("Coupling", "TWO MASTERS (双主)"),
-        ConsistState.NO_MASTER: tr("Coupling", "NO MASTER (无主)"),
+        ConsistState.UNKNOWN: translate("Coupling", "unknown"),
+        ConsistState.UNCOUPLED: translate("Coupling", "uncoupled"),
+        ConsistState.COUPLING: translate("Coupling", "coupling (联挂中)"),
+        ConsistState.COUPLED: translate("Coupling", "coupled (联挂)"),
+        ConsistState.UNCOUPLING: translate("Coupling", "uncoupling (解编中)"),
+        ConsistState.DUAL_MASTER: translate("Coupling", "TWO MASTERS (双主)"),
+        ConsistState.NO_MASTER: translate("Coupling", "NO MASTER (无主)"),
     }[state]
 
 
 def cab_text(cab: CabRole) -> str:
-    tr = QCoreApplication.translate
+    translate = QCoreApplication.translate
     return {
-        CabRole.NONE: tr("Coupling", "none"),
-        CabRole.MASTER: tr("Coupling", "master (主控)"),
-        CabRole.SLAVE: tr("Coupling", "slave (从控)"),
+        CabRole.NONE: translate("Coupling", "none"),
+        CabRole.MASTER: translate("Coupling", "master (主控)"),
+        CabRole.SLAVE: translate("Coupling", "slave (从控)"),
     }[cab]
 
 
@@ -385,7 +385,7 @@ class CouplingDock(QDockWidget):
             child = row.child(i)
             child.setData(0, Qt.ItemDataRole.UserRole, train_device(u.unit))
             child.setText(0, self.tr("{0}. unit {1} (#{2})").format(u.index + 1, u.number, u.unit))
-            child.setText(1, u.coupling.value)
+            child.setText(1, state_text(ConsistState(u.coupling.value)))
             child.setText(2, cab_text(u.cab))
             child.setText(3, self._since(u.since_ms))
             child.setText(
@@ -472,6 +472,7 @@ def add_coupling_actions(
     blocked: str,
 ) -> None:
     """Couple (联挂) / Uncouple (解编) in a train's context menu, through the pipeline."""
+    translate = QCoreApplication.translate
     tracker = getattr(window.session, "coupling", None)
     train_id = parse_train_device(device)
     view = (
@@ -484,9 +485,11 @@ def add_coupling_actions(
     menu.addSeparator()
     detail = ""
     if train is not None:
-        detail = window.tr("train {0}, in section {1}").format(train.number, train.section)
+        detail = translate("Coupling", "train {0}, in section {1}").format(
+            train.number, train.section
+        )
         if view is not None and units > 1:
-            detail += "; " + window.tr("consist {0}").format(consist_name(view))
+            detail += "; " + translate("Coupling", "consist {0}").format(consist_name(view))
     for op, enabled, why in (
         (
             CommandOp.COUPLE_TRAIN,
@@ -495,9 +498,9 @@ def add_coupling_actions(
             and view.state is ConsistState.UNCOUPLED
             and view.confirmed
             and stopped,
-            window.tr("in a consist already")
+            translate("Coupling", "in a consist already")
             if units > 1
-            else window.tr("not a confirmed, stopped lone unit"),
+            else translate("Coupling", "not a confirmed, stopped lone unit"),
         ),
         (
             CommandOp.UNCOUPLE_TRAIN,
@@ -506,7 +509,7 @@ def add_coupling_actions(
             and view.state is ConsistState.COUPLED
             and view.confirmed
             and stopped,
-            window.tr("not a confirmed, stopped consist"),
+            translate("Coupling", "not a confirmed, stopped consist"),
         ),
     ):
         action = menu.addAction(op_text(op))
@@ -514,5 +517,7 @@ def add_coupling_actions(
         action.setEnabled(not blocked and train is not None and enabled)
         if train is not None and not enabled:
             action.setToolTip(why)
-        request = CommandRequest(device, window.tr("train"), op, window._zone_text(device), detail)
+        request = CommandRequest(
+            device, translate("Coupling", "train"), op, window._zone_text(device), detail
+        )
         action.triggered.connect(window._requester(request))

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TR_NOOP, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -32,18 +32,20 @@ from PySide6.QtWidgets import (
 from app.iscs.messages import Handoff, HandoffKind
 from app.iscs.stub import build_parser, print_handoff, run
 from ui import style
+from ui.i18n import DEFAULT_LANGUAGE, install_translators, startup_language
 
 HISTORY = 200
 
 KIND_TEXT = {
-    HandoffKind.SHOW_STATION: "show station",
-    HandoffKind.SHOW_DEVICE: "show device",
-    HandoffKind.SHOW_ALARM: "show alarm",
+    HandoffKind.SHOW_STATION: QT_TR_NOOP("show station"),
+    HandoffKind.SHOW_DEVICE: QT_TR_NOOP("show device"),
+    HandoffKind.SHOW_ALARM: QT_TR_NOOP("show alarm"),
 }
 
 
 def tr(text: str) -> str:
-    return QApplication.translate("IscsWindow", text)
+    # The empty context: pyside6-lupdate files a bare tr("...") there (docs/translations.md).
+    return QApplication.translate("", text)
 
 
 class IscsWindow(QMainWindow):
@@ -75,7 +77,7 @@ class IscsWindow(QMainWindow):
     def show_handoff(self, msg: Handoff) -> None:
         """Handle one hand-off: show it. The window owns ``msg`` (a decoded value)."""
         self.handled += 1
-        what = tr(KIND_TEXT.get(msg.kind, str(msg.kind)))
+        what = tr(str(KIND_TEXT.get(msg.kind, msg.kind)))
         parts = [f"<b>{what}</b>"]
         for label, value in (
             (tr("station"), msg.station),
@@ -97,6 +99,8 @@ class IscsWindow(QMainWindow):
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser("iscs-window").parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    # the user's language (View > Language in the HMI), else Chinese
+    install_translators(app, startup_language(None, DEFAULT_LANGUAGE))
     window = IscsWindow()
     window.show()
 

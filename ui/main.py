@@ -158,9 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ui.runtime import run_gui, setup_application  # noqa: PLC0415
 
     if args.smoke_test:
+        from ui.i18n import startup_language  # noqa: PLC0415
         from ui.smoke import run_smoke_test  # noqa: PLC0415
 
-        app = setup_application(args.lang or str(ws.language), args.platform)
+        app = setup_application(startup_language(args.lang, str(ws.language)), args.platform)
         endpoints = overrides or configured_endpoints(ws)
         return run_smoke_test(app, config, ws, line, endpoints, args.smoke_timeout)
     return run_gui(args, ws, line, overrides)

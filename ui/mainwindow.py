@@ -47,6 +47,7 @@ from ui.commandlog import CommandLogDock
 from ui.coupling import add_coupling_actions
 from ui.coupling import install as install_coupling
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
+from ui.i18n import add_language_menu, reason_text
 from ui.items import Z, position_text
 from ui.schematic import SchematicScene, SchematicView
 from ui.workspace import Workspace
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         self._refresh_control()
         # last, once every dock exists: link health, find, saved layout, help
         self.workspace = Workspace(self, settings)
+        self.language_menu = add_language_menu(self, self.log_menu, self.workspace.settings)
 
     # -- construction ----------------------------------------------------------------------
 
@@ -444,7 +446,11 @@ class MainWindow(QMainWindow):
                 "◆ " + self.tr("Alarms catching up {0}%").format(int(st.progress * 100)),
             )
         else:
-            text = _colour(style.TEXT_MUTED.name(), self.tr("Alarms: {0}").format(st.state.value))
+            state = {FeedState.STALE: self.tr("stale"), FeedState.STOPPED: self.tr("stopped")}
+            text = _colour(
+                style.TEXT_MUTED.name(),
+                self.tr("Alarms: {0}").format(state.get(st.state, st.state.value)),
+            )
         self.alarm_label.setText(text)
         self.alarm_label.setToolTip(
             self.tr("topic {0}, offset {1}, lag {2}, malformed {3}").format(
@@ -470,7 +476,12 @@ class MainWindow(QMainWindow):
         if not station and device:
             station = self._station_of(device)
         self.iscs.hand_off(kind, station=station, device=device, alarm_id=alarm_id)
-        self.log_event(self.tr("ISCS: {0} {1}").format(kind.value, device or station or alarm_id))
+        what = {
+            HandoffKind.SHOW_STATION: self.tr("show station"),
+            HandoffKind.SHOW_DEVICE: self.tr("show device"),
+            HandoffKind.SHOW_ALARM: self.tr("show alarm"),
+        }.get(kind, kind.value)
+        self.log_event(self.tr("ISCS: {0} {1}").format(what, device or station or alarm_id))
         return True
 
     def _station_of(self, device: str) -> str:
@@ -544,13 +555,13 @@ class MainWindow(QMainWindow):
         else:
             text = _colour(style.LINK_DOWN.name(), "■ " + self.tr("REDIS DOWN"))
         self.control_label.setText(text)
-        self.control_label.setToolTip(status.detail)
+        self.control_label.setToolTip(reason_text(status.detail))
         if status.ok:
             self.banner.hide()
         else:
             self.banner.setText(
                 self.tr("Zone control unavailable: every command is refused. {0}").format(
-                    status.detail
+                    reason_text(status.detail)
                 )
             )
             self.banner.show()
@@ -745,7 +756,7 @@ class MainWindow(QMainWindow):
         if self.control is None:
             return ""
         pipeline = self.control.pipeline
-        return pipeline.check(pipeline.intent(device, op))
+        return reason_text(pipeline.check(pipeline.intent(device, op)))
 
     def _zone_text(self, device: str) -> str:
         zid = self.session.state.zone_of(device)  # a train's: its section's zone
@@ -923,7 +934,8 @@ class MainWindow(QMainWindow):
         return dock.show_station(station_id)
 
     def _route_label(self, route: Route) -> str:
-        legs = ", ".join(f"{s.switch} {s.position.value[0].upper()}" for s in route.switches)
+        short = {"normal": self.tr("N", "switch normal"), "reverse": self.tr("R", "switch reverse")}
+        legs = ", ".join(f"{s.switch} {short[s.position.value]}" for s in route.switches)
         text = self.tr("to {0}").format(route.exit)
         return f"{text}  [{legs}]" if legs else text
 

@@ -12,16 +12,12 @@ import logging
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 
 import qasync
 from PySide6.QtCore import (
     QCoreApplication,
-    QLibraryInfo,
-    QLocale,
     QMessageLogContext,
     QtMsgType,
-    QTranslator,
     qInstallMessageHandler,
 )
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
@@ -49,6 +45,7 @@ from app.wiring import (
     configured_endpoints,
 )
 from ui import style
+from ui.i18n import install_translators, startup_language
 from ui.login import ask_identity
 from ui.mainwindow import MainWindow
 
@@ -122,24 +119,7 @@ def setup_application(language: str, platform: str | None = None) -> QApplicatio
         pal.setColor(QPalette.ColorGroup.Disabled, role, style.TEXT_MUTED)
     app.setPalette(pal)
 
-    if language != "en":
-        locale = QLocale(language)
-        QLocale.setDefault(locale)
-        translators: list[QTranslator] = []
-        qt_tr = QTranslator(app)
-        if qt_tr.load(
-            locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-        ):
-            translators.append(qt_tr)
-        own = QTranslator(app)
-        for folder in (Path(__file__).resolve().parent / "i18n", resource_dir() / "i18n"):
-            if own.load(locale, "dispatcher_hmi", "_", str(folder)):
-                translators.append(own)
-                break
-        else:
-            log.info("no translation for %s yet; showing English", language)
-        for t in translators:
-            QCoreApplication.installTranslator(t)
+    install_translators(app, language)
     return app
 
 
@@ -147,7 +127,9 @@ def run_gui(
     args: argparse.Namespace, ws: Workstation, line: Line, overrides: list[Endpoint]
 ) -> int:
     qInstallMessageHandler(_qt_message)
-    app = setup_application(args.lang or str(ws.language), args.platform)
+    language = startup_language(args.lang, str(ws.language))
+    log.info("user interface language %s", language)
+    app = setup_application(language, args.platform)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
             return runner.run(amain(app, args, ws, line, overrides))
@@ -327,7 +309,8 @@ async def take_free_zones(store: ZoneAuthorityStore, window: MainWindow) -> None
             except AuthorityRefused as exc:
                 log.info("demo: zone %s not taken: %s", zone, exc.reason)
                 continue
-            window.log_event(window.tr("Demo: took control of zone {0}").format(zone))
+            text = QCoreApplication.translate("MainWindow", "Demo: took control of zone {0}")
+            window.log_event(text.format(zone))
 
 
 async def save_screenshot(window: MainWindow, path: str) -> int:

@@ -128,10 +128,22 @@ class LinkTableModel(QAbstractTableModel):
     def _text(info: LinkInfo, col: int) -> str:
         if col == 0:
             return info.name
+        translate = QCoreApplication.translate
         if col == 1:
-            return info.state.value
+            return {
+                LinkState.DOWN: translate("LinkTableModel", "down"),
+                LinkState.CONNECTING: translate("LinkTableModel", "connecting"),
+                LinkState.HANDSHAKE: translate("LinkTableModel", "handshake"),
+                LinkState.UP: translate("LinkTableModel", "up"),
+                LinkState.DRAINING: translate("LinkTableModel", "closing"),
+                LinkState.CLOSED: translate("LinkTableModel", "closed"),
+            }.get(info.state, info.state.value)
         if col == 2:
-            return f"{info.peer_role} #{info.peer_epoch}" if info.peer_role else ""
+            role = {
+                "master": translate("LinkTableModel", "master"),
+                "standby": translate("LinkTableModel", "standby"),
+            }.get(info.peer_role, info.peer_role)
+            return f"{role} #{info.peer_epoch}" if info.peer_role else ""
         if col == 3:
             return "" if info.rtt_ms is None else f"{info.rtt_ms:.1f}"
         if col == 4:

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.control.authority import AuthorityRefused, ZoneAuthority, ZoneAuthorityStore, ZoneMode
 from app.model.topology import ControlZone
 from ui import style
+from ui.i18n import reason_text
 from ui.items import Z
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ ZONE_MINE = QColor("#8fc1e8")
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("Zones", text)
+    # The empty context: pyside6-lupdate files a bare tr("...") there (docs/translations.md).
+    return QCoreApplication.translate("", text)
 
 
 class ZoneKind(StrEnum):
@@ -321,7 +323,7 @@ class ZoneDock(QDockWidget):
             try:
                 await action()
             except AuthorityRefused as exc:
-                text = tr("{0} refused: {1}").format(what, exc.reason)
+                text = tr("{0} refused: {1}").format(what, reason_text(exc.reason))
                 self.status.setText(text)
                 self.status.setStyleSheet(f"color: {style.ATTENTION.name()};")
                 self.message.emit(text)

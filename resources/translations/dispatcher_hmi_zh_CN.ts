@@ -1,0 +1,1645 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name></name>
+    <message>
+        <source>normal</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>active, unacknowledged</source>
+        <translation>报警中，未确认</translation>
+    </message>
+    <message>
+        <source>active, acknowledged</source>
+        <translation>报警中，已确认</translation>
+    </message>
+    <message>
+        <source>cleared, unacknowledged</source>
+        <translation>已恢复，未确认</translation>
+    </message>
+    <message>
+        <source>shelved</source>
+        <translation>已搁置</translation>
+    </message>
+    <message>
+        <source>suppressed</source>
+        <translation>已抑制</translation>
+    </message>
+    <message>
+        <source>out of service</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <source>critical</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <source>low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <source>Station</source>
+        <translation>车站</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>报警内容</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>报警</translation>
+    </message>
+    <message>
+        <source>catching up on today&apos;s alarms… %p%</source>
+        <translation>正在读取今日报警… %p%</translation>
+    </message>
+    <message>
+        <source>all priorities</source>
+        <translation>全部级别</translation>
+    </message>
+    <message>
+        <source>all stations</source>
+        <translation>全部车站</translation>
+    </message>
+    <message>
+        <source>all zones</source>
+        <translation>全部联锁区</translation>
+    </message>
+    <message>
+        <source>all states</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>unacknowledged</source>
+        <translation>未确认</translation>
+    </message>
+    <message>
+        <source>filter: device, text, code…</source>
+        <translation>筛选：设备、内容、代码…</translation>
+    </message>
+    <message>
+        <source>Acknowledge selected</source>
+        <translation>确认所选</translation>
+    </message>
+    <message>
+        <source>Acknowledge visible</source>
+        <translation>确认列表中全部</translation>
+    </message>
+    <message>
+        <source>Shelve…</source>
+        <translation>搁置…</translation>
+    </message>
+    <message>
+        <source>hide the selected alarms for a while (they return)</source>
+        <translation>暂时隐藏所选报警（到时自动恢复显示）</translation>
+    </message>
+    <message>
+        <source>Silence horn</source>
+        <translation>消音</translation>
+    </message>
+    <message>
+        <source>Diagnostics</source>
+        <translation>诊断</translation>
+    </message>
+    <message>
+        <source>this workstation may not acknowledge alarms</source>
+        <translation>本工作站无权确认报警</translation>
+    </message>
+    <message>
+        <source>show shelved</source>
+        <translation>显示已搁置</translation>
+    </message>
+    <message>
+        <source>unacknowledged / shown, per priority</source>
+        <translation>各级别 未确认数 / 显示数</translation>
+    </message>
+    <message>
+        <source>FLOOD</source>
+        <translation>报警泛滥</translation>
+    </message>
+    <message>
+        <source>No unacknowledged alarms</source>
+        <translation>无未确认报警</translation>
+    </message>
+    <message>
+        <source>ALARM LIST STALE for {0} s: {1}</source>
+        <translation>报警列表已 {0} 秒未更新：{1}</translation>
+    </message>
+    <message>
+        <source>Acknowledging {0} alarm(s)</source>
+        <translation>正在确认 {0} 条报警</translation>
+    </message>
+    <message>
+        <source>Shelve alarms</source>
+        <translation>搁置报警</translation>
+    </message>
+    <message>
+        <source>Shelve {0} alarm(s) for minutes:</source>
+        <translation>搁置 {0} 条报警，时长（分钟）：</translation>
+    </message>
+    <message>
+        <source>Shelving {0} alarm(s) for {1} min</source>
+        <translation>正在搁置 {0} 条报警 {1} 分钟</translation>
+    </message>
+    <message>
+        <source>Show on schematic</source>
+        <translation>在站场图上显示</translation>
+    </message>
+    <message>
+        <source>Acknowledge</source>
+        <translation>确认</translation>
+    </message>
+    <message>
+        <source>Open in ISCS</source>
+        <translation>在综合监控中打开</translation>
+    </message>
+    <message>
+        <source>Diagnostics ({0})</source>
+        <translation>诊断（{0}）</translation>
+    </message>
+    <message>
+        <source>Alarm feed diagnostics</source>
+        <translation>报警数据诊断</translation>
+    </message>
+    <message>
+        <source>Topic {0} at offset {1} ({2}); records {3}, malformed {4}, duplicates {5}</source>
+        <translation>主题 {0}，偏移 {1}（{2}）；记录 {3}，格式错误 {4}，重复 {5}</translation>
+    </message>
+    <message>
+        <source>Command log</source>
+        <translation>命令记录</translation>
+    </message>
+    <message>
+        <source>Dispatcher</source>
+        <translation>调度员</translation>
+    </message>
+    <message>
+        <source>Operation</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Zone</source>
+        <translation>联锁区</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>令牌</translation>
+    </message>
+    <message>
+        <source>sending</source>
+        <translation>发送中</translation>
+    </message>
+    <message>
+        <source>joined: {0}</source>
+        <translation>合并：{0}</translation>
+    </message>
+    <message>
+        <source>an identical command was already sent; nothing sent again</source>
+        <translation>相同命令已发出，未重复发送</translation>
+    </message>
+    <message>
+        <source>show station</source>
+        <translation>显示车站</translation>
+    </message>
+    <message>
+        <source>show device</source>
+        <translation>显示设备</translation>
+    </message>
+    <message>
+        <source>show alarm</source>
+        <translation>显示报警</translation>
+    </message>
+    <message>
+        <source>ISCS (reference program)</source>
+        <translation>综合监控（参考程序）</translation>
+    </message>
+    <message>
+        <source>waiting for a hand-off from the dispatcher workstation…</source>
+        <translation>等待调度工作站转来的画面请求…</translation>
+    </message>
+    <message>
+        <source>Received (newest first):</source>
+        <translation>已收到（最新的在前）：</translation>
+    </message>
+    <message>
+        <source>station</source>
+        <translation>车站</translation>
+    </message>
+    <message>
+        <source>device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>alarm</source>
+        <translation>报警</translation>
+    </message>
+    <message>
+        <source>from {0} at {1}</source>
+        <translation>来自 {0}，{1}</translation>
+    </message>
+    <message>
+        <source>exclusive</source>
+        <translation>独占</translation>
+    </message>
+    <message>
+        <source>shared</source>
+        <translation>共享</translation>
+    </message>
+    <message>
+        <source>authority unknown</source>
+        <translation>控制权未知</translation>
+    </message>
+    <message>
+        <source>exclusive · mine</source>
+        <translation>独占 · 本席</translation>
+    </message>
+    <message>
+        <source>exclusive · {0}</source>
+        <translation>独占 · {0}</translation>
+    </message>
+    <message>
+        <source>exclusive · free</source>
+        <translation>独占 · 无人控制</translation>
+    </message>
+    <message>
+        <source>Zone control</source>
+        <translation>控制权</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>模式</translation>
+    </message>
+    <message>
+        <source>Holder</source>
+        <translation>控制者</translation>
+    </message>
+    <message>
+        <source>Since</source>
+        <translation>起始时间</translation>
+    </message>
+    <message>
+        <source>Requests</source>
+        <translation>申请</translation>
+    </message>
+    <message>
+        <source>Take</source>
+        <translation>接管控制权</translation>
+    </message>
+    <message>
+        <source>Release</source>
+        <translation>交出控制权</translation>
+    </message>
+    <message>
+        <source>Request</source>
+        <translation>申请控制权</translation>
+    </message>
+    <message>
+        <source>Grant to requester</source>
+        <translation>交给申请者</translation>
+    </message>
+    <message>
+        <source>Force transfer…</source>
+        <translation>强制转移…</translation>
+    </message>
+    <message>
+        <source>Switch mode</source>
+        <translation>切换模式</translation>
+    </message>
+    <message>
+        <source>{0} refused: {1}</source>
+        <translation>{0} 被拒绝：{1}</translation>
+    </message>
+    <message>
+        <source>{0} failed: {1}</source>
+        <translation>{0} 失败：{1}</translation>
+    </message>
+    <message>
+        <source>Zone control: {0}</source>
+        <translation>控制权：{0}</translation>
+    </message>
+    <message>
+        <source>take {0}</source>
+        <translation>接管 {0}</translation>
+    </message>
+    <message>
+        <source>release {0}</source>
+        <translation>交出 {0}</translation>
+    </message>
+    <message>
+        <source>request {0}</source>
+        <translation>申请 {0}</translation>
+    </message>
+    <message>
+        <source>grant {0} to {1}</source>
+        <translation>将 {0} 交给 {1}</translation>
+    </message>
+    <message>
+        <source>Give {0} to (dispatcher@workstation; empty: nobody):</source>
+        <translation>将 {0} 交给（调度员@工作站；留空：不交给任何人）：</translation>
+    </message>
+    <message>
+        <source>Force transfer</source>
+        <translation>强制转移</translation>
+    </message>
+    <message>
+        <source>force {0} to {1}</source>
+        <translation>强制将 {0} 转给 {1}</translation>
+    </message>
+    <message>
+        <source>nobody</source>
+        <translation>无人</translation>
+    </message>
+    <message>
+        <source>make {0} {1}</source>
+        <translation>将 {0} 设为{1}</translation>
+    </message>
+</context>
+<context>
+    <name>Commands</name>
+    <message>
+        <source>Throw to normal</source>
+        <translation>道岔定操（至定位）</translation>
+    </message>
+    <message>
+        <source>Throw to reverse</source>
+        <translation>道岔反操（至反位）</translation>
+    </message>
+    <message>
+        <source>Set route</source>
+        <translation>排列进路</translation>
+    </message>
+    <message>
+        <source>Cancel route</source>
+        <translation>取消进路</translation>
+    </message>
+    <message>
+        <source>Lock switch (单锁)</source>
+        <translation>道岔单锁</translation>
+    </message>
+    <message>
+        <source>Unlock switch (单解)</source>
+        <translation>道岔单解</translation>
+    </message>
+    <message>
+        <source>Close signal (封闭)</source>
+        <translation>信号机封闭</translation>
+    </message>
+    <message>
+        <source>Reopen signal (解封)</source>
+        <translation>信号机解封</translation>
+    </message>
+    <message>
+        <source>Hold train (扣车)</source>
+        <translation>扣车</translation>
+    </message>
+    <message>
+        <source>Release train (放行)</source>
+        <translation>放行</translation>
+    </message>
+    <message>
+        <source>Couple (联挂)</source>
+        <translation>联挂</translation>
+    </message>
+    <message>
+        <source>Uncouple (解编)</source>
+        <translation>解编</translation>
+    </message>
+    <message>
+        <source>Inject fault (simulator)</source>
+        <translation>注入故障（仿真）</translation>
+    </message>
+    <message>
+        <source>Acknowledge alarm</source>
+        <translation>确认报警</translation>
+    </message>
+    <message>
+        <source>Shelve alarm</source>
+        <translation>搁置报警</translation>
+    </message>
+    <message>
+        <source>executed</source>
+        <translation>已执行</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>被拒绝</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>{0} {1}: {2}</source>
+        <translation>{0} {1}：{2}</translation>
+    </message>
+</context>
+<context>
+    <name>ConfirmCommandDialog</name>
+    <message>
+        <source>Confirm command</source>
+        <translation>确认命令</translation>
+    </message>
+    <message>
+        <source>{0} {1}: {2}?</source>
+        <translation>{0} {1}：{2}？</translation>
+    </message>
+    <message>
+        <source>Device:</source>
+        <translation>设备：</translation>
+    </message>
+    <message>
+        <source>Operation:</source>
+        <translation>操作：</translation>
+    </message>
+    <message>
+        <source>Control zone:</source>
+        <translation>联锁区：</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>Details:</source>
+        <translation>详情：</translation>
+    </message>
+    <message>
+        <source>Check the device and the operation on the schematic before confirming.</source>
+        <translation>确认前请在站场图上核对设备和操作。</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Confirm: {0} {1}</source>
+        <translation>确认：{0} {1}</translation>
+    </message>
+</context>
+<context>
+    <name>Coupling</name>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>uncoupled</source>
+        <translation>未联挂</translation>
+    </message>
+    <message>
+        <source>coupling (联挂中)</source>
+        <translation>联挂中</translation>
+    </message>
+    <message>
+        <source>coupled (联挂)</source>
+        <translation>已联挂</translation>
+    </message>
+    <message>
+        <source>uncoupling (解编中)</source>
+        <translation>解编中</translation>
+    </message>
+    <message>
+        <source>TWO MASTERS (双主)</source>
+        <translation>双主控</translation>
+    </message>
+    <message>
+        <source>NO MASTER (无主)</source>
+        <translation>无主控</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>master (主控)</source>
+        <translation>主控</translation>
+    </message>
+    <message>
+        <source>slave (从控)</source>
+        <translation>从控</translation>
+    </message>
+    <message>
+        <source>train {0}, in section {1}</source>
+        <translation>列车 {0}，位于区段 {1}</translation>
+    </message>
+    <message>
+        <source>consist {0}</source>
+        <translation>编组 {0}</translation>
+    </message>
+    <message>
+        <source>in a consist already</source>
+        <translation>已在编组中</translation>
+    </message>
+    <message>
+        <source>not a confirmed, stopped lone unit</source>
+        <translation>不是已确认、停稳的单列车</translation>
+    </message>
+    <message>
+        <source>not a confirmed, stopped consist</source>
+        <translation>不是已确认、停稳的编组</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>列车</translation>
+    </message>
+</context>
+<context>
+    <name>CouplingDock</name>
+    <message>
+        <source>Coupling (联挂解编)</source>
+        <translation>联挂解编</translation>
+    </message>
+    <message>
+        <source>Consist / unit</source>
+        <translation>编组 / 单元</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Cab</source>
+        <translation>司机室</translation>
+    </message>
+    <message>
+        <source>Since</source>
+        <translation>起始时间</translation>
+    </message>
+    <message>
+        <source>Last report</source>
+        <translation>最近报告</translation>
+    </message>
+    <message>
+        <source>units disagree</source>
+        <translation>各单元报告不一致</translation>
+    </message>
+    <message>
+        <source>unconfirmed</source>
+        <translation>未确认</translation>
+    </message>
+    <message>
+        <source>({0} {1}/{2})</source>
+        <translation>（{0} {1}/{2}）</translation>
+    </message>
+    <message>
+        <source>reports lost or not yet confirmed</source>
+        <translation>报告丢失或尚未确认</translation>
+    </message>
+    <message>
+        <source>Consist {0}</source>
+        <translation>编组 {0}</translation>
+    </message>
+    <message>
+        <source>master {0}</source>
+        <translation>主控 {0}</translation>
+    </message>
+    <message>
+        <source>{0} masters</source>
+        <translation>{0} 个主控</translation>
+    </message>
+    <message>
+        <source>{0}. unit {1} (#{2})</source>
+        <translation>{0}. 单元 {1}（#{2}）</translation>
+    </message>
+    <message>
+        <source>{0:.1f} s ago</source>
+        <translation>{0:.1f} 秒前</translation>
+    </message>
+</context>
+<context>
+    <name>FindDialog</name>
+    <message>
+        <source>Find</source>
+        <translation>查找</translation>
+    </message>
+    <message>
+        <source>Station, device or train number:</source>
+        <translation>车站、设备或车次号：</translation>
+    </message>
+    <message>
+        <source>Nothing called {0} on this line</source>
+        <translation>本线路上没有 {0}</translation>
+    </message>
+</context>
+<context>
+    <name>Language</name>
+    <message>
+        <source>&amp;Language</source>
+        <extracomment>Each language by its own name, as the menu offers it. Where the user&apos;s choice is kept (QSettings). The QSettings scope of the installed program (``ui.runtime`` names the application so).</extracomment>
+        <translation>界面语言(&amp;L)</translation>
+    </message>
+    <message>
+        <source>Applies at the next start</source>
+        <translation>下次启动时生效</translation>
+    </message>
+    <message>
+        <source>Language: {0}</source>
+        <translation>界面语言：{0}</translation>
+    </message>
+    <message>
+        <source>Language set to {0}: it applies when the program next starts</source>
+        <translation>界面语言已设为 {0}，下次启动程序时生效</translation>
+    </message>
+</context>
+<context>
+    <name>LinkHealthDock</name>
+    <message>
+        <source>Link health</source>
+        <translation>链路状态</translation>
+    </message>
+</context>
+<context>
+    <name>LinkTableModel</name>
+    <message>
+        <source>Link</source>
+        <translation>链路</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Peer</source>
+        <translation>对端</translation>
+    </message>
+    <message>
+        <source>RTT ms</source>
+        <translation>往返时延 ms</translation>
+    </message>
+    <message>
+        <source>Last frame s</source>
+        <translation>距上帧 s</translation>
+    </message>
+    <message>
+        <source>Reconnects</source>
+        <translation>重连次数</translation>
+    </message>
+    <message>
+        <source>Bad frames</source>
+        <translation>错误帧</translation>
+    </message>
+    <message>
+        <source>Bad datagrams</source>
+        <translation>错误报文</translation>
+    </message>
+    <message>
+        <source>Last error</source>
+        <translation>最近错误</translation>
+    </message>
+    <message>
+        <source>down</source>
+        <translation>中断</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>连接中</translation>
+    </message>
+    <message>
+        <source>handshake</source>
+        <translation>握手中</translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>closing</source>
+        <translation>关闭中</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <source>master</source>
+        <translation>主</translation>
+    </message>
+    <message>
+        <source>standby</source>
+        <translation>备</translation>
+    </message>
+</context>
+<context>
+    <name>LoginDialog</name>
+    <message>
+        <source>enter your dispatcher id</source>
+        <translation>请输入调度员工号</translation>
+    </message>
+    <message>
+        <source>a dispatcher id is 1 to 32 letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos;, starting with a letter or digit</source>
+        <translation>调度员工号由 1 至 32 个字母、数字、&apos;.&apos;、&apos;_&apos; 或 &apos;-&apos; 组成，以字母或数字开头</translation>
+    </message>
+    <message>
+        <source>Dispatcher workstation {0}</source>
+        <translation>调度工作站 {0}</translation>
+    </message>
+    <message>
+        <source>Who is at this desk?</source>
+        <translation>当前值班人员</translation>
+    </message>
+    <message>
+        <source>dispatcher: commands in the zones held</source>
+        <translation>调度员：可在所控联锁区下达命令</translation>
+    </message>
+    <message>
+        <source>supervisor: also zone modes and forced transfers</source>
+        <translation>调度长：另可切换联锁区模式、强制转移控制权</translation>
+    </message>
+    <message>
+        <source>observer: watches, never commands</source>
+        <translation>观察员：只监视，不下达命令</translation>
+    </message>
+    <message>
+        <source>Dispatcher id</source>
+        <translation>调度员工号</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>进入</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>{0} {1} — dispatcher {2}</source>
+        <translation>{0} {1} — 调度员 {2}</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Zoom to &amp;fit</source>
+        <translation>全线显示(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;in</source>
+        <translation>放大(&amp;I)</translation>
+    </message>
+    <message>
+        <source>Zoom &amp;out</source>
+        <translation>缩小(&amp;O)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;About Dispatcher HMI</source>
+        <translation>关于调度工作站(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Dispatcher workstation (metro ATS HMI)
+Version {0}</source>
+        <translation>行车调度工作站（地铁 ATS 人机界面）
+版本 {0}</translation>
+    </message>
+    <message>
+        <source>About Dispatcher HMI</source>
+        <translation>关于调度工作站</translation>
+    </message>
+    <message>
+        <source>Workstation {0} · {1} ({2})</source>
+        <translation>工作站 {0} · {1}（{2}）</translation>
+    </message>
+    <message>
+        <source>dispatcher</source>
+        <translation>调度员</translation>
+    </message>
+    <message>
+        <source>supervisor</source>
+        <translation>调度长</translation>
+    </message>
+    <message>
+        <source>observer</source>
+        <translation>观察员</translation>
+    </message>
+    <message>
+        <source>no live data</source>
+        <translation>无实时数据</translation>
+    </message>
+    <message>
+        <source>Trains</source>
+        <translation>列车</translation>
+    </message>
+    <message>
+        <source>Routes</source>
+        <translation>进路</translation>
+    </message>
+    <message>
+        <source>Occupied</source>
+        <translation>占用</translation>
+    </message>
+    <message>
+        <source>Switches reverse</source>
+        <translation>道岔反位</translation>
+    </message>
+    <message>
+        <source>moving</source>
+        <translation>转换中</translation>
+    </message>
+    <message>
+        <source>lost</source>
+        <translation>失表</translation>
+    </message>
+    <message>
+        <source>Track faults</source>
+        <translation>区段故障</translation>
+    </message>
+    <message>
+        <source>Event log</source>
+        <translation>事件记录</translation>
+    </message>
+    <message>
+        <source>{0} is not on the schematic</source>
+        <translation>站场图上没有 {0}</translation>
+    </message>
+    <message>
+        <source>ALARMS STALE {0} s</source>
+        <translation>报警数据 {0} 秒未更新</translation>
+    </message>
+    <message>
+        <source>Alarms live</source>
+        <translation>报警实时</translation>
+    </message>
+    <message>
+        <source>lag {0}</source>
+        <translation>滞后 {0}</translation>
+    </message>
+    <message>
+        <source>Alarms catching up {0}%</source>
+        <translation>报警数据追赶中 {0}%</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>已过时</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Alarms: {0}</source>
+        <translation>报警：{0}</translation>
+    </message>
+    <message>
+        <source>topic {0}, offset {1}, lag {2}, malformed {3}</source>
+        <translation>主题 {0}，偏移 {1}，滞后 {2}，格式错误 {3}</translation>
+    </message>
+    <message>
+        <source>Open in ISCS</source>
+        <translation>在综合监控中打开</translation>
+    </message>
+    <message>
+        <source>show station</source>
+        <translation>显示车站</translation>
+    </message>
+    <message>
+        <source>show device</source>
+        <translation>显示设备</translation>
+    </message>
+    <message>
+        <source>show alarm</source>
+        <translation>显示报警</translation>
+    </message>
+    <message>
+        <source>ISCS: {0} {1}</source>
+        <translation>综合监控：{0} {1}</translation>
+    </message>
+    <message>
+        <source>ISCS not keeping up: an older {0} was replaced by a newer one</source>
+        <translation>综合监控响应不及：较早的“{0}”请求已被新请求替代</translation>
+    </message>
+    <message>
+        <source>ISCS not running</source>
+        <translation>综合监控未运行</translation>
+    </message>
+    <message>
+        <source>ISCS starting</source>
+        <translation>综合监控启动中</translation>
+    </message>
+    <message>
+        <source>ISCS ready</source>
+        <translation>综合监控就绪</translation>
+    </message>
+    <message>
+        <source>ISCS NOT ANSWERING</source>
+        <translation>综合监控无响应</translation>
+    </message>
+    <message>
+        <source>pending {0}, delivered {1}, replaced {2}, launches {3}</source>
+        <translation>待发 {0}，已送达 {1}，被替代 {2}，启动次数 {3}</translation>
+    </message>
+    <message>
+        <source>Zone control available again</source>
+        <translation>控制权服务已恢复</translation>
+    </message>
+    <message>
+        <source>Zone control unavailable: commands refused</source>
+        <translation>控制权服务不可用：命令将被拒绝</translation>
+    </message>
+    <message>
+        <source>no command pipeline</source>
+        <translation>无命令通道</translation>
+    </message>
+    <message>
+        <source>single-workstation lock</source>
+        <translation>单工作站锁</translation>
+    </message>
+    <message>
+        <source>Redis up</source>
+        <translation>Redis 正常</translation>
+    </message>
+    <message>
+        <source>REDIS DOWN</source>
+        <translation>Redis 中断</translation>
+    </message>
+    <message>
+        <source>Zone control unavailable: every command is refused. {0}</source>
+        <translation>控制权服务不可用：所有命令均被拒绝。{0}</translation>
+    </message>
+    <message>
+        <source>Line state synchronised (seq {0})</source>
+        <translation>线路状态已同步（序号 {0}）</translation>
+    </message>
+    <message>
+        <source>Waiting for snapshot</source>
+        <translation>等待状态快照</translation>
+    </message>
+    <message>
+        <source>Line state synchronised</source>
+        <translation>线路状态已同步</translation>
+    </message>
+    <message>
+        <source>Line state not current: waiting for a snapshot</source>
+        <translation>线路状态不是最新：等待状态快照</translation>
+    </message>
+    <message>
+        <source>Link {0} {1}:{2} is {3}</source>
+        <translation>链路 {0} {1}:{2} {3}</translation>
+    </message>
+    <message>
+        <source>down</source>
+        <translation>中断</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>连接中</translation>
+    </message>
+    <message>
+        <source>handshake</source>
+        <translation>握手中</translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <source>closing</source>
+        <translation>关闭中</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <source>Server {0} at {1}:{2}: {3}</source>
+        <translation>服务器 {0}（{1}:{2}）：{3}</translation>
+    </message>
+    <message>
+        <source>role {0}, epoch {1}</source>
+        <translation>角色 {0}，任期 {1}</translation>
+    </message>
+    <message>
+        <source>round trip {0:.1f} ms</source>
+        <translation>往返时延 {0:.1f} ms</translation>
+    </message>
+    <message>
+        <source>last frame {0:.1f} s ago</source>
+        <translation>上一帧在 {0:.1f} 秒前</translation>
+    </message>
+    <message>
+        <source>reconnects {0}, bad frames {1}, bad datagrams {2}</source>
+        <translation>重连 {0} 次，错误帧 {1}，错误报文 {2}</translation>
+    </message>
+    <message>
+        <source>last error: {0}</source>
+        <translation>最近错误：{0}</translation>
+    </message>
+    <message>
+        <source>No server reachable</source>
+        <translation>所有服务器均不可达</translation>
+    </message>
+    <message>
+        <source>Master {0} (epoch {1})</source>
+        <translation>主服务器 {0}（任期 {1}）</translation>
+    </message>
+    <message>
+        <source>Master unreachable: showing standby {0}</source>
+        <translation>主服务器不可达：显示备服务器 {0} 的数据</translation>
+    </message>
+    <message>
+        <source>DUAL MASTER</source>
+        <translation>双主</translation>
+    </message>
+    <message>
+        <source>ALARM: {0}</source>
+        <translation>报警：{0}</translation>
+    </message>
+    <message>
+        <source>Cleared: {0}</source>
+        <translation>已恢复：{0}</translation>
+    </message>
+    <message>
+        <source>observer workstation: commands disabled</source>
+        <translation>观察工作站：不能下达命令</translation>
+    </message>
+    <message>
+        <source>no live data: commands disabled</source>
+        <translation>无实时数据：不能下达命令</translation>
+    </message>
+    <message>
+        <source>master unreachable: commands disabled</source>
+        <translation>主服务器不可达：不能下达命令</translation>
+    </message>
+    <message>
+        <source>zone control unavailable (Redis down): commands refused</source>
+        <translation>控制权服务不可用（Redis 中断）：命令将被拒绝</translation>
+    </message>
+    <message>
+        <source>Switch {0}</source>
+        <translation>道岔 {0}</translation>
+    </message>
+    <message>
+        <source>switch</source>
+        <translation>道岔</translation>
+    </message>
+    <message>
+        <source>Locked (单锁): unlock before throwing</source>
+        <translation>已单锁：须先单解才能转换</translation>
+    </message>
+    <message>
+        <source>Signal {0}</source>
+        <translation>信号机 {0}</translation>
+    </message>
+    <message>
+        <source>Set route</source>
+        <translation>排列进路</translation>
+    </message>
+    <message>
+        <source>Cancel route</source>
+        <translation>取消进路</translation>
+    </message>
+    <message>
+        <source>No routes start at this signal</source>
+        <translation>没有以此信号机为始端的进路</translation>
+    </message>
+    <message>
+        <source>signal</source>
+        <translation>信号机</translation>
+    </message>
+    <message>
+        <source>Closed (封闭): reopen before setting a route</source>
+        <translation>已封闭：须先解封才能排列进路</translation>
+    </message>
+    <message>
+        <source>Train {0} (#{1})</source>
+        <translation>列车 {0}（#{1}）</translation>
+    </message>
+    <message>
+        <source>Train {0}</source>
+        <translation>列车 {0}</translation>
+    </message>
+    <message>
+        <source>train {0}, in section {1}</source>
+        <translation>列车 {0}，位于区段 {1}</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>列车</translation>
+    </message>
+    <message>
+        <source>This train is no longer reported</source>
+        <translation>该列车已不再报告</translation>
+    </message>
+    <message>
+        <source>Follow on the schematic</source>
+        <translation>在站场图上跟踪</translation>
+    </message>
+    <message>
+        <source>Station {0} {1}</source>
+        <translation>车站 {0} {1}</translation>
+    </message>
+    <message>
+        <source>Show in station detail</source>
+        <translation>在车站详图中显示</translation>
+    </message>
+    <message>
+        <source>Show this station&apos;s alarms</source>
+        <translation>显示本站报警</translation>
+    </message>
+    <message>
+        <source>N</source>
+        <comment>switch normal</comment>
+        <translation>定</translation>
+    </message>
+    <message>
+        <source>R</source>
+        <comment>switch reverse</comment>
+        <translation>反</translation>
+    </message>
+    <message>
+        <source>to {0}</source>
+        <translation>至 {0}</translation>
+    </message>
+    <message>
+        <source>from {0} to {1}; sections {2}</source>
+        <translation>自 {0} 至 {1}；区段 {2}</translation>
+    </message>
+    <message>
+        <source>switches {0}</source>
+        <translation>道岔 {0}</translation>
+    </message>
+    <message>
+        <source>route</source>
+        <translation>进路</translation>
+    </message>
+    <message>
+        <source>Not sent: {0} {1}: {2}</source>
+        <translation>未发送：{0} {1}：{2}</translation>
+    </message>
+    <message>
+        <source>Cancelled: {0} {1}</source>
+        <translation>已取消：{0} {1}</translation>
+    </message>
+    <message>
+        <source>Sending: {0} {1} …</source>
+        <translation>正在发送：{0} {1} …</translation>
+    </message>
+    <message>
+        <source>Confirmed: {0} {1}</source>
+        <translation>已确认：{0} {1}</translation>
+    </message>
+    <message>
+        <source>Command error: {0}</source>
+        <translation>命令出错：{0}</translation>
+    </message>
+    <message>
+        <source>Demo: took control of zone {0}</source>
+        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses).</extracomment>
+        <translation>演示：已接管联锁区 {0} 的控制权</translation>
+    </message>
+</context>
+<context>
+    <name>Minimap</name>
+    <message>
+        <source>Overview: click to go there</source>
+        <translation>全线缩略图：点击即跳转</translation>
+    </message>
+</context>
+<context>
+    <name>Reasons</name>
+    <message>
+        <source>observers may not command</source>
+        <extracomment>Reasons and details the app layer gives in English, as regular expressions and the translatable text with one ``{n}`` per group (each group is translated in its turn).</extracomment>
+        <translation>观察员不能下达命令</translation>
+    </message>
+    <message>
+        <source>{0} is an observer: observers may not command</source>
+        <translation>{0} 是观察员：观察员不能下达命令</translation>
+    </message>
+    <message>
+        <source>{0} is in no control zone: nobody has authority over it</source>
+        <translation>{0} 不属于任何联锁区：无人拥有其控制权</translation>
+    </message>
+    <message>
+        <source>zone authority unavailable</source>
+        <translation>控制权服务不可用</translation>
+    </message>
+    <message>
+        <source>zone authority unavailable: store closed</source>
+        <translation>控制权服务不可用：存储已关闭</translation>
+    </message>
+    <message>
+        <source>zone authority unavailable: not synchronised with Redis yet</source>
+        <translation>控制权服务不可用：尚未与 Redis 同步</translation>
+    </message>
+    <message>
+        <source>zone authority unavailable: Redis down since {0}{1}</source>
+        <translation>控制权服务不可用：Redis 自 {0} 起中断{1}</translation>
+    </message>
+    <message>
+        <source>zone authority unavailable: no state for zone {0}</source>
+        <translation>控制权服务不可用：没有联锁区 {0} 的状态</translation>
+    </message>
+    <message>
+        <source>unknown zone {0}</source>
+        <translation>未知联锁区 {0}</translation>
+    </message>
+    <message>
+        <source>zone {0} is shared</source>
+        <translation>联锁区 {0} 为共享模式</translation>
+    </message>
+    <message>
+        <source>zone {0} is shared: nobody holds it</source>
+        <translation>联锁区 {0} 为共享模式：无人独占控制权</translation>
+    </message>
+    <message>
+        <source>zone {0} is held by {1}</source>
+        <translation>联锁区 {0} 的控制权在 {1}</translation>
+    </message>
+    <message>
+        <source>zone {0} is not held by {1}</source>
+        <translation>联锁区 {0} 的控制权不在 {1}</translation>
+    </message>
+    <message>
+        <source>zone {0} has no holder: take control first</source>
+        <translation>联锁区 {0} 无人控制：请先接管控制权</translation>
+    </message>
+    <message>
+        <source>zone {0} is free: take it</source>
+        <translation>联锁区 {0} 无人控制：可直接接管</translation>
+    </message>
+    <message>
+        <source>role {0} may not hold a zone</source>
+        <translation>角色 {0} 不能拥有联锁区控制权</translation>
+    </message>
+    <message>
+        <source>only the holder may grant zone {0} (held by {1})</source>
+        <translation>只有控制者才能交出联锁区 {0}（当前控制者 {1}）</translation>
+    </message>
+    <message>
+        <source>only a supervisor may force a transfer (role {0})</source>
+        <translation>只有调度长才能强制转移控制权（当前角色 {0}）</translation>
+    </message>
+    <message>
+        <source>only a supervisor may change a zone mode (role {0})</source>
+        <translation>只有调度长才能切换联锁区模式（当前角色 {0}）</translation>
+    </message>
+    <message>
+        <source>only a supervisor may do this (role {0})</source>
+        <translation>只有调度长才能执行此操作（当前角色 {0}）</translation>
+    </message>
+    <message>
+        <source>Redis {0}: {1}</source>
+        <translation>Redis {0}：{1}</translation>
+    </message>
+    <message>
+        <source>No Redis is configured: device locks protect this workstation&apos;s own commands only, and zone control is not shared with other workstations.</source>
+        <translation>未配置 Redis：设备锁只保护本工作站自己的命令，控制权也不与其他工作站共享。</translation>
+    </message>
+</context>
+<context>
+    <name>Schematic</name>
+    <message>
+        <source>normal</source>
+        <extracomment>zoom (scene units per pixel inverse) above which device ids are drawn how far a joint between two sections is opened, each side (scene units) how much of a switch leg is cut away when the points do not lie towards it how far along the root track from the points a locked switch&apos;s padlock sits</extracomment>
+        <translation>定位</translation>
+    </message>
+    <message>
+        <source>reverse</source>
+        <translation>反位</translation>
+    </message>
+    <message>
+        <source>moving</source>
+        <translation>转换中</translation>
+    </message>
+    <message>
+        <source>lost (no detection)</source>
+        <translation>失表（无表示）</translation>
+    </message>
+    <message>
+        <source>stop</source>
+        <translation>禁止</translation>
+    </message>
+    <message>
+        <source>proceed</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>proceed, diverging</source>
+        <translation>允许，侧向</translation>
+    </message>
+    <message>
+        <source>dark</source>
+        <translation>灭灯</translation>
+    </message>
+    <message>
+        <source>down</source>
+        <translation>下行</translation>
+    </message>
+    <message>
+        <source>up</source>
+        <translation>上行</translation>
+    </message>
+    <message>
+        <source>扣</source>
+        <translation>扣</translation>
+    </message>
+    <message>
+        <source>occupied</source>
+        <extracomment>end (0 or 1) -&gt; length cut away there because a switch lies the other way</extracomment>
+        <translation>占用</translation>
+    </message>
+    <message>
+        <source>route {0}</source>
+        <translation>进路 {0}</translation>
+    </message>
+    <message>
+        <source>FAULT</source>
+        <translation>故障</translation>
+    </message>
+    <message>
+        <source>since {0}</source>
+        <translation>自 {0} 起</translation>
+    </message>
+    <message>
+        <source>locked by {0}</source>
+        <translation>被进路 {0} 锁闭</translation>
+    </message>
+    <message>
+        <source>BLOCKED</source>
+        <translation>卡阻</translation>
+    </message>
+    <message>
+        <source>LOCKED (单锁)</source>
+        <translation>单锁</translation>
+    </message>
+    <message>
+        <source>CLOSED (封闭)</source>
+        <translation>封闭</translation>
+    </message>
+    <message>
+        <source>Train {0} (#{1}) {2}, {3:.0f} km/h
+{4} +{5:.0f} m</source>
+        <translation>列车 {0}（#{1}）{2}，{3:.0f} km/h
+{4} +{5:.0f} m</translation>
+    </message>
+    <message>
+        <source>HELD (扣车)</source>
+        <translation>扣车</translation>
+    </message>
+    <message>
+        <source>NO LIVE DATA: waiting for the server&apos;s snapshot</source>
+        <extracomment>switch -&gt; ((normal section, its end at the switch), (reverse section, end))</extracomment>
+        <translation>无实时数据：等待服务器的状态快照</translation>
+    </message>
+    <message>
+        <source>DOWN ▶</source>
+        <translation>下行 ▶</translation>
+    </message>
+    <message>
+        <source>◀ UP</source>
+        <translation>◀ 上行</translation>
+    </message>
+    <message>
+        <source>continues on the next row: {0} {1} ▼</source>
+        <translation>接下一行：{0} {1} ▼</translation>
+    </message>
+    <message>
+        <source>▼ continued from the row above: {0} {1}</source>
+        <translation>▼ 接上一行：{0} {1}</translation>
+    </message>
+    <message>
+        <source>free</source>
+        <translation>空闲</translation>
+    </message>
+    <message>
+        <source>route set</source>
+        <translation>进路已排列</translation>
+    </message>
+    <message>
+        <source>route setting</source>
+        <translation>进路排列中</translation>
+    </message>
+    <message>
+        <source>track fault</source>
+        <translation>区段故障</translation>
+    </message>
+    <message>
+        <source>diverging</source>
+        <translation>侧向</translation>
+    </message>
+    <message>
+        <source>switch moving</source>
+        <translation>道岔转换中</translation>
+    </message>
+    <message>
+        <source>switch lost</source>
+        <translation>道岔失表</translation>
+    </message>
+    <message>
+        <source>switch blocked</source>
+        <translation>道岔卡阻</translation>
+    </message>
+    <message>
+        <source>switch locked</source>
+        <translation>道岔单锁</translation>
+    </message>
+    <message>
+        <source>signal closed</source>
+        <translation>信号机封闭</translation>
+    </message>
+    <message>
+        <source>train held</source>
+        <translation>列车扣车</translation>
+    </message>
+</context>
+<context>
+    <name>StationDetailDock</name>
+    <message>
+        <source>Station detail</source>
+        <translation>车站详图</translation>
+    </message>
+</context>
+<context>
+    <name>Workspace</name>
+    <message>
+        <source>&amp;Find…</source>
+        <translation>查找(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>&amp;Reset layout</source>
+        <translation>恢复默认布局(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Stop &amp;following the train</source>
+        <translation>停止跟踪列车(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Minimap</source>
+        <translation>缩略图(&amp;M)</translation>
+    </message>
+    <message>
+        <source>&amp;Legend</source>
+        <translation>图例(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>快捷键(&amp;K)</translation>
+    </message>
+    <message>
+        <source>&amp;Diagnostics…</source>
+        <translation>诊断信息(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>No longer following a train</source>
+        <translation>已停止跟踪列车</translation>
+    </message>
+    <message>
+        <source>The train followed is no longer reported</source>
+        <extracomment>where the legend strip lies (Help → Legend shows this part of the scene) Exit status when no snapshot arrived in time. What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
+        <translation>所跟踪的列车已不再报告</translation>
+    </message>
+    <message>
+        <source>Following train {0} (drag the view or Esc to stop)</source>
+        <translation>正在跟踪列车 {0}（拖动画面或按 Esc 停止）</translation>
+    </message>
+    <message>
+        <source>train {0}</source>
+        <translation>列车 {0}</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>列车</translation>
+    </message>
+    <message>
+        <source>Nothing called {0} on this line</source>
+        <translation>本线路上没有 {0}</translation>
+    </message>
+    <message>
+        <source>Legend</source>
+        <translation>图例</translation>
+    </message>
+    <message>
+        <source>Abnormal states differ in shape or line pattern as well as colour: a fault is dashed, a lost switch is a diamond, a blocked one a square, a closed signal is crossed, a held train carries a badge.</source>
+        <translation>异常状态除颜色外还以形状或线型区分：故障为虚线，失表道岔为菱形，卡阻道岔为方形，封闭信号机带叉，扣车列车带标记。</translation>
+    </message>
+    <message>
+        <source>Zoom about the mouse</source>
+        <translation>以鼠标为中心缩放</translation>
+    </message>
+    <message>
+        <source>Wheel</source>
+        <translation>滚轮</translation>
+    </message>
+    <message>
+        <source>Pan</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <source>Drag</source>
+        <translation>拖动</translation>
+    </message>
+    <message>
+        <source>Device, station or alarm menu</source>
+        <translation>设备、车站或报警菜单</translation>
+    </message>
+    <message>
+        <source>Right-click</source>
+        <translation>右键单击</translation>
+    </message>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>Program: dispatcher-hmi {0}</source>
+        <translation>程序：dispatcher-hmi {0}</translation>
+    </message>
+    <message>
+        <source>Workstation file: {0}</source>
+        <translation>工作站配置文件：{0}</translation>
+    </message>
+    <message>
+        <source>Line: {0} {1} ({2})</source>
+        <translation>线路：{0} {1}（{2}）</translation>
+    </message>
+    <message>
+        <source>Resources: {0}</source>
+        <translation>资源目录：{0}</translation>
+    </message>
+    <message>
+        <source>Log file: {0}</source>
+        <translation>日志文件：{0}</translation>
+    </message>
+    <message>
+        <source>Logs and local data: {0}</source>
+        <translation>日志和本地数据：{0}</translation>
+    </message>
+    <message>
+        <source>Layout saved in: {0}</source>
+        <translation>布局保存位置：{0}</translation>
+    </message>
+    <message>
+        <source>Workstation {0}, dispatcher {1}, role {2}</source>
+        <translation>工作站 {0}，调度员 {1}，角色 {2}</translation>
+    </message>
+    <message>
+        <source>Line state: seq {0}, stale deltas {1}, unknown records {2}</source>
+        <translation>线路状态：序号 {0}，过时增量 {1}，未知记录 {2}</translation>
+    </message>
+    <message>
+        <source>Link {0}: {1}, reconnects {2}, bad frames {3}, bad datagrams {4}</source>
+        <translation>链路 {0}：{1}，重连 {2} 次，错误帧 {3}，错误报文 {4}</translation>
+    </message>
+    <message>
+        <source>Alarms: topic {0}, offset {1}, lag {2}, malformed records {3}</source>
+        <translation>报警：主题 {0}，偏移 {1}，滞后 {2}，格式错误记录 {3}</translation>
+    </message>
+    <message>
+        <source>ISCS program: {0}</source>
+        <translation>综合监控程序：{0}</translation>
+    </message>
+    <message>
+        <source>Diagnostics</source>
+        <translation>诊断信息</translation>
+    </message>
+</context>
+</TS>

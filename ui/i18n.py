@@ -1,0 +1,245 @@
+"""The user interface's languages: which one to start in, loading it, choosing another.
+
+English is the source language (the strings in the code); Simplified Chinese,
+the default, comes from ``resources/translations/dispatcher_hmi_zh_CN.qm``
+(compiled from the ``.ts`` beside it: docs/translations.md). The language is
+chosen at start-up, in this order: ``--lang``, else the user's own choice
+(View ▸ Language, kept in QSettings), else the workstation file's
+``language``. A new choice applies at the next start: the window's texts are
+set once, as it is built.
+
+Texts that come from ``app/`` (which never imports Qt), such as the reasons
+the control pipeline gives for refusing a command, are translated here by
+:func:`reason_text`, pattern by pattern; anything it does not know is shown
+as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QLibraryInfo,
+    QLocale,
+    QSettings,
+    QTranslator,
+)
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from app.paths import resource_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGE = "zh_CN"
+#: Each language by its own name, as the menu offers it.
+LANGUAGES = {"zh_CN": "中文（简体）", "en": "English"}
+#: Where the user's choice is kept (QSettings).
+SETTINGS_KEY = "ui/language"
+#: The QSettings scope of the installed program (``ui.runtime`` names the application so).
+ORGANISATION = APPLICATION = "dispatcher-hmi"
+CATALOGUE = "dispatcher_hmi"
+
+_active = "en"  # what install_translators last installed
+
+
+def translations_dir() -> Path:
+    """The ``.ts`` sources and the compiled ``.qm`` files (shipped with ``resources``)."""
+    return resource_dir() / "translations"
+
+
+def active_language() -> str:
+    """The language this process shows (English until :func:`install_translators`)."""
+    return _active
+
+
+def user_settings() -> QSettings:
+    """This user's settings of the program, usable before the QApplication exists."""
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def saved_language(settings: QSettings) -> str | None:
+    value = settings.value(SETTINGS_KEY)
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def save_language(settings: QSettings, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    settings.setValue(SETTINGS_KEY, language)
+    settings.sync()
+
+
+def startup_language(
+    option: str | None, workstation: str, settings: QSettings | None = None
+) -> str:
+    """``--lang``, else the user's saved choice, else the workstation file's language."""
+    if option:
+        return option
+    saved = saved_language(settings if settings is not None else user_settings())
+    if saved is not None:
+        return saved
+    return workstation if workstation in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def install_translators(app: QCoreApplication, language: str) -> list[QTranslator]:
+    """Load and install the program's and Qt's own translations for ``language``.
+
+    English needs none (it is the source language). Returns what was installed.
+    """
+    global _active  # noqa: PLW0603 (the one process-wide language)
+    locale = QLocale(language)
+    QLocale.setDefault(locale)
+    _active = language
+    if language == "en":
+        return []
+    installed: list[QTranslator] = []
+    own = QTranslator(app)
+    if own.load(locale, CATALOGUE, "_", str(translations_dir())):
+        installed.append(own)
+    else:
+        log.warning("no %s translation in %s: showing English", language, translations_dir())
+        _active = "en"
+    qt_tr = QTranslator(app)  # Qt's own dialogs' buttons (OK, Cancel...)
+    if qt_tr.load(
+        locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    ):
+        installed.append(qt_tr)
+    for t in installed:
+        QCoreApplication.installTranslator(t)
+    return installed
+
+
+def add_language_menu(window: QMainWindow, menu: QMenu, settings: QSettings) -> QMenu:
+    """View ▸ Language: the choice is saved for this user and applies at the next start."""
+    sub = menu.addMenu(QCoreApplication.translate("Language", "&Language"))
+    sub.setObjectName("languageMenu")
+    group = QActionGroup(sub)
+    group.setExclusive(True)
+    chosen = saved_language(settings) or active_language()
+    for code, name in LANGUAGES.items():
+        action = QAction(name, sub)
+        action.setObjectName(f"language:{code}")
+        action.setCheckable(True)
+        action.setChecked(code == chosen)
+        action.setData(code)
+        group.addAction(action)
+        sub.addAction(action)
+    sub.addSeparator()
+    note = sub.addAction(QCoreApplication.translate("Language", "Applies at the next start"))
+    note.setEnabled(False)
+
+    def chosen_action(action: QAction) -> None:
+        code = str(action.data())
+        save_language(settings, code)
+        if code == active_language():
+            text = QCoreApplication.translate("Language", "Language: {0}").format(LANGUAGES[code])
+        else:
+            text = QCoreApplication.translate(
+                "Language", "Language set to {0}: it applies when the program next starts"
+            ).format(LANGUAGES[code])
+        log.info("language for the next start: %s", code)
+        show = getattr(window, "show_status", None)
+        if callable(show):
+            show(text)
+        log_event = getattr(window, "log_event", None)
+        if callable(log_event):
+            log_event(text)
+
+    group.triggered.connect(chosen_action)
+    return sub
+
+
+# -- texts from app/ ---------------------------------------------------------------------------
+
+#: Reasons and details the app layer gives in English, as regular expressions and the
+#: translatable text with one ``{n}`` per group (each group is translated in its turn).
+_REASONS: tuple[tuple[str, object], ...] = (  # QT_TRANSLATE_NOOP: object to mypy
+    (r"observers may not command", QT_TRANSLATE_NOOP("Reasons", "observers may not command")),
+    (
+        r"(.+) is an observer: observers may not command",
+        QT_TRANSLATE_NOOP("Reasons", "{0} is an observer: observers may not command"),
+    ),
+    (
+        r"(.+) is in no control zone: nobody has authority over it",
+        QT_TRANSLATE_NOOP("Reasons", "{0} is in no control zone: nobody has authority over it"),
+    ),
+    (r"zone authority unavailable", QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable")),
+    (
+        r"zone authority unavailable: store closed",
+        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: store closed"),
+    ),
+    (
+        r"zone authority unavailable: not synchronised with Redis yet",
+        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: not synchronised with Redis yet"),
+    ),
+    (
+        r"zone authority unavailable: Redis down since (\S+)(.*)",
+        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: Redis down since {0}{1}"),
+    ),
+    (
+        r"zone authority unavailable: no state for zone (\S+)",
+        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: no state for zone {0}"),
+    ),
+    (r"unknown zone (\S+)", QT_TRANSLATE_NOOP("Reasons", "unknown zone {0}")),
+    (r"zone (\S+) is shared", QT_TRANSLATE_NOOP("Reasons", "zone {0} is shared")),
+    (
+        r"zone (\S+) is shared: nobody holds it",
+        QT_TRANSLATE_NOOP("Reasons", "zone {0} is shared: nobody holds it"),
+    ),
+    (r"zone (\S+) is held by (\S+)", QT_TRANSLATE_NOOP("Reasons", "zone {0} is held by {1}")),
+    (
+        r"zone (\S+) is not held by (\S+)",
+        QT_TRANSLATE_NOOP("Reasons", "zone {0} is not held by {1}"),
+    ),
+    (
+        r"zone (\S+) has no holder: take control first",
+        QT_TRANSLATE_NOOP("Reasons", "zone {0} has no holder: take control first"),
+    ),
+    (r"zone (\S+) is free: take it", QT_TRANSLATE_NOOP("Reasons", "zone {0} is free: take it")),
+    (
+        r"role (\S+) may not hold a zone",
+        QT_TRANSLATE_NOOP("Reasons", "role {0} may not hold a zone"),
+    ),
+    (
+        r"only the holder may grant zone (\S+) \(held by (\S+)\)",
+        QT_TRANSLATE_NOOP("Reasons", "only the holder may grant zone {0} (held by {1})"),
+    ),
+    (
+        r"only a supervisor may force a transfer \(role (\S+)\)",
+        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may force a transfer (role {0})"),
+    ),
+    (
+        r"only a supervisor may change a zone mode \(role (\S+)\)",
+        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may change a zone mode (role {0})"),
+    ),
+    (
+        r"only a supervisor may do this \(role (\S+)\)",
+        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may do this (role {0})"),
+    ),
+    (r"Redis (\S+): (.+)", QT_TRANSLATE_NOOP("Reasons", "Redis {0}: {1}")),
+    (
+        r"No Redis is configured: device locks protect this workstation's own commands only, "
+        r"and zone control is not shared with other workstations\.",
+        QT_TRANSLATE_NOOP(
+            "Reasons",
+            "No Redis is configured: device locks protect this workstation's own commands "
+            "only, and zone control is not shared with other workstations.",
+        ),
+    ),
+)
+_COMPILED = tuple((re.compile(p), str(text)) for p, text in _REASONS)
+
+
+def reason_text(reason: str) -> str:
+    """``reason`` (from the app layer, in English) in the user's language, when known."""
+    for pattern, text in _COMPILED:
+        m = pattern.fullmatch(reason)
+        if m is not None:
+            parts = [reason_text(g) for g in m.groups()]
+            return QCoreApplication.translate("Reasons", text).format(*parts)
+    return reason
