@@ -89,6 +89,17 @@ SHORTCUTS = [
 ]
 
 
+def shipped_resources() -> list[str]:
+    """Every file of ``resources/`` the installer carries (all but scripts): line files,
+    configuration, and the bundled fonts and translations when the project has them."""
+    base = ROOT / "resources"
+    return sorted(
+        f"pkgs/resources/{p.relative_to(base).as_posix()}"
+        for p in base.rglob("*")
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    )
+
+
 def wine_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "DISPLAY", "WAYLAND"))}
     env.update(
@@ -243,7 +254,7 @@ def verify_windows(times: dict[str, float]) -> None:
         shutil.copy2(setup, DRIVE_C / setup.name)
     with timed("silent install", times):
         wine(f"C:\\{setup.name}", "/S")
-        if lost := missing(INSTDIR, INSTALLED_FILES):
+        if lost := missing(INSTDIR, INSTALLED_FILES + shipped_resources()):
             fail(f"not installed: {', '.join(lost)}")
         if lost := missing(START_MENU, SHORTCUTS):
             fail(f"no shortcut: {', '.join(lost)}")
@@ -252,7 +263,8 @@ def verify_windows(times: dict[str, float]) -> None:
         entry = uninstall_entry()
         if entry is None or f'"DisplayVersion"="{version()}"' not in entry:
             fail(f"no Add/Remove Programs entry for version {version()}: {entry}")
-        say(f"installed: {len(INSTALLED_FILES)} files checked, {len(SHORTCUTS)} shortcuts")
+        checked = len(INSTALLED_FILES) + len(shipped_resources())
+        say(f"installed: {checked} files checked, {len(SHORTCUTS)} shortcuts")
     with timed("demo shortcut (simulator pair as Windows children)", times):
         demo_windows()
     with simulator(linux_simulator(), env) as server:
