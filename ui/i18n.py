@@ -154,6 +154,12 @@ def add_language_menu(window: QMainWindow, menu: QMenu, settings: QSettings) -> 
     return sub
 
 
+def plain_text(text: str) -> str:
+    """A menu text without its accelerator: ``Zoom to &fit`` and ``全线显示(&F)`` alike."""
+    text = re.sub(r"\s*\(&[^&\s]\)", "", text.replace("&&", "\0"))
+    return text.replace("&", "").replace("\0", "&")
+
+
 # -- texts from app/ ---------------------------------------------------------------------------
 
 #: Reasons and details the app layer gives in English, as regular expressions and the

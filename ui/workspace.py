@@ -58,6 +58,7 @@ from app.comms.link import LinkInfo, LinkState
 from app.paths import default_workstation_file, resource_dir, user_data_dir
 from app.wiring import hmi_log_file
 from ui import style
+from ui.i18n import plain_text
 from ui.views import Minimap, StationDetailDock
 
 if TYPE_CHECKING:
@@ -492,7 +493,7 @@ class Workspace(QObject):
         actions = list(self.window.findChildren(QAction))
         for action in actions:
             key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            name = action.text().replace("&", "")
+            name = plain_text(action.text())
             if key and name and (name, key) not in seen and action.isVisible():
                 seen.add((name, key))
                 out.append((name, key))

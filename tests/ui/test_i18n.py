@@ -176,6 +176,9 @@ def test_the_window_in_chinese(qtbot: QtBot, fake_session: Any, qloop: Any, chin
     assert "线路状态已同步" in win.sync_label.text()
     actions = [a.text() for a in win.switch_menu("W1").actions()]
     assert "道岔单锁" in actions and "道岔反操（至反位）" in actions
+    # Help > Keyboard shortcuts: the actions' names without "(&F)"
+    names = [name for name, _ in win.workspace.shortcuts()]
+    assert "全线显示" in names and not any(re.search(r"\(\w\)", n) for n in names), names
     # a text from the app layer, translated pattern by pattern
     assert i18n.reason_text("zone Z1 is held by d2@WS-02") == "联锁区 Z1 的控制权在 d2@WS-02"
     assert i18n.reason_text("something new") == "something new"
