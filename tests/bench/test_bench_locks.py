@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,19 +28,11 @@ KEYS = {
 def test_bench_locks_quick_prints_the_json_keys() -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (python3 installer/bootstrap.py test)")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "locks", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    run = run_bench("locks", "--quick", timeout=120)
+    figures = run.figures
     assert figures.keys() >= KEYS
     assert all(isinstance(figures[k], int | float) for k in KEYS)
-    assert "redis-py" in proc.stdout  # the human table came first
+    assert "redis-py" in run.stdout  # the human table came first
 
 
 def test_bench_lists_locks() -> None:

@@ -5,38 +5,36 @@ Keys and sane values only: no timing asserts (CI machines vary).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.ui
 def test_bench_render_quick_prints_the_json_keys() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "render", "--quick", "--seconds", "1", "--trains", "60"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    run = run_bench(
+        "render",
+        "--quick",
+        "--seconds",
+        "1",
+        "--trains",
+        "60",
         timeout=300,
-        check=False,
-        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        QT_QPA_PLATFORM="offscreen",
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures = run.figures
     for key in ("paint_p95_ms", "loop_lag_p99_ms", "paint_ratio", "lag_ratio", "startup_s"):
         assert math.isfinite(figures[key]) and figures[key] >= 0, key
     assert figures["budget_ms"] == 16.7
     assert figures["trains"] == 60
     assert figures["frames_per_s"] > 0 and figures["baseline_frames_per_s"] > 0
     assert figures["paint_ratio"] == pytest.approx(figures["paint_p95_ms"] / 16.7, abs=1e-2)
-    assert "baseline" in proc.stdout
+    assert "baseline" in run.stdout
 
 
 def test_the_trains_run_on_both_main_lines() -> None:

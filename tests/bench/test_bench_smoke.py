@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,17 +24,8 @@ KEYS = {
 
 
 def test_bench_comms_quick_prints_the_json_keys() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "comms", "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    last = proc.stdout.strip().splitlines()[-1]
-    figures = json.loads(last)
+    run = run_bench("comms", "--quick", timeout=120)
+    figures = run.figures
     assert figures.keys() >= KEYS
     assert all(isinstance(figures[k], int | float) for k in KEYS)
 
@@ -53,15 +45,7 @@ def test_bench_lists_its_benchmarks() -> None:
 
 
 def test_bench_soak_short_run_prints_its_growth_figure() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "soak", "--minutes", "0.25", "--sample-s", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    run = run_bench("soak", "--minutes", "0.25", "--sample-s", "2", timeout=120)
+    figures = run.figures
     assert {"rss_growth_mb_per_hour", "frames", "datagrams", "gaps"} <= figures.keys()
     assert figures["frames"] > 0 and figures["datagrams"] > 0
