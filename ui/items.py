@@ -8,8 +8,6 @@ repaints only when :meth:`update_state` hands it a new one.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from PySide6.QtCore import QCoreApplication, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
@@ -33,9 +31,8 @@ from app.model.state import (
 )
 from app.model.topology import Direction, Section, Signal, Switch, TrackKind
 from ui import style
+from ui.clock import clock_text
 from ui.layout import Piece
-
-EPOCH_2000_MS = 946_684_800_000  # since-when before this is simulated time, not a clock
 
 #: zoom (scene units per pixel inverse) above which device ids are drawn
 ID_LOD = 2.2
@@ -233,7 +230,7 @@ class SectionItem(QGraphicsItem):
             parts.append(QCoreApplication.translate("Schematic", "route {0}").format(rec.route))
         if rec.fault:
             parts.append(QCoreApplication.translate("Schematic", "FAULT"))
-        self.setToolTip(" · ".join(parts) + since_text(rec.since_ms))
+        self.setToolTip(" · ".join(parts) + since_text(self, rec.since_ms))
 
     def paint(
         self,
@@ -278,11 +275,11 @@ def _shorten(line: QLineF, start: float, end: float) -> QLineF | None:
     )
 
 
-def since_text(since_ms: int) -> str:
-    """ "\nsince 14:02:37" for a server wall-clock time; "" when it is not one (unknown)."""
-    if since_ms < EPOCH_2000_MS:
+def since_text(item: QGraphicsItem, since_ms: int) -> str:
+    """ "\nsince 14:02:37" (in the scene's time zone) for a clock time; "" otherwise."""
+    stamp = clock_text(since_ms, getattr(item.scene(), "tz", None))
+    if not stamp:
         return ""
-    stamp = dt.datetime.fromtimestamp(since_ms / 1000).strftime("%H:%M:%S")
     return "\n" + QCoreApplication.translate("Schematic", "since {0}").format(stamp)
 
 
@@ -348,7 +345,7 @@ class SwitchItem(QGraphicsItem):
             parts.append(QCoreApplication.translate("Schematic", "BLOCKED"))
         if rec.locked:
             parts.append(QCoreApplication.translate("Schematic", "LOCKED (单锁)"))
-        self.setToolTip(" · ".join(parts) + since_text(rec.since_ms))
+        self.setToolTip(" · ".join(parts) + since_text(self, rec.since_ms))
 
     def padlock_centre(self) -> QPointF:
         # the root runs on from the points opposite the normal leg
@@ -445,7 +442,7 @@ class SignalItem(QGraphicsItem):
         text = f"{self.signal.id} {arrow}  {aspect_text(self.record.aspect)}"
         if self.record.closed:
             text += " · " + QCoreApplication.translate("Schematic", "CLOSED (封闭)")
-        self.setToolTip(text + since_text(self.record.since_ms))
+        self.setToolTip(text + since_text(self, self.record.since_ms))
 
     def lamp_colour(self) -> QColor | None:
         if self.stale:

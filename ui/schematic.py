@@ -26,6 +26,7 @@ from app.model.state import Changes, LineState, SwitchPosition
 from app.model.topology import Direction, Line, Section, Switch
 from app.model.track import nearest_end
 from ui import style
+from ui.clock import line_zone
 from ui.decor import PathItem, RectItem, StationLabel, TextItem
 from ui.items import (
     SWITCH_GAP,
@@ -56,6 +57,8 @@ class SchematicScene(QGraphicsScene):
     ) -> None:
         super().__init__(parent)
         self.line = line
+        #: the line's time zone: every clock time on screen is shown in it
+        self.tz = line_zone(line.timezone)
         self.plan = layout or Layout(line)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(style.BACKGROUND)

@@ -12,7 +12,6 @@ style as well as colour (colour-blind safe):
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 from app.control.authority import AuthorityRefused, ZoneAuthority, ZoneAuthorityStore, ZoneMode
 from app.model.topology import ControlZone
 from ui import style
+from ui.clock import clock_text, line_zone
 from ui.i18n import reason_text
 from ui.items import Z
 
@@ -182,6 +182,7 @@ class ZoneDock(QDockWidget):
         self.setObjectName("zoneDock")
         self.store = store
         self.line = store.line
+        self.tz = line_zone(self.line.timezone)
         self._tasks: set[asyncio.Task[None]] = set()
         body = _Body()
         column = QVBoxLayout(body)
@@ -272,11 +273,7 @@ class ZoneDock(QDockWidget):
         if state is None or not available:
             values = ["?", "?", "", ""]
         else:
-            since = (
-                dt.datetime.fromtimestamp(state.since_ms / 1000).strftime("%H:%M:%S")
-                if state.since_ms
-                else ""
-            )
+            since = clock_text(state.since_ms, self.tz)
             holder = state.holder or ("—" if state.mode is ZoneMode.EXCLUSIVE else "")
             values = [mode_text(state.mode), holder, since, ", ".join(state.requests)]
         for col, value in enumerate(values, 1):

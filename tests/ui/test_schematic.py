@@ -228,7 +228,10 @@ def test_tooltips_say_since_when_for_a_clock_time_only(qtbot: QtBot, line: Line)
     scene = SchematicScene(line)
     state = synced(line)
     scene.apply(state, Changes(full=True))
-    when = dt.datetime(2026, 11, 29, 14, 2, 37)
+    from zoneinfo import ZoneInfo
+
+    # shown in the line's time zone, whatever the machine's
+    when = dt.datetime(2026, 11, 29, 14, 2, 37, tzinfo=ZoneInfo(line.timezone))
     ms = int(when.timestamp() * 1000)
     delta = StateDelta(
         seq=2,
