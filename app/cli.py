@@ -32,6 +32,7 @@ from app.alarms.consumer import FeedState, FeedStatus
 from app.alarms.model import AlarmChanges, AlarmRow
 from app.alarms.service import AlarmService
 from app.config import ConfigError, Workstation, load_line, load_workstation
+from app.config.secrets import SecretError
 from app.config.workstation import Role
 from app.control.authority import AuthorityRefused, ZoneAuthority
 from app.control.pipeline import CommandRecord, Intent
@@ -442,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"dispatcher-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, OSError) as exc:
+    except (UsageError, OSError, SecretError) as exc:
         print(f"dispatcher-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:

@@ -12,6 +12,11 @@ network interrupts nothing), commands go on the master's link with the
 lowest round-trip time. When the master changes, the state is marked stale
 and rebuilt from the new master's snapshot. Two servers claiming master at
 once (双主, split brain) raise a local alarm; the higher epoch is followed.
+
+Link protection (``docs/security.md``): with a :class:`LinkPolicy` holding the
+workstation key, every link authenticates its frames and datagrams; a link
+whose failures pass the threshold is resynchronised and raises the local alarm
+``link_integrity``, which clears once every link has been quiet for the window.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from app.model.state import (
 )
 from app.model.topology import Direction, Line
 from app.protocol.messages import Hello, Message, SnapshotRequest
+from app.protocol.security import LinkPolicy, Violation
 from app.protocol.udp import CAB_ROLES, COUPLING_STATES, DIRECTIONS, TrainStatus
 
 log = logging.getLogger(__name__)
@@ -60,9 +66,13 @@ COUPLING_WATCH_S = 0.1
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """One server address. ``check_id``: the server must say it is ``server`` (protected
+    links); off for addresses given without a server id (``--server`` on the command line)."""
+
     server: str
     host: str
     port: int
+    check_id: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +144,10 @@ class DispatcherSession(LinkHandler):
         coupling_confirm: int = DEFAULT_CONFIRM,
         coupling_lost_after_ms: int = DEFAULT_LOST_AFTER_MS,
         clock_ms: Callable[[], int] | None = None,
+        policy: LinkPolicy | None = None,
     ) -> None:
         self.line = line
+        self.policy = policy if policy is not None and policy.protected else None
         self.node = node
         self.dispatcher = dispatcher
         self.role = role
@@ -160,6 +172,8 @@ class DispatcherSession(LinkHandler):
                 self._hello,
                 self,
                 timings or LinkTimings(),
+                policy=self.policy,
+                expect_peer=ep.server if ep.check_id else "",
             )
             for ep in endpoints
         ]
@@ -173,6 +187,9 @@ class DispatcherSession(LinkHandler):
         self.gaps = 0
         self.failovers = 0
         self.bad_records = 0
+        self.integrity_failures = 0
+        if self.policy is None:
+            log.warning("links are not protected: no link key (docs/security.md)")
 
     def _hello(self, udp_port: int) -> Hello:
         return Hello(
@@ -192,8 +209,13 @@ class DispatcherSession(LinkHandler):
         self._watch_coupling()
 
     def _watch_coupling(self) -> None:
-        """Every cycle: consists whose units fell silent become unknown."""
+        """Every cycle: consists whose units fell silent become unknown; a link-integrity
+        alarm clears once every link has been quiet for the window."""
         self._coupling_changes(self.coupling.tick(self._clock_ms()))
+        if "link_integrity" in self.alarms and all(
+            lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links
+        ):
+            self._raise("link_integrity", "link integrity: no failure within the window", False)
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -268,6 +290,19 @@ class DispatcherSession(LinkHandler):
                 self._request_snapshot(best, "master changed")
         if view != old:
             self.master_changed.emit(view)
+
+    def link_integrity(self, link: ServerLink, violation: Violation, tripped: bool) -> None:
+        self.integrity_failures += 1
+        if tripped:
+            mon = link.integrity
+            self._raise(
+                "link_integrity",
+                f"link integrity: {link.name}: {mon.threshold} failures within "
+                f"{mon.window_ms / 1000:g} s (last: {violation.kind} at {violation.where}: "
+                f"{violation.detail}); link resynchronised",
+                True,
+            )
+            self.links_changed.emit(self.link_infos())
 
     def _raise(self, code: str, text: str, active: bool) -> None:
         alarm = LocalAlarm(code, text, active, time.time_ns() // 1_000_000)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -18,6 +19,7 @@ from app.alarms.consumer import FeedSettings
 from app.alarms.service import AlarmService
 from app.comms.link import LinkTimings
 from app.config import Address, Workstation
+from app.config.secrets import SecretError, load_link_keys
 from app.control.authority import ZoneAuthorityStore, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.redlock import Redlock, clients_for
@@ -26,6 +28,7 @@ from app.iscs.handoff import IscsHandoff
 from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.paths import default_audit_log, user_data_dir
+from app.protocol.security import LinkPolicy
 from app.session import DispatcherSession, Endpoint
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
@@ -85,7 +88,7 @@ def override_endpoints(texts: Sequence[str]) -> list[Endpoint]:
     out = []
     for i, text in enumerate(texts, 1):
         addr = Address.parse(text)
-        out.append(Endpoint(f"cli{i}", addr.host, addr.port))
+        out.append(Endpoint(f"cli{i}", addr.host, addr.port, check_id=False))
     return out
 
 
@@ -100,7 +103,53 @@ def link_timings(ws: Workstation) -> LinkTimings:
     )
 
 
-def build_session(ws: Workstation, line: Line, endpoints: Sequence[Endpoint]) -> DispatcherSession:
+def link_policy(ws: Workstation, environ: Mapping[str, str] | None = None) -> LinkPolicy | None:
+    """The link protection of ``ws.security``: None when no key source is named.
+
+    Raises :class:`SecretError` (a ValueError) saying what is wrong with the key.
+    """
+    sec = ws.security
+    keys = load_link_keys(file=sec.link_key_file, env=sec.link_key_env, environ=environ)
+    if keys is None:
+        return None
+    return LinkPolicy(
+        keys,
+        max_age_ms=sec.max_age_ms,
+        max_skew_ms=sec.max_skew_ms,
+        threshold=sec.integrity_threshold,
+        window_ms=sec.integrity_window_ms,
+    )
+
+
+def security_problems(ws: Workstation, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Why this workstation must not start, one sentence each (empty: it may).
+
+    A named secret that cannot be read is always a problem; in production mode
+    (``security.production``) a missing one is too: see ``docs/security.md``.
+    """
+    environ = os.environ if environ is None else environ
+    problems = []
+    try:
+        policy = link_policy(ws, environ)
+    except SecretError as exc:
+        problems.append(str(exc))
+    else:
+        if policy is None and ws.security.production:
+            problems.append(
+                "production mode: no link key (security.link_key_file or link_key_env): "
+                "the links to the servers would not be authenticated"
+            )
+    return problems
+
+
+def build_session(
+    ws: Workstation,
+    line: Line,
+    endpoints: Sequence[Endpoint],
+    policy: LinkPolicy | None = None,
+) -> DispatcherSession:
+    """The session of ``ws``; its links are protected with ``policy``, by default the one
+    ``ws.security`` names (:func:`link_policy`, which may raise :class:`SecretError`)."""
     return DispatcherSession(
         line,
         endpoints,
@@ -111,6 +160,7 @@ def build_session(ws: Workstation, line: Line, endpoints: Sequence[Endpoint]) ->
         command_timeout_s=ws.commands.timeout_ms / 1000,
         coupling_confirm=ws.coupling.confirm_reports,
         coupling_lost_after_ms=ws.coupling.lost_after_ms,
+        policy=policy if policy is not None else link_policy(ws),
     )
 
 

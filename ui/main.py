@@ -21,6 +21,7 @@ from app.wiring import (
     configured_endpoints,
     hmi_log_file,
     override_endpoints,
+    security_problems,
 )
 
 
@@ -137,6 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as exc:
         print(f"dispatcher-hmi: {config}: {exc}", file=sys.stderr)
+        return 2
+    refusals = security_problems(ws)
+    if refusals:
+        for why in refusals:
+            print(f"dispatcher-hmi: {config}: security: {why}", file=sys.stderr)
         return 2
     try:
         overrides = override_endpoints(args.server or [])

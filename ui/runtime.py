@@ -36,7 +36,7 @@ from app.services import (
     redis_available,
 )
 from app.session import Endpoint
-from app.sim.launcher import SimulatorError, SimulatorPair
+from app.sim.launcher import SimulatorError, SimulatorPair, demo_link_keys, with_link_key_env
 from app.wiring import (
     build_alarms,
     build_control,
@@ -166,7 +166,10 @@ async def amain(
             sim_args = ["--time-scale", f"{args.demo_time_scale:g}", "--pairs", "2"]
             if bootstrap:
                 sim_args += ["--kafka", bootstrap, "--alarm-flood", "12"]
-            sim = SimulatorPair(ws.line, args=sim_args)
+            # The pair and this session share a key made for this run (docs/security.md).
+            demo_keys = demo_link_keys()
+            ws = with_link_key_env(ws, demo_keys)
+            sim = SimulatorPair(ws.line, args=sim_args, link_keys=demo_keys)
             log.info("starting the simulator pair on %s", ", ".join(sim.addresses("A")))
             try:
                 endpoints = sim.start()

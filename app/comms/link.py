@@ -21,6 +21,13 @@ It reconnects by itself with capped exponential backoff until closed. Any
 received frame proves the peer alive; the link pings every interval (the
 answer gives the round-trip time); a peer silent for ``missed`` intervals is
 declared dead.
+
+On a protected link (a :class:`LinkPolicy` with keys, ``docs/security.md``)
+every frame and datagram is checked by the connection; each failure is counted
+here (``integrity_failures``, by kind) and reported to the handler, and past
+the policy's threshold within its window the link is resynchronised: it fails
+as above and reconnects, with a new handshake, new session keys and a fresh
+snapshot.
 """
 
 from __future__ import annotations
@@ -39,10 +46,17 @@ from app.comms.pool import BufferPool
 from app.comms.tcp import FramedProtocol
 from app.comms.udp import UdpStatusReceiver, status_pool
 from app.model.commands import Command, CommandResult
-from app.protocol.connection import Connection
+from app.protocol.connection import Connection, wall_clock_ms
 from app.protocol.errors import ProtocolError, RemoteProtocolError
 from app.protocol.frames import Frame
 from app.protocol.messages import Heartbeat, Hello, Message
+from app.protocol.security import (
+    IntegrityError,
+    IntegrityMonitor,
+    LinkPolicy,
+    Violation,
+    age_violation,
+)
 from app.protocol.udp import TrainStatus
 
 log = logging.getLogger(__name__)
@@ -117,6 +131,8 @@ class LinkInfo:
     bad_frames: int = 0
     bad_datagrams: int = 0
     last_error: str = ""
+    protected: bool = False
+    integrity_failures: int = 0
 
 
 class LinkHandler:
@@ -125,6 +141,8 @@ class LinkHandler:
     def link_state(self, link: ServerLink) -> None: ...
     def link_message(self, link: ServerLink, msg: Message) -> None: ...
     def link_status(self, link: ServerLink, rec: TrainStatus) -> None: ...
+    def link_integrity(self, link: ServerLink, violation: Violation, tripped: bool) -> None:
+        """A frame or datagram failed a protection check; ``tripped``: past the threshold."""
 
 
 def _mono_ms() -> int:
@@ -143,6 +161,9 @@ class ServerLink:
         timings: LinkTimings | None = None,
         heartbeat: Callable[[], Heartbeat] = Heartbeat,
         udp: bool = True,
+        policy: LinkPolicy | None = None,
+        expect_peer: str = "",
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.name = name
         self.server = server
@@ -161,8 +182,14 @@ class ServerLink:
         self.reconnects = 0
         self.last_error = ""
         self.bad_frames = 0
+        self.policy = policy if policy is not None and policy.protected else None
+        self.expect_peer = expect_peer
+        self._clock_ms = clock_ms
+        p = self.policy or LinkPolicy()
+        self.integrity = IntegrityMonitor(p.threshold, p.window_ms)
+        self.resyncs = 0
         self._udp_counts = [0, 0]  # datagrams received and refused, by closed receivers
-        self._conn = Connection()
+        self._conn = self._connection()
         self._transport: asyncio.Transport | None = None
         self._pool: BufferPool = status_pool(128)
         self._udp: UdpStatusReceiver | None = None
@@ -172,6 +199,16 @@ class ServerLink:
         self._task: asyncio.Task[None] | None = None
         self._ended: asyncio.Event | None = None
         self._pending: dict[str, asyncio.Future[CommandResult]] = {}
+        self._sent: dict[str, Command] = {}
+
+    def _connection(self) -> Connection:
+        return Connection(
+            clock_ms=self._clock_ms,
+            policy=self.policy,
+            side="client",
+            expect_peer=self.expect_peer,
+            on_violation=self._on_violation,
+        )
 
     # -- state machine ----------------------------------------------------------
 
@@ -199,6 +236,10 @@ class ServerLink:
     def bad_datagrams(self) -> int:
         return self._udp_counts[1] + (self._udp.bad if self._udp is not None else 0)
 
+    def clock_ms(self) -> int:
+        """The wall clock the link's checks use (ms since the epoch)."""
+        return self._clock_ms()
+
     def is_closed(self) -> bool:
         return self.state is LinkState.CLOSED
 
@@ -221,6 +262,8 @@ class ServerLink:
             self.bad_frames,
             self.bad_datagrams,
             self.last_error,
+            self.policy is not None,
+            self.integrity.total,
         )
 
     # -- life -------------------------------------------------------------------
@@ -270,7 +313,7 @@ class ServerLink:
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
-        self._conn = Connection()
+        self._conn = self._connection()
         self.peer_hello = None
         self.last_error = ""
         self._ended = asyncio.Event()
@@ -290,7 +333,12 @@ class ServerLink:
         if self._want_udp:
             local_host = transport.get_extra_info("sockname")[0]
             self._udp = UdpStatusReceiver(
-                (local_host, 0), self._pool, self._on_status, name=self.name
+                (local_host, 0),
+                self._pool,
+                self._on_status,
+                name=self.name,
+                require_key=self.policy is not None,
+                on_violation=self._on_bad_datagram,
             )
             self._udp.start()
             udp_port = self._udp.local_address[1]
@@ -327,8 +375,10 @@ class ServerLink:
             if silent > t.dead_after_s:
                 self._failed(f"no frame for {silent:.2f} s (heartbeat timeout)")
                 return
-            if self.state in (LinkState.UP, LinkState.HANDSHAKE) and (
-                now - self._last_ping >= t.heartbeat_s
+            if (
+                self.state in (LinkState.UP, LinkState.HANDSHAKE)
+                and self._conn.ready
+                and now - self._last_ping >= t.heartbeat_s
             ):
                 self._last_ping = now
                 self._write(
@@ -381,6 +431,7 @@ class ServerLink:
 
     def _fail_pending(self, cause: str) -> None:
         pending, self._pending = self._pending, {}
+        self._sent.clear()
         for fut in pending.values():
             if not fut.done():
                 err = LinkDown(f"link {self.name} left UP before the answer came")
@@ -410,10 +461,12 @@ class ServerLink:
         self.send(cmd)
         fut: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[cmd.command_id] = fut
+        self._sent[cmd.command_id] = cmd
         return fut
 
     def forget(self, command_id: str) -> None:
         self._pending.pop(command_id, None)
+        self._sent.pop(command_id, None)
 
     def _on_frame(self, frame: Frame) -> None:
         """Each whole frame the ring framer cuts. Raising here counts as a bad frame."""
@@ -424,6 +477,8 @@ class ServerLink:
         if self.state not in (LinkState.HANDSHAKE, LinkState.UP):
             return
         msg = self._conn.accept(frame)
+        if msg is None:
+            return  # dropped by a protection check (counted in _on_violation)
         # Liveness counts whole frames: a peer trickling bytes is not alive.
         self._last_rx = time.monotonic()
         self._dispatch(msg)
@@ -432,10 +487,28 @@ class ServerLink:
         self.bad_frames += 1
         self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
 
+    def _on_violation(self, v: Violation) -> None:
+        """A frame or datagram failed a check: count, tell, and resync past the threshold."""
+        tripped = self.integrity.record(v.kind, self._clock_ms())
+        log.warning("link %s: integrity: %s at %s: %s", self.name, v.kind, v.where, v.detail)
+        self._handler.link_integrity(self, v, tripped)
+        if tripped and self.state in (LinkState.UP, LinkState.HANDSHAKE):
+            self.resyncs += 1
+            p = self.integrity
+            self._failed(
+                f"link integrity: {p.threshold} failures within {p.window_ms / 1000:g} s "
+                f"(last: {v.kind} at {v.where}: {v.detail}); resynchronising"
+            )
+
+    def _on_bad_datagram(self, exc: IntegrityError) -> None:
+        self._on_violation(Violation(exc.kind, exc.where, exc.message))
+
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, Hello):
             self.peer_hello = msg
             self.peer_role, self.peer_epoch = msg.role, msg.epoch
+            if self._udp is not None:
+                self._udp.key = self._conn.udp_key
             if self.state is LinkState.HANDSHAKE:
                 self._fire(LinkEvent.HELLO)
         elif isinstance(msg, Heartbeat):
@@ -445,11 +518,33 @@ class ServerLink:
                 self.peer_role, self.peer_epoch = msg.role, msg.epoch
                 self._handler.link_state(self)
         elif isinstance(msg, CommandResult):
+            sent = self._sent.get(msg.command_id)
+            if sent is not None and (sent.device, sent.op) != (msg.device, msg.op):
+                # The feedback must be about the command sent: anything else is not its answer.
+                self._on_violation(
+                    Violation(
+                        "feedback",
+                        "COMMAND_RESULT",
+                        f"result for {msg.op} {msg.device}, but command {msg.command_id} "
+                        f"was {sent.op} {sent.device}",
+                    )
+                )
+                return
+            self._sent.pop(msg.command_id, None)
             fut = self._pending.pop(msg.command_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(msg)
         self._handler.link_message(self, msg)
 
     def _on_status(self, rec: TrainStatus) -> None:
-        if self.state is LinkState.UP:
-            self._handler.link_status(self, rec)
+        if self.state is not LinkState.UP:
+            return
+        if self.policy is not None:
+            why = age_violation(self.policy, self._clock_ms(), rec.timestamp_ms)
+            if why is not None:
+                kind = why.split(":", 1)[0]
+                self._on_violation(
+                    Violation(kind, "datagram.timestamp", f"train {rec.train_id}: {why}")
+                )
+                return
+        self._handler.link_status(self, rec)

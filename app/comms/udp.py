@@ -42,15 +42,17 @@ from typing import Any, Final, Literal
 
 from app.comms.pool import BufferPool, PooledBuffer
 from app.protocol.errors import RemoteProtocolError
-from app.protocol.udp import RECORD_SIZE, TrainStatus, decode_train_status
+from app.protocol.security import IntegrityError, MacKey
+from app.protocol.udp import MAX_RECORD_SIZE, TrainStatus, decode_train_status
 
 log = logging.getLogger(__name__)
 
 Strategy = Literal["auto", "reader", "thread"]
 
-SLOT_SIZE: Final = 64
-"""Pool buffer size for status datagrams: larger than a record, so an oversize
-datagram shows up as too long instead of being silently truncated to 48 bytes."""
+SLOT_SIZE: Final = 80
+"""Pool buffer size for status datagrams: larger than the largest record (64 bytes,
+tagged), so an oversize datagram shows up as too long instead of being silently
+truncated to a plausible size."""
 
 
 def status_pool(count: int = 256, *, debug: bool = False) -> BufferPool:
@@ -94,6 +96,12 @@ class UdpStatusReceiver:
     Counters: ``received`` (delivered to ``on_status``), ``bad`` (refused
     datagrams), ``dropped`` (no free buffer), ``errors`` (socket errors),
     ``callback_errors`` (``on_status`` raised: logged, the receiver goes on).
+
+    On a protected link the owner sets :attr:`key` (the session's datagram key)
+    once the handshake is done, with ``require_key`` set from the start: until
+    the key is known, datagrams are dropped and counted in ``unkeyed``. A
+    datagram whose tag fails is counted in ``bad`` and ``integrity`` and handed
+    to ``on_violation``.
     """
 
     def __init__(
@@ -108,11 +116,13 @@ class UdpStatusReceiver:
         log_interval_s: float = 5.0,
         max_batch: int = 1024,
         rcvbuf: int | None = None,
+        require_key: bool = False,
+        on_violation: Callable[[IntegrityError], None] | None = None,
     ) -> None:
-        if pool.size <= RECORD_SIZE:
+        if pool.size <= MAX_RECORD_SIZE:
             raise ValueError(
                 f"pool buffers of {pool.size} bytes cannot tell an oversize datagram "
-                f"from a {RECORD_SIZE}-byte record; use at least {RECORD_SIZE + 1}"
+                f"from a {MAX_RECORD_SIZE}-byte record; use at least {MAX_RECORD_SIZE + 1}"
             )
         if strategy not in ("auto", "reader", "thread"):
             raise ValueError(f"unknown strategy {strategy!r}")
@@ -131,6 +141,11 @@ class UdpStatusReceiver:
         self.dropped = 0
         self.errors = 0
         self.callback_errors = 0
+        self.integrity = 0
+        self.unkeyed = 0
+        self.key: MacKey | None = None
+        self.require_key = require_key
+        self._on_violation = on_violation
         self._bad_log = RateLimitedLog(log, log_interval_s)
         self._err_log = RateLimitedLog(log, log_interval_s)
         self._cb_log = RateLimitedLog(log, log_interval_s, logging.ERROR)
@@ -210,11 +225,19 @@ class UdpStatusReceiver:
     # -- delivery (loop thread) ---------------------------------------------------
 
     def _deliver(self, view: memoryview, nbytes: int, addr: Any) -> None:
+        key = self.key
+        if key is None and self.require_key:
+            self.unkeyed += 1  # before the handshake gave the key: nothing to check it with
+            return
         try:
-            status = decode_train_status(view, nbytes)
+            status = decode_train_status(view, nbytes, key)
         except RemoteProtocolError as exc:
             self.bad += 1
             self._bad_log.log("udp %s: bad datagram from %s: %s", self.name, addr, exc)
+            if isinstance(exc, IntegrityError):
+                self.integrity += 1
+                if self._on_violation is not None:
+                    self._on_violation(exc)
             return
         self.received += 1
         try:

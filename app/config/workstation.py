@@ -6,6 +6,7 @@ this file: unknown keys are rejected. See ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from app.config.loader import (
     ID,
+    Bool,
     Choice,
     Convert,
     Document,
@@ -164,6 +166,20 @@ class IscsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    """Link protection (``docs/security.md``). The key itself is never in the YAML:
+    ``link_key_file`` names a file (mode 600) and ``link_key_env`` a variable holding it."""
+
+    production: bool = False
+    link_key_file: str = ""
+    link_key_env: str = ""
+    max_age_ms: int = 3000
+    max_skew_ms: int = 1000
+    integrity_threshold: int = 3
+    integrity_window_ms: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
 class Workstation:
     id: str
     line: Path  # absolute path of the line file
@@ -176,6 +192,7 @@ class Workstation:
     redis: RedisSettings = RedisSettings()
     kafka: KafkaSettings = KafkaSettings()
     iscs: IscsSettings = IscsSettings()
+    security: SecuritySettings = SecuritySettings()
     coupling: CouplingSettings = CouplingSettings()
 
 
@@ -226,6 +243,18 @@ KAFKA = _fields(
     topic_prefix=Str(pattern=r"[A-Za-z0-9._\-]+", what="topic prefix"),
 )
 ISCS = _fields(IscsSettings, program=Str(), args=ListOf(Str(allow_empty=True)))
+SECURITY = _fields(
+    SecuritySettings,
+    production=Bool(),
+    link_key_file=Str(allow_empty=True),
+    link_key_env=Str(
+        pattern=r"(?:[A-Za-z_][A-Za-z0-9_]*)?", what="environment variable name", allow_empty=True
+    ),
+    max_age_ms=Int(low=50, high=600_000),
+    max_skew_ms=Int(low=0, high=600_000),
+    integrity_threshold=Int(low=1, high=1000),
+    integrity_window_ms=Int(low=100, high=3_600_000),
+)
 COUPLING = _fields(
     CouplingSettings,
     confirm_reports=Int(low=1, high=20),
@@ -245,6 +274,7 @@ WORKSTATION = Obj(
         "kafka": Field(KAFKA, KafkaSettings()),
         "iscs": Field(ISCS, IscsSettings()),
         "coupling": Field(COUPLING, CouplingSettings()),
+        "security": Field(SECURITY, SecuritySettings()),
     }
 )
 
@@ -281,6 +311,10 @@ def workstation_from_document(doc: Document, base_dir: Path) -> Workstation:
         values["commands"] = CommandSettings(
             commands.timeout_ms, commands.dedupe_window_ms, str(audit)
         )
+    security: SecuritySettings = values["security"]
+    if security.link_key_file:
+        key_file = (base_dir / security.link_key_file).resolve()
+        values["security"] = dataclasses.replace(security, link_key_file=str(key_file))
     ws = Workstation(**values)
     _check(doc, ws)
     return ws
@@ -293,6 +327,12 @@ def _check(doc: Document, ws: Workstation) -> None:
             "workstation.heartbeat.reconnect_max_ms",
             f"reconnect_max_ms ({hb.reconnect_max_ms}) must not be below "
             f"reconnect_min_ms ({hb.reconnect_min_ms})",
+        )
+    sec = ws.security
+    if sec.link_key_file and sec.link_key_env:
+        raise doc.error(
+            "workstation.security.link_key_env",
+            "give the link key by link_key_file or by link_key_env, not both",
         )
     nodes = len(ws.redis.nodes)
     if nodes % 2 == 0 and nodes:

@@ -6,7 +6,7 @@ Layout (big-endian)::
     2   1  version (1)
     3   1  message type
     4   2  flags (reserved, 0)
-    6   2  tag length (0 in v1; the hardening work puts a MAC here)
+    6   2  tag length (0 on an unprotected link; 16 with a link key: docs/security.md)
     8   4  sequence number (per link and direction, wraps at 2**32)
     12  8  timestamp, ms since the Unix epoch (0 = not set)
     20  4  payload length
@@ -191,6 +191,41 @@ def encode_frame(
         MAGIC, PROTOCOL_VERSION, int(msg_type), flags, len(tag), seq, timestamp_ms, len(payload)
     )
     body = head + payload + tag
+    return body + TRAILER.pack(zlib.crc32(body))
+
+
+def frame_header(
+    msg_type: MessageType | int,
+    seq: int,
+    length: int,
+    *,
+    timestamp_ms: int = 0,
+    tag_len: int = 0,
+    flags: int = 0,
+) -> bytes:
+    """The 24 header bytes of a frame (what a tag covers, with the payload)."""
+    return HEADER.pack(
+        MAGIC, PROTOCOL_VERSION, int(msg_type), flags, tag_len, seq, timestamp_ms, length
+    )
+
+
+def header_of(frame: Frame) -> bytes:
+    """The header ``frame`` arrived with, rebuilt from its checked fields."""
+    return HEADER.pack(
+        MAGIC,
+        PROTOCOL_VERSION,
+        int(frame.type),
+        frame.flags,
+        len(frame.tag),
+        frame.seq,
+        frame.timestamp_ms,
+        len(frame.payload),
+    )
+
+
+def seal(header: bytes, payload: bytes, tag: bytes = b"") -> bytes:
+    """Header, payload and tag with the CRC trailer: a whole frame."""
+    body = header + payload + tag
     return body + TRAILER.pack(zlib.crc32(body))
 
 

@@ -24,7 +24,12 @@ from app.protocol.frames import Frame, MessageType
 
 @dataclass(frozen=True, slots=True)
 class Hello:
-    """First frame each way. A client says who it is; a server says its role and epoch."""
+    """First frame each way. A client says who it is; a server says its role and epoch.
+
+    On a protected link (``docs/security.md``) ``nonce`` is each side's fresh random
+    value (32 hex digits), ``key_id`` names the pre-shared key and ``to`` the
+    server the client means to reach; the connection fills them in.
+    """
 
     node: str
     role: str
@@ -34,6 +39,9 @@ class Hello:
     dispatcher: str = ""
     udp_port: int = 0
     epoch: int = 0
+    nonce: str = ""
+    key_id: str = ""
+    to: str = ""
 
 
 @dataclass(frozen=True, slots=True)

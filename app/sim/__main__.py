@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.config import ConfigError, load_line
+from app.config.secrets import SecretError, load_link_keys
 from app.model.commands import train_device
 from app.paths import default_line_file
+from app.protocol.security import LinkPolicy
 from app.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
@@ -101,6 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
     p.add_argument(
         "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
+    )
+    s = p.add_argument_group("link protection (docs/security.md)")
+    s.add_argument(
+        "--link-key-file",
+        default="",
+        metavar="PATH",
+        help="the pre-shared link key(s), 'ID HEX' per line; mode 600 (owner only)",
+    )
+    s.add_argument(
+        "--link-key-env",
+        default="",
+        metavar="NAME",
+        help="an environment variable holding the key(s) instead ('ID:HEX[,ID:HEX]')",
+    )
+    s.add_argument(
+        "--max-age-ms", type=int, default=3000, help="the oldest frame accepted (default 3000)"
+    )
+    s.add_argument(
+        "--integrity-threshold",
+        type=int,
+        default=3,
+        help="failed checks within 10 s before a client is disconnected (default 3)",
     )
     a = p.add_argument_group("alarms (produced to Kafka when --kafka is given)")
     a.add_argument("--kafka", metavar="HOST:PORT", type=parse_address, help="the broker (loopback)")
@@ -209,6 +233,18 @@ async def serve(args: argparse.Namespace) -> int:
         except Refused as exc:
             print(f"dispatcher-sim: --coupling-fault {unit}={kind}: {exc.reason}", file=sys.stderr)
             return 2
+    try:
+        keys = load_link_keys(file=args.link_key_file, env=args.link_key_env)
+    except SecretError as exc:
+        print(f"dispatcher-sim: {exc}", file=sys.stderr)
+        return 2
+    if keys is None:
+        log.warning("no link key: links are not protected (docs/security.md)")
+    policy = (
+        LinkPolicy(keys, max_age_ms=args.max_age_ms, threshold=args.integrity_threshold)
+        if keys is not None
+        else None
+    )
     settings = ServerSettings(
         node=args.node,
         role=args.role,
@@ -217,6 +253,7 @@ async def serve(args: argparse.Namespace) -> int:
         tick_s=args.tick,
         require_fencing=args.require_fencing,
         peers=tuple(args.peer),
+        policy=policy,
     )
     alarms = None
     if args.kafka:

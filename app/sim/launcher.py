@@ -7,10 +7,12 @@ is drained by a thread into this process's log so its pipes never fill.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import queue
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,7 +22,35 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from app.config import Workstation
+from app.protocol.security import LinkKeys
 from app.session import Endpoint
+
+#: the variable a simulator child reads its link key from (never its command line,
+#: which every local user can see)
+LINK_KEY_ENV = "DHMI_SIM_LINK_KEY"
+
+
+def key_text(keys: LinkKeys) -> str:
+    """``keys`` as a key file or variable holds them: ``ID:HEX`` comma-separated."""
+    return ",".join(f"{kid}:{key.hex()}" for kid, key in keys.keys)
+
+
+#: the variable the demo HMI reads the key it made for its simulator pair from
+DEMO_LINK_KEY_ENV = "DHMI_DEMO_LINK_KEY"
+
+
+def demo_link_keys() -> LinkKeys:
+    """A fresh random key for one demo run (the demo's pair and its one HMI)."""
+    return LinkKeys((("demo", secrets.token_bytes(32)),))
+
+
+def with_link_key_env(ws: Workstation, keys: LinkKeys) -> Workstation:
+    """``ws`` reading its link key from this process's environment, where ``keys`` are put."""
+    os.environ[DEMO_LINK_KEY_ENV] = key_text(keys)
+    security = dataclasses.replace(ws.security, link_key_file="", link_key_env=DEMO_LINK_KEY_ENV)
+    return dataclasses.replace(ws, security=security)
+
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +67,10 @@ class SimulatorProcess:
         line_path: str | os.PathLike[str],
         args: Sequence[str] = (),
         listen: Sequence[str] = ("127.0.0.1:0",),
+        link_keys: LinkKeys | None = None,
     ) -> None:
         self.line_path = Path(line_path)
+        self.link_keys = link_keys
         self.args = list(args)
         self.listen = list(listen)
         self.proc: subprocess.Popen[str] | None = None
@@ -50,12 +82,17 @@ class SimulatorProcess:
         cmd = [sys.executable, "-m", "app.sim", "--line", str(self.line_path)]
         for addr in self.listen:
             cmd += ["--listen", addr]
+        if self.link_keys is not None:
+            cmd += ["--link-key-env", LINK_KEY_ENV]
         return cmd + self.args
 
     def start(self, timeout: float = 30.0) -> list[Endpoint]:
         root = Path(__file__).resolve().parents[2]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        env.pop(LINK_KEY_ENV, None)
+        if self.link_keys is not None:
+            env[LINK_KEY_ENV] = key_text(self.link_keys)
         self.proc = subprocess.Popen(
             self.command(),
             stdout=subprocess.PIPE,
@@ -164,8 +201,10 @@ class SimulatorPair:
         args: Sequence[str] = (),
         networks: Sequence[str] = ("127.0.0.1", "127.0.0.2"),
         journal_dir: str | os.PathLike[str] | None = None,
+        link_keys: LinkKeys | None = None,
     ) -> None:
         self.line_path = line_path
+        self.link_keys = link_keys
         self.args = list(args)
         self.networks = list(networks)
         self.journal_dir = Path(journal_dir) if journal_dir else None
@@ -188,7 +227,9 @@ class SimulatorPair:
             args += ["--peer", addr]
         if self.journal_dir is not None:
             args += ["--journal", str(self.journal_dir / f"journal-{node}.jsonl")]
-        return SimulatorProcess(self.line_path, args, listen=self.addresses(node))
+        return SimulatorProcess(
+            self.line_path, args, listen=self.addresses(node), link_keys=self.link_keys
+        )
 
     def start(self, timeout: float = 30.0) -> list[Endpoint]:
         self.procs["A"] = self._process("A", "master", 1)

@@ -15,6 +15,15 @@ whole world state (REPLICA) every tick. Rules, kept in :class:`RoleRules`:
   and a lower node id) demotes itself to standby;
 - only the master runs the line, sends deltas and train status, and executes
   commands; a standby refuses commands (``not_master``).
+
+With a link key (``ServerSettings.policy``, ``docs/security.md``) every link,
+from HMIs and from the partner, must be protected: a HELLO without a nonce or
+with a wrong tag is refused and the connection closed; a frame failing a check
+is dropped and counted, and a client past the threshold is disconnected (it
+reconnects: a new handshake, a resync). Authorisation uses the role and
+dispatcher of the session's HELLO, which the session keys bind: a COMMAND from
+an observer session, or naming another role or dispatcher than its session's,
+is refused (``not_authorised``).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
 from app.protocol.frames import NeedData
 from app.protocol.messages import Heartbeat, Hello, Message, Replica, SnapshotRequest
+from app.protocol.security import IntegrityMonitor, LinkPolicy, NonceCache, Violation
 from app.protocol.udp import (
     CAB_ROLES,
     COUPLING_STATES,
@@ -51,6 +61,8 @@ from app.sim.world import UnitReport, World
 log = logging.getLogger(__name__)
 
 SERVER_ROLES = ("master", "standby")
+HMI_ROLES = ("dispatcher", "supervisor", "observer")
+COMMANDING_ROLES = ("dispatcher", "supervisor")
 ALARMS_FULL_EVERY = 50  # ticks between full alarm replicas (5 s at the default tick)
 
 
@@ -65,6 +77,7 @@ class ServerSettings:
     missed: int = 3
     peers: tuple[tuple[str, int], ...] = ()
     require_fencing: bool = False
+    policy: LinkPolicy | None = None
 
 
 @dataclass(slots=True)
@@ -103,7 +116,16 @@ class ClientLink(asyncio.Protocol):
 
     def __init__(self, server: SimServer) -> None:
         self.server = server
-        self.conn = Connection()
+        policy = server.settings.policy
+        self.conn = Connection(
+            policy=policy,
+            side="server",
+            local_id=server.settings.node,
+            nonces=server.nonces,
+            on_violation=self.violation,
+        )
+        p = policy or LinkPolicy()
+        self.integrity = IntegrityMonitor(p.threshold, p.window_ms)
         self.transport: asyncio.Transport | None = None
         self.peer = ""
         self.hello: Hello | None = None
@@ -144,9 +166,30 @@ class ClientLink(asyncio.Protocol):
                 log.warning("client %s: %s; closing", self.peer, exc)
                 self.drop()
                 return
+            except Exception:  # never let one peer's bytes stop the server
+                self.server.bad_frames += 1
+                log.exception("client %s: unexpected error; closing", self.peer)
+                self.drop()
+                return
             if isinstance(msg, NeedData):
                 return
             self.handle(msg)
+
+    def violation(self, v: Violation) -> None:
+        """A frame failed a protection check: count; past the threshold, disconnect."""
+        self.server.integrity_failures += 1
+        log.warning("client %s: integrity: %s at %s: %s", self.peer, v.kind, v.where, v.detail)
+        if self.integrity.record(v.kind, self.conn_clock()):
+            log.warning(
+                "client %s: %d integrity failures within %g s; disconnecting (resync)",
+                self.peer,
+                self.integrity.threshold,
+                self.integrity.window_ms / 1000,
+            )
+            self.drop()
+
+    def conn_clock(self) -> int:
+        return time.time_ns() // 1_000_000
 
     def handle(self, msg: Message) -> None:
         server = self.server
@@ -157,7 +200,7 @@ class ClientLink(asyncio.Protocol):
                 return
             self.greet(msg)
         elif isinstance(msg, Command):
-            self.send(server.execute(msg))
+            self.send(server.execute(msg, self.hello))
         elif isinstance(msg, SnapshotRequest):
             log.info("client %s asks for a snapshot: %s", self.peer, msg.reason)
             self.send(server.world.snapshot())
@@ -172,6 +215,10 @@ class ClientLink(asyncio.Protocol):
     def greet(self, hello: Hello) -> None:
         server = self.server
         line = server.world.line
+        if hello.role not in HMI_ROLES + SERVER_ROLES:
+            log.warning("client %s says it has role %r; closing", self.peer, hello.role)
+            self.drop()
+            return
         if hello.line_id != line.id or hello.line_digest != line.digest():
             log.warning(
                 "client %s has line %s/%s, we have %s/%s; closing",
@@ -200,6 +247,8 @@ class ClientLink(asyncio.Protocol):
     def send(self, msg: Message) -> None:
         if self.transport is None or self.transport.is_closing():
             return
+        if not self.conn.ready and not isinstance(msg, Hello):
+            return  # the handshake is not done: nothing but our HELLO may go out
         self.transport.write(self.conn.send(msg))
         self.last_tx = time.monotonic()
 
@@ -246,6 +295,9 @@ class SimServer:
         self._full_guard_next = True
         self.clients: set[ClientLink] = set()
         self.bad_frames = 0
+        self.integrity_failures = 0
+        policy = settings.policy
+        self.nonces = NonceCache(policy.max_age_ms + policy.max_skew_ms) if policy else None
         self.status_seq = 0
         self.consists = CouplingTracker()  # the server's view of its units' reports
         self._servers: list[asyncio.Server] = []
@@ -297,6 +349,7 @@ class SimServer:
                 timings,
                 heartbeat=self.heartbeat,
                 udp=False,
+                policy=s.policy,
             )
             self._peer_links.append(link)
             link.start()
@@ -427,7 +480,7 @@ class SimServer:
             return
         now_ms = time.time_ns() // 1_000_000
         index = self.world.line.section_index
-        datagrams = []
+        records = []
         for rep in reports:
             tr = rep.train
             rec = TrainStatus(
@@ -445,11 +498,20 @@ class SimServer:
                 rep.index,
                 rep.count,
             )
-            datagrams.append(encode_train_status(rec))
+            records.append(rec)
+        plain: list[bytes] | None = None
         for c in clients:
-            if c.udp_target is not None:
-                for data in datagrams:
-                    self._udp.sendto(data, c.udp_target)
+            if c.udp_target is None:
+                continue
+            key = c.conn.udp_key
+            if key is not None:  # a protected link: tagged with its session's key
+                datagrams = [encode_train_status(rec, key) for rec in records]
+            else:
+                if plain is None:
+                    plain = [encode_train_status(rec) for rec in records]
+                datagrams = plain
+            for data in datagrams:
+                self._udp.sendto(data, c.udp_target)
 
     def _watch_consists(self, reports: list[UnitReport]) -> None:
         """The server's own confirmation of what its units report: consist cab faults
@@ -504,13 +566,14 @@ class SimServer:
 
     # -- commands ---------------------------------------------------------------
 
-    def execute(self, cmd: Command) -> CommandResult:
+    def execute(self, cmd: Command, session: Hello | None = None) -> CommandResult:
+        """Decide and carry out one command. ``session`` is the HELLO of the link it came
+        on: its role and dispatcher are what the command may act as."""
         repeat = False
         try:
             if self.role != "master":
                 raise Refused("not_master", f"server {self.settings.node} is standby")
-            if cmd.role == "observer":
-                raise Refused("not_authorised", "observers may not command")
+            self._authorise(cmd, session)
             answer, repeat = self.guard.check(cmd)
             if answer is not None:
                 self._journal(cmd, answer, repeat)
@@ -525,6 +588,27 @@ class SimServer:
             self.guard.remember_result(cmd, result)
         self._journal(cmd, result, repeat)
         return result
+
+    def _authorise(self, cmd: Command, session: Hello | None) -> None:
+        """Refuse what the session may not do: the session's role decides, not the command's."""
+        if session is not None:
+            if session.role not in COMMANDING_ROLES:
+                raise Refused(
+                    "not_authorised", f"a session with role {session.role!r} may not command"
+                )
+            if cmd.role != session.role:
+                raise Refused(
+                    "not_authorised",
+                    f"the command says role {cmd.role!r}, its session is {session.role!r}",
+                )
+            if session.dispatcher and cmd.dispatcher != session.dispatcher:
+                raise Refused(
+                    "not_authorised",
+                    f"the command names dispatcher {cmd.dispatcher!r}, its session is "
+                    f"{session.dispatcher!r}",
+                )
+        if cmd.role not in COMMANDING_ROLES:
+            raise Refused("not_authorised", f"role {cmd.role!r} may not command")
 
     def _perform(self, cmd: Command) -> str:
         """Carry out one command on the world: "" or a note on an executed no-op.

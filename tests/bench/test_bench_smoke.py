@@ -18,6 +18,10 @@ KEYS = {
     "udp_baseline_datagrams_per_s",
     "udp_ratio",
     "udp_buffer_allocs_per_datagram",
+    "tcp_mac_frames_per_s",
+    "tcp_mac_ratio",
+    "udp_mac_datagrams_per_s",
+    "udp_mac_ratio",
     "failover_ms",
     "heartbeat_timeout_ms",
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from app.model.commands import Command, CommandOp, Outcome, train_device
@@ -209,6 +211,7 @@ def test_server_commands_datagrams_and_consist_alarms(demo_line: Line) -> None:
 
     class Client:
         udp_target = ("127.0.0.1", 1)
+        conn = SimpleNamespace(udp_key=None)  # an unprotected link
 
     server._udp = Udp()  # type: ignore[assignment]
     for _ in range(4):
