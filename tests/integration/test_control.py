@@ -280,12 +280,26 @@ def test_observer_is_refused_locally_and_by_the_server(
             async with asyncio.timeout(5):
                 result = await link.request(cmd)
             assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+            # The same session lying about its role in the frame: the server decides by the
+            # role of the session's HELLO (docs/security.md), so it is refused all the same.
+            for claimed in ("dispatcher", "supervisor"):
+                lie = Command(
+                    uuid.uuid4().hex, "W0101", CommandOp.THROW_REVERSE, "o", claimed, "Z1", "k", 9
+                )
+                async with asyncio.timeout(5):
+                    result = await link.request(lie)
+                assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+                assert "observer" in result.reason
         finally:
             await s.close()
 
     asyncio.run(hand_crafted())
-    [entry] = journal(tmp_path / JOURNAL)
-    assert (entry["role"], entry["result"]) == ("observer", "refused")
+    entries = journal(tmp_path / JOURNAL)
+    assert [(e["role"], e["result"]) for e in entries] == [
+        ("observer", "refused"),
+        ("dispatcher", "refused"),
+        ("supervisor", "refused"),
+    ]
 
 
 class Workstation:
