@@ -47,6 +47,7 @@ from app.wiring import (
     configure_logging,
     configured_endpoints,
     override_endpoints,
+    security_problems,
 )
 
 EXIT_OK, EXIT_NOT_EXECUTED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
@@ -439,6 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         line = load_line(ws.line)
         endpoints = override_endpoints(args.server) or configured_endpoints(ws)
         intents = _intents(args) if args.command == "command" else []
+        refusals = security_problems(ws)
+        if refusals:
+            raise UsageError("security: " + "; ".join(refusals))
         session = build_session(ws, line, endpoints)
     except ConfigError as exc:
         print(f"dispatcher-cli: {exc}", file=sys.stderr)

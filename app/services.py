@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -38,9 +38,16 @@ def redis_available() -> bool:
 
 
 class RedisProcess:
-    """A real ``redis-server`` child on a loopback port (a free one unless given)."""
+    """A real ``redis-server`` child on a loopback port (a free one unless given).
 
-    def __init__(self, workdir: str | os.PathLike[str], port: int = 0) -> None:
+    ``args``: more configuration directives, e.g. ``("--requirepass", PW)`` or an ACL
+    user ``("--user", "hmi", "on", ">PW", "~dhmi:*", "&dhmi:*", "+@all")``.
+    """
+
+    def __init__(
+        self, workdir: str | os.PathLike[str], port: int = 0, args: Sequence[str] = ()
+    ) -> None:
+        self.args = list(args)
         self.host = "127.0.0.1"
         if port == 0:
             with socket.socket() as probe:
@@ -84,6 +91,7 @@ class RedisProcess:
                 str(self.workdir),
                 "--protected-mode",
                 "yes",
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

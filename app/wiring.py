@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -19,7 +20,8 @@ from app.alarms.consumer import FeedSettings
 from app.alarms.service import AlarmService
 from app.comms.link import LinkTimings
 from app.config import Address, Workstation
-from app.config.secrets import SecretError, load_link_keys
+from app.config.secrets import SecretError, check_private, load_link_keys, read_secret
+from app.config.workstation import KafkaProtocol
 from app.control.authority import ZoneAuthorityStore, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.redlock import Redlock, clients_for
@@ -121,23 +123,115 @@ def link_policy(ws: Workstation, environ: Mapping[str, str] | None = None) -> Li
     )
 
 
+def redis_options(ws: Workstation, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """redis-py connection settings for ``ws.redis``: ACL user, password, TLS.
+
+    Raises :class:`SecretError` when the password cannot be read.
+    """
+    r = ws.redis
+    options: dict[str, Any] = {}
+    if r.username:
+        options["username"] = r.username
+    password = read_secret(
+        "redis password", file=r.password_file, env=r.password_env, environ=environ
+    )
+    if password is not None:
+        options["password"] = password
+    if r.tls:
+        options["ssl"] = True
+        options["ssl_cert_reqs"] = "required"
+        if r.tls_ca_file:
+            options["ssl_ca_certs"] = r.tls_ca_file
+        if r.tls_cert_file:
+            check_private(Path(r.tls_key_file), "redis TLS key")
+            options["ssl_certfile"] = r.tls_cert_file
+            options["ssl_keyfile"] = r.tls_key_file
+    return options
+
+
+def kafka_options(ws: Workstation, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """librdkafka settings for ``ws.kafka``: security protocol, SASL, TLS.
+
+    Raises :class:`SecretError` when the SASL password cannot be read.
+    """
+    k = ws.kafka
+    conf: dict[str, str] = {}
+    if k.security_protocol is KafkaProtocol.PLAINTEXT:
+        return conf
+    conf["security.protocol"] = k.security_protocol.value
+    if k.security_protocol in (KafkaProtocol.SASL_PLAINTEXT, KafkaProtocol.SASL_SSL):
+        conf["sasl.mechanism"] = k.sasl_mechanism.value
+        conf["sasl.username"] = k.sasl_username
+        password = read_secret(
+            "kafka SASL password",
+            file=k.sasl_password_file,
+            env=k.sasl_password_env,
+            environ=environ,
+        )
+        if password is None:
+            raise SecretError(
+                f"kafka SASL password: security_protocol {k.security_protocol.value} needs "
+                "sasl_password_file or sasl_password_env"
+            )
+        conf["sasl.password"] = password
+    if k.ssl_ca_file:
+        conf["ssl.ca.location"] = k.ssl_ca_file
+    if k.ssl_cert_file:
+        conf["ssl.certificate.location"] = k.ssl_cert_file
+    if k.ssl_key_file:
+        check_private(Path(k.ssl_key_file), "kafka TLS key")
+        conf["ssl.key.location"] = k.ssl_key_file
+    return conf
+
+
 def security_problems(ws: Workstation, environ: Mapping[str, str] | None = None) -> list[str]:
     """Why this workstation must not start, one sentence each (empty: it may).
 
     A named secret that cannot be read is always a problem; in production mode
-    (``security.production``) a missing one is too: see ``docs/security.md``.
+    (``security.production``) a missing security setting is too: the link key,
+    Redis authentication and TLS, Kafka SASL and TLS (``docs/security.md``).
     """
     environ = os.environ if environ is None else environ
+    production = ws.security.production
     problems = []
     try:
         policy = link_policy(ws, environ)
     except SecretError as exc:
         problems.append(str(exc))
     else:
-        if policy is None and ws.security.production:
+        if policy is None and production:
             problems.append(
                 "production mode: no link key (security.link_key_file or link_key_env): "
                 "the links to the servers would not be authenticated"
+            )
+    try:
+        redis = redis_options(ws, environ)
+    except SecretError as exc:
+        problems.append(str(exc))
+    else:
+        if production and ws.redis.nodes:
+            if "password" not in redis:
+                problems.append(
+                    "production mode: Redis without a password (redis.password_file or "
+                    "password_env, with an ACL user in redis.username): anyone on the "
+                    "network could change zone authority and locks"
+                )
+            if not ws.redis.tls:
+                problems.append(
+                    "production mode: Redis without TLS (redis.tls: true, redis.tls_ca_file): "
+                    "its password and the zone authority would cross the network in clear"
+                )
+    try:
+        kafka_options(ws, environ)
+    except SecretError as exc:
+        problems.append(str(exc))
+    else:
+        if production and ws.kafka.security_protocol is not KafkaProtocol.SASL_SSL:
+            problems.append(
+                f"production mode: Kafka with security_protocol "
+                f"{ws.kafka.security_protocol.value}: use SASL_SSL (kafka.sasl_mechanism, "
+                "sasl_username, sasl_password_file or sasl_password_env, ssl_ca_file), so the "
+                "alarm feed is authenticated and encrypted"
             )
     return problems
 
@@ -184,12 +278,13 @@ def build_control(
     authority: ZoneAuthorityStore | None = None
     clients: list[Redis] = []
     if nodes:
-        clients = clients_for(nodes, socket_timeout=max(0.2, timeout_s))
+        options = redis_options(ws)
+        clients = clients_for(nodes, socket_timeout=max(0.2, timeout_s), options=options)
         lock = Redlock(list(clients), ttl_ms=ws.redis.lock_ttl_ms, prefix=ws.redis.prefix)
         # A client of its own: the lock's short op timeouts and pooled lanes are not
         # the authority's subscription, and closing one must not close the other.
         first = nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}/0"
-        clients.append(redis_client(first, timeout_s=max(1.0, timeout_s)))
+        clients.append(redis_client(first, timeout_s=max(1.0, timeout_s), options=options))
         authority = ZoneAuthorityStore(
             clients[-1],
             session.line,
@@ -228,6 +323,7 @@ def feed_settings(ws: Workstation, line: Line, bootstrap: str | None = None) -> 
         bootstrap=bootstrap or ws.kafka.bootstrap_servers,
         prefix=ws.kafka.topic_prefix,
         timezone=line.timezone,
+        extra=dict(kafka_options(ws)),
     )
 
 

@@ -56,16 +56,17 @@ def start_sim(demo_line_path: Path, tmp_path: Path) -> Iterator[Callable[..., Si
 
 
 @pytest.fixture
-def redis_factory(tmp_path: Path) -> Iterator[Callable[[], RedisProcess]]:
-    """``redis_factory()`` starts one more real redis-server; all stop after the test."""
+def redis_factory(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
+    """``redis_factory(*args)`` starts one more real redis-server (``args``: more of its
+    configuration, e.g. a password or an ACL user); all stop after the test."""
     if shutil.which("redis-server") is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is missing on CI: the bootstrap must install it")
         pytest.skip("redis-server is not installed (python3 installer/bootstrap.py test)")
     servers: list[RedisProcess] = []
 
-    def start() -> RedisProcess:
-        server = RedisProcess(tmp_path / f"redis-{len(servers)}").start()
+    def start(*args: str) -> RedisProcess:
+        server = RedisProcess(tmp_path / f"redis-{len(servers)}", args=args).start()
         servers.append(server)
         return server
 

@@ -151,12 +151,44 @@ class RedisSettings:
     lock_ttl_ms: int = 5000
     presence_ttl_ms: int = 3000
     prefix: str = "dhmi"
+    # Security (docs/security.md): an ACL user, its password from a private file or
+    # the environment (never here), and TLS with redis-py's ssl options.
+    username: str = ""
+    password_file: str = ""
+    password_env: str = ""
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+
+class KafkaProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class SaslMechanism(StrEnum):
+    NONE = ""
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
 @dataclass(frozen=True, slots=True)
 class KafkaSettings:
     bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = "alarms"
+    # Security, passed through to librdkafka (docs/security.md).
+    security_protocol: KafkaProtocol = KafkaProtocol.PLAINTEXT
+    sasl_mechanism: SaslMechanism = SaslMechanism.NONE
+    sasl_username: str = ""
+    sasl_password_file: str = ""
+    sasl_password_env: str = ""
+    ssl_ca_file: str = ""
+    ssl_cert_file: str = ""
+    ssl_key_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +243,9 @@ def _fields(cls: type[Any], **specs: Any) -> Obj:
 
 
 _MS = Int(low=1, high=3_600_000)
+ENV_NAME = Str(
+    pattern=r"(?:[A-Za-z_][A-Za-z0-9_]*)?", what="environment variable name", allow_empty=True
+)
 ADDRESS = Convert(Str(), Address.parse)
 SERVER = Obj(
     {"id": Field(ID), "addresses": Field(ListOf(ADDRESS, unique=".", min_len=1, max_len=2))},
@@ -236,20 +271,33 @@ REDIS = _fields(
     lock_ttl_ms=Int(low=100, high=600_000),
     presence_ttl_ms=Int(low=100, high=600_000),
     prefix=Str(pattern=r"[A-Za-z0-9_.\-]+", what="key prefix"),
+    username=Str(allow_empty=True),
+    password_file=Str(allow_empty=True),
+    password_env=ENV_NAME,
+    tls=Bool(),
+    tls_ca_file=Str(allow_empty=True),
+    tls_cert_file=Str(allow_empty=True),
+    tls_key_file=Str(allow_empty=True),
 )
 KAFKA = _fields(
     KafkaSettings,
     bootstrap_servers=Convert(Str(), _bootstrap),
     topic_prefix=Str(pattern=r"[A-Za-z0-9._\-]+", what="topic prefix"),
+    security_protocol=Choice(KafkaProtocol),
+    sasl_mechanism=Choice(SaslMechanism),
+    sasl_username=Str(allow_empty=True),
+    sasl_password_file=Str(allow_empty=True),
+    sasl_password_env=ENV_NAME,
+    ssl_ca_file=Str(allow_empty=True),
+    ssl_cert_file=Str(allow_empty=True),
+    ssl_key_file=Str(allow_empty=True),
 )
 ISCS = _fields(IscsSettings, program=Str(), args=ListOf(Str(allow_empty=True)))
 SECURITY = _fields(
     SecuritySettings,
     production=Bool(),
     link_key_file=Str(allow_empty=True),
-    link_key_env=Str(
-        pattern=r"(?:[A-Za-z_][A-Za-z0-9_]*)?", what="environment variable name", allow_empty=True
-    ),
+    link_key_env=ENV_NAME,
     max_age_ms=Int(low=50, high=600_000),
     max_skew_ms=Int(low=0, high=600_000),
     integrity_threshold=Int(low=1, high=1000),
@@ -277,6 +325,13 @@ WORKSTATION = Obj(
         "security": Field(SECURITY, SecuritySettings()),
     }
 )
+
+
+_FILES = {
+    "security": ("link_key_file",),
+    "redis": ("password_file", "tls_ca_file", "tls_cert_file", "tls_key_file"),
+    "kafka": ("sasl_password_file", "ssl_ca_file", "ssl_cert_file", "ssl_key_file"),
+}
 
 
 def load_workstation(path: str | Path) -> Workstation:
@@ -311,10 +366,12 @@ def workstation_from_document(doc: Document, base_dir: Path) -> Workstation:
         values["commands"] = CommandSettings(
             commands.timeout_ms, commands.dedupe_window_ms, str(audit)
         )
-    security: SecuritySettings = values["security"]
-    if security.link_key_file:
-        key_file = (base_dir / security.link_key_file).resolve()
-        values["security"] = dataclasses.replace(security, link_key_file=str(key_file))
+    # Files named in the security settings are relative to the workstation file.
+    for section, names in _FILES.items():
+        obj = values[section]
+        paths = {n: str((base_dir / getattr(obj, n)).resolve()) for n in names if getattr(obj, n)}
+        if paths:
+            values[section] = dataclasses.replace(obj, **paths)
     ws = Workstation(**values)
     _check(doc, ws)
     return ws
@@ -333,6 +390,42 @@ def _check(doc: Document, ws: Workstation) -> None:
         raise doc.error(
             "workstation.security.link_key_env",
             "give the link key by link_key_file or by link_key_env, not both",
+        )
+    r = ws.redis
+    if r.password_file and r.password_env:
+        raise doc.error(
+            "workstation.redis.password_env",
+            "give the password by password_file or by password_env, not both",
+        )
+    if bool(r.tls_cert_file) != bool(r.tls_key_file):
+        raise doc.error(
+            "workstation.redis.tls_key_file", "a client certificate needs both its file and its key"
+        )
+    if not r.tls and (r.tls_ca_file or r.tls_cert_file):
+        raise doc.error("workstation.redis.tls", "TLS files are given but tls is false")
+    k = ws.kafka
+    sasl = k.security_protocol in (KafkaProtocol.SASL_PLAINTEXT, KafkaProtocol.SASL_SSL)
+    if sasl and not (k.sasl_mechanism and k.sasl_username):
+        raise doc.error(
+            "workstation.kafka.sasl_mechanism",
+            f"security_protocol {k.security_protocol} needs sasl_mechanism (PLAIN, "
+            "SCRAM-SHA-256 or SCRAM-SHA-512) and sasl_username",
+        )
+    if not sasl and (k.sasl_mechanism or k.sasl_username):
+        raise doc.error(
+            "workstation.kafka.security_protocol",
+            f"SASL settings are given but security_protocol is {k.security_protocol}",
+        )
+    if k.sasl_password_file and k.sasl_password_env:
+        raise doc.error(
+            "workstation.kafka.sasl_password_env",
+            "give the password by sasl_password_file or by sasl_password_env, not both",
+        )
+    tls = k.security_protocol in (KafkaProtocol.SSL, KafkaProtocol.SASL_SSL)
+    if not tls and (k.ssl_ca_file or k.ssl_cert_file or k.ssl_key_file):
+        raise doc.error(
+            "workstation.kafka.security_protocol",
+            f"TLS files are given but security_protocol is {k.security_protocol}",
         )
     nodes = len(ws.redis.nodes)
     if nodes % 2 == 0 and nodes:

@@ -52,7 +52,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -122,17 +122,21 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def redis_client(url: str, *, timeout_s: float = 1.0) -> aioredis.Redis:
+def redis_client(
+    url: str, *, timeout_s: float = 1.0, options: Mapping[str, Any] | None = None
+) -> aioredis.Redis:
     """A client suited to the store: short timeouts and no silent retries.
 
     The store does its own reconnecting (with backoff) and must *see* an outage
     to fail closed and re-read the state, so the client should not hide one.
+    ``options``: more redis-py settings (user, password, TLS: ``app.wiring``).
     """
     return aioredis.Redis.from_url(
         url,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=Retry(NoBackoff(), 0),
+        **dict(options or {}),
     )
 
 

@@ -89,7 +89,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -752,8 +752,12 @@ def clients_for(
     username: str | None = None,
     db: int = 0,
     decode_responses: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> list[aioredis.Redis]:
     """One client per lock node, from ``host:port`` or ``redis://…`` addresses.
+
+    ``options``: more redis-py connection settings, the same for every node
+    (``username``, ``password``, ``ssl`` and its ``ssl_*`` options: ``app.wiring``).
 
     No silent retries inside the client (the lock retries as a whole, with jitter,
     and must see a node fail fast) and short socket timeouts.
@@ -770,6 +774,7 @@ def clients_for(
             common["password"] = password
         if username is not None:
             common["username"] = username
+        common.update(options or {})
         if "://" in address:
             clients.append(aioredis.Redis.from_url(address, **common))
             continue
