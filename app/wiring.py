@@ -22,7 +22,12 @@ from app.comms.link import LinkTimings
 from app.config import Address, Workstation
 from app.config.secrets import SecretError, check_private, load_link_keys, read_secret
 from app.config.workstation import KafkaProtocol
-from app.control.authority import ZoneAuthorityStore, redis_client
+from app.control.authority import (
+    ZoneAuthorityStore,
+    redis_client,
+    sentinel_for,
+    sentinel_master_client,
+)
 from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.redlock import Redlock, clients_for
 from app.control.service import ControlService
@@ -272,19 +277,53 @@ def build_control(
     connects until :meth:`ControlService.start`.
     """
     nodes = tuple(redis_nodes) if redis_nodes is not None else tuple(map(str, ws.redis.nodes))
+    # An override (the demo, tests) names exactly the servers to use: no Sentinels then.
+    sentinels = () if redis_nodes is not None else ws.redis.sentinels
     audit = AuditLog(audit_log or ws.commands.audit_log or default_audit_log())
     timeout_s = ws.redis.presence_ttl_ms / 3000
     lock: Redlock | LocalDeviceLock
     authority: ZoneAuthorityStore | None = None
     clients: list[Redis] = []
-    if nodes:
+    if nodes or sentinels:
         options = redis_options(ws)
-        clients = clients_for(nodes, socket_timeout=max(0.2, timeout_s), options=options)
-        lock = Redlock(list(clients), ttl_ms=ws.redis.lock_ttl_ms, prefix=ws.redis.prefix)
+        sentinel = None
+        if sentinels:
+            sentinel = sentinel_for(
+                [(a.host, a.port) for a in sentinels],
+                timeout_s=max(0.2, timeout_s),
+                options=options,
+            )
+            # the Sentinels' own connections are closed with the rest
+            clients.extend(sentinel.sentinels)
+        if nodes:
+            clients += clients_for(nodes, socket_timeout=max(0.2, timeout_s), options=options)
+        else:
+            assert sentinel is not None
+            clients.append(
+                sentinel_master_client(
+                    sentinel,
+                    ws.redis.sentinel_master,
+                    timeout_s=max(0.2, timeout_s),
+                    options=options,
+                    decode_responses=True,
+                )
+            )
+        lock_clients = clients[len(sentinel.sentinels) if sentinel is not None else 0 :]
+        lock = Redlock(list(lock_clients), ttl_ms=ws.redis.lock_ttl_ms, prefix=ws.redis.prefix)
         # A client of its own: the lock's short op timeouts and pooled lanes are not
         # the authority's subscription, and closing one must not close the other.
-        first = nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}/0"
-        clients.append(redis_client(first, timeout_s=max(1.0, timeout_s), options=options))
+        if sentinel is not None:
+            clients.append(
+                sentinel_master_client(
+                    sentinel,
+                    ws.redis.sentinel_master,
+                    timeout_s=max(1.0, timeout_s),
+                    options=options,
+                )
+            )
+        else:
+            first = nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}/0"
+            clients.append(redis_client(first, timeout_s=max(1.0, timeout_s), options=options))
         authority = ZoneAuthorityStore(
             clients[-1],
             session.line,
@@ -312,8 +351,11 @@ def build_control(
         dedupe_window_s=ws.commands.dedupe_window_ms / 1000,
         zone_of=zone_of,
     )
+    where = nodes or (
+        f"master {ws.redis.sentinel_master} via Sentinel {', '.join(map(str, sentinels))}",
+    )
     return ControlService(
-        pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=nodes
+        pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=where
     )
 
 

@@ -151,6 +151,10 @@ class RedisSettings:
     lock_ttl_ms: int = 5000
     presence_ttl_ms: int = 3000
     prefix: str = "dhmi"
+    # Zone authority through Redis Sentinel (docs/control.md): when set, the authority
+    # lives in whichever server these Sentinels name master of ``sentinel_master``.
+    sentinels: tuple[Address, ...] = ()
+    sentinel_master: str = "dhmi"
     # Security (docs/security.md): an ACL user, its password from a private file or
     # the environment (never here), and TLS with redis-py's ssl options.
     username: str = ""
@@ -271,6 +275,8 @@ REDIS = _fields(
     lock_ttl_ms=Int(low=100, high=600_000),
     presence_ttl_ms=Int(low=100, high=600_000),
     prefix=Str(pattern=r"[A-Za-z0-9_.\-]+", what="key prefix"),
+    sentinels=ListOf(ADDRESS, unique=".", max_len=7),
+    sentinel_master=Str(pattern=r"[A-Za-z0-9_.\-]+", what="Sentinel master name"),
     username=Str(allow_empty=True),
     password_file=Str(allow_empty=True),
     password_env=ENV_NAME,

@@ -59,6 +59,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
@@ -138,6 +139,46 @@ def redis_client(
         retry=Retry(NoBackoff(), 0),
         **dict(options or {}),
     )
+
+
+def sentinel_for(
+    sentinels: Sequence[tuple[str, int]],
+    *,
+    timeout_s: float = 1.0,
+    options: Mapping[str, Any] | None = None,
+) -> Sentinel:
+    """Redis Sentinel over ``sentinels``: ``master_for(name, ...)`` gives a client that
+    always talks to the server the Sentinels name master now (after a failover, the
+    next connection goes to the new one). TLS options apply to the Sentinels too;
+    the user and password only to the data servers.
+    """
+    tls = {k: v for k, v in (options or {}).items() if k.startswith("ssl")}
+    return Sentinel(  # type: ignore[no-untyped-call]
+        list(sentinels),
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        sentinel_kwargs={"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s, **tls},
+    )
+
+
+def sentinel_master_client(
+    sentinel: Sentinel,
+    master: str,
+    *,
+    timeout_s: float = 1.0,
+    options: Mapping[str, Any] | None = None,
+    decode_responses: bool = False,
+) -> aioredis.Redis:
+    """Like :func:`redis_client`, for the master the Sentinels name."""
+    client: aioredis.Redis = sentinel.master_for(
+        master,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=decode_responses,
+        **dict(options or {}),
+    )
+    return client
 
 
 # ---------------------------------------------------------------------------

@@ -426,3 +426,21 @@ def test_coupling_confirmation_is_configurable(tmp_path: Path) -> None:
     assert load_workstation(write(tmp_path, MINIMAL)).coupling == CouplingSettings(3, 1000)
     err = fail(tmp_path, MINIMAL + "  coupling: {confirm_reports: 0}\n")
     assert "coupling.confirm_reports" in str(err)
+
+
+def test_redis_sentinels_are_read(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "  redis:\n"
+        '    sentinels: ["10.0.0.7:26379", "10.0.0.8:26379", "10.0.0.9:26379"]\n'
+        "    sentinel_master: line2-authority\n"
+    )
+    ws = load_workstation(write(tmp_path, text))
+    assert ws.redis.sentinels == (
+        Address("10.0.0.7", 26379),
+        Address("10.0.0.8", 26379),
+        Address("10.0.0.9", 26379),
+    )
+    assert ws.redis.sentinel_master == "line2-authority"
+    assert load_workstation(write(tmp_path, MINIMAL)).redis.sentinels == ()
+    err = fail(tmp_path, MINIMAL + "  redis: {sentinel_master: 'a b'}\n")
+    assert "redis.sentinel_master" in str(err)
