@@ -119,6 +119,7 @@ def record_json(rec: CommandRecord, dispatcher: str) -> dict[str, Any]:
     return {
         "device": rec.intent.device,
         "op": rec.intent.op.value,
+        "arg": rec.intent.arg,
         "zone": rec.intent.zone,
         "dispatcher": dispatcher,
         "idempotency_key": rec.intent.key,
@@ -164,6 +165,7 @@ async def cmd_command(
     *,
     wait_s: float,
     take: bool,
+    arg: str = "",
 ) -> int:
     session.start()
     control.start()
@@ -179,7 +181,7 @@ async def cmd_command(
                     print(f"dispatcher-cli: take {wanted_zone}: {exc.reason}", file=sys.stderr)
         pipeline = control.pipeline
         for device, op, zone in intents:
-            intent: Intent = pipeline.intent(device, op, zone)
+            intent: Intent = pipeline.intent(device, op, zone, arg)
             records: list[CommandRecord] = []
             pipeline.finished.connect(records.append)
             try:
@@ -375,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("device", nargs="?", help="switch, signal, route or train id")
     cm.add_argument("operation", nargs="?", help="e.g. throw_reverse, set_route")
     cm.add_argument("--zone", help="the control zone (default: the device's)")
+    cm.add_argument(
+        "--arg",
+        default="",
+        help="the operation's argument (shelve_alarm: minutes; "
+        "inject_fault: KIND[:SECONDS], docs/coupling.md)",
+    )
     cm.add_argument("--repeat", type=int, default=1, help="run N intents (each its own key)")
     cm.add_argument("--batch", metavar="FILE", help="lines 'DEVICE OPERATION [ZONE]' ('-': stdin)")
     cm.add_argument("--take", action="store_true", help="take the zone(s) first if free")
@@ -419,10 +427,14 @@ def _intents(args: argparse.Namespace) -> list[tuple[str, CommandOp, str | None]
     if args.batch:
         if args.device:
             raise UsageError("give DEVICE OPERATION or --batch, not both")
+        if args.arg:
+            raise UsageError("--arg goes with DEVICE OPERATION, not with --batch")
         items = read_batch(args.batch)
     else:
         if not (args.device and args.operation):
             raise UsageError("command needs DEVICE OPERATION (or --batch FILE)")
+        if len(args.arg) > 64 or not args.arg.isprintable():
+            raise UsageError("--arg must be printable and at most 64 characters")
         items = [(args.device, parse_op(args.operation), args.zone)]
     if args.repeat < 1:
         raise UsageError(f"--repeat must be >= 1, got {args.repeat}")
@@ -478,7 +490,9 @@ async def _with_control(
         return EXIT_USAGE
     if args.command == "zones":
         return await cmd_zones(session, control, args)
-    return await cmd_command(session, control, intents, wait_s=args.timeout, take=args.take)
+    return await cmd_command(
+        session, control, intents, wait_s=args.timeout, take=args.take, arg=args.arg
+    )
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ class Intent:
     zone: str
     key: str
     created_ms: int
+    arg: str = ""  # the operation's argument, if it takes one (docs/protocol.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class Commander(Protocol):
         idempotency_key: str = "",
         fencing_token: int = 0,
         zone: str | None = None,
+        arg: str = "",
     ) -> CommandResult: ...
 
 
@@ -199,11 +201,11 @@ class CommandPipeline:
         self.finished: Event[CommandRecord] = Event("pipeline.finished")
         self.started: Event[Intent] = Event("pipeline.started")
 
-    def intent(self, device: str, op: CommandOp, zone: str | None = None) -> Intent:
+    def intent(self, device: str, op: CommandOp, zone: str | None = None, arg: str = "") -> Intent:
         """A new intent with its own idempotency key; ``zone`` defaults to the device's."""
         if zone is None:
             zone = self._zone_of(device) or ""
-        return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms())
+        return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms(), arg)
 
     def check(self, intent: Intent) -> str:
         """Why this intent may not be sent now ("" when it may): shown before confirming."""
@@ -301,12 +303,15 @@ class CommandPipeline:
         sent[0] = grant.fencing_token
         keeper = asyncio.get_running_loop().create_task(self._keep(grant))
         try:
+            # the argument only when there is one: older senders take no such keyword
+            extra = {"arg": intent.arg} if intent.arg else {}
             result = await self.session.command(
                 intent.device,
                 intent.op,
                 idempotency_key=intent.key,
                 fencing_token=grant.fencing_token,
                 zone=intent.zone,
+                **extra,
             )
             if result.outcome is Outcome.FAILED and result.reason_code == "link_down":
                 # The answer was lost with the link, not necessarily the command: the
@@ -318,6 +323,7 @@ class CommandPipeline:
                     idempotency_key=intent.key,
                     fencing_token=grant.fencing_token,
                     zone=intent.zone,
+                    **extra,
                 )
             return result, grant.fencing_token
         finally:
@@ -361,6 +367,7 @@ class CommandPipeline:
             zone=intent.zone,
             device=intent.device,
             op=intent.op.value,
+            arg=intent.arg,
             idempotency_key=intent.key,
             fencing_token=token,
             result=result.outcome.value,

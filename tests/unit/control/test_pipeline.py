@@ -256,6 +256,7 @@ def test_executed_one_send_with_the_intent_key_and_the_grant_token_then_released
 
     [entry] = r.lines()
     assert {k: entry[k] for k in entry if not k.endswith("_ms")} == {
+        "arg": "",
         "joined": False,
         "dispatcher": "alice",
         "holder": "alice@WS-1",
@@ -745,3 +746,26 @@ def test_the_keeper_holds_a_short_lock_through_a_long_command(
     assert extended >= 3  # every ~100 ms for 1 s
     assert r.pipeline.locks_lost == 0
     assert len(r.session.sends) == 1
+
+
+def test_an_operations_argument_goes_with_it_and_only_when_there_is_one(
+    rig: Callable[..., Rig],
+) -> None:
+    """The fake session takes no ``arg`` keyword (as an older sender): passed only when set."""
+    r = rig(dedupe_window_s=0.0)
+    args_seen: list[str] = []
+    plain = r.session.command
+
+    async def with_arg(device: str, op: CommandOp, *, arg: str = "", **kw: Any) -> CommandResult:
+        args_seen.append(arg)
+        return await plain(device, op, **kw)
+
+    async def main() -> tuple[CommandResult, CommandResult]:
+        first = await r.execute(r.intent())  # no argument: the plain sender is fine
+        r.session.command = with_arg  # type: ignore[method-assign]
+        second = await r.execute(r.pipeline.intent(DEVICE, OP, None, "flicker:5"))
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert (first.outcome, second.outcome) == (Outcome.EXECUTED, Outcome.EXECUTED)
+    assert args_seen == ["flicker:5"]
