@@ -50,3 +50,4 @@ register(
     "render", "bench.render", "60 trains at 10 Hz + 5 alarms/s: paint p95, loop lag p99, start-up"
 )
 register("coupling", "bench.coupling", "60 consists at 10 Hz through UDP into the coupling model")
+register("fuzz", "bench.fuzz", "random and mutated inputs at every boundary: crashes, hangs")
