@@ -214,7 +214,7 @@ def security_problems(ws: Workstation, environ: Mapping[str, str] | None = None)
     except SecretError as exc:
         problems.append(str(exc))
     else:
-        if production and ws.redis.nodes:
+        if production and (ws.redis.nodes or ws.redis.sentinels):
             if "password" not in redis:
                 problems.append(
                     "production mode: Redis without a password (redis.password_file or "

@@ -220,6 +220,11 @@ workstation:
     assert len(found) == 4
     for needle in ("link key", "Redis without a password", "Redis without TLS", "SASL_SSL"):
         assert any(needle in p for p in found), needle
+    # Redis through Sentinels only: the same requirements.
+    sentinel_only = parse_workstation(
+        text + '  redis:\n    nodes: []\n    sentinels: ["127.0.0.1:26379"]\n', "ws.yaml", tmp_path
+    )
+    assert any("Redis without a password" in p for p in problems(sentinel_only, {}))
 
 
 def test_the_hmi_refuses_to_start_in_production_mode_and_says_why(
