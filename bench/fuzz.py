@@ -30,7 +30,9 @@ what and where). Any other exception is a **crash**; an input that takes more
 than ``--hang-s`` is a **hang** (interrupted by a timer signal). ``leaks_mb`` is
 the resident memory growth from the end of a warm-up (a tenth of the inputs) to
 the end. The last line printed is JSON with, per boundary, ``inputs``,
-``crashes``, ``hangs``, ``leaks_mb``, ``inputs_per_s``, ``refused`` and ``accepted``.
+``crashes``, ``hangs``, ``leaks_mb``, ``inputs_per_s`` (the rate of the code
+under test: the time spent feeding inputs, not making them), ``wall_seconds``
+(with making them), ``refused`` and ``accepted``.
 """
 
 from __future__ import annotations
@@ -136,7 +138,8 @@ class Result:
     hangs: int = 0
     refused: int = 0
     accepted: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # feeding the inputs to the code under test
+    wall_seconds: float = 0.0  # with making them
     leaks_mb: float = 0.0
     examples: list[str] = field(default_factory=list)
 
@@ -148,6 +151,7 @@ class Result:
             "hangs": self.hangs,
             "leaks_mb": round(self.leaks_mb, 2),
             "inputs_per_s": round(rate, 1),
+            "wall_seconds": round(self.wall_seconds, 1),
             "refused": self.refused,
             "accepted": self.accepted,
         }
@@ -293,6 +297,7 @@ def run_boundary(
     warmup = max(1, n // 10)
     base_rss = 0.0
     busy = 0.0
+    wall0 = time.perf_counter()
     for i in range(n):
         if i == warmup:
             base_rss = rss_mb()
@@ -323,6 +328,7 @@ def run_boundary(
         busy += time.perf_counter() - t0
         res.inputs += 1
     res.seconds = busy
+    res.wall_seconds = time.perf_counter() - wall0
     res.leaks_mb = max(0.0, rss_mb() - base_rss) if base_rss else 0.0
     return res
 
