@@ -26,7 +26,7 @@ from app.model.topology import Line
 from app.protocol.connection import Connection
 from app.protocol.frames import HEADER_SIZE, MessageType, NeedData, encode_frame, parse_header
 from app.protocol.messages import Hello
-from app.protocol.security import LinkKeys, LinkPolicy
+from app.protocol.security import LinkKeys, LinkPolicy, Violation
 from app.protocol.udp import TrainStatus, encode_train_status
 from app.session import DispatcherSession, Endpoint
 from app.sim.launcher import SimulatorProcess
@@ -459,6 +459,37 @@ def test_an_unprotected_hmi_and_a_protected_server_do_not_talk(
         try:
             await until(lambda: s.links[0].reconnects >= 1, 10)
             assert not s.state.synchronised and not s.links[0].is_up()
+        finally:
+            await s.close()
+
+    run(body())
+
+
+def test_the_integrity_alarm_clears_once_every_link_is_quiet(demo_line: Line) -> None:
+    async def body() -> None:
+        policy = LinkPolicy(KEYS, threshold=2, window_ms=300)
+        s = DispatcherSession(
+            demo_line,
+            [Endpoint("A", "127.0.0.1", 1)],
+            node="W",
+            dispatcher="d",
+            role="dispatcher",
+            policy=policy,
+        )
+        alarms: list[tuple[str, bool]] = []
+        s.alarm.connect(lambda a: alarms.append((a.code, a.active)))
+        s.start()
+        try:
+            link = s.links[0]
+            bad = Violation("mac", "trailer.tag", "test")
+            link._on_violation(bad)
+            assert "link_integrity" not in s.alarms  # one is below the threshold
+            link._on_violation(bad)
+            assert alarms == [("link_integrity", True)]
+            assert "2 failures" in s.alarms["link_integrity"].text
+            await until(lambda: "link_integrity" not in s.alarms, 5)
+            assert alarms[-1] == ("link_integrity", False)
+            assert link.info().integrity_failures == 2
         finally:
             await s.close()
 
