@@ -83,6 +83,8 @@ class LinkTableModel(QAbstractTableModel):
         QT_TRANSLATE_NOOP("LinkTableModel", "Reconnects"),
         QT_TRANSLATE_NOOP("LinkTableModel", "Bad frames"),
         QT_TRANSLATE_NOOP("LinkTableModel", "Bad datagrams"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Protected"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Integrity failures"),
         QT_TRANSLATE_NOOP("LinkTableModel", "Last error"),
     )
 
@@ -119,7 +121,11 @@ class LinkTableModel(QAbstractTableModel):
                 LinkState.UP: style.LINK_UP,
                 LinkState.DOWN: style.LINK_DOWN,
             }.get(info.state, style.LINK_PENDING)
-        if role == Qt.ItemDataRole.TextAlignmentRole and 3 <= col <= 7:
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            (col == 8 and not info.protected) or (col == 9 and info.integrity_failures)
+        ):
+            return style.ATTENTION
+        if role == Qt.ItemDataRole.TextAlignmentRole and (3 <= col <= 7 or col == 9):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{info.host}:{info.port}"
@@ -155,6 +161,15 @@ class LinkTableModel(QAbstractTableModel):
             return str(info.bad_frames)
         if col == 7:
             return str(info.bad_datagrams)
+        if col == 8:
+            # a link without the MAC (no key configured) is said plainly (docs/security.md)
+            return (
+                translate("LinkTableModel", "MAC")
+                if info.protected
+                else translate("LinkTableModel", "NO")
+            )
+        if col == 9:
+            return str(info.integrity_failures)
         return info.last_error
 
     def set_links(self, links: list[LinkInfo]) -> None:

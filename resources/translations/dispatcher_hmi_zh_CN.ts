@@ -752,6 +752,22 @@
         <source>standby</source>
         <translation>备</translation>
     </message>
+    <message>
+        <source>Protected</source>
+        <translation>防护</translation>
+    </message>
+    <message>
+        <source>Integrity failures</source>
+        <translation>完整性失败</translation>
+    </message>
+    <message>
+        <source>MAC</source>
+        <translation>已认证</translation>
+    </message>
+    <message>
+        <source>NO</source>
+        <translation>未防护</translation>
+    </message>
 </context>
 <context>
     <name>LoginDialog</name>
@@ -1427,7 +1443,7 @@ Version {0}</source>
     </message>
     <message>
         <source>NO LIVE DATA: waiting for the server&apos;s snapshot</source>
-        <extracomment>switch -&gt; ((normal section, its end at the switch), (reverse section, end))</extracomment>
+        <extracomment>the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end))</extracomment>
         <translation>无实时数据：等待服务器的状态快照</translation>
     </message>
     <message>
@@ -1530,11 +1546,11 @@ Version {0}</source>
     </message>
     <message>
         <source>No longer following a train</source>
+        <extracomment>where the legend strip lies (Help → Legend shows this part of the scene) Exit status when no snapshot arrived in time. What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>已停止跟踪列车</translation>
     </message>
     <message>
         <source>The train followed is no longer reported</source>
-        <extracomment>where the legend strip lies (Help → Legend shows this part of the scene) Exit status when no snapshot arrived in time. What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>所跟踪的列车已不再报告</translation>
     </message>
     <message>

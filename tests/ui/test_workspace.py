@@ -115,6 +115,10 @@ def test_link_health_dock_and_its_model(
     window.bridge.flush()
     assert model.data(model.index(0, 1)) == "up"
     assert model.data(model.index(0, 2)) == "master #3"
+    # a link without the MAC says so, in the attention colour (docs/security.md)
+    assert model.data(model.index(0, 8)) == "NO"
+    assert model.data(model.index(0, 8), Qt.ItemDataRole.ForegroundRole) is not None
+    assert model.data(model.index(0, 9)) == "0"
     qtmodeltester.check(model)
     assert window.workspace.link_dock.toggleViewAction() in window.log_menu.actions()
 
