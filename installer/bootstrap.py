@@ -46,8 +46,8 @@ QT_PACKAGES = [
 ]
 # The demo's shared zone control (it starts its own redis-server when none answers).
 DEMO_PACKAGES = ["redis-server"]
-# Real services and a real X server for the tests.
-TEST_PACKAGES = ["redis-server", "xvfb", "xauth"]
+# Real services and a real X server for the tests; openssl makes the Redis TLS test's CA.
+TEST_PACKAGES = ["redis-server", "xvfb", "xauth", "openssl"]
 
 
 def say(text: str) -> None:

@@ -65,6 +65,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
 
 from app.config.workstation import Role
+from app.control.redlock import client_from_url
 from app.events import Event
 from app.model.topology import Line
 
@@ -132,7 +133,7 @@ def redis_client(
     to fail closed and re-read the state, so the client should not hide one.
     ``options``: more redis-py settings (user, password, TLS: ``app.wiring``).
     """
-    return aioredis.Redis.from_url(
+    return client_from_url(
         url,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,

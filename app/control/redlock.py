@@ -744,6 +744,18 @@ def _check_ttl(ttl_ms: int) -> None:
         raise ValueError("a lock must have a positive TTL (PEXPIRE 0 would delete it)")
 
 
+def client_from_url(url: str, **kwargs: Any) -> aioredis.Redis:
+    """``Redis.from_url`` that also takes ``ssl=True`` (the form ``app.wiring`` gives).
+
+    redis-py picks the TLS connection from the URL's scheme and would pass an
+    ``ssl`` keyword on to a plain connection, which refuses it: TLS turns
+    ``redis://`` into ``rediss://`` here instead.
+    """
+    if kwargs.pop("ssl", False) and url.startswith("redis://"):
+        url = "rediss://" + url[len("redis://") :]
+    return aioredis.Redis.from_url(url, **kwargs)
+
+
 def clients_for(
     addresses: Sequence[str],
     *,
@@ -776,7 +788,7 @@ def clients_for(
             common["username"] = username
         common.update(options or {})
         if "://" in address:
-            clients.append(aioredis.Redis.from_url(address, **common))
+            clients.append(client_from_url(address, **common))
             continue
         host, sep, port = address.rpartition(":")
         if not sep or not host or not port.isdigit():

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 from confluent_kafka import Consumer
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.config import Workstation, parse_workstation
 from app.control.authority import redis_client
@@ -31,10 +35,12 @@ HMI_PW = "hmi-pw-0c3d9e"
 ACL = ("--user", "hmi", "on", f">{HMI_PW}", "~dhmi:*", "&dhmi:*", "+@all", "-@dangerous")
 
 
-def workstation(tmp_path: Path, line: Path, redis: str, kafka: str = "") -> Workstation:
+def workstation(
+    tmp_path: Path, line: Path, redis: str, kafka: str = "", ident: str = "WS-SEC"
+) -> Workstation:
     text = f"""\
 workstation:
-  id: WS-SEC
+  id: {ident}
   line: {line}
   servers:
     - id: A
@@ -249,3 +255,177 @@ workstation:
     err = capsys.readouterr().err
     assert "security: production mode: no link key" in err
     assert "Redis without a password" in err and "SASL_SSL" in err
+
+
+# --- TLS against a real redis-server (Debian's build links OpenSSL) ----------------------------
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _certificates(where: Path) -> dict[str, Path]:
+    """A private CA; a server certificate for 127.0.0.1, one for another name; a client one."""
+    if shutil.which("openssl") is None:
+        if os.environ.get("CI"):
+            pytest.fail("openssl is missing on CI: the bootstrap must install it")
+        pytest.skip("openssl is not installed (python3 installer/bootstrap.py test)")
+    where.mkdir()
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=dhmi test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        cwd=where,
+    )
+    for name, san in [
+        ("server", "IP:127.0.0.1"),
+        ("elsewhere", "DNS:other.example"),
+        ("client", "DNS:ws-sec"),
+    ]:
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            cwd=where,
+        )
+        (where / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.pem",
+            cwd=where,
+        )
+        (where / f"{name}.key").chmod(0o600)
+    return {p.stem + p.suffix.replace(".", "_"): p for p in where.iterdir()}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tls_redis(factory: Callable[..., RedisProcess], certs: Path, name: str = "server") -> int:
+    """A secured redis-server that also listens with TLS (client certificates required)."""
+    port = _free_port()
+    factory(
+        "--requirepass",
+        ADMIN_PW,
+        *ACL,
+        "--tls-port",
+        str(port),
+        "--tls-cert-file",
+        str(certs / f"{name}.pem"),
+        "--tls-key-file",
+        str(certs / f"{name}.key"),
+        "--tls-ca-cert-file",
+        str(certs / "ca.pem"),
+        "--tls-auth-clients",
+        "yes",
+    )
+    return port
+
+
+def test_tls_with_a_client_certificate_takes_zones_against_a_real_server(
+    tmp_path: Path,
+    demo_line_path: Path,
+    demo_line: Line,
+    redis_factory: Callable[..., RedisProcess],
+) -> None:
+    certs = tmp_path / "pki"
+    _certificates(certs)
+    port = tls_redis(redis_factory, certs)
+    private(tmp_path / "redis.pw", HMI_PW)
+    ws = workstation(
+        tmp_path,
+        demo_line_path,
+        f'    nodes: ["127.0.0.1:{port}"]\n    username: hmi\n    password_file: redis.pw\n'
+        "    tls: true\n    tls_ca_file: pki/ca.pem\n"
+        "    tls_cert_file: pki/client.pem\n    tls_key_file: pki/client.key\n",
+        ident="WS-TLS",
+    )
+
+    async def body() -> None:
+        session = DispatcherSession(demo_line, [], node=ws.id, dispatcher="tls", role="dispatcher")
+        control = build_control(ws, session, audit_log=str(tmp_path / "audit.jsonl"))
+        control.start()
+        try:
+            store = control.authority
+            assert store is not None
+            async with asyncio.timeout(10):
+                while not store.available:
+                    await asyncio.sleep(0.02)
+            assert (await store.take("Z1")).holder == "tls@WS-TLS"
+            grant = await control.lock.acquire("W0101", "tls@WS-TLS")
+            assert await control.lock.release(grant)
+            pool = control.clients[0].connection_pool
+            assert pool.connection_class.__name__ == "SSLConnection"
+            assert pool.connection_kwargs["port"] == port
+        finally:
+            await control.close()
+
+    asyncio.run(body())
+
+
+def test_tls_refuses_a_plain_client_a_client_without_certificate_and_a_wrong_server(
+    tmp_path: Path, redis_factory: Callable[..., RedisProcess]
+) -> None:
+    certs = tmp_path / "pki"
+    _certificates(certs)
+    good = tls_redis(redis_factory, certs)
+    impostor = tls_redis(redis_factory, certs, name="elsewhere")  # a certificate for another name
+    auth = {"username": "hmi", "password": HMI_PW}
+    tls = {"ssl": True, "ssl_cert_reqs": "required", "ssl_ca_certs": str(certs / "ca.pem")}
+    client_cert = {
+        "ssl_certfile": str(certs / "client.pem"),
+        "ssl_keyfile": str(certs / "client.key"),
+    }
+
+    async def refused(port: int, options: dict[str, object]) -> None:
+        [client] = clients_for([f"127.0.0.1:{port}"], options={**auth, **options})
+        try:
+            with pytest.raises(RedisConnectionError):
+                await client.set("dhmi:x", "1")
+        finally:
+            await client.aclose()
+
+    async def body() -> None:
+        await refused(good, {})  # plain text to the TLS port
+        await refused(good, tls)  # no client certificate
+        await refused(impostor, {**tls, **client_cert})  # the name does not match 127.0.0.1
+        [ok] = clients_for([f"127.0.0.1:{good}"], options={**auth, **tls, **client_cert})
+        try:
+            assert await ok.set("dhmi:x", "1")
+        finally:
+            await ok.aclose()
+
+    asyncio.run(body())
