@@ -382,6 +382,13 @@ class Connection:
                     "trailer.tag",
                     f"HELLO tag does not match key {msg.key_id!r}: a different key, or forged",
                 )
+            if not policy.keys.allows(msg.key_id, msg.role):
+                raise refuse(
+                    "role",
+                    "HELLO.role",
+                    f"key {msg.key_id!r} allows at most {policy.keys.ceiling(msg.key_id)!r};"
+                    f" the HELLO says {msg.role!r}",
+                )
             if self._nonces is not None and self._nonces.seen_before(nonce, self._clock_ms()):
                 raise refuse("repeat", "HELLO.nonce", "a HELLO seen before (replayed)")
             if msg.to and self.local_id and msg.to != self.local_id:

@@ -50,7 +50,7 @@ class IntegrityError(RemoteProtocolError):
     """A frame or datagram failed a protection check.
 
     ``kind`` names the check (``mac``, ``repeat``, ``gap``, ``late``, ``future``,
-    ``handshake``, ``destination``, ``unauthenticated``). ``fatal`` ones end the
+    ``handshake``, ``destination``, ``unauthenticated``, ``role``). ``fatal`` ones end the
     connection (the handshake cannot be trusted); the others drop the one frame.
     """
 
@@ -72,11 +72,26 @@ class Violation:
 # -- keys ---------------------------------------------------------------------------
 
 
+#: A key's highest role, and the roles a HELLO made with that key may declare.
+#: A key without one allows every role (the server pair's own key needs that).
+ROLE_CEILINGS: Final[dict[str, frozenset[str]]] = {
+    "observer": frozenset({"observer"}),
+    "dispatcher": frozenset({"observer", "dispatcher"}),
+    "supervisor": frozenset({"observer", "dispatcher", "supervisor"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class LinkKeys:
-    """Pre-shared link keys by id; the first is the one this end starts sessions with."""
+    """Pre-shared link keys by id; the first is the one this end starts sessions with.
+
+    ``ceilings``: for some key ids, the highest role a session made with that key
+    may have (a per-workstation key for an observer position says ``observer``);
+    only the server reads them, at the handshake.
+    """
 
     keys: tuple[tuple[str, bytes], ...]
+    ceilings: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -92,6 +107,26 @@ class LinkKeys:
                     f"key {key_id!r} has {len(key)} bytes; at least {MIN_KEY_SIZE} are needed"
                 )
             seen.add(key_id)
+        for key_id, role in self.ceilings:
+            if key_id not in seen:
+                raise ValueError(f"a highest role for key {key_id!r}, which is not given")
+            if role not in ROLE_CEILINGS:
+                raise ValueError(
+                    f"key {key_id!r}: highest role {role!r} is not one of "
+                    + ", ".join(ROLE_CEILINGS)
+                )
+
+    def ceiling(self, key_id: str) -> str | None:
+        """The highest role a session made with key ``key_id`` may have, if limited."""
+        for kid, role in self.ceilings:
+            if kid == key_id:
+                return role
+        return None
+
+    def allows(self, key_id: str, role: str) -> bool:
+        """May a HELLO made with key ``key_id`` declare ``role``?"""
+        ceiling = self.ceiling(key_id)
+        return ceiling is None or role in ROLE_CEILINGS[ceiling]
 
     @property
     def primary(self) -> tuple[str, bytes]:
@@ -109,11 +144,13 @@ class LinkKeys:
 
 def parse_keys(text: str, where: str) -> LinkKeys:
     """Keys as written in a key file or variable: ``ID HEX`` per line (or ``ID:HEX``,
-    comma-separated), or one bare ``HEX`` (id ``k1``). ``#`` starts a comment.
+    comma-separated), or one bare ``HEX`` (id ``k1``); ``ID HEX ROLE`` (``ID:HEX:ROLE``)
+    also gives the key's highest role. ``#`` starts a comment.
 
     Raises ValueError saying what is wrong and where (never echoing key material).
     """
     entries: list[tuple[str, bytes]] = []
+    ceilings: list[tuple[str, str]] = []
     lines = [line.split("#", 1)[0] for line in text.splitlines()]
     items = [part.strip() for line in lines for part in line.split(",")]
     for n, item in enumerate(items, 1):
@@ -124,8 +161,11 @@ def parse_keys(text: str, where: str) -> LinkKeys:
             key_id, hex_text = DEFAULT_KEY_ID, parts[0]
         elif len(parts) == 2:
             key_id, hex_text = parts
+        elif len(parts) == 3:
+            key_id, hex_text, role = parts
+            ceilings.append((key_id, role))
         else:
-            raise ValueError(f"{where}: entry {n}: expected 'ID HEX' or 'HEX'")
+            raise ValueError(f"{where}: entry {n}: expected 'ID HEX', 'ID HEX ROLE' or 'HEX'")
         try:
             key = bytes.fromhex(hex_text)
         except ValueError:
@@ -134,7 +174,7 @@ def parse_keys(text: str, where: str) -> LinkKeys:
     if not entries:
         raise ValueError(f"{where}: no key in it")
     try:
-        return LinkKeys(tuple(entries))
+        return LinkKeys(tuple(entries), tuple(ceilings))
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
 

@@ -32,8 +32,11 @@ LINK_KEY_ENV = "DHMI_SIM_LINK_KEY"
 
 
 def key_text(keys: LinkKeys) -> str:
-    """``keys`` as a key file or variable holds them: ``ID:HEX`` comma-separated."""
-    return ",".join(f"{kid}:{key.hex()}" for kid, key in keys.keys)
+    """``keys`` as a key file or variable holds them: ``ID:HEX[:ROLE]`` comma-separated."""
+    return ",".join(
+        f"{kid}:{key.hex()}" + (f":{role}" if (role := keys.ceiling(kid)) else "")
+        for kid, key in keys.keys
+    )
 
 
 #: the variable the demo HMI reads the key it made for its simulator pair from

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import socket
 import uuid
@@ -448,6 +449,60 @@ def test_forged_datagrams_are_refused_and_counted(sim: SimulatorProcess, demo_li
             assert all(t.number != "FAKE" for t in s.state.trains.values())
 
     run(body())
+
+
+def test_an_observer_workstations_key_cannot_open_a_dispatcher_session(
+    demo_line_path: Path, demo_line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Per-workstation keys with a highest role: an observer position's key makes
+    observer sessions only, whatever its HELLO declares (docs/security.md)."""
+    observer_key = ("obs-1", secrets.token_bytes(32))
+    server_keys = LinkKeys((KEYS.primary, observer_key), (("obs-1", "observer"),))
+    workstation = LinkPolicy(LinkKeys((observer_key,)), max_age_ms=1000)
+    caplog.set_level(logging.DEBUG, logger="app.sim.launcher")
+    proc = SimulatorProcess(demo_line_path, link_keys=server_keys)
+    proc.start()
+
+    async def body() -> None:
+        # Declaring dispatcher with the observer's key: refused at the handshake.
+        s = DispatcherSession(
+            demo_line,
+            proc.endpoints,
+            node="WS-OBS",
+            dispatcher="d",
+            role="dispatcher",
+            policy=workstation,
+        )
+        s.start()
+        try:
+            await until(lambda: s.links[0].reconnects >= 1, 10, "a refused handshake")
+            assert not s.state.synchronised and not s.links[0].is_up()
+        finally:
+            await s.close()
+        await until(
+            lambda: "integrity: role at HELLO.role" in caplog.text, 5, "the server's log line"
+        )
+        assert "key 'obs-1' allows at most 'observer'; the HELLO says 'dispatcher'" in caplog.text
+        # Declaring observer with it: a session, which may watch but not command.
+        async with protected_session(
+            demo_line, proc.endpoints, role="observer", policy=workstation
+        ) as obs:
+            link = obs.command_link()
+            assert link is not None
+            cmd = Command(
+                uuid.uuid4().hex, "W0101", CommandOp.THROW_REVERSE, "sec", "observer", "Z1", "k", 9
+            )
+            async with asyncio.timeout(5):
+                result = await link.request(cmd)
+            assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+        # The server pair's own key (no highest role) still makes dispatcher sessions.
+        async with protected_session(demo_line, proc.endpoints) as disp:
+            assert disp.state.synchronised
+
+    try:
+        run(body())
+    finally:
+        proc.stop()
 
 
 def test_an_unprotected_hmi_and_a_protected_server_do_not_talk(

@@ -274,12 +274,46 @@ def test_key_parsing() -> None:
         ("", "no key"),
         ("zz" * 16, "not hexadecimal"),
         ("00" * 8, "at least 16"),
-        (f"a b {hex32}", "expected"),
+        (f"a b c {hex32}", "expected"),
+        (f"k1 {hex32} driver", "highest role 'driver'"),
         (f"k1 {hex32}\nk1 {hex32}", "twice"),
     ]:
         with pytest.raises(ValueError, match=why):
             parse_keys(bad, "x")
     assert "00" not in repr(keys)
+
+
+def test_a_key_may_carry_a_highest_role() -> None:
+    keys = parse_keys(
+        f"ws-obs {'22' * 32} observer\nws-1:{'33' * 32}:dispatcher\npair {'44' * 32}", "x"
+    )
+    assert keys.ceiling("ws-obs") == "observer" and keys.ceiling("pair") is None
+    assert keys.allows("ws-obs", "observer") and not keys.allows("ws-obs", "dispatcher")
+    assert keys.allows("ws-1", "dispatcher") and not keys.allows("ws-1", "supervisor")
+    assert not keys.allows("ws-1", "master")  # a workstation key never makes a server
+    assert keys.allows("pair", "master") and keys.allows("pair", "supervisor")
+    with pytest.raises(ValueError, match="not given"):
+        LinkKeys(keys.keys, (("nobody", "observer"),))
+
+
+def test_the_server_refuses_a_role_above_the_keys_ceiling() -> None:
+    server_keys = parse_keys(f"obs {'22' * 32} observer\nws {'33' * 32}", "server")
+    observer_key = LinkPolicy(LinkKeys((("obs", bytes([0x22]) * 32),)))
+    for role, accepted in [("observer", True), ("dispatcher", False), ("supervisor", False)]:
+        server = Connection(policy=LinkPolicy(server_keys), side="server")
+        server.receive_data(Connection(policy=observer_key).send(Hello("WS", role, "L", "d")))
+        if accepted:
+            assert isinstance(server.next_event(), Hello)
+            continue
+        with pytest.raises(IntegrityError) as info:
+            server.next_event()
+        assert info.value.fatal and info.value.kind == "role"
+        assert "allows at most 'observer'" in str(info.value)
+    # The unlimited key may still declare a dispatcher.
+    server = Connection(policy=LinkPolicy(server_keys), side="server")
+    ws_key = LinkPolicy(LinkKeys((("ws", bytes([0x33]) * 32),)))
+    server.receive_data(Connection(policy=ws_key).send(Hello("WS", "dispatcher", "L", "d")))
+    assert isinstance(server.next_event(), Hello)
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX mode bits")
