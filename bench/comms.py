@@ -219,6 +219,9 @@ async def tcp_round(kind: TcpKind, data: bytes, n: int, mac: bool = False) -> fl
                         h.timestamp_ms,
                         h.flags,
                         rest[h.length : body],
+                        head
+                        if h.tag_len
+                        else b"",  # as read: what a tag covers (ours keeps it too)
                     )
                 )
         finally:

@@ -256,13 +256,17 @@ class RingFramer:
                 kind = message_type(code)
                 pos = start + HEADER_SIZE
                 payload = bytes(mem[pos : pos + length])
-                tag = bytes(mem[pos + length : pos + length + tag_len]) if tag_len else b""
+                if tag_len:
+                    tag = bytes(mem[pos + length : pos + length + tag_len])
+                    header = bytes(mem[start:pos])
+                else:
+                    tag = header = b""
             else:
-                kind, payload, tag = self._wrapped(head, total)
+                kind, payload, tag, header = self._wrapped(head, total)
             ring._count = avail - total
             ring._start = 0 if avail == total else (end - cap if end >= cap else end)
             self.frames_decoded += 1
-            return Frame(kind, seq, payload, timestamp_ms, flags, tag)
+            return Frame(kind, seq, payload, timestamp_ms, flags, tag, header)
         except RemoteProtocolError as exc:
             self._broken = exc
             raise
@@ -322,7 +326,11 @@ class RingFramer:
                 self.next_frame()  # raises the CRC error, and the framer stays broken
                 raise AssertionError("unreachable: next_frame passed a frame drain refused")
             payload = bytes(mem[end_of_header : end_of_header + length])
-            tag = bytes(mem[end_of_header + length : body_end]) if tag_len else b""
+            if tag_len:
+                tag = bytes(mem[end_of_header + length : body_end])
+                header = bytes(mem[start:end_of_header])
+            else:
+                tag = header = b""
             if avail == total:
                 ring._count = ring._start = 0
             else:
@@ -330,9 +338,9 @@ class RingFramer:
                 ring._start = end if end < cap else 0
             self.frames_decoded += 1
             count += 1
-            on_frame(new_frame(types[code], seq, payload, ts, flags, tag))
+            on_frame(new_frame(types[code], seq, payload, ts, flags, tag, header))
 
-    def _wrapped(self, head: Header, total: int) -> tuple[MessageType, bytes, bytes]:
+    def _wrapped(self, head: Header, total: int) -> tuple[MessageType, bytes, bytes, bytes]:
         """Check and copy out a frame that crosses the physical end of the ring."""
         ring = self._ring
         first, second = ring.segments(0, total - TRAILER_SIZE)
@@ -343,5 +351,7 @@ class RingFramer:
         check_crc(TRAILER.unpack_from(self._scratch, 0)[0], crc)
         kind = message_type(head.type)
         payload = ring.read_bytes(HEADER_SIZE, head.length)
-        tag = ring.read_bytes(HEADER_SIZE + head.length, head.tag_len) if head.tag_len else b""
-        return kind, payload, tag
+        if not head.tag_len:
+            return kind, payload, b"", b""
+        tag = ring.read_bytes(HEADER_SIZE + head.length, head.tag_len)
+        return kind, payload, tag, ring.read_bytes(0, HEADER_SIZE)

@@ -166,6 +166,9 @@ class Frame(NamedTuple):
     timestamp_ms: int = 0
     flags: int = 0
     tag: bytes = b""
+    header: bytes = b""
+    """The 24 header bytes as received, kept when the frame has a tag (what the
+    tag covers, with the payload); empty otherwise (see :func:`header_of`)."""
 
 
 def encode_frame(
@@ -210,7 +213,10 @@ def frame_header(
 
 
 def header_of(frame: Frame) -> bytes:
-    """The header ``frame`` arrived with, rebuilt from its checked fields."""
+    """The header ``frame`` arrived with: kept by the decoder for a tagged frame,
+    else rebuilt from its checked fields."""
+    if frame.header:
+        return frame.header
     return HEADER.pack(
         MAGIC,
         PROTOCOL_VERSION,
@@ -282,7 +288,10 @@ class FrameDecoder:
         start = pos + HEADER_SIZE
         length, tag_len = head.length, head.tag_len
         payload = bytes(buf[start : start + length])
-        tag = bytes(buf[start + length : start + length + tag_len])
+        tag = header = b""
+        if tag_len:
+            tag = bytes(buf[start + length : start + length + tag_len])
+            header = bytes(buf[pos:start])
         self._pos = pos + total
         self.frames_decoded += 1
-        return Frame(kind, head.seq, payload, head.timestamp_ms, head.flags, tag)
+        return Frame(kind, head.seq, payload, head.timestamp_ms, head.flags, tag, header)
