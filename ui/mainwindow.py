@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_log_dock()
         self.zone_dock: ZoneDock | None = None
+        self._zone_requests: dict[str, tuple[str, ...]] = {}  # to tell new requests
         self.command_log: CommandLogDock | None = None
         if self.control is not None:
             self._build_control_docks(self.control)
@@ -530,6 +531,16 @@ class MainWindow(QMainWindow):
         if self.zone_dock is not None:
             self.zone_dock.show_zone(state.zone, state, store.available)
             self.zone_dock.refresh_buttons()
+        before = self._zone_requests.get(state.zone, ())
+        self._zone_requests[state.zone] = tuple(state.requests)
+        if state.holder == store.who:
+            for asker in state.requests:
+                if asker != store.who and asker not in before:
+                    zone = self.line.zone_by_id.get(state.zone)
+                    text = self.tr("{0} asks for zone {1} {2}: grant or keep it in Zone control")
+                    text = text.format(asker, state.zone, zone.name_zh if zone else "")
+                    self.log_event(text)
+                    self.statusBar().showMessage(text, 15_000)
 
     def _on_control_availability(self, available: bool) -> None:
         self.log_event(

@@ -65,6 +65,7 @@ class ZoneKind(StrEnum):
 class ZoneLook:
     kind: ZoneKind
     caption: str  # "exclusive · alice@WS-A", already translated
+    requested: bool = False  # mine, and another dispatcher asks for it: drawn to be seen
 
 
 def mode_text(mode: ZoneMode) -> str:
@@ -78,6 +79,10 @@ def zone_look(state: ZoneAuthority | None, me: str, available: bool) -> ZoneLook
     if state.mode is ZoneMode.SHARED:
         return ZoneLook(ZoneKind.SHARED, tr("shared"))
     if state.holder == me:
+        askers = [r for r in state.requests if r != me]
+        if askers:
+            caption = tr("exclusive · mine · asked for by {0}").format(", ".join(askers))
+            return ZoneLook(ZoneKind.MINE, caption, requested=True)
         return ZoneLook(ZoneKind.MINE, tr("exclusive · mine"))
     if state.holder:
         return ZoneLook(ZoneKind.OTHER, tr("exclusive · {0}").format(state.holder))
@@ -155,6 +160,8 @@ class ZoneBracket(QGraphicsItem):
             ZoneKind.FREE: style.TEXT_MUTED,
             ZoneKind.UNKNOWN: style.ATTENTION,
         }[kind]
+        if self.look.requested:
+            colour = style.ATTENTION
         painter.setPen(colour)
         metrics = QFontMetricsF(self._font)
         painter.drawText(
@@ -175,7 +182,8 @@ class ZoneDock(QDockWidget):
 
     message = Signal(str)  # for the event log
 
-    COLUMNS = ("zone", "mode", "holder", "since", "requests")
+    # Who holds it and who asks for it first: what a dispatcher must act on.
+    COLUMNS = ("zone", "holder", "requests", "mode", "since")
 
     def __init__(self, store: ZoneAuthorityStore, parent: QWidget | None = None) -> None:
         super().__init__(tr("Zone control"), parent)
@@ -190,7 +198,7 @@ class ZoneDock(QDockWidget):
         self.table = QTableWidget(len(self.line.zones), len(self.COLUMNS))
         self.table.setObjectName("zoneTable")
         self.table.setHorizontalHeaderLabels(
-            [tr("Zone"), tr("Mode"), tr("Holder"), tr("Since"), tr("Requests")]
+            [tr("Zone"), tr("Holder"), tr("Requests"), tr("Mode"), tr("Since")]
         )
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -275,14 +283,20 @@ class ZoneDock(QDockWidget):
         else:
             since = clock_text(state.since_ms, self.tz)
             holder = state.holder or ("—" if state.mode is ZoneMode.EXCLUSIVE else "")
-            values = [mode_text(state.mode), holder, since, ", ".join(state.requests)]
+            values = [holder, ", ".join(state.requests), mode_text(state.mode), since]
         for col, value in enumerate(values, 1):
             item = self.table.item(row, col)
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, col, item)
             item.setText(value)
-        if state is not None and state.holder == self.store.who:
+        mine = state is not None and available and state.holder == self.store.who
+        if mine and state is not None and any(r != self.store.who for r in state.requests):
+            for col in range(len(self.COLUMNS)):
+                cell = self.table.item(row, col)
+                if cell is not None:
+                    cell.setForeground(style.ATTENTION)
+        elif mine:
             for col in range(len(self.COLUMNS)):
                 cell = self.table.item(row, col)
                 if cell is not None:

@@ -387,6 +387,10 @@
         <source>make {0} {1}</source>
         <translation>将 {0} 设为{1}</translation>
     </message>
+    <message>
+        <source>exclusive · mine · asked for by {0}</source>
+        <translation>独占 · 本席 · {0} 申请控制权</translation>
+    </message>
 </context>
 <context>
     <name>Commands</name>
@@ -1250,6 +1254,10 @@ Version {0}</source>
         <source>Demo: took control of zone {0}</source>
         <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses).</extracomment>
         <translation>演示：已接管联锁区 {0} 的控制权</translation>
+    </message>
+    <message>
+        <source>{0} asks for zone {1} {2}: grant or keep it in Zone control</source>
+        <translation>{0} 申请联锁区 {1} {2} 的控制权：请在“控制权”中交出或保留</translation>
     </message>
 </context>
 <context>

@@ -26,6 +26,7 @@ from app.services import RedisProcess
 from app.session import DispatcherSession
 from app.sim.launcher import SimulatorProcess
 from app.wiring import build_control
+from ui import style
 from ui.dialogs import CommandRequest
 from ui.mainwindow import MainWindow
 from ui.zones import ZoneKind
@@ -119,7 +120,7 @@ def test_zone_outline_follows_transfers_made_by_other_processes(
         assert "bob@WS-B" in bracket(w, "Z1").text
         assert w.zone_dock is not None
         row = w.zone_dock.rows["Z1"]
-        assert w.zone_dock.table.item(row, 2).text() == "bob@WS-B"
+        assert w.zone_dock.table.item(row, 1).text() == "bob@WS-B"
         # The menu says why, with the actions disabled ...
         menu = w.switch_menu("W0101")
         assert not any(a.isEnabled() for a in menu.actions() if a.objectName().startswith("throw"))
@@ -138,8 +139,54 @@ def test_zone_outline_follows_transfers_made_by_other_processes(
         _, err = sup.communicate(timeout=30)
         assert sup.returncode == 0, err
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
-        assert w.zone_dock.table.item(row, 2).text() == ME
+        assert w.zone_dock.table.item(row, 1).text() == ME
         qtbot.waitUntil(w.zone_dock.release_button.isEnabled, timeout=2_000)
+    finally:
+        if bob.poll() is None:
+            bob.kill()
+        bob.communicate(timeout=10)
+
+
+def test_a_request_for_my_zone_is_told_and_shown_where_it_is_seen(
+    qtbot: QtBot, desk: Desk, run_async: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Another dispatcher asks for a zone this desk holds: the bracket on the
+    schematic says who, in the attention colour; the event log and the status
+    bar say it once; the dock's Requests column, next to the holder, shows it."""
+    w = desk.window
+    assert w.control is not None and w.control.authority is not None and w.zone_dock is not None
+    run_async(w.control.authority.take("Z1"))
+    qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
+    assert not bracket(w, "Z1").look.requested
+    bob = cli(
+        tmp_path,
+        desk.redis,
+        *("--as", "bob", "--workstation", "WS-B"),
+        "--request",
+        "Z1",
+        "--hold",
+        "30",
+    )
+    try:
+        qtbot.waitUntil(lambda: bracket(w, "Z1").look.requested, timeout=5_000)
+        look = bracket(w, "Z1").look
+        assert look.kind is ZoneKind.MINE and "asked for by bob@WS-B" in look.caption
+        row = w.zone_dock.rows["Z1"]
+        assert w.zone_dock.table.item(row, 2).text() == "bob@WS-B"
+        assert w.zone_dock.table.item(row, 0).foreground().color() == style.ATTENTION
+        told = [
+            w.log_list.item(i).text()
+            for i in range(w.log_list.count())
+            if "asks for zone Z1" in w.log_list.item(i).text()
+        ]
+        assert len(told) == 1 and "bob@WS-B" in told[0]
+        assert "bob@WS-B asks for zone Z1" in w.statusBar().currentMessage()
+        qtbot.waitUntil(w.zone_dock.grant_button.isEnabled, timeout=2_000)
+        # Granting ends it: the zone is bob's, nothing is asked for any more.
+        w.zone_dock.select_zone("Z1")
+        w.zone_dock.grant_button.click()
+        qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.OTHER, timeout=5_000)
+        assert not bracket(w, "Z1").look.requested
     finally:
         if bob.poll() is None:
             bob.kill()
