@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +90,60 @@ def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path, 
     assert commonest < 0.97, f"{commonest:.0%} of the window is one colour"
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}.png")
+
+
+def _port_closed(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, int(port))) != 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+)
+def test_a_stop_signal_shuts_the_demo_down_in_order_and_leaves_nothing_behind(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A logout, a service manager or Ctrl+C: the program closes as if its window
+    were closed; the demo's simulator pair, redis-server and broker stop with it."""
+    log_file = tmp_path / "hmi.log"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DISPATCHER_DATA=str(tmp_path / "data"))
+    argv = ["--demo", "--no-login", "--log-file", str(log_file), "--quit-after", "120"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.main", *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with proc:
+        deadline = time.monotonic() + 60
+        while "alarm feed catching_up -> live" not in _text(log_file):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, _text(log_file)[-3000:]
+            time.sleep(0.2)
+        log = _text(log_file)
+        children = re.findall(r"started redis-server on (\S+)", log)
+        children += re.findall(r"started a tansu broker on (\S+)", log)
+        children += re.findall(r"simulator ready on (.+)$", log, re.M)[0].split(", ")
+        assert len(children) == 6 and not any(_port_closed(a) for a in children)
+        started = time.monotonic()
+        proc.send_signal(sig)
+        assert proc.wait(30) == 0
+        took = time.monotonic() - started
+    log = _text(log_file)
+    assert f"{sig.name}: closing down" in log
+    for said in (
+        "simulator pair stopped",
+        "demo redis-server stopped",
+        "demo Kafka broker stopped",
+    ):
+        assert said in log
+    assert all(_port_closed(a) for a in children), children
+    assert took < 15, took
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
