@@ -1,5 +1,15 @@
 """Soak: the HMI core against the simulator pair at ten times normal traffic.
 
+``--program``: the whole program instead, as a dispatcher runs it for a shift:
+``python -m ui.main --demo`` offscreen as a child process (the window, the
+alarm feed from a real tansu broker, zone control in a real redis-server, the
+simulator pair with protected links), with simulated time ten times faster;
+its resident set size and CPU time are read from ``/proc/PID`` every few
+seconds, and after a warm-up the same least-squares line gives the growth.
+
+The core's links are protected with the MAC, as in production, unless
+``--unprotected``; its figures include the integrity failures (expected 0).
+
 Normal traffic is 20 trains reported every 100 ms, with deltas each 100 ms
 tick. The soak runs 40 trains on a 20 ms tick (2 x 5 = 10x the datagrams and
 delta frames) with simulated time 10x faster, so routes, switches and
@@ -14,14 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from typing import Any
 
 from app.config import load_line
 from app.paths import default_line_file
+from app.protocol.security import LinkKeys, LinkPolicy
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorPair
+from app.sim.launcher import SimulatorPair, demo_link_keys
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -45,10 +59,17 @@ def slope_per_hour(samples: list[tuple[float, float]]) -> float:
     return cov / var * 3600
 
 
-async def _soak(pair: SimulatorPair, seconds: float, every: float) -> dict[str, Any]:
+async def _soak(
+    pair: SimulatorPair, seconds: float, every: float, keys: LinkKeys | None
+) -> dict[str, Any]:
     line = load_line(default_line_file())
     session = DispatcherSession(
-        line, pair.endpoints, node="SOAK", dispatcher="soak", role="dispatcher"
+        line,
+        pair.endpoints,
+        node="SOAK",
+        dispatcher="soak",
+        role="dispatcher",
+        policy=LinkPolicy(keys) if keys is not None else None,
     )
     changes = 0
 
@@ -87,6 +108,65 @@ async def _soak(pair: SimulatorPair, seconds: float, every: float) -> dict[str, 
         "state_changes": changes,
         "gaps": gaps,
         "failovers": failovers,
+        "protected": keys is not None,
+        "integrity_failures": sum(lk.integrity.total for lk in session.links),
+    }
+
+
+def proc_figures(pid: int) -> tuple[float, float]:
+    """(RSS in MB, user + system CPU seconds) of process ``pid``, from /proc."""
+    with open(f"/proc/{pid}/statm") as f:
+        rss = int(f.read().split()[1]) * PAGE / 1e6
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def program_soak(seconds: float, every: float, time_scale: float, data_dir: str) -> dict[str, Any]:
+    """The real program in demo mode, offscreen, sampled from outside."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DISPATCHER_DATA=data_dir)
+    log_file = os.path.join(data_dir, "hmi.log")
+    cmd = [
+        sys.executable, "-m", "ui.main", "--demo", "--demo-time-scale", f"{time_scale:g}",
+        "--no-login", "--quit-after", f"{seconds + 15:g}", "--log-file", log_file,
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rss: list[tuple[float, float]] = []
+    cpu: list[tuple[float, float]] = []
+    try:
+        time.sleep(15)  # start-up: the broker, Redis, the pair, the first snapshot
+        t0 = time.monotonic()
+        while (now := time.monotonic() - t0) < seconds and proc.poll() is None:
+            mb, cpu_s = proc_figures(proc.pid)
+            rss.append((now, mb))
+            cpu.append((now, cpu_s))
+            time.sleep(every)
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"the program exited early ({proc.returncode}): {err[-2000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(60)
+    with open(log_file, encoding="utf-8") as f:
+        log = f.read()
+    warm = [s for s in rss if s[0] >= seconds * 0.25]
+    return {
+        "mode": "program",
+        "seconds": round(seconds, 1),
+        "time_scale": time_scale,
+        "samples": len(rss),
+        "rss_start_mb": round(rss[0][1], 2),
+        "rss_end_mb": round(rss[-1][1], 2),
+        "rss_growth_mb_per_hour": round(slope_per_hour(warm), 3),
+        "cpu_share_of_a_core": round(
+            (cpu[-1][1] - cpu[0][1]) / max(cpu[-1][0] - cpu[0][0], 1e-9), 3
+        ),
+        "log_warnings": sum(1 for line in log.splitlines() if " WARNING " in line),
+        "log_errors": sum(
+            1 for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line
+        ),
+        "exit_code": proc.returncode,
     }
 
 
@@ -94,16 +174,37 @@ def run(argv: list[str]) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="python -m bench soak", description=__doc__)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--sample-s", type=float, default=5.0)
+    p.add_argument("--program", action="store_true", help="soak the whole program (see above)")
+    p.add_argument("--time-scale", type=float, default=10.0, help="--program: simulated time")
+    p.add_argument(
+        "--unprotected", action="store_true", help="links without the MAC (default: protected)"
+    )
     args = p.parse_args(argv)
     seconds = args.minutes * 60
+    if args.program:
+        with tempfile.TemporaryDirectory(prefix="dhmi-soak-") as data_dir:
+            result = program_soak(
+                seconds, min(args.sample_s, seconds / 4), args.time_scale, data_dir
+            )
+        print(
+            f"program soak {result['seconds']} s, simulated time x{args.time_scale:g}: RSS "
+            f"{result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
+            f"{result['rss_growth_mb_per_hour']} MB/h (target <= 1); "
+            f"{result['cpu_share_of_a_core']:.1%} of a core; log: "
+            f"{result['log_warnings']} warnings, {result['log_errors']} errors"
+        )
+        return result
     tracemalloc.start(1)
     sim_args = ["--trains", "40", "--tick", "0.02", "--time-scale", "10", "--log-level", "WARNING"]
-    with SimulatorPair(default_line_file(), sim_args) as pair:
-        result = asyncio.run(_soak(pair, seconds, min(args.sample_s, seconds / 4)))
+    keys = None if args.unprotected else demo_link_keys()
+    with SimulatorPair(default_line_file(), sim_args, link_keys=keys) as pair:
+        result = asyncio.run(_soak(pair, seconds, min(args.sample_s, seconds / 4), keys))
     tracemalloc.stop()
     print(
         f"soak {result['seconds']} s at 10x traffic: {result['frames']} frames, "
-        f"{result['datagrams']} datagrams, {result['state_changes']} state changes"
+        f"{result['datagrams']} datagrams, {result['state_changes']} state changes; "
+        f"links {'protected' if keys else 'unprotected'}, "
+        f"{result['integrity_failures']} integrity failures"
     )
     print(
         f"  RSS {result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "

@@ -53,3 +53,12 @@ def test_bench_soak_short_run_prints_its_growth_figure() -> None:
     figures = run.figures
     assert {"rss_growth_mb_per_hour", "frames", "datagrams", "gaps"} <= figures.keys()
     assert figures["frames"] > 0 and figures["datagrams"] > 0
+    assert figures["protected"] and figures["integrity_failures"] == 0
+
+
+def test_bench_soak_program_short_run_samples_the_real_program() -> None:
+    run = run_bench("soak", "--program", "--minutes", "0.2", "--sample-s", "2", timeout=180)
+    figures = run.figures
+    assert figures["mode"] == "program" and figures["samples"] >= 3
+    assert figures["rss_start_mb"] > 50  # the whole program with Qt, not an empty process
+    assert figures["log_errors"] == 0
