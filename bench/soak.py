@@ -159,6 +159,10 @@ def program_soak(seconds: float, every: float, time_scale: float, data_dir: str)
         "rss_start_mb": round(rss[0][1], 2),
         "rss_end_mb": round(rss[-1][1], 2),
         "rss_growth_mb_per_hour": round(slope_per_hour(warm), 3),
+        # where the growth happens: RSS at each quarter (does it level off?)
+        "rss_quarters_mb": [
+            round(rss[min(len(rss) - 1, len(rss) * q // 4)][1], 2) for q in (1, 2, 3, 4)
+        ],
         "cpu_share_of_a_core": round(
             (cpu[-1][1] - cpu[0][1]) / max(cpu[-1][0] - cpu[0][0], 1e-9), 3
         ),
