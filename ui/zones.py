@@ -290,22 +290,16 @@ class ZoneDock(QDockWidget):
                 item = QTableWidgetItem()
                 self.table.setItem(row, col, item)
             item.setText(value)
-        mine = state is not None and available and state.holder == self.store.who
-        if mine and state is not None and any(r != self.store.who for r in state.requests):
-            for col in range(len(self.COLUMNS)):
-                cell = self.table.item(row, col)
-                if cell is not None:
-                    cell.setForeground(style.ATTENTION)
-        elif mine:
-            for col in range(len(self.COLUMNS)):
-                cell = self.table.item(row, col)
-                if cell is not None:
-                    cell.setForeground(ZONE_MINE)
+        if zone_look(state, self.store.who, available).requested:
+            colour = style.ATTENTION
+        elif state is not None and available and state.holder == self.store.who:
+            colour = ZONE_MINE
         else:
-            for col in range(len(self.COLUMNS)):
-                cell = self.table.item(row, col)
-                if cell is not None:
-                    cell.setForeground(style.TEXT_PRIMARY)
+            colour = style.TEXT_PRIMARY
+        for col in range(len(self.COLUMNS)):
+            cell = self.table.item(row, col)
+            if cell is not None:
+                cell.setForeground(colour)
 
     def refresh_buttons(self) -> None:
         zone = self.selected_zone()

@@ -397,22 +397,25 @@ def test_a_hand_crafted_command_injected_into_a_session_is_dropped(
     run(body())
 
 
+async def assert_command_not_authorised(session: DispatcherSession, role: str) -> None:
+    """A hand-made COMMAND claiming ``role``, straight onto an observer session's
+    authenticated link (the HMI itself would refuse it): the server refuses it."""
+    link = session.command_link()
+    assert link is not None
+    cmd = Command(uuid.uuid4().hex, "W0101", CommandOp.THROW_REVERSE, "sec", role, "Z1", "k", 9)
+    async with asyncio.timeout(5):
+        result = await link.request(cmd)
+    assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+    assert "observer" in result.reason
+
+
 def test_an_observer_session_is_refused_even_with_a_dispatcher_frame(
     sim: SimulatorProcess, demo_line: Line
 ) -> None:
     async def body() -> None:
         async with protected_session(demo_line, sim.endpoints, role="observer") as s:
-            link = s.command_link()
-            assert link is not None
             for role in ("observer", "dispatcher", "supervisor"):
-                # The HMI itself would refuse; this goes straight onto the authenticated link.
-                cmd = Command(
-                    uuid.uuid4().hex, "W0101", CommandOp.THROW_REVERSE, "sec", role, "Z1", "k", 9
-                )
-                async with asyncio.timeout(5):
-                    result = await link.request(cmd)
-                assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
-                assert "observer" in result.reason
+                await assert_command_not_authorised(s, role)
 
     run(body())
 
@@ -487,14 +490,7 @@ def test_an_observer_workstations_key_cannot_open_a_dispatcher_session(
         async with protected_session(
             demo_line, proc.endpoints, role="observer", policy=workstation
         ) as obs:
-            link = obs.command_link()
-            assert link is not None
-            cmd = Command(
-                uuid.uuid4().hex, "W0101", CommandOp.THROW_REVERSE, "sec", "observer", "Z1", "k", 9
-            )
-            async with asyncio.timeout(5):
-                result = await link.request(cmd)
-            assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+            await assert_command_not_authorised(obs, "observer")
         # The server pair's own key (no highest role) still makes dispatcher sessions.
         async with protected_session(demo_line, proc.endpoints) as disp:
             assert disp.state.synchronised

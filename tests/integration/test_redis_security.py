@@ -8,11 +8,12 @@ through that user, and refuse to work without it (docs/security.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from app.config import Workstation, parse_workstation
 from app.control.authority import redis_client
 from app.control.redlock import clients_for
+from app.control.service import ControlService
 from app.model.topology import Line
 from app.services import RedisProcess
 from app.session import DispatcherSession
@@ -59,6 +61,31 @@ def private(path: Path, text: str, mode: int = 0o600) -> Path:
     return path
 
 
+@contextlib.asynccontextmanager
+async def zone_and_lock_taken(
+    ws: Workstation, line: Line, tmp_path: Path, dispatcher: str
+) -> AsyncIterator[ControlService]:
+    """The workstation's control, once Redis answers, having taken zone Z1 and
+    taken and released the lock of W0101 through the configured connection."""
+    who = f"{dispatcher}@{ws.id}"
+    session = DispatcherSession(line, [], node=ws.id, dispatcher=dispatcher, role="dispatcher")
+    control = build_control(ws, session, audit_log=str(tmp_path / "audit.jsonl"))
+    control.start()
+    try:
+        store = control.authority
+        assert store is not None
+        async with asyncio.timeout(10):
+            while not store.available:
+                await asyncio.sleep(0.02)
+        assert (await store.take("Z1")).holder == who
+        grant = await control.lock.acquire("W0101", who)
+        assert grant.fencing_token >= 1
+        assert await control.lock.release(grant)
+        yield control
+    finally:
+        await control.close()
+
+
 def secured_redis(factory: Callable[..., RedisProcess]) -> RedisProcess:
     return factory("--requirepass", ADMIN_PW, *ACL)
 
@@ -79,25 +106,10 @@ def test_acl_user_with_a_password_file_takes_zones_and_locks(
     assert redis_options(ws) == {"username": "hmi", "password": HMI_PW}
 
     async def body() -> None:
-        session = DispatcherSession(demo_line, [], node=ws.id, dispatcher="sec", role="dispatcher")
-        control = build_control(ws, session, audit_log=str(tmp_path / "audit.jsonl"))
-        control.start()
-        try:
-            store = control.authority
-            assert store is not None
-            async with asyncio.timeout(10):
-                while not store.available:
-                    await asyncio.sleep(0.02)
-            taken = await store.take("Z1")
-            assert taken.holder == "sec@WS-SEC"
-            grant = await control.lock.acquire("W0101", "sec@WS-SEC")
-            assert grant.fencing_token >= 1
-            assert await control.lock.release(grant)
+        async with zone_and_lock_taken(ws, demo_line, tmp_path, "sec") as control:
             # The ACL fences the user in: keys outside its prefix are refused.
             with pytest.raises(NoPermissionError):
                 await control.clients[0].set("other:key", "1")
-        finally:
-            await control.close()
 
     asyncio.run(body())
 
@@ -375,23 +387,10 @@ def test_tls_with_a_client_certificate_takes_zones_against_a_real_server(
     )
 
     async def body() -> None:
-        session = DispatcherSession(demo_line, [], node=ws.id, dispatcher="tls", role="dispatcher")
-        control = build_control(ws, session, audit_log=str(tmp_path / "audit.jsonl"))
-        control.start()
-        try:
-            store = control.authority
-            assert store is not None
-            async with asyncio.timeout(10):
-                while not store.available:
-                    await asyncio.sleep(0.02)
-            assert (await store.take("Z1")).holder == "tls@WS-TLS"
-            grant = await control.lock.acquire("W0101", "tls@WS-TLS")
-            assert await control.lock.release(grant)
+        async with zone_and_lock_taken(ws, demo_line, tmp_path, "tls") as control:
             pool = control.clients[0].connection_pool
             assert pool.connection_class.__name__ == "SSLConnection"
             assert pool.connection_kwargs["port"] == port
-        finally:
-            await control.close()
 
     asyncio.run(body())
 
