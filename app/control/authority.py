@@ -154,7 +154,7 @@ def sentinel_for(
     the user and password only to the data servers.
     """
     tls = {k: v for k, v in (options or {}).items() if k.startswith("ssl")}
-    return Sentinel(  # type: ignore[no-untyped-call]
+    return Sentinel(
         list(sentinels),
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
@@ -877,7 +877,7 @@ class ZoneAuthorityStore:
                     await self._on_notice(msg["data"])
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
 
     async def _presence_loop(self) -> None:
         period = self.presence_ttl_ms / 3000
