@@ -278,7 +278,7 @@ def canary(extra: list[str]) -> int:
     throwaway environment: what the next lock will meet. Not part of CI."""
     with tempfile.TemporaryDirectory(prefix="dispatcher-canary-") as tmp:
         py = fresh_venv(Path(tmp) / "venv")
-        run([*pip(py), "install", "-q", "--upgrade", "pip"])
+        run([*pip(py), "install", "-q", "--upgrade", "pip", "setuptools", "wheel"])
         run([*pip(py), "install", "-q", "--upgrade", "-e", f"{ROOT}[test,fonts]"])
         frozen = subprocess.run(
             [*pip(py), "list", "--format=freeze", "--exclude-editable"],

@@ -80,7 +80,9 @@ def desk(
         ws, session, redis_nodes=[redis.address], audit_log=str(tmp_path / "audit.jsonl")
     )
     window = MainWindow(session, control)
-    qtbot.addWidget(window)
+    # pytest-qt closes and deletes its widgets before fixtures are torn down: the
+    # window is shut down then, not after (its C++ side may be gone by then).
+    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.shutdown()))
     window.resize(1600, 900)
     window.show()
     session.start()
@@ -90,7 +92,6 @@ def desk(
         qtbot.waitUntil(lambda: control.status().ok, timeout=5_000)
         yield Desk(sim, redis, session, window, tmp_path / "journal-0.jsonl")
     finally:
-        run_async(window.shutdown())
         run_async(control.close())
         run_async(session.close())
 

@@ -36,14 +36,15 @@ def live(
         timings=LinkTimings(heartbeat_s=0.5, reconnect_min_s=0.1, reconnect_max_s=0.5),
     )
     window = MainWindow(session)
-    qtbot.addWidget(window)
+    # pytest-qt closes and deletes its widgets before fixtures are torn down: the
+    # window is shut down then, not after (its C++ side may be gone by then).
+    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.shutdown()))
     window.resize(1600, 900)
     window.show()
     session.start()
     try:
         yield sim, session, window
     finally:
-        run_async(window.shutdown())
         run_async(session.close())
 
 
