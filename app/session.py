@@ -183,6 +183,7 @@ class DispatcherSession(LinkHandler):
         self._reorder_timer: asyncio.TimerHandle | None = None
         self._train_seq: dict[int, int] = {}
         self._synced = asyncio.Event()
+        self._commandable = asyncio.Event()  # the master's link is up: commands can go
         self._closing = False
         self.gaps = 0
         self.failovers = 0
@@ -255,6 +256,10 @@ class DispatcherSession(LinkHandler):
     def link_state(self, link: ServerLink) -> None:
         if not self._closing:  # closing links one by one must not look like failovers
             self._elect()
+        if self.master.can_command and self.command_link() is not None and not self._closing:
+            self._commandable.set()
+        else:
+            self._commandable.clear()
         self.links_changed.emit(self.link_infos())
 
     def _elect(self) -> None:
@@ -506,18 +511,34 @@ class DispatcherSession(LinkHandler):
             fut = link.request(cmd)
         except LinkDown as exc:
             return outcome(Outcome.FAILED, "no_link", f"not sent: {exc}")
+        # From here on the command may have left: without the server's answer its
+        # outcome is unknown, never "not sent" (docs/control.md, "Outcomes").
         try:
             async with asyncio.timeout(self.command_timeout_s):
                 return await fut
         except LinkDown as exc:
             return outcome(
-                Outcome.FAILED,
+                Outcome.UNKNOWN,
                 "link_down",
-                f"sent on {link.name}, but the link failed before the result ({exc.__cause__})",
+                f"sent on {link.name}, but the link failed before the result "
+                f"({exc.__cause__}); outcome unknown: check the device",
             )
         except TimeoutError:
             return outcome(
-                Outcome.FAILED, "timeout", f"no result within {self.command_timeout_s:g} s"
+                Outcome.UNKNOWN,
+                "timeout",
+                f"no result within {self.command_timeout_s:g} s; outcome unknown: check the device",
             )
         finally:
             link.forget(cmd.command_id)
+
+    async def wait_commandable(self, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) until a command could be sent to the master now."""
+        if self._commandable.is_set():
+            return True
+        try:
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                await self._commandable.wait()
+        except TimeoutError:
+            return False
+        return True

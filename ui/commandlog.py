@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.control.pipeline import CommandRecord, Intent
-from app.model.commands import Outcome
 from ui import style
-from ui.dialogs import op_text, outcome_text
+from ui.dialogs import op_text, outcome_look, outcome_text
 
 LIMIT = 500
 
@@ -107,11 +106,7 @@ class CommandLogDock(QDockWidget):
             outcome = tr("joined: {0}").format(outcome_text(result.outcome))
             reason = tr("an identical command was already sent; nothing sent again")
         else:
-            symbol, colour = {
-                Outcome.EXECUTED: ("✓", style.LINK_UP),
-                Outcome.REFUSED: ("✗", style.ATTENTION),
-                Outcome.FAILED: ("!", style.LINK_DOWN),
-            }[result.outcome]
+            symbol, colour = outcome_look(result.outcome)
             outcome = outcome_text(result.outcome)
             reason = result.reason or result.reason_code
         values = [

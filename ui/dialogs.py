@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model.commands import CommandOp, CommandResult, Outcome
+from ui import style
 
 
 def op_text(op: CommandOp) -> str:
@@ -49,6 +51,18 @@ def outcome_text(outcome: Outcome) -> str:
         Outcome.EXECUTED: QCoreApplication.translate("Commands", "executed"),
         Outcome.REFUSED: QCoreApplication.translate("Commands", "refused"),
         Outcome.FAILED: QCoreApplication.translate("Commands", "failed"),
+        Outcome.UNKNOWN: QCoreApplication.translate("Commands", "outcome unknown"),
+    }[outcome]
+
+
+def outcome_look(outcome: Outcome) -> tuple[str, QColor]:
+    """The symbol and colour an outcome is shown with (the symbol for colour-blind eyes)."""
+    return {
+        Outcome.EXECUTED: ("✓", style.LINK_UP),
+        Outcome.REFUSED: ("✗", style.ATTENTION),
+        Outcome.FAILED: ("!", style.LINK_DOWN),
+        # may have been executed: the dispatcher must look at the device
+        Outcome.UNKNOWN: ("?", style.ATTENTION),
     }[outcome]
 
 

@@ -36,7 +36,7 @@ from app.control.pipeline import CommandRecord
 from app.control.service import ControlMode, ControlService
 from app.iscs.handoff import IscsHandoff, IscsState
 from app.iscs.messages import Handoff, HandoffKind
-from app.model.commands import CommandOp, CommandResult, Outcome, parse_train_device
+from app.model.commands import CommandOp, CommandResult, parse_train_device
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Route
 from app.session import LocalAlarm, MasterView
@@ -46,7 +46,13 @@ from ui.bridge import ControlBridge, SessionBridge, SessionLike
 from ui.commandlog import CommandLogDock
 from ui.coupling import add_coupling_actions
 from ui.coupling import install as install_coupling
-from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, result_text
+from ui.dialogs import (
+    CommandRequest,
+    ConfirmCommandDialog,
+    op_text,
+    outcome_look,
+    result_text,
+)
 from ui.i18n import add_language_menu, reason_text
 from ui.items import Z, position_text
 from ui.schematic import SchematicScene, SchematicView
@@ -592,8 +598,7 @@ class MainWindow(QMainWindow):
         if rec.joined:
             return
         self.log_event(result_text(rec.result))
-        colour = style.LINK_UP if rec.result.outcome is Outcome.EXECUTED else style.LINK_DOWN
-        self.show_status(result_text(rec.result), colour)
+        self.show_status(result_text(rec.result), outcome_look(rec.result.outcome)[1])
 
     # -- state ------------------------------------------------------------------------------
 
@@ -1042,8 +1047,7 @@ class MainWindow(QMainWindow):
             log.exception("command %s %s raised", request.op, request.device)
             self.statusBar().showMessage(self.tr("Command error: {0}").format(exc), RESULT_SHOW_MS)
             return None
-        colour = style.LINK_UP if result.outcome is Outcome.EXECUTED else style.LINK_DOWN
-        self.show_status(result_text(result), colour)
+        self.show_status(result_text(result), outcome_look(result.outcome)[1])
         return result
 
     def show_status(

@@ -158,7 +158,9 @@ class AckOutbox:
         result = await self.sender.command(
             item.alarm_id, self.op, idempotency_key=item.key, zone=item.zone
         )
-        if result.outcome is Outcome.FAILED and result.reason_code in RETRYABLE:
+        # Not sent, or sent and the answer lost: either way an acknowledgement is safe to
+        # send again (same key), until the server answers.
+        if result.outcome in (Outcome.FAILED, Outcome.UNKNOWN) and result.reason_code in RETRYABLE:
             updated = replace(item, attempts=item.attempts + 1, last_error=result.reason)
             if self._pending.get(item.alarm_id) == item:
                 self._pending[item.alarm_id] = updated

@@ -61,6 +61,9 @@ from app.protocol.udp import TrainStatus
 
 log = logging.getLogger(__name__)
 
+#: How long the heartbeat watchdog lets the loop read before it calls a silent peer dead.
+DEAD_PEER_GRACE_S = 0.02
+
 
 class LinkState(StrEnum):
     DOWN = "down"
@@ -318,16 +321,21 @@ class ServerLink:
         self.last_error = ""
         self._ended = asyncio.Event()
         self._early = []
-        transport, _ = await asyncio.wait_for(
-            loop.create_connection(
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can return the
+        # connection while its task is being cancelled by close() (bpo-42130).
+        async with asyncio.timeout(self.timings.connect_timeout_s):
+            transport, _ = await loop.create_connection(
                 lambda: FramedProtocol(
                     self._on_frame, self._on_bad_frame, on_connection_lost=self._on_lost
                 ),
                 self.host,
                 self.port,
-            ),
-            self.timings.connect_timeout_s,
-        )
+            )
+        if self.is_closed():
+            # Closed by its owner while connecting: it stays closed, and the
+            # connection that came late is closed too.
+            transport.abort()
+            return
         self._transport = transport
         udp_port = 0
         if self._want_udp:
@@ -373,6 +381,13 @@ class ServerLink:
             now = time.monotonic()
             silent = now - self._last_rx
             if silent > t.dead_after_s:
+                # After a pause of this process (SIGSTOP, a long GC) the timer and the
+                # socket are ready together: read what has arrived before calling the
+                # peer dead (a command's answer may be waiting there).
+                await asyncio.sleep(DEAD_PEER_GRACE_S)
+                silent = time.monotonic() - self._last_rx
+                if silent <= t.dead_after_s or self._ended is None or self._ended.is_set():
+                    continue
                 self._failed(f"no frame for {silent:.2f} s (heartbeat timeout)")
                 return
             if (

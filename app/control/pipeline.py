@@ -14,9 +14,15 @@ Guarantees, and who keeps them:
 - *Never executed twice.* A retry after a link failure reuses the intent's
   idempotency key, so the server answers it with the first result. A lock
   that expired under a paused client is caught by the server's fencing check.
+- *Never told "not sent" about a command that may have left.* Once a COMMAND
+  may have reached the server, the outcome is the server's answer (asked again
+  with the same key when the answer was lost, as soon as a link to the master
+  is up, within ``resolve_s``) or ``unknown``: check the device. A dispatcher
+  told "not sent" would make a new intent with a new key, the double
+  execution all this exists to prevent.
 - *Never lost silently.* ``execute`` never raises; every path ends in a
-  :class:`CommandResult` (executed, refused, failed with a reason) that is
-  audited and shown.
+  :class:`CommandResult` (executed, refused, failed, unknown, with a reason
+  code) that is audited and shown.
 - *Fail closed.* No authority information or no lock service: refused.
 """
 
@@ -42,6 +48,9 @@ from app.model.topology import Line
 log = logging.getLogger(__name__)
 
 DEDUPE_WINDOW_S = 2.0
+#: How long an intent whose answer was lost keeps asking the master (same key) before
+#: it is reported unknown: a failover takes about 1.5 s, a reconnect up to 5 s.
+RESOLVE_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,14 @@ class CommandRecord:
     joined: bool = False  # answered by an identical intent in flight: nothing sent
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far one intent got: its fencing token, and whether its COMMAND may have left."""
+
+    token: int = 0
+    may_have_left: bool = False
+
+
 class DeviceLock(Protocol):
     async def acquire(self, resource: str, holder: str) -> LockGrant: ...
     async def extend(self, grant: LockGrant) -> LockGrant: ...
@@ -82,6 +99,10 @@ class Commander(Protocol):
     """What the pipeline needs of the session."""
 
     role: str
+
+    async def wait_commandable(self, timeout_s: float) -> bool:
+        """Whether a command can go to the master now, waiting at most ``timeout_s``."""
+        ...
 
     async def command(
         self,
@@ -180,6 +201,7 @@ class CommandPipeline:
         authority: Authority | None,
         audit: AuditLog,
         dedupe_window_s: float = DEDUPE_WINDOW_S,
+        resolve_s: float = RESOLVE_S,
         clock_ms: Callable[[], int] = _wall_ms,
         zone_of: Callable[[str], str | None] | None = None,
     ) -> None:
@@ -191,6 +213,8 @@ class CommandPipeline:
         self.authority = authority
         self.audit = audit
         self.dedupe_window_s = dedupe_window_s
+        self.resolve_s = resolve_s
+        self.resolved = 0  # answers lost, then got by asking again with the same key
         self._clock_ms = clock_ms
         # A train's zone is where it stands now: the session's state knows, the line not.
         self._zone_of = zone_of or line.zone_of_device
@@ -263,27 +287,36 @@ class CommandPipeline:
 
     async def _run(self, intent: Intent) -> CommandResult:
         started = self._clock_ms()
-        sent = [0]  # the fencing token, once a grant is taken (read if cancelled)
+        progress = _Progress()  # how far it got (read if cancelled or broken)
         try:
-            result, token = await self._attempt(intent, sent)
+            result, token = await self._attempt(intent, progress)
         except asyncio.CancelledError:
-            result = self._outcome(
-                intent, Outcome.FAILED, "cancelled", "cancelled before its outcome was known"
+            result = self._broken(intent, progress, "cancelled", "cancelled")
+            self._audit(intent, started, progress.token, result)
+            self.finished.emit(
+                CommandRecord(intent, result, progress.token, started, self._clock_ms())
             )
-            self._audit(intent, started, sent[0], result)
-            self.finished.emit(CommandRecord(intent, result, sent[0], started, self._clock_ms()))
             raise
         except Exception as exc:  # never lost silently, whatever broke
             log.exception("command pipeline failed for %s %s", intent.op, intent.device)
-            result, token = (
-                self._outcome(intent, Outcome.FAILED, "internal_error", str(exc)),
-                sent[0],
-            )
+            result = self._broken(intent, progress, "internal_error", str(exc))
+            token = progress.token
         self._audit(intent, started, token, result)
         self.finished.emit(CommandRecord(intent, result, token, started, self._clock_ms()))
         return result
 
-    async def _attempt(self, intent: Intent, sent: list[int]) -> tuple[CommandResult, int]:
+    def _broken(self, intent: Intent, progress: _Progress, code: str, why: str) -> CommandResult:
+        """The outcome of an intent interrupted by ``why``: unknown once it may have left."""
+        if progress.may_have_left:
+            return self._outcome(
+                intent,
+                Outcome.UNKNOWN,
+                code,
+                f"{why} after sending; outcome unknown: check the device",
+            )
+        return self._outcome(intent, Outcome.FAILED, code, f"{why} before sending; not sent")
+
+    async def _attempt(self, intent: Intent, progress: _Progress) -> tuple[CommandResult, int]:
         reason = self.check(intent)
         if reason:
             return self._outcome(intent, Outcome.REFUSED, "not_authorised", reason), 0
@@ -300,37 +333,63 @@ class CommandPipeline:
                 "lock_unavailable",
                 f"device lock service unavailable ({exc}); not sent",
             ), 0
-        sent[0] = grant.fencing_token
+        progress.token = grant.fencing_token
         keeper = asyncio.get_running_loop().create_task(self._keep(grant))
         try:
-            # the argument only when there is one: older senders take no such keyword
-            extra = {"arg": intent.arg} if intent.arg else {}
-            result = await self.session.command(
-                intent.device,
-                intent.op,
-                idempotency_key=intent.key,
-                fencing_token=grant.fencing_token,
-                zone=intent.zone,
-                **extra,
-            )
-            if result.outcome is Outcome.FAILED and result.reason_code == "link_down":
-                # The answer was lost with the link, not necessarily the command: the
-                # same key makes the retry safe (a repeat gets the first result).
-                log.warning("%s %s: %s; retrying once", intent.op, intent.device, result.reason)
-                result = await self.session.command(
-                    intent.device,
-                    intent.op,
-                    idempotency_key=intent.key,
-                    fencing_token=grant.fencing_token,
-                    zone=intent.zone,
-                    **extra,
-                )
+            result = await self._send(intent, progress)
             return result, grant.fencing_token
         finally:
             keeper.cancel()
             # Shielded: a cancelled caller must not leave the device locked until its TTL.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.lock.release(grant))
+
+    async def _send(self, intent: Intent, progress: _Progress) -> CommandResult:
+        """The COMMAND, and when its answer is lost, the same again until an answer comes.
+
+        After an ``unknown`` (the link failed, or no answer in time) the command may
+        have been executed. Asking again with the same idempotency key is safe (the
+        server answers a key it has seen with the first result) and is the only way
+        to learn the outcome: it is asked as soon as a link to the master is up, until
+        an answer comes or ``resolve_s`` has passed. A send that cannot go out then
+        ("not sent") says nothing about the first one: the outcome stays unknown.
+        """
+        # the argument only when there is one: older senders take no such keyword
+        extra = {"arg": intent.arg} if intent.arg else {}
+
+        async def send() -> CommandResult:
+            return await self.session.command(
+                intent.device,
+                intent.op,
+                idempotency_key=intent.key,
+                fencing_token=progress.token,
+                zone=intent.zone,
+                **extra,
+            )
+
+        progress.may_have_left = True
+        result = await send()
+        if result.outcome is not Outcome.UNKNOWN:
+            return result
+        unknown = result
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.resolve_s
+        while (left := deadline - loop.time()) > 0:
+            log.warning(
+                "%s %s: %s; asking again (same key)", intent.op, intent.device, result.reason
+            )
+            if not await self.session.wait_commandable(left):
+                break
+            result = await send()
+            if result.outcome is Outcome.UNKNOWN:
+                unknown = result
+            elif result.outcome is Outcome.FAILED or result.reason_code == "not_master":
+                # Not sent, or asked of a server no longer master: no news of the first.
+                await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))
+            else:
+                self.resolved += 1
+                return result
+        return unknown
 
     async def _keep(self, grant: LockGrant) -> None:
         """Extend the lock while a long command runs (every third of its validity).

@@ -66,9 +66,14 @@ def parse_train_device(device: str) -> int | None:
 
 
 class Outcome(StrEnum):
-    EXECUTED = "executed"
-    REFUSED = "refused"
-    FAILED = "failed"
+    """What became of a command, as far as this workstation can know."""
+
+    EXECUTED = "executed"  # the server carried it out
+    REFUSED = "refused"  # decided against, by the server or before sending; not executed
+    FAILED = "failed"  # nothing reached the server: not sent, not executed
+    # It may have left and the answer was lost: it may have been executed. Check the
+    # device; a new intent would be a second command (only the same key is safe).
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,8 @@ SERVER_ROLES = ("master", "standby")
 HMI_ROLES = ("dispatcher", "supervisor", "observer")
 COMMANDING_ROLES = ("dispatcher", "supervisor")
 ALARMS_FULL_EVERY = 50  # ticks between full alarm replicas (5 s at the default tick)
+#: How long a silent client hung up on may take to read what was sent to it.
+HANG_UP_GRACE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +255,21 @@ class ClientLink(asyncio.Protocol):
         self.last_tx = time.monotonic()
 
     def drop(self) -> None:
+        """Disconnect at once (a peer that broke the protocol): unsent bytes are dropped."""
         if self.transport is not None:
             self.transport.abort()
+
+    def hang_up(self) -> None:
+        """Disconnect a silent peer gracefully: what was already sent to it (a command's
+        result) stays readable when it wakes, then it reads the end of the stream. An
+        abort would send a reset, and the peer's kernel would discard those bytes unread:
+        the client of a command it sent just before a pause would never learn that it
+        was executed. A peer that does not read either is aborted after a grace."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.close()
+        asyncio.get_running_loop().call_later(HANG_UP_GRACE_S, transport.abort)
 
 
 class _PeerHandler(LinkHandler):
@@ -557,10 +572,12 @@ class SimServer:
         s = self.settings
         now = time.monotonic()
         for c in list(self.clients):
+            if c.silent:
+                continue  # hung up on, reading what was sent to it
             if now - c.last_rx > s.heartbeat_s * s.missed:
                 log.warning("client %s silent for %.2f s; dropping", c.peer, now - c.last_rx)
                 c.silent = True
-                c.drop()
+                c.hang_up()
             elif c.hello is not None and now - c.last_tx >= s.heartbeat_s:
                 c.send(self.heartbeat())
 

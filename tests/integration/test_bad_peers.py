@@ -166,3 +166,72 @@ def test_a_pending_request_fails_with_its_cause_when_the_peer_goes_silent(
             link.send(Command("c2", "W1", CommandOp.THROW_NORMAL, "d", "dispatcher"))
 
     asyncio.run(with_peer(peer, body))
+
+
+def test_a_link_closed_while_its_connection_completes_stays_closed(demo_line: Line) -> None:
+    """Issue 16, defect 2: ``close()`` landing in the loop iteration where the TCP
+    connection completes. On Python 3.11 ``asyncio.wait_for`` then returned the
+    connection to a task being cancelled, and the link fired ``connected`` in
+    ``closed``: a RuntimeError at exit. A link closed by its owner stays closed, and
+    the connection that came late is closed too."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        escaped: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, ctx: escaped.append(ctx))
+
+        accepted: list[asyncio.StreamWriter] = []
+
+        async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.append(writer)
+            await reader.read()
+            writer.transport.abort()
+
+        server = await asyncio.start_server(peer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        gate = asyncio.Event()
+        made: list[asyncio.BaseTransport] = []
+        real = loop.create_connection
+
+        async def connect_then_wait(*args: Any, **kw: Any) -> Any:
+            transport, protocol = await real(*args, **kw)
+            made.append(transport)
+            try:
+                await gate.wait()
+            except asyncio.CancelledError:
+                transport.close()  # what create_connection itself does when cancelled
+                raise
+            return transport, protocol
+
+        loop.create_connection = connect_then_wait  # type: ignore[method-assign]
+        link = ServerLink(
+            "T",
+            "P",
+            "127.0.0.1",
+            port,
+            lambda u: master_hello(demo_line),
+            Recorder(),
+            FAST,
+            udp=False,
+        )
+        link.start()
+        try:
+            async with asyncio.timeout(5):
+                while not made:
+                    await asyncio.sleep(0.005)
+            gate.set()  # the connection completes in this iteration ...
+            await link.close()  # ... and its owner closes the link in the same one
+            await asyncio.sleep(0.05)
+            assert link.state is LinkState.CLOSED
+            assert made[0].is_closing()
+            assert link.reconnects == 0
+        finally:
+            del loop.create_connection
+            server.close()
+            for writer in accepted:
+                writer.transport.abort()
+            await server.wait_closed()
+            await asyncio.sleep(0.01)
+        assert escaped == [], escaped
+
+    asyncio.run(main())

@@ -1,7 +1,8 @@
-"""The command pipeline: authority, device lock, one send (one retry), dedupe, audit.
+"""The command pipeline: authority, device lock, the send (asked again when the answer
+is lost), dedupe, audit.
 
 Hand-written fakes stand in for the session (it records every send and can be told
-to answer ``link_down``, to hang until released, or to raise) and for the zone
+to answer ``link_down`` or "not sent", to hang until released, or to raise) and for the zone
 authority; the locks are the real :class:`LocalDeviceLock`, and, in the tests
 marked ``integration``, the real :class:`Redlock` against real redis-server
 processes.
@@ -59,7 +60,9 @@ class Send:
 
 
 class FakeSession:
-    """Records every send. ``link_down``: answer that many sends "link_down" first;
+    """Records every send. ``link_down``: answer that many sends "link_down" (sent, the
+    answer lost: unknown) first; ``not_sent``: then answer that many "no_link" (not
+    sent); ``commandable``: what ``wait_commandable`` says (False: after its timeout);
     ``hold``: each send waits until it is set; ``error``: each send raises it;
     ``delay_s``: each send takes that long; ``outcome``/``code``: the answer."""
 
@@ -67,6 +70,9 @@ class FakeSession:
         self.role = role
         self.sends: list[Send] = []
         self.link_down = 0
+        self.not_sent = 0
+        self.commandable = True
+        self.waits = 0
         self.hold: asyncio.Event | None = None
         self.error: Exception | None = None
         self.delay_s = 0.0
@@ -94,9 +100,20 @@ class FakeSession:
         if self.link_down:
             self.link_down -= 1
             return CommandResult(
-                idempotency_key, device, op, Outcome.FAILED, "link_down", "link to A lost"
+                idempotency_key, device, op, Outcome.UNKNOWN, "link_down", "link to A lost"
+            )
+        if self.not_sent:
+            self.not_sent -= 1
+            return CommandResult(
+                idempotency_key, device, op, Outcome.FAILED, "no_link", "no link; not sent"
             )
         return CommandResult(idempotency_key, device, op, self.outcome, self.code, "")
+
+    async def wait_commandable(self, timeout_s: float) -> bool:
+        self.waits += 1
+        if not self.commandable:
+            await asyncio.sleep(timeout_s)
+        return self.commandable
 
 
 class FakeAuthority:
@@ -164,6 +181,7 @@ class Rig:
         authority: FakeAuthority | None = None,
         no_authority: bool = False,
         dedupe_window_s: float = 2.0,
+        resolve_s: float = 1.0,
     ) -> None:
         self.session = FakeSession(role)
         self.lock = TokenLock() if lock is None else lock
@@ -179,6 +197,7 @@ class Rig:
             authority=self.authority,
             audit=self.audit,
             dedupe_window_s=dedupe_window_s,
+            resolve_s=resolve_s,
         )
         self.records: list[CommandRecord] = []
         self.started: list[Intent] = []
@@ -384,10 +403,10 @@ def test_lock_unavailable_fails_closed_and_nothing_is_sent(rig: Callable[..., Ri
     assert (entry["result"], entry["reason_code"]) == ("failed", "lock_unavailable")
 
 
-# -- link_down: one retry, same key, same token ---------------------------------------
+# -- an answer lost: asked again with the same key, never "not sent" -------------------
 
 
-def test_link_down_once_is_retried_once_with_the_same_key_and_token(
+def test_link_down_once_is_asked_again_with_the_same_key_and_token(
     rig: Callable[..., Rig],
 ) -> None:
     r = rig()
@@ -398,20 +417,65 @@ def test_link_down_once_is_retried_once_with_the_same_key_and_token(
     assert r.session.sends == [Send(DEVICE, OP, intent.key, 7)] * 2
     assert len(r.lock.granted) == 1  # one lock for both sends
     assert not r.lock.held()
+    assert r.pipeline.resolved == 1
     [entry] = r.lines()
     assert (entry["result"], entry["fencing_token"]) == ("executed", 7)
 
 
-def test_link_down_twice_is_reported_not_retried_again(rig: Callable[..., Rig]) -> None:
+def test_an_answer_lost_then_not_sent_is_never_reported_not_sent(
+    rig: Callable[..., Rig],
+) -> None:
+    """Issue 16, defect 1: after "link_down" the pipeline asked again at once on a link
+    still down; the session said "no_link ... not sent", and that replaced the first
+    result. Now a send that cannot go out says nothing about the first one: asked again
+    once the link is back, the server's answer (same key) is the outcome."""
     r = rig()
-    r.session.link_down = 2
+    r.session.link_down = 1
+    r.session.not_sent = 3
     intent = r.intent()
     result = asyncio.run(r.execute(intent))
-    assert (result.outcome, result.reason_code) == (Outcome.FAILED, "link_down")
-    assert r.session.sends == [Send(DEVICE, OP, intent.key, 7)] * 2
+    assert result.outcome is Outcome.EXECUTED
+    assert r.session.sends == [Send(DEVICE, OP, intent.key, 7)] * 5
+    assert {rec.result.outcome for rec in r.records} == {Outcome.EXECUTED}
+
+
+def test_an_answer_lost_and_no_link_back_in_time_is_unknown_not_failed(
+    rig: Callable[..., Rig],
+) -> None:
+    r = rig(resolve_s=0.2)
+    r.session.link_down = 1
+    r.session.commandable = False
+    intent = r.intent()
+    result = asyncio.run(r.execute(intent))
+    assert (result.outcome, result.reason_code) == (Outcome.UNKNOWN, "link_down")
+    assert r.session.sends == [Send(DEVICE, OP, intent.key, 7)]  # nothing could go out
+    assert r.session.waits == 1
     assert not r.lock.held()
     [entry] = r.lines()
-    assert (entry["result"], entry["reason_code"]) == ("failed", "link_down")
+    assert (entry["result"], entry["reason_code"]) == ("unknown", "link_down")
+
+
+def test_answers_lost_until_the_window_ends_is_unknown(rig: Callable[..., Rig]) -> None:
+    r = rig(resolve_s=0.3)
+    r.session.link_down = 10_000
+    r.session.delay_s = 0.02
+    result = asyncio.run(r.execute())
+    assert result.outcome is Outcome.UNKNOWN
+    assert 2 <= len(r.session.sends) < 100  # asked again, bounded by the window
+    assert len({s.key for s in r.session.sends}) == 1
+    assert not r.lock.held()
+
+
+def test_a_not_master_answer_to_the_second_ask_says_nothing_of_the_first(
+    rig: Callable[..., Rig],
+) -> None:
+    """A server that has just become standby refuses the repeat: that is no answer about
+    the first send (the old master may have executed it), so the outcome stays unknown."""
+    r = rig(resolve_s=0.3)
+    r.session.link_down = 1
+    r.session.outcome, r.session.code = Outcome.REFUSED, "not_master"
+    result = asyncio.run(r.execute())
+    assert (result.outcome, result.reason_code) == (Outcome.UNKNOWN, "link_down")
 
 
 # -- dedupe: in flight, recent, after a refusal --------------------------------------
@@ -506,16 +570,17 @@ def test_a_zero_dedupe_window_sends_every_intent(rig: Callable[..., Rig]) -> Non
 # -- failures and cancellation ---------------------------------------------------------
 
 
-def test_a_session_that_raises_ends_failed_never_raises_and_releases(
+def test_a_session_that_raises_ends_unknown_never_raises_and_releases(
     rig: Callable[..., Rig],
 ) -> None:
+    """It broke while sending: the command may have left, so its outcome is unknown."""
     r = rig()
     r.session.error = RuntimeError("codec exploded")
     result = asyncio.run(r.execute())
     assert (result.outcome, result.reason_code, result.reason) == (
-        Outcome.FAILED,
+        Outcome.UNKNOWN,
         "internal_error",
-        "codec exploded",
+        "codec exploded after sending; outcome unknown: check the device",
     )
     assert len(r.session.sends) == 1
     assert len(r.lock.released) == 1
@@ -523,7 +588,7 @@ def test_a_session_that_raises_ends_failed_never_raises_and_releases(
     [record] = r.records
     assert record.result == result
     [entry] = r.lines()
-    assert (entry["result"], entry["reason_code"]) == ("failed", "internal_error")
+    assert (entry["result"], entry["reason_code"]) == ("unknown", "internal_error")
 
 
 def test_a_cancelled_caller_does_not_cancel_the_command_in_flight(
@@ -581,7 +646,7 @@ def test_shutdown_with_a_command_in_flight_releases_the_lock_and_audits_cancelle
 ) -> None:
     """The loop ends (``asyncio.run`` cancels every task left) while a command hangs:
     the command task itself is cancelled; the shielded release still runs and the
-    audit says so."""
+    audit says so: sent, so its outcome is unknown, not "failed"."""
     r = rig()
 
     async def main() -> None:
@@ -596,9 +661,9 @@ def test_shutdown_with_a_command_in_flight_releases_the_lock_and_audits_cancelle
     assert len(r.lock.released) == 1
     [entry] = r.lines()
     assert (entry["result"], entry["reason_code"], entry["reason"]) == (
-        "failed",
+        "unknown",
         "cancelled",
-        "cancelled before its outcome was known",
+        "cancelled after sending; outcome unknown: check the device",
     )
 
 
