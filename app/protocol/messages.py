@@ -2,7 +2,9 @@
 
 Every payload is a UTF-8 JSON object whose keys are the fields of one frozen
 dataclass. Decoding checks every field's presence and type and names the first
-wrong one (``SNAPSHOT.sections[3].occupied: expected bool, got str``).
+wrong one (``SNAPSHOT.sections[3].occupied: expected bool, got str``). The bytes
+must be strict UTF-8 and no string may hold a lone surrogate (``app/wiretext.py``):
+such text would pass here and crash whatever prints it later.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.model.commands import Command, CommandResult
 from app.model.state import StateDelta, StateSnapshot
 from app.protocol.errors import LocalProtocolError, RemoteProtocolError
 from app.protocol.frames import Frame, MessageType
+from app.wiretext import WireTextError, decode_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +117,10 @@ def encode_message(msg: Message) -> tuple[MessageType, bytes]:
 def decode_message(frame: Frame) -> Message:
     where = frame.type.name
     try:
-        raw = json.loads(frame.payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise RemoteProtocolError(f"payload is not UTF-8 JSON ({exc})", where) from None
+        raw = decode_json(frame.payload, where)
+    except WireTextError as exc:
+        # Callers count and report RemoteProtocolError; .where names the field (HELLO.node).
+        raise RemoteProtocolError(exc.detail, exc.where) from None
     cls = MESSAGE_CLASSES.get(frame.type)
     if cls is None:
         # A type the frame codec knows but this link does not carry (the ISCS

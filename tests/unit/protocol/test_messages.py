@@ -120,7 +120,7 @@ def test_missing_field_and_bad_enum() -> None:
 
 
 def test_not_json() -> None:
-    with pytest.raises(RemoteProtocolError, match="not UTF-8 JSON"):
+    with pytest.raises(RemoteProtocolError, match=r"DELTA: not UTF-8: byte 0xFF at offset 0"):
         decode_message(Frame(MessageType.DELTA, 0, b"\xff{"))
 
 
@@ -239,3 +239,79 @@ def test_the_new_operations_decode(op: str) -> None:
     cmd = {"command_id": "1", "device": "train:7", "op": op, "dispatcher": "d", "role": "r"}
     got = decode_message(frame(MessageType.COMMAND, cmd))
     assert isinstance(got, Command) and got.op is CommandOp(op)
+
+
+# -- text from the wire (issue 16, defect 7) ---------------------------------------------
+
+HELLO_BODY = '{"node":"A%s","role":"master","line_id":"L","line_digest":"d"}'
+
+
+@pytest.mark.parametrize(
+    ("payload", "where", "detail"),
+    [
+        pytest.param(
+            (HELLO_BODY % "\\ud800").encode(),
+            "HELLO.node",
+            "text holds a lone surrogate U+D800 at character 1",
+            id="escape",
+        ),
+        pytest.param(
+            (HELLO_BODY % "\\udc00\\ud800").encode(),
+            "HELLO.node",
+            "lone surrogate U+DC00",
+            id="escape-pair-reversed",
+        ),
+        pytest.param(
+            b'{"node\\udfff":1,"role":"master","line_id":"L","line_digest":"d"}',
+            "HELLO",
+            "a key holds a lone surrogate",
+            id="escape-in-a-key",
+        ),
+        pytest.param(
+            (HELLO_BODY % "").encode().replace(b'"A"', b'"A\xed\xa0\x80"'),
+            "HELLO",
+            "not UTF-8: byte 0xED at offset 10",
+            id="raw-bytes",
+        ),
+        pytest.param(
+            (HELLO_BODY % "").encode().replace(b'"A"', b'"A\xc0\xaf"'),
+            "HELLO",
+            "not UTF-8: byte 0xC0 at offset 10",
+            id="overlong",
+        ),
+        pytest.param(
+            (HELLO_BODY % "").encode("utf-16"),
+            "HELLO",
+            "not UTF-8: byte 0xFF at offset 0",
+            id="utf-16",
+        ),
+        pytest.param((HELLO_BODY % "").encode("utf-16-be"), "HELLO", "not JSON", id="utf-16-be"),
+        pytest.param((HELLO_BODY % "").encode("utf-32-le"), "HELLO", "not JSON", id="utf-32-le"),
+    ],
+)
+def test_text_no_encoder_can_write_is_refused_saying_what_and_where(
+    payload: bytes, where: str, detail: str
+) -> None:
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_message(Frame(MessageType.HELLO, 0, payload))
+    assert info.value.where == where
+    assert detail in info.value.message
+    str(info.value).encode("utf-8")  # the refusal itself can be logged
+
+
+def test_a_connection_refuses_a_lone_surrogate_as_a_bad_frame() -> None:
+    conn = Connection()
+    conn.receive_data(encode_frame(MessageType.HELLO, 0, (HELLO_BODY % "\\ud800").encode()))
+    with pytest.raises(RemoteProtocolError, match=r"HELLO\.node: text holds a lone surrogate"):
+        conn.next_event()
+
+
+def test_good_text_still_decodes_whole() -> None:
+    """A surrogate *pair* escape is one character; non-ASCII text passes untouched."""
+    for body, node in [
+        (HELLO_BODY % "\\ud83d\\ude00", "A\U0001f600"),
+        (HELLO_BODY % "道岔\u202e", "A道岔\u202e"),
+    ]:
+        msg = decode_message(Frame(MessageType.HELLO, 0, body.encode()))
+        assert isinstance(msg, Hello) and msg.node == node
+        msg.node.encode("utf-8")
