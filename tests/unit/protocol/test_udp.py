@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -104,3 +106,18 @@ def test_bad_consist_fields_are_refused_naming_the_field(
     with pytest.raises(RemoteProtocolError) as info:
         decode_train_status(data)
     assert info.value.where == where
+
+
+@pytest.mark.parametrize(
+    "number",
+    [b"01\xed\xa0\x80\0\0\0", b"\xed\xbf\xbf0101", b"\xc0\xaf0101\0\0", "乙01".encode()],
+    ids=["surrogate-bytes", "surrogate-bytes-first", "overlong", "utf-8-not-ascii"],
+)
+def test_a_train_number_that_is_not_ascii_is_refused(number: bytes) -> None:
+    """The only text in a datagram: strict ASCII, so it can never hold a lone surrogate."""
+    body = bytearray(encode_train_status(TrainStatus(1, 2, 7, "0701", 4, 5, 6, 0, 0, 1))[:44])
+    body[18:26] = number.ljust(8, b"\0")
+    data = bytes(body) + zlib.crc32(body).to_bytes(4, "big")
+    with pytest.raises(RemoteProtocolError, match="train number is not ASCII") as info:
+        decode_train_status(data)
+    assert info.value.where == "datagram.number"
