@@ -12,6 +12,9 @@ checks every field and names the first wrong one (:class:`IscsMessageError`).
   ``show_device`` or ``show_alarm``.
 - ``ISCS_ACK`` (child → HMI): ``{"v", "id"}``: the child has handled (or had
   already handled) that hand-off; the HMI drops it from its outbox.
+
+A body must be strict UTF-8 JSON with no lone surrogate in any string
+(``app/wiretext.py``): the console program prints hand-offs, and the window shows them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.protocol.frames import MessageType
+from app.wiretext import WireTextError, decode_json
 
 VERSION = 1
 MAX_BODY = 16 * 1024  # a hand-off is small; anything bigger is refused
@@ -93,9 +97,10 @@ def decode(kind: MessageType, payload: bytes, where: str = "iscs") -> IscsMessag
     if len(payload) > MAX_BODY:
         raise IscsMessageError(f"{where}: body of {len(payload)} bytes exceeds {MAX_BODY}")
     try:
-        doc = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        raise IscsMessageError(f"{where}: not JSON ({type(exc).__name__})") from None
+        doc = decode_json(payload, where)
+    except WireTextError as exc:
+        # json.loads(bytes) would also take UTF-16/32 and pass raw surrogate bytes through.
+        raise IscsMessageError(str(exc)) from None
     if not isinstance(doc, dict):
         raise IscsMessageError(f"{where}: expected an object, got {type(doc).__name__}")
     version = doc.get("v")

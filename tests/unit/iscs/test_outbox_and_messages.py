@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.iscs.connection import IscsConnection
 from app.iscs.messages import (
     MAX_BODY,
     Handoff,
@@ -19,7 +21,7 @@ from app.iscs.messages import (
     encode,
 )
 from app.iscs.outbox import Outbox
-from app.protocol.frames import MessageType
+from app.protocol.frames import MessageType, encode_frame
 
 
 def h(n: int, kind: HandoffKind = HandoffKind.SHOW_DEVICE) -> Handoff:
@@ -63,9 +65,68 @@ def test_oversize_is_refused() -> None:
 @given(st.sampled_from(list(MessageType)), st.binary(max_size=300))
 def test_fuzz_decode_only_raises_its_own_error(kind: MessageType, body: bytes) -> None:
     try:
-        decode(kind, body)
+        msg = decode(kind, body)
     except IscsMessageError as exc:
         assert str(exc).startswith("iscs")
+        str(exc).encode("utf-8")
+    else:
+        for value in asdict(msg).values():
+            str(value).encode("utf-8")  # what it decodes can be printed
+
+
+ACK = '{"v":1,"id":"h%s"}'
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param(
+            (ACK % "\\ud800").encode(),
+            "iscs.id: text holds a lone surrogate U+D800 at character 1",
+            id="escape",
+        ),
+        pytest.param(
+            b'{"v":1,"id":"h","\\udfff":0}', "iscs: a key holds a lone surrogate", id="escape-key"
+        ),
+        pytest.param(
+            (ACK % "").encode().replace(b'"h"', b'"h\xed\xa0\x80"'),
+            "iscs: not UTF-8: byte 0xED at offset 14",
+            id="raw-bytes-ED-A0-80",
+        ),
+        pytest.param(
+            (ACK % "").encode().replace(b'"h"', b'"h\xed\xbf\xbf"'),
+            "iscs: not UTF-8: byte 0xED at offset 14",
+            id="raw-bytes-ED-BF-BF",
+        ),
+        pytest.param(
+            (ACK % "").encode().replace(b'"h"', b'"h\xc0\xaf"'),
+            "iscs: not UTF-8: byte 0xC0",
+            id="overlong",
+        ),
+        pytest.param((ACK % "").encode("utf-16"), "iscs: not UTF-8: byte 0xFF", id="utf-16"),
+        pytest.param((ACK % "").encode("utf-16-le"), "iscs: not JSON", id="utf-16-le"),
+        pytest.param((ACK % "").encode("utf-32"), "iscs: not UTF-8: byte 0xFF", id="utf-32"),
+        pytest.param((ACK % "").encode("utf-32-be"), "iscs: not JSON", id="utf-32-be"),
+    ],
+)
+def test_text_no_encoder_can_write_is_refused_saying_what_and_where(
+    body: bytes, error: str
+) -> None:
+    with pytest.raises(IscsMessageError) as caught:
+        decode(MessageType.ISCS_ACK, body)
+    assert error in str(caught.value)
+    str(caught.value).encode("utf-8")  # the refusal itself can be logged
+
+
+def test_the_channel_refuses_a_lone_surrogate_naming_the_message() -> None:
+    hmi = IscsConnection("iscs")
+    hmi.receive_data(encode_frame(MessageType.ISCS_ACK, 0, (ACK % "\\ud800").encode()))
+    with pytest.raises(IscsMessageError, match=r"iscs#0\.id: text holds a lone surrogate"):
+        hmi.next_message()
+    sender, program = IscsConnection("iscs"), IscsConnection("hmi")
+    good = Handoff("h1", HandoffKind.SHOW_STATION, station="\u4e59\U0001f600", dispatcher="d")
+    program.receive_data(sender.send(good))
+    assert program.next_message() == good  # non-ASCII text is kept whole
 
 
 def test_outbox_keeps_until_acked_and_sends_again_after_a_rewind() -> None:
