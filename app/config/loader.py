@@ -12,6 +12,7 @@ afterwards can report dangling references and the like at the right line too.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -25,8 +26,11 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.config.errors import ConfigError
+from app.wiretext import first_surrogate
 
 _TAG = "tag:yaml.org,2002:"
+#: Byte order marks of UTF-16 and UTF-32 (LE: FF FE, FF FE 00 00; BE: FE FF, 00 00 FE FF).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _SAFE = SafeConstructor()
 _TYPE_NAMES = {
     "str": "string",
@@ -372,19 +376,78 @@ class Obj(Spec):
 
 
 def read_text(path: str | Path) -> str:
-    """The file's text (UTF-8, optional BOM), or a ConfigError saying why not."""
+    """The file's text (UTF-8, optional BOM), or a ConfigError saying why not and where."""
     file = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(file, 1, 1, "", f"cannot read file: {exc.strerror or exc}") from None
+    # The BOM is cut by hand: "utf-8-sig" reports error offsets from after it.
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
-        return raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise ConfigError(file, line, column, "", "file is not valid UTF-8") from None
+        start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        # Columns count characters, as YAML's marks do; the bytes before the bad one decode.
+        column = len(body[start : exc.start].decode("utf-8")) + 1
+        hint = " (a UTF-16 or UTF-32 file? save it as UTF-8)" if raw.startswith(_WIDE_BOMS) else ""
+        raise ConfigError(
+            file, line, column, "", f"file is not valid UTF-8: byte 0x{body[exc.start]:02X}{hint}"
+        ) from None
+    nul = text.find("\0")
+    if nul >= 0:
+        # UTF-16/32 text without a byte order mark is valid UTF-8 full of NULs.
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise ConfigError(
+            file, line, column, "", "file holds a NUL byte: not UTF-8 text (UTF-16 or UTF-32?)"
+        )
+    return text
+
+
+def _surrogate_error(file: str, root: Node) -> ConfigError | None:
+    """The first string (value or key, in file order) holding a lone surrogate, as a
+    ConfigError, or None.
+
+    PyYAML turns the escapes ``"\\ud800"`` and ``"\\U0000DC00"`` in double-quoted scalars
+    into lone surrogates (a pair of escapes too: it does not join them), which no
+    encoder can write: refused here, before any key path or message is built from them.
+    """
+    stack: list[tuple[Node, str, bool]] = [(root, "", False)]  # node, path, is a key
+    seen: set[int] = set()
+    while stack:
+        node, path, is_key = stack.pop()
+        if id(node) in seen:
+            continue  # an alias: its node was (or will be) checked once
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            text = str(node.value)
+            at = first_surrogate(text)
+            if at >= 0:
+                what = f"{'a key' if is_key else 'text'} holds a lone surrogate"
+                shown = f" ({text!r})" if is_key else ""  # the path cannot name a bad key
+                mark = node.start_mark
+                return ConfigError(
+                    file,
+                    mark.line + 1,
+                    mark.column + 1,
+                    path,
+                    f"{what} U+{ord(text[at]):04X} at character {at}{shown}",
+                )
+        elif isinstance(node, SequenceNode):
+            items = [(child, join(path, i), False) for i, child in enumerate(node.value)]
+            stack.extend(reversed(items))  # popped in file order
+        elif isinstance(node, MappingNode):
+            items = []
+            for key_node, value_node in node.value:
+                # A key is popped (and checked) before the value whose path names it.
+                scalar_key = isinstance(key_node, ScalarNode)
+                items.append((key_node, path, scalar_key))
+                key = str(key_node.value) if scalar_key else "?"
+                items.append((value_node, join(path, key), False))
+            stack.extend(reversed(items))
+    return None
 
 
 def compose(text: str, file: str) -> Document:
@@ -406,6 +469,9 @@ def compose(text: str, file: str) -> Document:
         raise ConfigError(file, 1, 1, "", "YAML syntax error: nesting too deep") from None
     if root is None:
         raise ConfigError(file, 1, 1, "", "the file is empty")
+    bad = _surrogate_error(file, root)
+    if bad is not None:
+        raise bad
     return Document(file, root)
 
 

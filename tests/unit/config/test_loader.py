@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import string
 from pathlib import Path
@@ -337,7 +336,7 @@ def test_empty_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_line(bad)
     assert (info.value.line, info.value.column) == (2, 15)
-    assert info.value.message == "file is not valid UTF-8"
+    assert info.value.message == "file is not valid UTF-8: byte 0xE9"
 
 
 def test_non_printable_character(tmp_path: Path) -> None:
@@ -437,15 +436,20 @@ workstation:
 _YAMLISH = st.sampled_from(
     [*"{}[]:,-#&*!|>'\"%@` \n\t", "\n  ", "- ", ": ", "null", "~", "!!int", "&a", "*a", "1e9"]
 )
+#: Escapes PyYAML turns into lone surrogates (a pair too: it does not join them).
+_SURROGATE_ESCAPES = st.sampled_from(['"\\ud800"', "\\udfff", '"\\U0000DC00"', '"\\ud83d\\ude00"'])
 _TEXT = st.lists(
-    st.one_of(st.sampled_from(string.printable), st.characters(), _YAMLISH), max_size=40
+    st.one_of(st.sampled_from(string.printable), st.characters(), _YAMLISH, _SURROGATE_ESCAPES),
+    max_size=40,
 ).map("".join)
 
 
 def _only_config_errors(text: str) -> None:
     for call in (parse_line, parse_workstation):
-        with contextlib.suppress(ConfigError):
+        try:
             call(text)
+        except ConfigError as exc:
+            str(exc).encode("utf-8")  # a refusal can always be printed
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -480,3 +484,129 @@ def _mutated(draw: st.DrawFn) -> str:
 @given(_mutated())
 def test_mutated_files_raise_only_config_error(text: str) -> None:
     _only_config_errors(text)
+
+
+# -- text no encoder can write (issue 16, defect 7) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "path", "message"),
+    [
+        pytest.param(
+            "name_en: Test Line",
+            'name_en: "Test\\ud800Line"',
+            '"Test',
+            "line.name_en",
+            "text holds a lone surrogate U+D800 at character 4",
+            id="escape",
+        ),
+        pytest.param(
+            "name_en: Jia",
+            'name_en: "Jia\\U0000DFFF"',
+            '"Jia',
+            "line.stations[0].name_en",
+            "text holds a lone surrogate U+DFFF at character 3",
+            id="long-escape-in-a-list",
+        ),
+        pytest.param(
+            "name_en: Yi",
+            'name_en: "\\ud83d\\ude00"',
+            '"\\ud83d',
+            "line.stations[1].name_en",
+            "text holds a lone surrogate U+D83D at character 0",
+            id="escaped-pair-PyYAML-does-not-join",
+        ),
+        pytest.param(
+            "name_en: Whole line",
+            '"name\\udc00": Whole line',
+            '"name',
+            "line.zones[0]",
+            "a key holds a lone surrogate U+DC00 at character 4 ('name\\udc00')",
+            id="escape-in-a-key",
+        ),
+    ],
+)
+def test_a_lone_surrogate_escape_is_refused_where_it_stands(
+    tmp_path: Path, old: str, new: str, needle: str, path: str, message: str
+) -> None:
+    text = mutate(old, new)
+    err = fail(tmp_path, text)
+    assert (err.line, err.column, err.path, err.message) == (*at(text, needle), path, message)
+    str(err).encode("utf-8")  # what check_files prints
+
+
+def test_a_lone_surrogate_in_a_workstation_file_is_refused() -> None:
+    text = WORKSTATION.replace("id: WS-01", 'id: "WS\\ud800"')
+    with pytest.raises(ConfigError) as info:
+        parse_workstation(text, "ws.yaml")
+    err = info.value
+    assert (err.file, err.line, err.column, err.path) == ("ws.yaml", 2, 7, "workstation.id")
+    assert err.message == "text holds a lone surrogate U+D800 at character 2"
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "message"),
+    [
+        pytest.param(
+            "line:\n  name_zh: 道岔".encode() + b"\xed\xa0\x80\n",
+            (2, 14),
+            "file is not valid UTF-8: byte 0xED",
+            id="raw-surrogate-bytes-column-in-characters",
+        ),
+        pytest.param(
+            "\ufeffline:\n  id: \u4e59".encode() + b"\xed\xbf\xbf\n",
+            (2, 8),
+            "file is not valid UTF-8: byte 0xED",
+            id="raw-surrogate-bytes-after-a-BOM",
+        ),
+        pytest.param(
+            b"line: \xed\xa0\x80\n", (1, 7), "file is not valid UTF-8: byte 0xED", id="first-line"
+        ),
+        pytest.param(
+            b"line:\n  id: \xc0\xaf\n", (2, 7), "file is not valid UTF-8: byte 0xC0", id="overlong"
+        ),
+        pytest.param(
+            VALID.encode("utf-16"),
+            (1, 1),
+            "file is not valid UTF-8: byte 0xFF (a UTF-16 or UTF-32 file? save it as UTF-8)",
+            id="utf-16",
+        ),
+        pytest.param(
+            "line:\n  id: T1\n".encode("utf-32-be"),
+            (1, 1),
+            "file holds a NUL byte: not UTF-8 text (UTF-16 or UTF-32?)",
+            id="utf-32-be-no-BOM",
+        ),
+        pytest.param(
+            "line:\n  id: T1\n".encode("utf-16-le"),
+            (1, 2),
+            "file holds a NUL byte: not UTF-8 text (UTF-16 or UTF-32?)",
+            id="utf-16-le-no-BOM",
+        ),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_refused_at_file_line_column(
+    tmp_path: Path, data: bytes, where: tuple[int, int], message: str
+) -> None:
+    path = tmp_path / "line.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as info:
+        load_line(path)
+    err = info.value
+    assert (err.file, (err.line, err.column), err.message) == (str(path), where, message)
+
+
+def test_good_text_and_escapes_still_load(tmp_path: Path) -> None:
+    text = mutate("name_en: Test Line", 'name_en: "Test \\u9053\\U0001F600 \\x41"')
+    path = tmp_path / "line.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_line(path).name_en == "Test \u9053\U0001f600 A"
+
+
+def test_the_first_lone_surrogate_in_the_file_is_the_one_reported() -> None:
+    text = 'line: &top\n  again: *top\n  id: "\\udc01"\n  name_zh: "\\ud800"\n'
+    with pytest.raises(ConfigError) as info:
+        parse_line(text, "l.yaml")  # the alias makes a cycle: walked once
+    err = info.value
+    assert (err.line, err.column, err.path) == (3, 7, "line.id")
+    assert err.message == "text holds a lone surrogate U+DC01 at character 0"
