@@ -8,7 +8,11 @@ duplicated ranges, truncation) and structure-level ones (a JSON value swapped
 for one of another type or an extreme one, a key dropped or added, deep
 nesting; then re-framed with a correct CRC, and on a protected link a correct
 tag, so that the input gets past the integrity checks to the decoders and the
-model behind them), or made of random bytes outright:
+model behind them), or made of random bytes outright. About a fifth of the JSON
+and YAML inputs also carry text no encoder can write or that is not UTF-8 at all
+(:func:`mutate_text`: lone-surrogate escapes ``\\ud800``, raw surrogate bytes
+ED A0 80..ED BF BF, overlong UTF-8, the document re-encoded as UTF-16 or
+UTF-32); lone surrogates are among the interesting JSON values too:
 
 ``tcp_frames``
     The HMI's receive path: a ring and its framer (``app/comms/ring.py``), a
@@ -22,17 +26,22 @@ model behind them), or made of random bytes outright:
 ``iscs_messages``
     The ISCS channel's frames and ``app.iscs.messages.decode``.
 ``yaml_config``
-    ``parse_workstation`` and ``parse_line`` on mutated workstation and line files.
+    ``parse_workstation`` and ``parse_line`` on mutated workstation and line files;
+    inputs carrying bad text go through a file (``load_workstation``, ``load_line``),
+    so that bytes reach the loader's own UTF-8 check.
 
 An input may be refused only with the boundary's own error (``RemoteProtocolError``,
 ``RecordError``, ``IscsMessageError``, ``ConfigError``...: a clear message naming
-what and where). Any other exception is a **crash**; an input that takes more
-than ``--hang-s`` is a **hang** (interrupted by a timer signal). ``leaks_mb`` is
-the resident memory growth from the end of a warm-up (a tenth of the inputs) to
-the end. The last line printed is JSON with, per boundary, ``inputs``,
-``crashes``, ``hangs``, ``leaks_mb``, ``inputs_per_s`` (the rate of the code
-under test: the time spent feeding inputs, not making them), ``wall_seconds``
-(with making them), ``refused`` and ``accepted``.
+what and where). Any other exception is a **crash**, and so are a refusal whose
+message cannot be encoded as UTF-8 and an accepted input whose decoded value holds
+a string that cannot (:func:`unwritable`: it would crash the console, a log or Qt
+later); an input that takes more than ``--hang-s`` is a **hang** (interrupted by
+a timer signal). ``leaks_mb`` is the resident memory growth from the end of a
+warm-up (a tenth of the inputs) to the end. The last line printed is JSON with,
+per boundary, ``inputs``, ``crashes``, ``hangs``, ``leaks_mb``, ``inputs_per_s``
+(the rate of the code under test: the time spent feeding inputs, not making
+them), ``wall_seconds`` (with making them), ``refused``, ``accepted`` and
+``text_inputs`` (how many carried one of :func:`mutate_text`'s changes).
 """
 
 from __future__ import annotations
@@ -40,10 +49,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -52,7 +63,7 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from types import SimpleNamespace
 from typing import Any
 
@@ -70,8 +81,21 @@ from app.alarms.records import (
     encode_record,
 )
 from app.comms.ring import RingBuffer, RingFramer, RingFull, ring_capacity_for
-from app.config import ConfigError, load_line, parse_line, parse_workstation
-from app.iscs.messages import Handoff, HandoffAck, HandoffKind, IscsHello, IscsMessageError
+from app.config import (
+    ConfigError,
+    load_line,
+    load_workstation,
+    parse_line,
+    parse_workstation,
+)
+from app.iscs.messages import (
+    Handoff,
+    HandoffAck,
+    HandoffKind,
+    IscsHello,
+    IscsMessage,
+    IscsMessageError,
+)
 from app.iscs.messages import decode as iscs_decode
 from app.iscs.messages import encode as iscs_encode
 from app.model.commands import CommandOp, CommandResult, Outcome
@@ -95,7 +119,7 @@ from app.session import DispatcherSession, Endpoint, MasterView
 from app.sim.world import ServiceSettings, World
 
 MAX_PAYLOAD = 64 * 1024
-INTERESTING_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xFF)
+INTERESTING_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xC0, 0xED, 0xFF)
 INTERESTING_VALUES: tuple[Any, ...] = (
     None,
     True,
@@ -119,6 +143,9 @@ INTERESTING_VALUES: tuple[Any, ...] = (
     "é\u202e☃",
     "W0101",
     "train:1",
+    "\ud800",  # lone surrogates: "\\ud800" escapes or ED A0 80 bytes, as dumps() writes them
+    "x\udfff",
+    "\udc00\ud800",
     [],
     {},
     [1, "a", None],
@@ -126,8 +153,26 @@ INTERESTING_VALUES: tuple[Any, ...] = (
 )
 
 
+#: What :func:`mutate_text` puts into a document (issue 16, defect 7).
+SURROGATE_ESCAPES = (b"\\ud800", b"\\udbff", b"\\udc00", b"\\uDFFF", b"\\udc00\\ud800")
+OVERLONG_UTF8 = (
+    b"\xc0\xaf",
+    b"\xc0\x80",
+    b"\xc1\xbf",
+    b"\xe0\x80\xaf",
+    b"\xe0\x9f\xbf",
+    b"\xf0\x80\x80\xaf",
+)
+WIDE_ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+TEXT_SHARE = 0.2  # of the JSON and YAML inputs, those that also get a mutate_text change
+
+
 class Hang(Exception):
     """An input ran past the hang limit."""
+
+
+class Unwritable(Exception):
+    """A decoded value holds a string that cannot be encoded as UTF-8."""
 
 
 @dataclass
@@ -141,6 +186,7 @@ class Result:
     seconds: float = 0.0  # feeding the inputs to the code under test
     wall_seconds: float = 0.0  # with making them
     leaks_mb: float = 0.0
+    text_inputs: int = 0
     examples: list[str] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
@@ -154,6 +200,7 @@ class Result:
             "wall_seconds": round(self.wall_seconds, 1),
             "refused": self.refused,
             "accepted": self.accepted,
+            "text_inputs": self.text_inputs,
         }
 
 
@@ -187,6 +234,94 @@ def mutate_bytes(rng: random.Random, data: bytes, rounds: int = 0) -> bytes:
                 (b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff")
             )
     return bytes(b)
+
+
+_QUOTE = re.compile(rb'(?<!\\)"')  # a quote that is not escaped
+_COLON = re.compile(rb": ")
+
+
+def _inside_text(rng: random.Random, data: bytes, piece: bytes) -> bytes:
+    """``piece`` inside a string or a key, so that it gets past the syntax to the text
+    checks: just after an opening quote (every other unescaped one); where a document
+    has none (a YAML line file), as the quoted value of a ``key: value``."""
+    quotes = [m.start() for m in _QUOTE.finditer(data)]
+    if quotes:
+        i = rng.choice(quotes[::2]) + 1
+        return data[:i] + piece + data[i:]
+    colons = [m.start() for m in _COLON.finditer(data)]
+    if not colons:
+        i = rng.randint(0, len(data))
+        return data[:i] + piece + data[i:]
+    i = rng.choice(colons) + 2
+    ends = [j for j in (data.find(c, i) for c in (b",", b"}", b"\n")) if j >= 0]
+    end = min(ends, default=len(data))  # the value ends at the flow mapping's , or } too
+    return data[:i] + b'"x' + piece + b'"' + data[end:]
+
+
+def mutate_text(rng: random.Random, data: bytes) -> bytes:
+    """``data`` with text no encoder can write, or no longer UTF-8: a lone-surrogate
+    escape, raw surrogate bytes (ED A0 80..ED BF BF), an overlong UTF-8 sequence, or the
+    whole document re-encoded as UTF-16 or UTF-32 (with or without a byte order mark)."""
+    op = rng.randrange(4)
+    if op == 0:
+        return _inside_text(rng, data, rng.choice(SURROGATE_ESCAPES))
+    if op == 1:
+        raw = bytes((0xED, rng.randint(0xA0, 0xBF), rng.randint(0x80, 0xBF)))
+        return _inside_text(rng, data, raw * rng.randint(1, 2))
+    if op == 2:
+        return _inside_text(rng, data, rng.choice(OVERLONG_UTF8))
+    return data.decode("utf-8", "replace").encode(rng.choice(WIDE_ENCODINGS))
+
+
+class TextMutator:
+    """:func:`mutate_text` for a share of one boundary's inputs, counting them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def apply(self, rng: random.Random, data: bytes) -> bytes:
+        self.count += 1
+        return mutate_text(rng, data)
+
+    def maybe(self, rng: random.Random, data: bytes) -> bytes:
+        return self.apply(rng, data) if rng.random() < TEXT_SHARE else data
+
+
+def unwritable(value: Any) -> str | None:
+    """Where ``value`` (a decoded message, record or configuration: dataclasses, named
+    tuples, dicts, lists) holds a string that cannot be encoded as UTF-8, or None."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    seen: set[int] = set()
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return f"{path or '<value>'}: U+{ord(item[exc.start]):04X} at {exc.start}"
+            continue
+        if item is None or isinstance(item, int | float | bytes) or id(item) in seen:
+            continue
+        seen.add(id(item))  # configurations share objects (an index of the same items)
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            for f in dataclasses.fields(item):
+                stack.append((getattr(item, f.name), f"{path}.{f.name}"))
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                stack.append((k, f"{path}{{key}}"))
+                stack.append((v, f"{path}[{k!r}]"))
+        elif isinstance(item, tuple | list | set | frozenset):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, PurePath):
+            stack.append((str(item), path))
+    return None
+
+
+def check_writable(value: Any) -> None:
+    """Raise :class:`Unwritable` (counted as a crash) if ``value`` holds such a string."""
+    where = unwritable(value)
+    if where is not None:
+        raise Unwritable(f"decoded text cannot be encoded as UTF-8 at {where}")
 
 
 def interesting(rng: random.Random) -> Any:
@@ -224,7 +359,7 @@ def mutate_json(rng: random.Random, doc: Any) -> Any:
         if op == 0 and isinstance(parent, dict):
             del parent[key]
         elif op == 1 and isinstance(parent, dict):
-            parent[rng.choice(("extra", "", "\u0000", "seq", "id"))] = interesting(rng)
+            parent[rng.choice(("extra", "", "\u0000", "seq", "id", "\udfff"))] = interesting(rng)
         elif op == 2:
             nest: Any = 0
             for _ in range(rng.choice((2, 50, 5000))):
@@ -237,9 +372,12 @@ def mutate_json(rng: random.Random, doc: Any) -> Any:
     return doc
 
 
-def dumps(doc: Any) -> bytes:
+def dumps(doc: Any, rng: random.Random | None = None) -> bytes:
+    """JSON bytes; a lone surrogate comes out as raw bytes (ED A0 80), or, for a third
+    of the documents when ``rng`` is given, as its escape (``\\ud800``)."""
+    ascii_only = rng is not None and rng.random() < 1 / 3
     try:
-        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode(
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=ascii_only).encode(
             "utf-8", "surrogatepass"
         )
     except (RecursionError, ValueError):
@@ -280,6 +418,11 @@ def hang_guard(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+def _printable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold escaped: the bench prints what it found."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 Case = Callable[[random.Random], Callable[[], bool]]
 """Makes one input and returns the call that feeds it (True: accepted)."""
 
@@ -310,14 +453,24 @@ def run_boundary(
             res.hangs += 1
             if len(res.examples) < 5:
                 res.examples.append(f"hang: input {i}: {exc}")
-        except expected:
-            res.refused += 1
+        except expected as exc:
+            try:
+                str(exc).encode("utf-8")
+                res.refused += 1
+            except UnicodeEncodeError:
+                # A refusal the log handler cannot write is a crash one step later.
+                res.crashes += 1
+                if len(res.examples) < 5:
+                    res.examples.append(
+                        f"crash: input {i}: {type(exc).__name__} whose message cannot be "
+                        f"encoded as UTF-8: {_printable(str(exc))[:160]}"
+                    )
         except Exception as exc:
             res.crashes += 1
             if len(res.examples) < 5:
                 tb = traceback.extract_tb(exc.__traceback__)[-1]
                 res.examples.append(
-                    f"crash: input {i}: {type(exc).__name__}: {str(exc)[:160]} "
+                    f"crash: input {i}: {type(exc).__name__}: {_printable(str(exc))[:160]} "
                     f"at {Path(tb.filename).name}:{tb.lineno}"
                 )
         else:
@@ -364,6 +517,7 @@ class TcpBoundary:
         self.state = LineState(self.line)
         self.state.apply_snapshot(self.snapshot)
         self.ring = RingBuffer(ring_capacity_for(MAX_PAYLOAD))
+        self.text = TextMutator()
 
     def _pair(self, protected: bool) -> tuple[Connection, Connection]:
         policy = LinkPolicy(KEYS, max_age_ms=600_000) if protected else None
@@ -397,16 +551,20 @@ class TcpBoundary:
             hello = encode_message(self.samples[0])[1]
             stream += self._frame(server, MessageType.HELLO, hello, False)
         mode = rng.random()
-        for _ in range(rng.randint(1, 4)):
+        frames = rng.randint(1, 4)
+        text_at = rng.randrange(frames) if rng.random() < TEXT_SHARE else -1  # one frame's text
+        for index in range(frames):
             mtype, doc = rng.choice(self.docs)
             if mtype is MessageType.DELTA and isinstance(doc, dict) and self.state.seq is not None:
                 doc = dict(doc, seq=self.state.seq + 1)
             if mode < 0.6:
-                payload = dumps(mutate_json(rng, doc))
+                payload = dumps(mutate_json(rng, doc), rng)
             elif mode < 0.8:
                 payload = mutate_bytes(rng, dumps(doc))
             else:
                 payload = dumps(doc)
+            if index == text_at:
+                payload = self.text.apply(rng, payload)
             stream += self._frame(server, mtype, payload, protected)
         data = bytes(stream)
         if mode >= 0.8:
@@ -423,6 +581,7 @@ class TcpBoundary:
                 msg = client.accept(frame)
                 if msg is None:
                     return
+                check_writable(msg)
                 accepted += 1
                 st = self.state
                 if isinstance(msg, StateSnapshot):
@@ -498,6 +657,7 @@ class UdpBoundary:
 
         def feed() -> bool:
             status = decode_train_status(data, len(data), key)
+            check_writable(status)
             self.session.link_status(self.link, status)  # type: ignore[arg-type]
             return True
 
@@ -540,20 +700,24 @@ class RecordBoundary:
         ]
         self.docs = [json.loads(s) for s in self.samples]
         self.alarms = AlarmList(lambda: 1_800_000_000_000)
+        self.text = TextMutator()
 
     def case(self, rng: random.Random) -> Callable[[], bool]:
         mode = rng.random()
         if mode < 0.6:
-            data: bytes | None = dumps(mutate_json(rng, rng.choice(self.docs)))
+            data: bytes | None = dumps(mutate_json(rng, rng.choice(self.docs)), rng)
         elif mode < 0.9:
             data = mutate_bytes(rng, rng.choice(self.samples))
         elif mode < 0.97:
             data = random_bytes(rng)
         else:
             data = None  # a tombstone
+        if data is not None and mode < 0.9:
+            data = self.text.maybe(rng, data)
 
         def feed() -> bool:
             rec = decode_record(data)
+            check_writable(rec)  # before the list keeps it: the alarm list prints and shows it
             self.alarms.apply(rec)
             return True
 
@@ -562,22 +726,25 @@ class RecordBoundary:
 
 class IscsBoundary:
     def __init__(self) -> None:
-        msgs = [
+        msgs: list[IscsMessage] = [
             IscsHello("s" * 32, "prog"),
             Handoff("h1", HandoffKind.SHOW_DEVICE, "S01", "W0101", "", "d", 1_800_000_000_000),
             HandoffAck("h1"),
         ]
         self.samples = [iscs_encode(m) for m in msgs]
+        self.text = TextMutator()
 
     def case(self, rng: random.Random) -> Callable[[], bool]:
         kind, payload = rng.choice(self.samples)
         mode = rng.random()
         if mode < 0.6:
-            payload = dumps(mutate_json(rng, json.loads(payload)))
+            payload = dumps(mutate_json(rng, json.loads(payload)), rng)
         elif mode < 0.9:
             payload = mutate_bytes(rng, payload)
         else:
             payload = random_bytes(rng)
+        if mode < 0.9:
+            payload = self.text.maybe(rng, payload)
         if rng.random() < 0.2:
             kind = rng.choice(list(MessageType))
         frame = encode_frame(kind, 0, payload)
@@ -590,7 +757,7 @@ class IscsBoundary:
             got = dec.next_event()
             if isinstance(got, NeedData):
                 return False
-            iscs_decode(got.type, got.payload)
+            check_writable(iscs_decode(got.type, got.payload))
             return True
 
         return feed
@@ -605,6 +772,7 @@ class YamlBoundary:
         self.ws_text = self.ws_text.replace("../lines/demo-line.yaml", "demo-line.yaml")
         # A small line (the start of the demo line's lists) keeps line parsing cheap.
         self.line_text = _small_line(line_text)
+        self.text = TextMutator()
 
     def case(self, rng: random.Random) -> Callable[[], bool]:
         is_line = rng.random() < 0.4
@@ -614,7 +782,7 @@ class YamlBoundary:
             lines = text.splitlines()
             for _ in range(rng.randint(1, 3)):
                 i = rng.randrange(len(lines))
-                op = rng.randrange(5)
+                op = rng.randrange(6)
                 if op == 0:
                     del lines[i]
                 elif op == 1:
@@ -643,9 +811,17 @@ class YamlBoundary:
                                 "0x1F",
                                 "2026-11-29",
                                 "- 1",
+                                '"\\ud800"',  # PyYAML makes lone surrogates of these
+                                '"x\\udfff y"',
+                                '"\\U0000DC00"',
+                                '"\\ud83d\\ude00"',  # a pair, which PyYAML does not join
                             )
                         )
                     )
+                elif op == 4 and ":" in lines[i]:
+                    k, _, v = lines[i].partition(":")
+                    indent = k[: len(k) - len(k.lstrip(" -"))]
+                    lines[i] = f'{indent}"{k.lstrip(" -")}\\udfff":{v}'  # a key
                 else:
                     lines[i] = mutate_bytes(rng, lines[i].encode()).decode("utf-8", "replace")
             text = "\n".join(lines)
@@ -653,12 +829,24 @@ class YamlBoundary:
             text = mutate_bytes(rng, text.encode()).decode("utf-8", "replace")
         else:
             text = rng.randbytes(rng.randint(0, 300)).decode("latin-1")
+        # Bad bytes must reach the loader's own decoding: those inputs go through a file.
+        raw = None
+        if rng.random() < TEXT_SHARE:
+            if rng.random() < 0.5:  # half on a valid file: most mutations above break the syntax
+                text = self.line_text if is_line else self.ws_text
+            raw = self.text.apply(rng, text.encode("utf-8", "surrogatepass"))
+        file = self.workdir / ("fuzz-line.yaml" if is_line else "fuzz.yaml")
 
         def feed() -> bool:
-            if is_line:
-                parse_line(text, "fuzz-line.yaml")
+            got: Any
+            if raw is not None:
+                file.write_bytes(raw)
+                got = load_line(file) if is_line else load_workstation(file)
+            elif is_line:
+                got = parse_line(text, "fuzz-line.yaml")
             else:
-                parse_workstation(text, "fuzz.yaml", self.workdir)
+                got = parse_workstation(text, "fuzz.yaml", self.workdir)
+            check_writable(got)
             return True
 
         return feed
@@ -700,20 +888,26 @@ def run(argv: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dhmi-fuzz-") as tmp:
         tcp = TcpBoundary()
-        cases: dict[str, tuple[Case, tuple[type[BaseException], ...]]] = {
-            "tcp_frames": (tcp.case, (RemoteProtocolError, SequenceGap, UnknownDevice, RingFull)),
-            "udp_datagrams": (UdpBoundary(tcp).case, (RemoteProtocolError,)),
-            "alarm_records": (RecordBoundary().case, (RecordError,)),
-            "iscs_messages": (IscsBoundary().case, (RemoteProtocolError, IscsMessageError)),
-            "yaml_config": (YamlBoundary(Path(tmp)).case, (ConfigError,)),
+        records, iscs, yml = RecordBoundary(), IscsBoundary(), YamlBoundary(Path(tmp))
+        cases: dict[str, tuple[Case, tuple[type[BaseException], ...], TextMutator | None]] = {
+            "tcp_frames": (
+                tcp.case,
+                (RemoteProtocolError, SequenceGap, UnknownDevice, RingFull),
+                tcp.text,
+            ),
+            "udp_datagrams": (UdpBoundary(tcp).case, (RemoteProtocolError,), None),
+            "alarm_records": (records.case, (RecordError,), records.text),
+            "iscs_messages": (iscs.case, (RemoteProtocolError, IscsMessageError), iscs.text),
+            "yaml_config": (yml.case, (ConfigError,), yml.text),
         }
         for name in chosen:
-            case, expected = cases[name]
+            case, expected, text = cases[name]
             res = run_boundary(name, case, expected, args.inputs, args.seed, args.hang_s)
+            res.text_inputs = text.count if text is not None else 0
             print(
                 f"{name:<14} {res.inputs:>9} inputs  {res.figures()['inputs_per_s']:>9,.0f}/s  "
                 f"crashes {res.crashes}  hangs {res.hangs}  leaks {res.leaks_mb:.2f} MB  "
-                f"(refused {res.refused}, accepted {res.accepted})",
+                f"(refused {res.refused}, accepted {res.accepted}, bad text {res.text_inputs})",
                 flush=True,
             )
             for example in res.examples:
