@@ -41,7 +41,13 @@ from app.services import (
     redis_available,
 )
 from app.session import Endpoint
-from app.sim.launcher import SimulatorError, SimulatorPair, demo_link_keys, with_link_key_env
+from app.sim.launcher import (
+    SimulatorError,
+    SimulatorPair,
+    command_safety_args,
+    demo_link_keys,
+    with_link_key_env,
+)
 from app.wiring import (
     build_alarms,
     build_control,
@@ -187,6 +193,7 @@ async def _amain(
             # The demo runs the redundant pair: servers A and B, each on two networks.
             # and two spare units standing end to end with a train, ready to couple (联挂)
             sim_args = ["--time-scale", f"{args.demo_time_scale:g}", "--pairs", "2"]
+            sim_args += command_safety_args(ws, redis_nodes)
             if bootstrap:
                 sim_args += ["--kafka", bootstrap, "--alarm-flood", "12"]
             # The pair and this session share a key made for this run (docs/security.md).

@@ -42,7 +42,7 @@ from typing import Protocol
 
 from app.control.redlock import LockBusy, LockGrant, LockLost, LockUnavailable
 from app.events import Event
-from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.commands import CommandOp, CommandResult, Outcome, lock_resource
 from app.model.topology import Line
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ class CommandPipeline:
         if reason:
             return self._outcome(intent, Outcome.REFUSED, "not_authorised", reason), 0
         try:
-            grant = await self.lock.acquire(f"device:{intent.device}", self.holder)
+            grant = await self.lock.acquire(lock_resource(intent.device), self.holder)
         except LockBusy as busy:
             return self._outcome(
                 intent, Outcome.REFUSED, "busy", f"being executed by {busy.holder}"

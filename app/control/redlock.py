@@ -100,6 +100,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
 __all__ = [
+    "NODE_FAILURES",
     "LockBusy",
     "LockCounters",
     "LockError",
@@ -109,12 +110,13 @@ __all__ = [
     "Redlock",
     "clients_for",
     "close_clients",
+    "fence_key",
 ]
 
 log = logging.getLogger(__name__)
 
 #: What a node may fail with; anything else is a bug and propagates.
-_NODE_FAILURES = (RedisError, OSError, TimeoutError)
+NODE_FAILURES = (RedisError, OSError, TimeoutError)
 
 # KEYS[1] lock key, KEYS[2] fence counter; ARGV[1] value, ARGV[2] ttl (ms), ARGV[3] floor.
 # {1, fencing token} when taken, {0, current value} when held by someone.
@@ -365,7 +367,7 @@ class Redlock:
         return f"{self.prefix}:lock:{resource}"
 
     def fence_key(self, resource: str) -> str:
-        return f"{self.prefix}:fence:{resource}"
+        return fence_key(self.prefix, resource)
 
     # -- acquire -------------------------------------------------------------
 
@@ -620,7 +622,7 @@ class Redlock:
                 if conn is None:
                     try:
                         conn = lane[node] = self._take_connection(node)
-                    except _NODE_FAILURES as exc:
+                    except NODE_FAILURES as exc:
                         replies[pos] = self._failed(exc)
                         continue
                 if conn.is_connected:
@@ -642,7 +644,7 @@ class Redlock:
                             data = packed if same else conn.pack_command(*command)
                             try:
                                 await conn.send_packed_command(data, check_health=False)
-                            except _NODE_FAILURES as exc:
+                            except NODE_FAILURES as exc:
                                 replies[pos] = self._failed(exc)
                             else:
                                 unread.append((pos, conn))
@@ -661,7 +663,7 @@ class Redlock:
                             pos, conn = unread[0]
                             try:
                                 replies[pos] = await _read(conn, fallback)
-                            except _NODE_FAILURES as exc:
+                            except NODE_FAILURES as exc:
                                 replies[pos] = self._failed(exc)
                             unread.pop(0)
                 except TimeoutError as exc:
@@ -714,7 +716,7 @@ class Redlock:
                 await conn.connect()  # type: ignore[no-untyped-call]
                 await conn.send_packed_command(conn.pack_command(*command), check_health=False)
                 return await _read(conn, fallback)
-        except _NODE_FAILURES as exc:
+        except NODE_FAILURES as exc:
             await conn.disconnect(nowait=True)
             return self._failed(exc)
         except asyncio.CancelledError:
@@ -737,6 +739,12 @@ async def _read(conn: AbstractConnection, fallback: _Command | None) -> Any:
         # The node does not have the script (restarted, or first use): EVAL loads it.
         await conn.send_packed_command(conn.pack_command(*fallback), check_health=False)
         return await conn.read_response()
+
+
+def fence_key(prefix: str, resource: str) -> str:
+    """The key of ``resource``'s fence counter on every lock node (a server reads it to
+    tell a token the lock service issued: ``app/sim/fence.py``, docs/control.md)."""
+    return f"{prefix}:fence:{resource}"
 
 
 def _check_ttl(ttl_ms: int) -> None:

@@ -53,6 +53,11 @@ def train_device(train_id: int) -> str:
     return f"{TRAIN_DEVICE_PREFIX}{train_id}"
 
 
+def lock_resource(device: str) -> str:
+    """The name of ``device``'s lock (and fence counter) in the lock service."""
+    return f"device:{device}"
+
+
 def parse_train_device(device: str) -> int | None:
     """The train id in a ``train:<id>`` device id, or None if ``device`` names no train."""
     if not device.startswith(TRAIN_DEVICE_PREFIX):

@@ -17,12 +17,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+import redis.asyncio as aioredis
+
 from app.config import ConfigError, load_line
-from app.config.secrets import SecretError, load_link_keys
+from app.config.secrets import SecretError, load_link_keys, read_secret
+from app.control.redlock import clients_for, close_clients
 from app.model.commands import train_device
 from app.paths import default_line_file
 from app.protocol.security import LinkPolicy
 from app.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
+from app.sim.fence import FenceCounters
+from app.sim.guard import LEGACY, STRICT
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
@@ -101,8 +106,38 @@ def build_parser() -> argparse.ArgumentParser:
         "no_master, lost); at run time: the inject_fault command",
     )
     p.add_argument("--journal", default=None, help="append every command decision here (JSONL)")
-    p.add_argument(
-        "--require-fencing", action="store_true", help="refuse commands that carry no fencing token"
+    f = p.add_argument_group("command safety (docs/control.md)")
+    f.add_argument(
+        "--legacy-commands",
+        action="store_true",
+        help="accept a COMMAND without an idempotency key or a fencing token (a legacy "
+        "client, or workstations without a lock service): such commands are neither "
+        "deduplicated nor fenced",
+    )
+    f.add_argument(
+        "--fence-node",
+        metavar="HOST:PORT",
+        type=parse_address,
+        action="append",
+        default=[],
+        help="a lock node (Redis) of the workstations' device locks, repeated for each: "
+        "a fencing token no quorum of them has reached is refused (token_not_issued)",
+    )
+    f.add_argument(
+        "--fence-prefix", default="dhmi", help="the lock service's key prefix (redis.prefix)"
+    )
+    f.add_argument("--fence-user", default=None, help="Redis ACL user for reading the counters")
+    f.add_argument(
+        "--fence-password-file",
+        metavar="FILE",
+        default="",
+        help="a private file (mode 600) holding that user's Redis password",
+    )
+    f.add_argument(
+        "--fence-password-env",
+        metavar="NAME",
+        default="",
+        help="or the environment variable holding it",
     )
     s = p.add_argument_group("link protection (docs/security.md)")
     s.add_argument(
@@ -206,6 +241,20 @@ def _prefix(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def fence_nodes(args: argparse.Namespace) -> list[aioredis.Redis]:
+    """Clients for the lock nodes named by ``--fence-node`` (none: no issuance check).
+
+    Raises :class:`SecretError` when a named password cannot be read."""
+    password = read_secret(
+        "fence password", file=args.fence_password_file, env=args.fence_password_env
+    )
+    return clients_for(
+        [f"{host}:{port}" for host, port in args.fence_node],
+        password=password,
+        username=args.fence_user,
+    )
+
+
 def wall_clock(start_ms: int | None) -> Callable[[], int]:
     """The wall clock in ms; from ``start_ms`` on if given (tests cross midnight)."""
     if start_ms is None:
@@ -251,7 +300,7 @@ async def serve(args: argparse.Namespace) -> int:
         epoch=args.epoch,
         time_scale=args.time_scale,
         tick_s=args.tick,
-        require_fencing=args.require_fencing,
+        commands=LEGACY if args.legacy_commands else STRICT,
         peers=tuple(args.peer),
         policy=policy,
     )
@@ -273,7 +322,18 @@ async def serve(args: argparse.Namespace) -> int:
             trains=lambda: [(t.id, t.number, t.section) for t in world.trains.values()],
             clock_ms=wall_clock(args.clock_start_ms),
         )
-    server = SimServer(world, settings, Journal(args.journal), alarms)
+    try:
+        fence_clients = fence_nodes(args)
+    except SecretError as exc:
+        print(f"dispatcher-sim: {exc}", file=sys.stderr)
+        return 2
+    fence = FenceCounters(fence_clients, prefix=args.fence_prefix) if fence_clients else None
+    if fence is None and not args.legacy_commands:
+        log.warning(
+            "no --fence-node: fencing tokens are checked for order only, not against "
+            "what the lock service issued (docs/control.md)"
+        )
+    server = SimServer(world, settings, Journal(args.journal), alarms, fence)
     bound = await server.listen(args.listen or [("127.0.0.1", 7101)])
     print("READY " + json.dumps({"node": args.node, "role": args.role, "tcp": bound}), flush=True)
     log.info("simulator %s serving line %s on %s", args.node, line.id, bound)
@@ -288,6 +348,7 @@ async def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         await server.close()
+        await close_clients(fence_clients)
     log.info("simulator %s stopped", args.node)
     return 0
 

@@ -55,6 +55,30 @@ def with_link_key_env(ws: Workstation, keys: LinkKeys) -> Workstation:
     return dataclasses.replace(ws, security=security)
 
 
+def command_safety_args(ws: Workstation, lock_nodes: Sequence[str] | None) -> list[str]:
+    """The simulator options that make it check commands the way ``ws`` sends them.
+
+    ``lock_nodes``: the Redis servers of the workstations' device locks (None: as
+    ``ws.redis.nodes`` says). With them, the server reads their fence counters to
+    refuse a token they never issued; with none, the workstations have no lock
+    service and send no fencing token, so the server must accept commands
+    without one (``--legacy-commands``; docs/control.md).
+    """
+    nodes = [str(a) for a in ws.redis.nodes] if lock_nodes is None else list(lock_nodes)
+    if not nodes:
+        return ["--legacy-commands"]
+    args = [arg for node in nodes for arg in ("--fence-node", node)]
+    args += ["--fence-prefix", ws.redis.prefix]
+    r = ws.redis
+    if r.username:
+        args += ["--fence-user", r.username]
+    if r.password_file:
+        args += ["--fence-password-file", r.password_file]
+    elif r.password_env:
+        args += ["--fence-password-env", r.password_env]
+    return args
+
+
 log = logging.getLogger(__name__)
 
 

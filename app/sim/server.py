@@ -53,7 +53,7 @@ from app.protocol.udp import (
     encode_train_status,
 )
 from app.sim.alarms import AlarmRefused, AlarmSystem
-from app.sim.guard import CommandGuard
+from app.sim.guard import STRICT, CommandGuard, CommandRules, FenceCheck
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.world import UnitReport, World
@@ -78,7 +78,7 @@ class ServerSettings:
     heartbeat_s: float = 0.5
     missed: int = 3
     peers: tuple[tuple[str, int], ...] = ()
-    require_fencing: bool = False
+    commands: CommandRules = STRICT
     policy: LinkPolicy | None = None
 
 
@@ -202,7 +202,7 @@ class ClientLink(asyncio.Protocol):
                 return
             self.greet(msg)
         elif isinstance(msg, Command):
-            self.send(server.execute(msg, self.hello))
+            server.submit(self, msg)
         elif isinstance(msg, SnapshotRequest):
             log.info("client %s asks for a snapshot: %s", self.peer, msg.reason)
             self.send(server.world.snapshot())
@@ -296,6 +296,7 @@ class SimServer:
         settings: ServerSettings,
         journal: Journal,
         alarms: AlarmSystem | None = None,
+        fence: FenceCheck | None = None,
     ) -> None:
         self.world = world
         self.alarms = alarms
@@ -306,8 +307,12 @@ class SimServer:
         self.rules = RoleRules(
             settings.node, settings.role, settings.epoch, settings.heartbeat_s * settings.missed
         )
-        self.guard = CommandGuard(settings.require_fencing)
+        self.guard = CommandGuard(settings.commands, fence=fence)
         self._full_guard_next = True
+        # Commands are decided one at a time, in arrival order (the guard's floor
+        # read is the one it raises, even while it asks the lock service).
+        self._commands: asyncio.Queue[tuple[ClientLink, Command, Hello | None]] = asyncio.Queue()
+        self._decider: asyncio.Task[None] | None = None
         self.clients: set[ClientLink] = set()
         self.bad_frames = 0
         self.integrity_failures = 0
@@ -583,7 +588,24 @@ class SimServer:
 
     # -- commands ---------------------------------------------------------------
 
-    def execute(self, cmd: Command, session: Hello | None = None) -> CommandResult:
+    def submit(self, client: ClientLink, cmd: Command) -> None:
+        """Queue a command from ``client``; its result goes back on the same link."""
+        self._commands.put_nowait((client, cmd, client.hello))
+        if self._decider is None or self._decider.done():
+            self._decider = asyncio.get_running_loop().create_task(self._decide())
+
+    async def _decide(self) -> None:
+        while True:
+            client, cmd, session = await self._commands.get()
+            try:
+                result = await self.execute(cmd, session)
+            except Exception:  # never let one command stop the others
+                log.exception("command %s %s from %s failed", cmd.op, cmd.device, client.peer)
+                client.drop()  # its sender learns nothing: its outcome stays unknown there
+                continue
+            client.send(result)
+
+    async def execute(self, cmd: Command, session: Hello | None = None) -> CommandResult:
         """Decide and carry out one command. ``session`` is the HELLO of the link it came
         on: its role and dispatcher are what the command may act as."""
         repeat = False
@@ -591,10 +613,12 @@ class SimServer:
             if self.role != "master":
                 raise Refused("not_master", f"server {self.settings.node} is standby")
             self._authorise(cmd, session)
-            answer, repeat = self.guard.check(cmd)
+            answer, repeat = await self.guard.admit(cmd)
             if answer is not None:
                 self._journal(cmd, answer, repeat)
                 return answer
+            if self.role != "master":  # demoted while the lock service was asked
+                raise Refused("not_master", f"server {self.settings.node} is standby")
             reason = self._perform(cmd)
             result = CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.EXECUTED, "", reason)
         except Refused as exc:
@@ -702,6 +726,8 @@ class SimServer:
         )
 
     async def close(self) -> None:
+        if self._decider is not None:
+            self._decider.cancel()
         for link in self._peer_links:
             await link.close("server shutting down")
         for server in self._servers:

@@ -154,7 +154,8 @@ class World:
             key: dataclasses.replace(rec, since_ms=start_ms) for key, rec in self._raw.items()
         }
         self._published_trains: dict[int, TrainState] = {
-            t.id: self.train_state(t) for t in self.trains.values()
+            t.id: dataclasses.replace(self.train_state(t), since_ms=start_ms)
+            for t in self.trains.values()
         }
 
     # -- set-up -----------------------------------------------------------------
@@ -352,15 +353,23 @@ class World:
             switches=tuple(r for r in recs if isinstance(r, SwitchState)),
             signals=tuple(r for r in recs if isinstance(r, SignalState)),
             routes=tuple(r for r in recs if isinstance(r, RouteState)),
-            trains=tuple(self.train_state(t) for t in self.trains.values()),
+            trains=tuple(self._stamped(t) for t in self.trains.values()),
             time_ms=int(self.now * 1000),
         )
+
+    def _stamped(self, t: SimTrain) -> TrainState:
+        """The train now, with since-when its published state last changed."""
+        published = self._published_trains.get(t.id)
+        since_ms = published.since_ms if published is not None else self._since_now()
+        return dataclasses.replace(self.train_state(t), since_ms=since_ms)
+
+    def _since_now(self) -> int:
+        return self.wall_ms() if self.wall_ms is not None else int(self.now * 1000)
 
     def publish(self) -> StateDelta | None:
         """The changes since the last publish, as the next numbered delta (or None)."""
         current = self._records()
-        now_ms = int(self.now * 1000)
-        since_ms = self.wall_ms() if self.wall_ms is not None else now_ms
+        since_ms = self._since_now()
         changed: list[Record] = []
         for key, rec in current.items():
             if self._raw.get(key) != rec:
@@ -382,7 +391,10 @@ class World:
                 old.coupling,
                 old.cab,
             ) != (st.section, st.direction, st.number, st.held, st.coupling, st.cab):
+                st = dataclasses.replace(st, since_ms=since_ms)
                 trains[t.id] = st
+            else:
+                st = dataclasses.replace(st, since_ms=old.since_ms)
             self._published_trains[t.id] = st
         removed = [tid for tid in self._published_trains if tid not in self.trains]
         for tid in removed:
@@ -400,7 +412,7 @@ class World:
             routes_released=tuple(key[1] for key in released),
             trains=tuple(trains.values()),
             trains_removed=tuple(removed),
-            time_ms=now_ms,
+            time_ms=int(self.now * 1000),
         )
 
     # -- time -------------------------------------------------------------------

@@ -21,6 +21,10 @@ from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 
+# These sessions command without a lock service, so without a fencing token: the
+# server is told to take such commands (docs/control.md, "Legacy clients").
+LEGACY = ("--legacy-commands",)
+
 FRONT, REAR = 1, 3  # --trains 2 --pairs 1: unit 3 stands behind train 1
 
 
@@ -45,7 +49,7 @@ def state_of(session: DispatcherSession, unit: int) -> ConsistState | None:
 def test_couple_faults_and_uncouple_through_the_simulator(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    sim = start_sim("--trains", "2", "--pairs", "1", "--couple-s", "1", "--dwell", "600")
+    sim = start_sim("--trains", "2", "--pairs", "1", "--couple-s", "1", "--dwell", "600", *LEGACY)
 
     async def scenario() -> None:
         session = DispatcherSession(
@@ -151,7 +155,7 @@ def test_couple_faults_and_uncouple_through_the_simulator(
 def test_a_fault_injected_at_start_is_never_confirmed_as_healthy(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    sim = start_sim("--trains", "1", "--pairs", "1", "--coupling-fault", "1=lost")
+    sim = start_sim("--trains", "1", "--pairs", "1", "--coupling-fault", "1=lost", *LEGACY)
 
     async def scenario() -> None:
         session = DispatcherSession(

@@ -17,6 +17,10 @@ from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 
+# These sessions command without a lock service, so without a fencing token: the
+# server is told to take such commands (docs/control.md, "Legacy clients").
+LEGACY = ("--legacy-commands",)
+
 
 async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     try:
@@ -30,7 +34,7 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str) -> Non
 def test_lock_close_and_hold_round_trip_through_the_simulator(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess], tmp_path: Path
 ) -> None:
-    sim = start_sim("--trains", "2", "--dwell", "600")
+    sim = start_sim("--trains", "2", "--dwell", "600", *LEGACY)
 
     async def scenario() -> None:
         session = DispatcherSession(

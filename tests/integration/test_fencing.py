@@ -43,8 +43,12 @@ def test_same_key_twice_executes_once(
         s.start()
         try:
             await synced(s)
-            first = await s.command("W0903", CommandOp.THROW_REVERSE, idempotency_key="intent-1")
-            again = await s.command("W0903", CommandOp.THROW_REVERSE, idempotency_key="intent-1")
+            first = await s.command(
+                "W0903", CommandOp.THROW_REVERSE, idempotency_key="intent-1", fencing_token=4
+            )
+            again = await s.command(
+                "W0903", CommandOp.THROW_REVERSE, idempotency_key="intent-1", fencing_token=4
+            )
             assert first.outcome is again.outcome is Outcome.EXECUTED
             assert first.command_id != again.command_id
         finally:
@@ -61,7 +65,7 @@ def test_same_key_twice_executes_once(
 def test_stale_fencing_token_is_refused(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    sim = start_sim("--trains", "0", "--require-fencing")
+    sim = start_sim("--trains", "0")  # strict: key and token required
 
     async def scenario() -> None:
         s = DispatcherSession(demo_line, sim.endpoints, node="W", dispatcher="d", role="dispatcher")

@@ -195,7 +195,7 @@ def test_protected_session_synchronises_commands_and_takes_tagged_datagrams(
             assert link.info().protected and link._conn.udp_key is not None
             await until(lambda: link.datagrams > 20)
             assert link.bad_datagrams == 0 and link.integrity.total == 0
-            result = await s.command("W0101", CommandOp.THROW_REVERSE, zone="Z1")
+            result = await s.command("W0101", CommandOp.THROW_REVERSE, zone="Z1", fencing_token=1)
             assert result.outcome is Outcome.EXECUTED, result
             assert "link_integrity" not in s.alarms
 

@@ -26,6 +26,10 @@ from app.sim.launcher import SimulatorPair, SimulatorProcess
 
 pytestmark = pytest.mark.integration
 
+# These sessions command without a lock service, so without a fencing token: the
+# server is told to take such commands (docs/control.md, "Legacy clients").
+LEGACY = ("--legacy-commands",)
+
 HB = LinkTimings()  # 500 ms interval, 3 missed: a peer is dead after 1.5 s
 
 
@@ -67,7 +71,7 @@ def following(session: DispatcherSession, server: str, role: str = "master") -> 
 def test_all_four_links_up_and_state_from_the_master(
     demo_line: Line, sim_pair: Callable[..., SimulatorPair]
 ) -> None:
-    pair = sim_pair("--time-scale", "10")
+    pair = sim_pair("--time-scale", "10", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, pair.endpoints)
@@ -88,7 +92,7 @@ def test_all_four_links_up_and_state_from_the_master(
 def test_kill_master_fails_over_within_the_bound_and_matches_the_survivor(
     demo_line: Line, sim_pair: Callable[..., SimulatorPair]
 ) -> None:
-    pair = sim_pair("--trains", "0")
+    pair = sim_pair("--trains", "0", *LEGACY)
 
     async def scenario() -> float:
         session = session_for(demo_line, pair.endpoints)
@@ -132,7 +136,7 @@ def test_kill_master_fails_over_within_the_bound_and_matches_the_survivor(
 def test_paused_master_pending_command_fails_with_a_reason_then_old_master_steps_down(
     demo_line: Line, sim_pair: Callable[..., SimulatorPair]
 ) -> None:
-    pair = sim_pair("--trains", "4")
+    pair = sim_pair("--trains", "4", *LEGACY)
 
     async def scenario() -> None:
         session = DispatcherSession(
@@ -183,7 +187,7 @@ def test_paused_master_pending_command_fails_with_a_reason_then_old_master_steps
 def test_cutting_one_network_interrupts_nothing_and_both_fails_over_to_standby_state(
     demo_line: Line, sim_pair: Callable[..., SimulatorPair], relay_class: type[Any]
 ) -> None:
-    pair = sim_pair("--time-scale", "10")
+    pair = sim_pair("--time-scale", "10", *LEGACY)
 
     async def scenario() -> None:
         relays = [
@@ -231,8 +235,8 @@ def test_cutting_one_network_interrupts_nothing_and_both_fails_over_to_standby_s
 def test_two_masters_follow_the_higher_epoch_and_raise_an_alarm(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    low = start_sim("--node", "A", "--epoch", "3", "--trains", "0")
-    high = start_sim("--node", "B", "--epoch", "5", "--trains", "0")
+    low = start_sim("--node", "A", "--epoch", "3", "--trains", "0", *LEGACY)
+    high = start_sim("--node", "B", "--epoch", "5", "--trains", "0", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, low.endpoints + high.endpoints)

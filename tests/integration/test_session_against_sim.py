@@ -19,6 +19,10 @@ from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 
+# These sessions command without a lock service, so without a fencing token: the
+# server is told to take such commands (docs/control.md, "Legacy clients").
+LEGACY = ("--legacy-commands",)
+
 
 def session_for(line: Line, sim: SimulatorProcess, role: str = "dispatcher") -> DispatcherSession:
     return DispatcherSession(line, sim.endpoints, node="WS-T", dispatcher="tester", role=role)
@@ -34,7 +38,7 @@ async def until(predicate: Callable[[], bool], timeout: float, what: str) -> Non
 def test_a_train_moves_from_one_section_to_the_next(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    sim = start_sim("--time-scale", "20", "--dwell", "5")
+    sim = start_sim("--time-scale", "20", "--dwell", "5", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, sim)
@@ -62,7 +66,7 @@ def test_a_train_moves_from_one_section_to_the_next(
 def test_switch_throw_executed_and_refused_with_reason(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess], tmp_path: Path
 ) -> None:
-    sim = start_sim("--trains", "0")
+    sim = start_sim("--trains", "0", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, sim)
@@ -99,7 +103,7 @@ def test_switch_throw_executed_and_refused_with_reason(
 def test_observer_is_refused_before_sending(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess], tmp_path: Path
 ) -> None:
-    sim = start_sim("--trains", "0")
+    sim = start_sim("--trains", "0", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, sim, role="observer")
@@ -134,7 +138,7 @@ def test_no_link_means_a_failed_outcome_not_a_hang(demo_line: Line) -> None:
 def test_killed_server_marks_the_state_stale_at_once(
     demo_line: Line, start_sim: Callable[..., SimulatorProcess]
 ) -> None:
-    sim = start_sim("--trains", "4")
+    sim = start_sim("--trains", "4", *LEGACY)
 
     async def scenario() -> None:
         session = session_for(demo_line, sim)

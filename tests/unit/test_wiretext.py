@@ -26,7 +26,8 @@ def test_good_json_passes() -> None:
         ('{"t": "x"}'.encode("utf-32-le"), "rec", "not JSON"),
         (b'{"t": ', "rec", "not JSON: Expecting value at line 1 column 7"),
         (b"[" * 100_000, "rec", "not JSON"),
-        (b"[" * 70 + b"]" * 70, "rec" + "[0]" * 64, "nested deeper than 64"),
+        (b'{"speed": NaN}', "rec", "not JSON: ValueError: NaN is not a JSON number"),
+        (b"[-Infinity]", "rec", "not JSON: ValueError: -Infinity is not a JSON number"),
     ],
 )
 def test_bad_text_is_refused_saying_where(data: bytes, where: str, detail: str) -> None:
@@ -35,6 +36,12 @@ def test_bad_text_is_refused_saying_where(data: bytes, where: str, detail: str) 
     assert err.value.where == where
     assert detail in err.value.detail
     assert isinstance(err.value, ValueError)  # callers that catch ValueError still do
+
+
+def test_deep_documents_are_walked_without_recursion() -> None:
+    deep = b"[" * 500 + b'"\\udc00"' + b"]" * 500
+    with pytest.raises(WireTextError, match="lone surrogate U\\+DC00"):
+        decode_json(deep, "rec")
 
 
 def test_check_text_walks_yaml_like_values() -> None:

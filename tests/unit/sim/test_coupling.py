@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -11,6 +12,7 @@ from app.model.coupling import ConsistState
 from app.model.state import CabRole, CouplingState
 from app.model.topology import Line
 from app.protocol.udp import decode_train_status
+from app.sim.guard import LEGACY
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
@@ -188,10 +190,11 @@ def test_export_restore_keeps_consists_and_faults(demo_line: Line) -> None:
 
 def test_server_commands_datagrams_and_consist_alarms(demo_line: Line) -> None:
     world, front, rear = paired(demo_line)
-    server = SimServer(world, ServerSettings(), Journal(None))
+    server = SimServer(world, ServerSettings(commands=LEGACY), Journal(None))
 
     def send(device: str, op: CommandOp, arg: str = "") -> tuple[Outcome, str, str]:
-        res = server.execute(Command(f"c{op}{arg}", device, op, "tester", "dispatcher", arg=arg))
+        cmd = Command(f"c{op}{arg}", device, op, "tester", "dispatcher", arg=arg)
+        res = asyncio.run(server.execute(cmd))
         return res.outcome, res.reason_code, res.reason
 
     assert send(train_device(2), CommandOp.COUPLE_TRAIN)[1] == "no_partner"
@@ -234,7 +237,9 @@ def test_the_server_raises_and_clears_consist_alarms_on_its_topic(demo_line: Lin
         demo_line, server="A", emit=lambda seq, ev: emitted.append((ev.kind, ev.text_en, ev.active))
     )
     world, front, _ = paired(demo_line)
-    server = SimServer(world, ServerSettings(), Journal(None), SimpleNamespace(manager=manager))  # type: ignore[arg-type]
+    server = SimServer(
+        world, ServerSettings(commands=LEGACY), Journal(None), SimpleNamespace(manager=manager)
+    )  # type: ignore[arg-type]
     world.couple_train(train_device(front))
     run(world, 3)
     world.inject_fault(train_device(front), "dual_master")

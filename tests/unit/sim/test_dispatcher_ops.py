@@ -6,11 +6,14 @@ Interlocking and world rules first, then the same operations through
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.model.commands import Command, CommandOp, Outcome, train_device
 from app.model.state import Aspect, SignalState, SwitchPosition, SwitchState
 from app.model.topology import Line, SwitchLeg
+from app.sim.guard import LEGACY
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
 from app.sim.server import ServerSettings, SimServer
@@ -259,11 +262,15 @@ def test_restore_of_an_older_export_without_the_new_fields(demo_line: Line) -> N
 
 @pytest.fixture
 def server(demo_line: Line) -> SimServer:
-    return SimServer(World(demo_line, ServiceSettings(trains=3)), ServerSettings(), Journal(None))
+    # The operations, not the guard: commands here carry no key or token (LEGACY).
+    world = World(demo_line, ServiceSettings(trains=3))
+    return SimServer(world, ServerSettings(commands=LEGACY), Journal(None))
 
 
 def send(server: SimServer, device: str, op: CommandOp) -> tuple[Outcome, str, str]:
-    res = server.execute(Command(f"c-{device}-{op}", device, op, "tester", "dispatcher"))
+    res = asyncio.run(
+        server.execute(Command(f"c-{device}-{op}", device, op, "tester", "dispatcher"))
+    )
     assert (res.device, res.op) == (device, op)
     return res.outcome, res.reason_code, res.reason
 
