@@ -21,8 +21,10 @@ language-neutral (UTF-8 JSON, documented in ``docs/alarms.md``) and versioned
   day's topic, written at midnight (line time zone) before the next day's topic
   starts with a snapshot.
 
-Decoding never trusts the input: every field is checked for presence, type and
-range, and a bad record raises :class:`RecordError` naming the field.
+Decoding never trusts the input: the bytes must be strict UTF-8 JSON whose
+strings any encoder can write (no lone surrogates: :mod:`app.wiretext`), every
+field is checked for presence, type and range, and a bad record raises
+:class:`RecordError` naming the field.
 """
 
 from __future__ import annotations
@@ -34,13 +36,24 @@ from enum import IntEnum, StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.wiretext import WireTextError, decode_json
+
 SCHEMA_VERSION = 1
 #: Alarms per snapshot part: ~400 bytes each keeps a part well under Kafka's 1 MB default.
 SNAPSHOT_PART_SIZE = 1000
 
 
 class RecordError(ValueError):
-    """A record that cannot be used; the message says which field and why."""
+    """A record that cannot be used.
+
+    ``where`` names the record and field (``alarms.20261128@512.body.priority``),
+    ``detail`` what is wrong; ``str(err)`` is both.
+    """
+
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(f"{where}: {detail}")
+        self.where = where
+        self.detail = detail
 
 
 class Priority(IntEnum):
@@ -205,14 +218,14 @@ def record_key(rec: Record) -> bytes:
 
 def _field(doc: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
     if name not in doc:
-        raise RecordError(f"{where}.{name}: missing")
+        raise RecordError(f"{where}.{name}", "missing")
     value = doc[name]
     # bool is an int in Python: never accept one for the other.
     if isinstance(value, bool) and kind is not bool:
-        raise RecordError(f"{where}.{name}: expected {_kind_name(kind)}, got bool")
+        raise RecordError(f"{where}.{name}", f"expected {_kind_name(kind)}, got bool")
     if not isinstance(value, kind):
         raise RecordError(
-            f"{where}.{name}: expected {_kind_name(kind)}, got {type(value).__name__}"
+            f"{where}.{name}", f"expected {_kind_name(kind)}, got {type(value).__name__}"
         )
     return value
 
@@ -226,31 +239,31 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def _nonneg(doc: dict[str, Any], name: str, where: str) -> int:
     value: int = _field(doc, name, int, where)
     if value < 0:
-        raise RecordError(f"{where}.{name}: must be >= 0, got {value}")
+        raise RecordError(f"{where}.{name}", f"must be >= 0, got {value}")
     return value
 
 
 def _text(doc: dict[str, Any], name: str, where: str, *, empty: bool = True) -> str:
     value: str = _field(doc, name, str, where)
     if not empty and not value:
-        raise RecordError(f"{where}.{name}: must not be empty")
+        raise RecordError(f"{where}.{name}", "must not be empty")
     return value
 
 
 def decode_event(doc: Any, where: str) -> AlarmEvent:
     """One event from its JSON object, checked field by field (:class:`RecordError`)."""
     if not isinstance(doc, dict):
-        raise RecordError(f"{where}: expected an object, got {type(doc).__name__}")
+        raise RecordError(where, f"expected an object, got {type(doc).__name__}")
     event_text = _text(doc, "event", where)
     try:
         event = EventType(event_text)
     except ValueError:
-        raise RecordError(f"{where}.event: unknown event type {event_text!r}") from None
+        raise RecordError(f"{where}.event", f"unknown event type {event_text!r}") from None
     priority_value = _field(doc, "priority", int, where)
     try:
         priority = Priority(priority_value)
     except ValueError:
-        raise RecordError(f"{where}.priority: must be 1..4, got {priority_value}") from None
+        raise RecordError(f"{where}.priority", f"must be 1..4, got {priority_value}") from None
     return AlarmEvent(
         alarm_id=_text(doc, "alarm_id", where, empty=False),
         event=event,
@@ -276,31 +289,30 @@ def decode_event(doc: Any, where: str) -> AlarmEvent:
 def decode_record(data: bytes | None, where: str = "record") -> Record:
     """Parse and check one record; ``where`` names it in errors (e.g. ``alarms.20261128@512``)."""
     if data is None:
-        raise RecordError(f"{where}: empty value")
+        raise RecordError(where, "empty value")
     try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers bad UTF-8, bad JSON and integers too long to convert;
-        # RecursionError a document nested too deeply: never anything but RecordError.
-        raise RecordError(f"{where}: not JSON ({type(exc).__name__}: {exc})") from None
+        # Strict UTF-8, no lone surrogates: text that passed here can be printed and logged.
+        doc = decode_json(data, where)
+    except WireTextError as exc:
+        raise RecordError(exc.where, exc.detail) from None
     if not isinstance(doc, dict):
-        raise RecordError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+        raise RecordError(where, f"expected a JSON object, got {type(doc).__name__}")
     version = _field(doc, "v", int, where)
     if version != SCHEMA_VERSION:
         raise RecordError(
-            f"{where}.v: unknown schema version {version} (this reads {SCHEMA_VERSION})"
+            f"{where}.v", f"unknown schema version {version} (this reads {SCHEMA_VERSION})"
         )
     type_text = _text(doc, "type", where)
     try:
         kind = RecordType(type_text)
     except ValueError:
-        raise RecordError(f"{where}.type: unknown record type {type_text!r}") from None
+        raise RecordError(f"{where}.type", f"unknown record type {type_text!r}") from None
     server = _text(doc, "server", where)
     seq = _nonneg(doc, "seq", where)
     ms = _nonneg(doc, "ms", where)
     snapshot_offset = _field(doc, "snapshot_offset", int, where)
     if snapshot_offset < -1:
-        raise RecordError(f"{where}.snapshot_offset: must be >= -1, got {snapshot_offset}")
+        raise RecordError(f"{where}.snapshot_offset", f"must be >= -1, got {snapshot_offset}")
     raw = _field(doc, "body", dict, where)
     body: Body
     if kind is RecordType.CHANGE:
@@ -310,7 +322,7 @@ def decode_record(data: bytes | None, where: str = "record") -> Record:
         parts = _nonneg(raw, "parts", w)
         part = _nonneg(raw, "part", w)
         if parts < 1 or part >= parts:
-            raise RecordError(f"{w}: part {part} of {parts} is impossible")
+            raise RecordError(w, f"part {part} of {parts} is impossible")
         alarms = _field(raw, "alarms", list, w)
         body = SnapshotPart(
             _text(raw, "id", w, empty=False),

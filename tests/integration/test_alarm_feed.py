@@ -7,6 +7,7 @@ how it crosses midnight, what it does while the broker is paused.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ from app.alarms.records import (
     snapshot_records,
     topic_for,
 )
+from app.alarms.service import AlarmService
 from app.services import TansuProcess
 
 pytestmark = pytest.mark.integration
@@ -61,6 +63,15 @@ def event(n: int, kind: EventType = EventType.RAISE, *, active: bool = True) -> 
         active=active,
         acked=kind is EventType.ACK,
     )
+
+
+_TEXT_EN = b'"text_en":"switch lost its position"'
+#: Ways a record's text can be unwritable yet pass a lenient ``json.loads(bytes)``.
+BAD_TEXT: dict[str, Callable[[bytes], bytes]] = {
+    "escape": lambda raw: raw.replace(_TEXT_EN, b'"text_en":"switch \\ud800 lost"'),
+    "bytes": lambda raw: raw.replace(_TEXT_EN, b'"text_en":"switch \xed\xa0\x80 lost"'),
+    "utf16": lambda raw: raw.decode("utf-8").encode("utf-16"),
+}
 
 
 class ServerStandIn:
@@ -90,10 +101,16 @@ class ServerStandIn:
         self.next_offset[topic] = offset + 1
         return offset
 
-    def send_raw(self, topic: str, value: bytes) -> None:
-        self.producer.produce(topic, key=b"junk", value=value)
+    def send_raw(self, topic: str, value: bytes, key: bytes = b"junk") -> None:
+        self.producer.produce(topic, key=key, value=value)
         self.producer.flush(10)
         self.next_offset[topic] += 1
+
+    def bad_text_change(self, topic: str, e: AlarmEvent, how: str) -> None:
+        """A change numbered like any other whose text no encoder can write (``BAD_TEXT``)."""
+        self.seq += 1
+        rec = Record(RecordType.CHANGE, "A", self.seq, e.event_ms, self.snapshot_offset[topic], e)
+        self.send_raw(topic, BAD_TEXT[how](encode_record(rec)), record_key(rec))
 
     def change(self, topic: str, e: AlarmEvent) -> None:
         self.seq += 1
@@ -365,3 +382,90 @@ def test_cli_alarms_without_a_broker_says_so() -> None:
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 1
     assert "alarm list not caught up within 2 s" in res.stderr
+
+
+# -- text that cannot be written (issue 16, defect 7) ----------------------------------------
+
+
+def test_the_hmis_service_refuses_and_counts_records_whose_text_cannot_be_written(
+    broker: TansuProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The path the HMI uses (feed thread → AlarmService → AlarmList): a record whose
+    text holds a lone surrogate, or that is not UTF-8, never reaches the list (and so
+    never the table, where Qt would silently drop the surrogate); it is counted, kept
+    for the diagnostics view and logged, and the records around it are applied."""
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", NOON_MS, TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    server.change(topic, event(1))
+    for n, how in enumerate(BAD_TEXT, start=2):
+        server.bad_text_change(topic, event(n), how)
+    server.change(topic, event(9))
+    bad: list[BadRecord] = []
+
+    async def scenario() -> AlarmService:
+        service = AlarmService(
+            FeedSettings(broker.bootstrap, timezone=TZ), clock_ms=lambda: NOON_MS
+        )
+        service.bad_record.connect(bad.append)
+        service.start()
+        try:
+            async with asyncio.timeout(30):
+                while "A9" not in service.list or len(bad) < len(BAD_TEXT):
+                    await asyncio.sleep(0.02)
+            assert service.feed is not None and service.feed.bad_count == len(BAD_TEXT)
+        finally:
+            await service.close()
+        return service
+
+    service = asyncio.run(scenario())
+    assert {r.alarm_id for r in service.list.active()} == {"A1", "A9"}
+    assert service.list.stats.gaps == 1  # the three skipped changes, seen as one gap
+    errors = [b.error for b in bad]
+    surrogate = "text holds a lone surrogate U+D800 at character 7"
+    assert errors[0] == f"{topic}@{bad[0].offset}.body.text_en: {surrogate}"
+    assert errors[1].startswith(f"{topic}@{bad[1].offset}: not UTF-8: byte 0xED")
+    assert errors[2].startswith(f"{topic}@{bad[2].offset}: not UTF-8")
+    logged = [r.getMessage() for r in caplog.records if "alarm record skipped" in r.getMessage()]
+    assert len(logged) == len(BAD_TEXT)
+
+
+def cli_alarms(broker: TansuProcess, *more: str) -> list[str]:
+    return [sys.executable, "-m", "app.cli", "alarms", "--kafka", broker.bootstrap, *more]
+
+
+def test_cli_alarms_skips_text_it_could_not_print_and_prints_the_list(
+    broker: TansuProcess,
+) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", int(time.time() * 1000), TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    server.change(topic, event(1))
+    server.bad_text_change(topic, event(2), "escape")
+    server.bad_text_change(topic, event(3), "bytes")
+    server.change(topic, event(4))
+    res = subprocess.run(
+        cli_alarms(broker), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert {a["alarm_id"] for a in out["alarms"]} == {"A1", "A4"}
+    assert res.stderr.count("alarm record skipped") == 2, res.stderr
+
+    # One such change while following ends nothing: the next good one is printed.
+    follow = subprocess.Popen(
+        cli_alarms(broker, "--follow"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follow.stdout is not None
+        assert len(json.loads(follow.stdout.readline())["alarms"]) == 2
+        server.bad_text_change(topic, event(5), "escape")
+        server.change(topic, event(6))
+        line = json.loads(follow.stdout.readline())
+        assert (line["alarm_id"], line["state"]) == ("A6", "unack_active")
+        assert follow.poll() is None
+    finally:
+        follow.kill()
+        follow.communicate(timeout=10)

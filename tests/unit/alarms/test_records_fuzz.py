@@ -192,3 +192,60 @@ def test_a_huge_integer_is_a_record_error() -> None:
 def test_deeply_nested_json_is_a_record_error() -> None:
     with pytest.raises(RecordError):
         decode_record(b"[" * 100_000 + b"]" * 100_000, "where")
+
+
+# Issue 16 (7): ``json.loads(bytes)`` let through UTF-16/32 and lone surrogates (as the
+# escape "\ud800" or as the raw bytes ED A0 80), which then failed where the text was
+# printed: ``dispatcher-cli alarms`` died. They are malformed records now, with where.
+_EVENT = AlarmEvent(
+    "A1", EventType.RAISE, "W1", "S01", "Z1", Priority.HIGH, "switch_lost", "ALM-SW-001",
+    "道岔失表", "switch lost", 1, 2, True, False,
+)  # fmt: skip
+_GOOD = encode_record(Record(RecordType.CHANGE, "A", 1, 2, -1, _EVENT))
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "detail"),
+    [
+        (
+            _GOOD.replace(b'"switch lost"', b'"switch \\ud800 lost"'),
+            "t@5.body.text_en",
+            "text holds a lone surrogate U+D800 at character 7",
+        ),
+        (_GOOD.replace(b'"W1"', b'"\\udfffW1"'), "t@5.body.device", "lone surrogate U+DFFF"),
+        (
+            _GOOD.replace(b'"switch lost"', b'"switch \xed\xa0\x80 lost"'),
+            "t@5",
+            "not UTF-8: byte 0xED",
+        ),
+        (_GOOD.decode().encode("utf-16"), "t@5", "not UTF-8"),
+        (_GOOD.decode().encode("utf-16-le"), "t@5", "not UTF-8"),
+        (_GOOD.decode().encode("utf-32"), "t@5", "not UTF-8"),
+        (b"\xef\xbb\xbf" + _GOOD, "t@5", "not JSON"),  # a BOM is not part of the format
+    ],
+)
+def test_text_that_is_not_strict_utf8_is_a_record_error_saying_where(
+    data: bytes, where: str, detail: str
+) -> None:
+    assert decode_record(_GOOD, "t@5").body == _EVENT
+    with pytest.raises(RecordError) as err:
+        decode_record(data, "t@5")
+    assert (err.value.where, detail in err.value.detail) == (where, True), err.value
+    assert str(err.value) == f"{err.value.where}: {err.value.detail}"
+
+
+@settings(max_examples=300)
+@given(st.text(st.characters(categories=["Cs", "Lo", "Ll", "Zs", "So"]), max_size=12))
+def test_every_text_a_record_accepts_can_be_printed(text: str) -> None:
+    """Whatever ``decode_record`` returns encodes as UTF-8: the CLI and the logs can write it."""
+    doc = json.loads(_GOOD)
+    doc["body"]["text_en"] = text
+    data = json.dumps(doc).encode()  # ascii escapes: a surrogate goes through as \\udxxx
+    try:
+        rec = decode_record(data, "t@5")
+    except RecordError as exc:
+        assert exc.where == "t@5.body.text_en" and "lone surrogate" in exc.detail
+    else:
+        assert isinstance(rec.body, AlarmEvent)
+        rec.body.text_en.encode("utf-8")
+        json.dumps(rec.body.text_en, ensure_ascii=False).encode("utf-8")
