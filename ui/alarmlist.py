@@ -522,9 +522,10 @@ class AlarmDock(QDockWidget):
 
     def apply(self, changes: AlarmChanges) -> None:
         self.model.apply(changes)
+        # new, raised again, or back from shelving while active: annunciated (ISA-18.2)
         new_unacked = [
             aid
-            for aid in changes.added
+            for aid in changes.annunciated
             if (row := self.service.list.get(aid)) is not None
             and row.state is AlarmState.UNACK_ACTIVE
         ]

@@ -1,28 +1,22 @@
-"""The alarm list (ISA-18.2): a transition table, and the list the HMI shows.
+"""The alarm list the HMI shows (ISA-18.2), fed with records in topic order.
 
 Pure: no Kafka, no Qt, no wall clock unless one is injected. The feed hands
 decoded :class:`~app.alarms.records.Record` objects to :meth:`AlarmList.apply`;
 each call says which rows changed (:class:`AlarmChanges`), so a table model
-can update rows instead of resetting.
-
-**States.** Four *base* states follow the process and the operator (NORMAL,
-UNACK_ACTIVE, ACKED_ACTIVE, UNACK_RTN); three *hiding* states take an alarm
-off the operator's list (SHELVED by a dispatcher, SUPPRESSED by design,
-OUT_OF_SERVICE). Entering a hiding state from a base state remembers the base
-state (``resume``); while hidden, raise / clear / ack move the remembered
-state through the same table (``TRACK``); leaving (unshelve, the shelve timer,
-unsuppress, return to service) goes back to the remembered state, so an alarm
-that cleared while shelved does not come back as active.
-
-**Table.** :data:`TRANSITIONS` maps every ``(state, event)`` pair to a
-:class:`Transition`; pairs with no meaning are in it too, as ``IGNORE`` with a
-reason, and are counted in :attr:`AlarmStats.ignored`. An ignored event changes
-nothing, not even the row's latest event.
+can update rows instead of resetting. Each alarm moves by the transition table
+of :mod:`app.alarms.states` (re-exported here).
 
 **Order.** Each change record carries the producer's ``seq``; one at or below
 the last applied ``seq`` is a duplicate (a re-read after a broker restart) and
 is dropped. A complete snapshot replaces the list and sets the applied ``seq``
 to its own.
+
+**Shelves end on time, whoever looks.** A shelve past its end is never
+reported: before every read and around every applied record the list ends the
+shelves whose time has passed by its clock (a snapshot may bring some already
+ended). What that changed is reported with the next :meth:`AlarmList.apply`
+or :meth:`AlarmList.tick`. A shelve without an end, or longer than
+``max_shelve_ms``, ends ``max_shelve_ms`` after it was made.
 
 **Cost.** Every change is O(1): rows in a dict, the counts per (priority,
 state), the unacknowledged rows per priority (in the order they became
@@ -33,14 +27,13 @@ snapshot (a reset) and the queries that return collections are O(n).
 from __future__ import annotations
 
 import collections
-import enum
 import heapq
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 
 from app.alarms.records import (
+    MAX_SHELVE_MS,
     AlarmEvent,
     EndOfTopic,
     EventType,
@@ -48,237 +41,53 @@ from app.alarms.records import (
     Record,
     SnapshotPart,
 )
+from app.alarms.states import (
+    BASE_BY_FLAGS,
+    BASE_STATES,
+    FLAGS_BY_BASE,
+    HIDDEN_STATES,
+    HIDING_EVENT,
+    SHOWN_STATES,
+    TRANSITIONS,
+    UNACKED_STATES,
+    UNHIDDEN,
+    Action,
+    AlarmState,
+    Ignored,
+    Step,
+    Transition,
+    state_of_snapshot_entry,
+    step,
+)
+
+__all__ = [
+    "BASE_BY_FLAGS",
+    "BASE_STATES",
+    "FLAGS_BY_BASE",
+    "HIDDEN_STATES",
+    "HIDING_EVENT",
+    "SHOWN_STATES",
+    "TRANSITIONS",
+    "UNACKED_STATES",
+    "UNHIDDEN",
+    "Action",
+    "AlarmChanges",
+    "AlarmList",
+    "AlarmRow",
+    "AlarmState",
+    "AlarmStats",
+    "Ignored",
+    "PriorityCounts",
+    "Step",
+    "Transition",
+    "state_of_snapshot_entry",
+    "step",
+]
 
 FLOOD_THRESHOLD = 10
 FLOOD_WINDOW_MS = 10 * 60 * 1000
 #: Rows kept at most; the server caps its active alarms at 10000, so this is a safety net.
 MAX_ALARMS = 250_000
-
-
-class AlarmState(enum.StrEnum):
-    NORMAL = "normal"
-    UNACK_ACTIVE = "unack_active"  # active, not acknowledged
-    ACKED_ACTIVE = "acked_active"  # active, acknowledged
-    UNACK_RTN = "unack_rtn"  # returned to normal, not acknowledged
-    SHELVED = "shelved"  # hidden by a dispatcher until a time
-    SUPPRESSED = "suppressed"  # suppressed by design (e.g. device in maintenance)
-    OUT_OF_SERVICE = "out_of_service"
-
-
-BASE_STATES = frozenset(
-    {AlarmState.NORMAL, AlarmState.UNACK_ACTIVE, AlarmState.ACKED_ACTIVE, AlarmState.UNACK_RTN}
-)
-HIDDEN_STATES = frozenset({AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE})
-UNACKED_STATES = frozenset({AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN})
-#: Shown on the operator's list (and counted in ``PriorityCounts.total``).
-SHOWN_STATES = frozenset({AlarmState.UNACK_ACTIVE, AlarmState.ACKED_ACTIVE, AlarmState.UNACK_RTN})
-
-
-class Action(enum.StrEnum):
-    MOVE = "move"  # go to ``target`` (from hiding state to hiding state: remembered state kept)
-    HIDE = "hide"  # remember the current (base) state, go to ``target`` (a hiding state)
-    RESUME = "resume"  # go back to the remembered state
-    TRACK = "track"  # stay hidden; the remembered state moves by the table
-    IGNORE = "ignore"  # no effect; counted with ``reason``
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    action: Action
-    target: AlarmState | None = None  # MOVE and HIDE only
-    reason: str = ""  # IGNORE only
-
-
-def _move(target: AlarmState) -> Transition:
-    return Transition(Action.MOVE, target)
-
-
-def _hide(target: AlarmState) -> Transition:
-    return Transition(Action.HIDE, target)
-
-
-def _ignore(reason: str) -> Transition:
-    return Transition(Action.IGNORE, reason=reason)
-
-
-_RESUME = Transition(Action.RESUME)
-_TRACK = Transition(Action.TRACK)
-
-S = AlarmState
-E = EventType
-
-_ROWS: dict[AlarmState, dict[EventType, Transition]] = {
-    S.NORMAL: {
-        E.RAISE: _move(S.UNACK_ACTIVE),
-        E.CLEAR: _ignore("not active"),
-        E.ACK: _ignore("nothing to acknowledge"),
-        E.SHELVE: _hide(S.SHELVED),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _hide(S.SUPPRESSED),
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.UNACK_ACTIVE: {
-        E.RAISE: _ignore("already active"),
-        E.CLEAR: _move(S.UNACK_RTN),
-        E.ACK: _move(S.ACKED_ACTIVE),
-        E.SHELVE: _hide(S.SHELVED),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _hide(S.SUPPRESSED),
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.ACKED_ACTIVE: {
-        E.RAISE: _ignore("already active"),
-        E.CLEAR: _move(S.NORMAL),
-        E.ACK: _ignore("already acknowledged"),
-        E.SHELVE: _hide(S.SHELVED),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _hide(S.SUPPRESSED),
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.UNACK_RTN: {
-        E.RAISE: _move(S.UNACK_ACTIVE),
-        E.CLEAR: _ignore("already cleared"),
-        E.ACK: _move(S.NORMAL),
-        E.SHELVE: _hide(S.SHELVED),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _hide(S.SUPPRESSED),
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _hide(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.SHELVED: {
-        E.RAISE: _TRACK,
-        E.CLEAR: _TRACK,
-        E.ACK: _TRACK,
-        E.SHELVE: _move(S.SHELVED),  # shelved again: the new time counts
-        E.UNSHELVE: _RESUME,
-        E.SUPPRESS: _move(S.SUPPRESSED),  # suppression replaces shelving
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _move(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.SUPPRESSED: {
-        E.RAISE: _TRACK,
-        E.CLEAR: _TRACK,
-        E.ACK: _TRACK,
-        E.SHELVE: _ignore("suppressed"),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _ignore("already suppressed"),
-        E.UNSUPPRESS: _RESUME,
-        E.OUT_OF_SERVICE: _move(S.OUT_OF_SERVICE),
-        E.RETURN_TO_SERVICE: _ignore("in service"),
-    },
-    S.OUT_OF_SERVICE: {
-        E.RAISE: _TRACK,
-        E.CLEAR: _TRACK,
-        E.ACK: _TRACK,
-        E.SHELVE: _ignore("out of service"),
-        E.UNSHELVE: _ignore("not shelved"),
-        E.SUPPRESS: _ignore("out of service"),
-        E.UNSUPPRESS: _ignore("not suppressed"),
-        E.OUT_OF_SERVICE: _ignore("already out of service"),
-        E.RETURN_TO_SERVICE: _RESUME,
-    },
-}
-
-#: Every (state, event) pair: what it does. Generated into ``docs/alarms.md`` by hand
-#: (a unit test checks the two agree).
-TRANSITIONS: Mapping[tuple[AlarmState, EventType], Transition] = MappingProxyType(
-    {(state, event): t for state, row in _ROWS.items() for event, t in row.items()}
-)
-del S, E
-
-#: The event that puts an alarm into each hiding state (a snapshot entry says it so).
-HIDING_EVENT: Mapping[AlarmState, EventType] = MappingProxyType(
-    {
-        AlarmState.SHELVED: EventType.SHELVE,
-        AlarmState.SUPPRESSED: EventType.SUPPRESS,
-        AlarmState.OUT_OF_SERVICE: EventType.OUT_OF_SERVICE,
-    }
-)
-_HIDDEN_BY: Mapping[EventType, AlarmState] = MappingProxyType(
-    {event: state for state, event in HIDING_EVENT.items()}
-)
-#: A snapshot entry's (active, acked) flags: its base state.
-_BASE_BY_FLAGS: Mapping[tuple[bool, bool], AlarmState] = MappingProxyType(
-    {
-        (True, False): AlarmState.UNACK_ACTIVE,
-        (True, True): AlarmState.ACKED_ACTIVE,
-        (False, False): AlarmState.UNACK_RTN,
-        (False, True): AlarmState.NORMAL,
-    }
-)
-_FLAGS_BY_BASE: Mapping[AlarmState, tuple[bool, bool]] = MappingProxyType(
-    {state: flags for flags, state in _BASE_BY_FLAGS.items()}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """The result of one event: the new state, the remembered state, why it was ignored."""
-
-    state: AlarmState
-    resume: AlarmState
-    ignored: str = ""  # the reason, when the table says IGNORE
-
-
-def _step_move(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
-    assert t.target is not None
-    # between hiding states the remembered state stays; a base state is its own
-    return Step(t.target, resume if t.target in HIDDEN_STATES else t.target)
-
-
-def _step_hide(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
-    assert t.target is not None
-    return Step(t.target, state)
-
-
-def _step_resume(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
-    return Step(resume, resume)
-
-
-def _step_track(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
-    inner = step(resume, resume, ev)  # a base state: MOVE or IGNORE
-    return Step(state, inner.state, inner.ignored)
-
-
-def _step_ignore(state: AlarmState, resume: AlarmState, ev: EventType, t: Transition) -> Step:
-    return Step(state, resume, t.reason)
-
-
-_ACTIONS: Mapping[Action, Callable[[AlarmState, AlarmState, EventType, Transition], Step]] = (
-    MappingProxyType(
-        {
-            Action.MOVE: _step_move,
-            Action.HIDE: _step_hide,
-            Action.RESUME: _step_resume,
-            Action.TRACK: _step_track,
-            Action.IGNORE: _step_ignore,
-        }
-    )
-)
-
-
-def step(state: AlarmState, resume: AlarmState, event: EventType) -> Step:
-    """Apply one event to an alarm in ``state`` (``resume``: its remembered base state)."""
-    t = TRANSITIONS[(state, event)]
-    return _ACTIONS[t.action](state, resume, event, t)
-
-
-def state_of_snapshot_entry(entry: AlarmEvent) -> tuple[AlarmState, AlarmState]:
-    """(state, remembered base state) of a snapshot entry.
-
-    The base state comes from the ``active`` and ``acked`` flags; an entry whose
-    event is ``shelve``, ``suppress`` or ``out_of_service`` is hidden that way.
-    """
-    base = _BASE_BY_FLAGS[(entry.active, entry.acked)]
-    return _HIDDEN_BY.get(entry.event, base), base
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -291,8 +100,8 @@ class AlarmRow:
     event: AlarmEvent
     state: AlarmState
     since_ms: int  # when it entered ``state``
-    resume: AlarmState  # the base state to go back to when un-hidden (= state when not hidden)
-    shelved_until_ms: int = 0  # when SHELVED; 0: until unshelved
+    base: AlarmState  # the base state, tracked while hidden (= state when not hidden)
+    shelved_until_ms: int = 0  # when SHELVED: when the shelve ends (never 0 then)
 
     @property
     def alarm_id(self) -> str:
@@ -308,7 +117,7 @@ class AlarmRow:
         The latest event with ``active``/``acked`` set from the (remembered) base
         state; while hidden, its event is the one that hides it.
         """
-        active, acked = _FLAGS_BY_BASE[self.resume]
+        active, acked = FLAGS_BY_BASE[self.base]
         hiding = HIDING_EVENT.get(self.state)
         if hiding is None:
             return replace(self.event, active=active, acked=acked)
@@ -327,6 +136,9 @@ class AlarmChanges:
 
     ``reset``: a snapshot replaced the whole list (the id sets are then empty);
     ``unshelved``: ids the shelve timer returned (also in ``updated`` or ``removed``);
+    ``annunciated``: ids that became UNACK_ACTIVE from another state (raised, raised
+    again, or back from hiding while active): the horn sounds for them; kept across a
+    reset, so a reader checks the row still stands there;
     ``end_of_topic``: the next topic, when an END record was applied.
     """
 
@@ -335,6 +147,7 @@ class AlarmChanges:
     removed: set[str] = field(default_factory=set)
     reset: bool = False
     unshelved: set[str] = field(default_factory=set)
+    annunciated: set[str] = field(default_factory=set)
     end_of_topic: str = ""
 
     def __bool__(self) -> bool:
@@ -344,6 +157,7 @@ class AlarmChanges:
         """Fold ``later`` (changes after these) in: the net effect of both, per id."""
         self.end_of_topic = later.end_of_topic or self.end_of_topic
         self.unshelved |= later.unshelved
+        self.annunciated |= later.annunciated
         if later.reset:
             self.reset = True
             self.added.clear()
@@ -383,13 +197,14 @@ class AlarmStats:
     changes: int = 0  # change records applied (including those the table ignored)
     duplicates: int = 0  # change records at or below the applied seq
     gaps: int = 0  # change records whose seq skipped at least one
-    ignored: collections.Counter[str] = field(default_factory=collections.Counter)  # by reason
+    ignored: collections.Counter[Ignored] = field(default_factory=collections.Counter)
     snapshots: int = 0  # complete snapshots applied
     snapshots_skipped: int = 0  # complete, but not newer than the list
     snapshots_incomplete: int = 0  # parts missing or out of order: dropped
     overflow: int = 0  # alarms refused because the list was full
     ends: int = 0  # END records seen
-    unshelved_by_timer: int = 0
+    unshelved_by_timer: int = 0  # shelves the list ended by its own clock
+    shelves_capped: int = 0  # shelves without an end, or longer than the maximum
 
 
 @dataclass(slots=True)
@@ -417,13 +232,17 @@ class AlarmList:
         flood_threshold: int = FLOOD_THRESHOLD,
         flood_window_ms: int = FLOOD_WINDOW_MS,
         max_alarms: int = MAX_ALARMS,
+        max_shelve_ms: int = MAX_SHELVE_MS,
     ) -> None:
-        if flood_threshold < 0 or flood_window_ms <= 0 or max_alarms < 1:
-            raise ValueError("flood_threshold >= 0, flood_window_ms > 0, max_alarms >= 1")
+        if flood_threshold < 0 or flood_window_ms <= 0 or max_alarms < 1 or max_shelve_ms < 1:
+            raise ValueError(
+                "flood_threshold >= 0, flood_window_ms > 0, max_alarms >= 1, max_shelve_ms >= 1"
+            )
         self._now_ms = now_ms
         self.flood_threshold = flood_threshold
         self.flood_window_ms = flood_window_ms
         self.max_alarms = max_alarms
+        self.max_shelve_ms = max_shelve_ms
         self.stats = AlarmStats()
         self.applied_seq = -1  # the newest change the list holds; -1: nothing yet
         self.server = ""  # who produced the newest applied record
@@ -443,23 +262,30 @@ class AlarmList:
         self._assembly: _Assembly | None = None
         #: alarms this workstation raised itself: no topic carries them, snapshots keep them
         self._local: dict[str, AlarmRow] = {}
+        #: what ended shelves changed since the last apply or tick returned (reads end them)
+        self._unreported: AlarmChanges | None = None
 
     # -- queries ------------------------------------------------------------------------
 
     def __len__(self) -> int:
+        self._expire()
         return len(self._rows)
 
     def __contains__(self, alarm_id: object) -> bool:
+        self._expire()
         return alarm_id in self._rows
 
     def get(self, alarm_id: str) -> AlarmRow | None:
+        self._expire()
         return self._rows.get(alarm_id)
 
     def active(self) -> list[AlarmRow]:
         """Every alarm on the list (every alarm not NORMAL, hidden ones included)."""
+        self._expire()
         return list(self._rows.values())
 
     def counts_by_priority(self) -> dict[Priority, PriorityCounts]:
+        self._expire()
         c = self._counts
         return {
             p: PriorityCounts(
@@ -472,6 +298,7 @@ class AlarmList:
 
     def newest_highest_unacked(self) -> AlarmRow | None:
         """The most urgent unacknowledged alarm; among equals, the latest to become so."""
+        self._expire()
         for p in Priority:
             ids = self._unacked[p]
             if ids:
@@ -480,6 +307,7 @@ class AlarmList:
 
     def unacked_devices(self) -> set[str]:
         """Devices with at least one unacknowledged alarm (they blink on the schematic)."""
+        self._expire()
         return set(self._unacked_devices)
 
     def flood(self, now_ms: int | None = None) -> bool:
@@ -506,7 +334,17 @@ class AlarmList:
         the list follows and not newer than the list (an older one is stale; one
         at the list's ``seq`` has nothing new, unless a change was missed). Any
         other record between two parts drops the unfinished snapshot.
+
+        Shelves that have ended by the clock end before the record and after it
+        (a snapshot or a shelve may bring one already ended); those changes are
+        in the result too.
         """
+        self._expire()
+        self._report(self._apply(record))
+        self._expire()
+        return self._take()
+
+    def _apply(self, record: Record) -> AlarmChanges:
         body = record.body
         if isinstance(body, SnapshotPart):
             return self._snapshot_part(record, body)
@@ -532,50 +370,82 @@ class AlarmList:
         It goes through the same table as the topic's events and stays on the list
         across snapshots, which only replace the server's alarms.
         """
-        changes = self._event(ev)
+        self._expire()
+        self._report(self._event(ev))
         row = self._rows.get(ev.alarm_id)
         if row is None:
             self._local.pop(ev.alarm_id, None)
         else:
             self._local[ev.alarm_id] = row
-        return changes
+        return self._take()
 
     def is_local(self, alarm_id: str) -> bool:
         return alarm_id in self._local
 
     def tick(self, now_ms: int | None = None) -> AlarmChanges:
-        """Unshelve every alarm whose shelve time has passed; which ones, in ``unshelved``."""
-        now = self._now_ms() if now_ms is None else now_ms
-        changes = AlarmChanges()
+        """End every shelve whose time has passed (by ``now_ms``, else the clock).
+
+        Returns what changed since the last apply or tick: the shelves ended now and
+        those a read ended before; their ids are also in ``unshelved``.
+        """
+        self._expire(now_ms)
+        return self._take()
+
+    # -- the shelve timer ---------------------------------------------------------------
+
+    def _expire(self, now_ms: int | None = None) -> None:
+        """End the shelves whose time has passed; the changes wait in ``_unreported``."""
         heap = self._deadlines
+        if not heap:
+            return
+        now = self._now_ms() if now_ms is None else now_ms
         while heap and heap[0][0] <= now:
             until, aid = heapq.heappop(heap)
             if self._shelved.get(aid) != until:
                 continue  # unshelved or shelved again since
             row = self._rows[aid]
-            active, acked = _FLAGS_BY_BASE[row.resume]
+            active, acked = FLAGS_BY_BASE[UNHIDDEN[row.base]]
+            # dated when the shelve ended, not when the list noticed
             timer = replace(
                 row.event,
                 event=EventType.UNSHELVE,
-                event_ms=now,
+                event_ms=until,
                 active=active,
                 acked=acked,
                 by="",
                 shelved_until_ms=0,
             )
-            changes.merge(self._event(timer))
+            changes = self._event(timer)
             changes.unshelved.add(aid)
+            self._report(changes)
             self.stats.unshelved_by_timer += 1
-        return changes
+
+    def _report(self, changes: AlarmChanges) -> None:
+        if self._unreported is None:
+            self._unreported = changes
+        else:
+            self._unreported.merge(changes)
+
+    def _take(self) -> AlarmChanges:
+        changes, self._unreported = self._unreported, None
+        return AlarmChanges() if changes is None else changes
+
+    def _shelve_end(self, ev: AlarmEvent) -> int:
+        """When a shelve made by ``ev`` ends: its time, at most ``max_shelve_ms`` after it."""
+        latest = ev.event_ms + self.max_shelve_ms
+        if 0 < ev.shelved_until_ms <= latest:
+            return ev.shelved_until_ms
+        self.stats.shelves_capped += 1
+        return latest
 
     # -- changes ------------------------------------------------------------------------
 
     def _event(self, ev: AlarmEvent) -> AlarmChanges:
         aid = ev.alarm_id
         old = self._rows.get(aid)
-        state, resume = (old.state, old.resume) if old else (AlarmState.NORMAL, AlarmState.NORMAL)
-        result = step(state, resume, ev.event)
-        if result.ignored:
+        state, base = (old.state, old.base) if old else (AlarmState.NORMAL, AlarmState.NORMAL)
+        result = step(state, base, ev.event, (ev.active, ev.acked))
+        if result.ignored is not None:
             self.stats.ignored[result.ignored] += 1
             return AlarmChanges()
         if result.state is AlarmState.NORMAL:
@@ -591,15 +461,19 @@ class AlarmList:
         if result.state is AlarmState.SHELVED:
             # a (re-)shelve sets the time; a tracked event keeps it
             keep = old.shelved_until_ms if old is not None else 0
-            until = ev.shelved_until_ms if ev.event is EventType.SHELVE else keep
-        row = AlarmRow(ev, result.state, since, result.resume, until)
-        if ev.event is EventType.RAISE and row.state is AlarmState.UNACK_ACTIVE:
+            until = self._shelve_end(ev) if ev.event is EventType.SHELVE else keep
+        row = AlarmRow(ev, result.state, since, result.base, until)
+        annunciated = row.state is AlarmState.UNACK_ACTIVE and state is not AlarmState.UNACK_ACTIVE
+        if annunciated and ev.event is EventType.RAISE:
             self._raises.append(ev.event_ms)
+        changes = AlarmChanges(annunciated={aid} if annunciated else set())
         if old is None:
             self._insert(row)
-            return AlarmChanges(added={aid})
-        self._replace(old, row)
-        return AlarmChanges(updated={aid})
+            changes.added.add(aid)
+        else:
+            self._replace(old, row)
+            changes.updated.add(aid)
+        return changes
 
     # -- indexes ------------------------------------------------------------------------
 
@@ -705,7 +579,7 @@ class AlarmList:
             state, base = state_of_snapshot_entry(entry)
             if state is AlarmState.NORMAL:
                 continue
-            until = entry.shelved_until_ms if state is AlarmState.SHELVED else 0
+            until = self._shelve_end(entry) if state is AlarmState.SHELVED else 0
             self._insert(AlarmRow(entry, state, entry.event_ms, base, until))
         for aid, row in self._local.items():
             if aid not in self._rows:

@@ -41,6 +41,8 @@ from app.wiretext import WireTextError, decode_json
 SCHEMA_VERSION = 1
 #: Alarms per snapshot part: ~400 bytes each keeps a part well under Kafka's 1 MB default.
 SNAPSHOT_PART_SIZE = 1000
+#: The longest a shelve lasts (a shift): servers refuse longer; readers cap longer or open-ended.
+MAX_SHELVE_MS = 8 * 3600 * 1000
 
 
 class RecordError(ValueError):

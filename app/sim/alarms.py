@@ -2,7 +2,10 @@
 
 - :class:`AlarmManager` (pure) keeps every alarm that is not back to normal,
   numbers each change (``seq``), and hands it to an ``emit`` callback. It
-  answers acknowledgements (a COMMAND ``ack_alarm`` naming the alarm id).
+  answers acknowledgements (a COMMAND ``ack_alarm`` naming the alarm id) and
+  shelves, by the same ISA-18.2 rules as the HMI's list (``app.alarms.states``):
+  a shelve ends unacknowledged while the condition is present, normal once it
+  has cleared; a shelved alarm cannot be acknowledged.
 - :class:`AlarmSources` (pure, seeded) raises realistic alarms from the line at
   configured rates and clears them after a while; ``flood`` raises many at once.
 - :class:`AlarmPublisher` writes each change once, keyed by alarm id, to the
@@ -37,6 +40,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from app.alarms.records import (
+    MAX_SHELVE_MS,
     SNAPSHOT_PART_SIZE,
     AlarmEvent,
     EndOfTopic,
@@ -57,7 +61,7 @@ from app.model.topology import Line
 log = logging.getLogger(__name__)
 
 MAX_ACTIVE = 10_000
-MAX_SHELVE_MIN = 480  # a shift
+MAX_SHELVE_MIN = MAX_SHELVE_MS // 60_000  # a shift; longer requests are refused
 TOPIC_CHECK_S = 2.0  # how often the producer checks that today's topic still exists
 #: Records waiting this long while the broker answers metadata requests: the producer is
 #: stuck (an idempotent producer whose id a restarted broker forgot) and is replaced.
@@ -224,7 +228,8 @@ class AlarmManager:
 
     def _change(self, ev: AlarmEvent) -> AlarmEvent:
         self.seq += 1
-        if ev.active or not ev.acked:
+        # a shelved alarm stays until its shelve ends, even once cleared (not one-shot)
+        if ev.active or not ev.acked or ev.alarm_id in self.shelved:
             self.rows[ev.alarm_id] = ev
             self._dirty[ev.alarm_id] = None
             self._removed.discard(ev.alarm_id)
@@ -268,9 +273,16 @@ class AlarmManager:
             row = self.rows.get(existing)
             if row is not None and row.active:
                 return None
-            if row is not None:  # returned to normal, not acknowledged: raised again
+            if row is not None:  # returned to normal (unacknowledged, or shelved): raised again
                 return self._change(
-                    replace(row, event=EventType.RAISE, event_ms=now, raised_ms=now, active=True)
+                    replace(
+                        row,
+                        event=EventType.RAISE,
+                        event_ms=now,
+                        raised_ms=now,
+                        active=True,
+                        acked=False,
+                    )
                 )
         if len(self.rows) >= self.max_active and not self._evict():
             self.overflow += 1
@@ -309,7 +321,7 @@ class AlarmManager:
         and logged. Active alarms are never retired: then the raise is dropped.
         """
         for aid, row in self.rows.items():
-            if not row.active:
+            if not row.active and aid not in self.shelved:  # a shelved one waits for its end
                 self._change(
                     replace(
                         row,
@@ -346,6 +358,9 @@ class AlarmManager:
         row = self.rows.get(alarm_id)
         if row is None:
             raise AlarmRefused("unknown_alarm", f"no alarm {alarm_id} is active or unacknowledged")
+        if alarm_id in self.shelved:
+            # nobody sees it, and it comes back unacknowledged anyway (ISA-18.2)
+            raise AlarmRefused("alarm_shelved", f"alarm {alarm_id} is shelved")
         if row.acked:
             return "alarm already acknowledged"
         self._change(replace(row, event=EventType.ACK, event_ms=self.clock_ms(), acked=True, by=by))
@@ -369,7 +384,11 @@ class AlarmManager:
         return ""
 
     def unshelve_due(self) -> int:
-        """Unshelve every alarm whose time is up; how many."""
+        """Unshelve every alarm whose time is up; how many.
+
+        ISA-18.2: back unacknowledged while the condition is present (nobody has
+        seen it since it was shelved), normal (gone from the set) once it cleared.
+        """
         now = self.clock_ms()
         due = [aid for aid, until in self.shelved.items() if until <= now]
         for aid in due:
@@ -377,7 +396,14 @@ class AlarmManager:
             row = self.rows.get(aid)
             if row is not None:
                 self._change(
-                    replace(row, event=EventType.UNSHELVE, event_ms=now, by="", shelved_until_ms=0)
+                    replace(
+                        row,
+                        event=EventType.UNSHELVE,
+                        event_ms=now,
+                        acked=not row.active,  # (active, unacked) or (cleared, acked: normal)
+                        by="",
+                        shelved_until_ms=0,
+                    )
                 )
         return len(due)
 

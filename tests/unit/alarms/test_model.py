@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import app.alarms.model as model_module
+import app.alarms.states as states_module
 from app.alarms.model import (
     BASE_STATES,
     HIDDEN_STATES,
     TRANSITIONS,
+    UNHIDDEN,
     Action,
     AlarmChanges,
     AlarmList,
     AlarmRow,
     AlarmState,
+    Ignored,
     PriorityCounts,
     Transition,
     state_of_snapshot_entry,
     step,
 )
 from app.alarms.records import (
+    MAX_SHELVE_MS,
     AlarmEvent,
     EndOfTopic,
     EventType,
@@ -37,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[3]
 S = AlarmState
 E = EventType
 T0 = 1_795_838_400_000  # 2026-11-28 08:00 Asia/Shanghai
+HOUR = 3_600_000
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -108,7 +114,7 @@ def snapshot_of(
 
 
 def states(lst: AlarmList) -> dict[str, tuple[AlarmState, AlarmState]]:
-    return {row.alarm_id: (row.state, row.resume) for row in lst.active()}
+    return {row.alarm_id: (row.state, row.base) for row in lst.active()}
 
 
 # -- the table ----------------------------------------------------------------------------
@@ -124,9 +130,9 @@ def test_every_state_and_event_pair_has_an_entry() -> None:
 def test_each_entry_is_well_formed(pair: tuple[AlarmState, EventType], t: Transition) -> None:
     state, event = pair
     if t.action is Action.IGNORE:
-        assert t.reason and t.target is None
+        assert isinstance(t.reason, Ignored) and t.target is None
     else:
-        assert not t.reason
+        assert t.reason is None
     if t.action is Action.MOVE:
         assert t.target is not None
         # between base states, or from a hiding state to a hiding state
@@ -135,20 +141,23 @@ def test_each_entry_is_well_formed(pair: tuple[AlarmState, EventType], t: Transi
         )
     if t.action is Action.HIDE:
         assert state in BASE_STATES and t.target in HIDDEN_STATES
-    if t.action is Action.RESUME:
+    if t.action is Action.UNHIDE:
         assert state in HIDDEN_STATES and t.target is None
     if t.action is Action.TRACK:
-        assert state in HIDDEN_STATES and event in (E.RAISE, E.CLEAR, E.ACK)
+        # raise and clear only: an acknowledgement of a hidden alarm is refused
+        assert state in HIDDEN_STATES and event in (E.RAISE, E.CLEAR)
         for base in BASE_STATES:  # what tracking does to the remembered state
             assert TRANSITIONS[(base, event)].action in (Action.MOVE, Action.IGNORE)
+    if t.action is Action.SYNC:  # only where the list's own shelve timer may have been first
+        assert state in BASE_STATES and event is E.UNSHELVE
 
 
 def run(*events: EventType, start: AlarmState = S.NORMAL) -> list[AlarmState]:
-    state = resume = start
+    state = base = start
     path = [state]
     for e in events:
-        result = step(state, resume, e)
-        state, resume = result.state, result.resume
+        result = step(state, base, e)
+        state, base = result.state, result.base
         path.append(state)
     return path
 
@@ -165,12 +174,84 @@ def test_a_returned_alarm_raised_again_before_its_ack_is_unack_active() -> None:
     assert run(E.RAISE, E.CLEAR, E.RAISE)[-1] is S.UNACK_ACTIVE
 
 
-def test_shelve_remembers_and_unshelve_returns_to_the_tracked_state() -> None:
-    assert run(E.RAISE, E.SHELVE, E.UNSHELVE)[-1] is S.UNACK_ACTIVE
-    # cleared while shelved: comes back as returned-to-normal, not as active
-    assert run(E.RAISE, E.SHELVE, E.CLEAR, E.UNSHELVE)[-1] is S.UNACK_RTN
-    assert run(E.RAISE, E.SHELVE, E.CLEAR, E.ACK, E.UNSHELVE)[-1] is S.NORMAL
-    assert run(E.RAISE, E.SHELVE, E.RAISE, E.CLEAR)[1:] == [S.UNACK_ACTIVE] + [S.SHELVED] * 3
+# Issue 16 (9): this test used to enforce the wrong rule (back to the remembered state:
+# an acknowledged alarm came back acknowledged, a cleared one "returned, unacknowledged").
+# ISA-18.2's state diagram: unacknowledged while the condition is present, else normal.
+HIDING = [
+    (E.SHELVE, E.UNSHELVE),
+    (E.SUPPRESS, E.UNSUPPRESS),
+    (E.OUT_OF_SERVICE, E.RETURN_TO_SERVICE),
+]
+
+
+@pytest.mark.parametrize(("hide", "unhide"), HIDING, ids=str)
+def test_leaving_a_hiding_state_is_unacknowledged_while_active_else_normal(
+    hide: EventType, unhide: EventType
+) -> None:
+    # acknowledged and still active: nobody has looked at it since it was hidden
+    assert run(E.RAISE, E.ACK, hide, unhide)[-1] is S.UNACK_ACTIVE
+    assert run(E.RAISE, hide, unhide)[-1] is S.UNACK_ACTIVE
+    assert run(hide, E.RAISE, unhide)[-1] is S.UNACK_ACTIVE
+    assert run(E.RAISE, E.ACK, hide, E.CLEAR, E.RAISE, unhide)[-1] is S.UNACK_ACTIVE
+    # the condition cleared, before or while hidden: normal, acknowledged or not
+    assert run(E.RAISE, hide, E.CLEAR, unhide)[-1] is S.NORMAL
+    assert run(E.RAISE, E.ACK, hide, E.CLEAR, unhide)[-1] is S.NORMAL
+    assert run(E.RAISE, E.CLEAR, hide, unhide)[-1] is S.NORMAL
+    assert run(hide, unhide)[-1] is S.NORMAL
+    # while hidden, raise and clear are tracked: the alarm stays hidden
+    assert run(E.RAISE, hide, E.RAISE, E.CLEAR, E.RAISE)[2:] == [hide_state(hide)] * 4
+
+
+def hide_state(hide: EventType) -> AlarmState:
+    return {E.SHELVE: S.SHELVED, E.SUPPRESS: S.SUPPRESSED, E.OUT_OF_SERVICE: S.OUT_OF_SERVICE}[hide]
+
+
+@pytest.mark.parametrize(("hide", "unhide"), HIDING, ids=str)
+def test_an_acknowledged_alarm_back_from_hiding_while_active_is_annunciated(
+    hide: EventType, unhide: EventType
+) -> None:
+    lst = AlarmList(lambda: T0)
+    feed = Feed(lst)
+    feed(ev(1, device="W1"))
+    feed(ev(1, E.ACK, device="W1"))
+    feed(ev(1, hide, device="W1", until=T0 + HOUR))
+    assert lst.newest_highest_unacked() is None and lst.unacked_devices() == set()
+    changes = feed(ev(1, unhide, ms=T0 + 5, device="W1"))
+    row = lst.get("A1")
+    assert row is not None and (row.state, row.since_ms) == (S.UNACK_ACTIVE, T0 + 5)
+    assert lst.newest_highest_unacked() is row  # the banner
+    assert lst.unacked_devices() == {"W1"}  # it blinks on the schematic
+    assert changes.updated == {"A1"} and changes.annunciated == {"A1"}  # the horn
+
+
+@pytest.mark.parametrize(("hide", "unhide"), HIDING, ids=str)
+def test_an_alarm_that_cleared_while_hidden_comes_back_normal(
+    hide: EventType, unhide: EventType
+) -> None:
+    lst = AlarmList(lambda: T0)
+    feed = Feed(lst)
+    for n in (1, 2):
+        feed(ev(n))
+    feed(ev(2, E.ACK))
+    for n in (1, 2):
+        feed(ev(n, hide, until=T0 + HOUR))
+        feed(ev(n, E.CLEAR))
+    assert states(lst) == {
+        "A1": (hide_state(hide), S.UNACK_RTN),
+        "A2": (hide_state(hide), S.NORMAL),
+    }
+    for n in (1, 2):
+        assert feed(ev(n, unhide)).removed == {f"A{n}"}
+    assert len(lst) == 0
+
+
+def test_the_unhide_table_is_isa_18_2() -> None:
+    assert set(UNHIDDEN) == BASE_STATES
+    assert {s for s, t in UNHIDDEN.items() if t is S.UNACK_ACTIVE} == {
+        S.UNACK_ACTIVE,
+        S.ACKED_ACTIVE,
+    }
+    assert {s for s, t in UNHIDDEN.items() if t is S.NORMAL} == {S.NORMAL, S.UNACK_RTN}
 
 
 def test_suppress_and_unsuppress() -> None:
@@ -181,7 +262,7 @@ def test_suppress_and_unsuppress() -> None:
         S.UNACK_ACTIVE,
     ]
     assert run(E.RAISE, E.ACK, E.SUPPRESS, E.CLEAR, E.UNSUPPRESS)[-1] is S.NORMAL
-    assert step(S.SUPPRESSED, S.NORMAL, E.SHELVE).ignored == "suppressed"
+    assert step(S.SUPPRESSED, S.NORMAL, E.SHELVE).ignored is Ignored.SUPPRESSED
 
 
 def test_out_of_service() -> None:
@@ -202,7 +283,7 @@ def test_ignored_pairs_keep_the_state_and_say_why() -> None:
     result = step(S.ACKED_ACTIVE, S.ACKED_ACTIVE, E.ACK)
     assert (result.state, result.ignored) == (S.ACKED_ACTIVE, "already acknowledged")
     tracked = step(S.SHELVED, S.NORMAL, E.CLEAR)
-    assert (tracked.state, tracked.resume, tracked.ignored) == (S.SHELVED, S.NORMAL, "not active")
+    assert (tracked.state, tracked.base, tracked.ignored) == (S.SHELVED, S.NORMAL, "not active")
 
 
 @pytest.mark.parametrize(
@@ -234,21 +315,25 @@ def doc_cell(t: Transition) -> str:
     return {
         Action.MOVE: f"→ {t.target}",
         Action.HIDE: f"hide → {t.target}",
-        Action.RESUME: "resume",
+        Action.UNHIDE: "unhide",
         Action.TRACK: "track",
+        Action.SYNC: "sync",
         Action.IGNORE: f"ignored: {t.reason}",
     }[t.action]
 
 
-def doc_table() -> dict[tuple[str, str], str]:
+def doc_rows(marker: str) -> list[list[str]]:
     text = (ROOT / "docs" / "alarms.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- transitions:begin -->(.*?)<!-- transitions:end -->", text, re.S)
-    assert block, "docs/alarms.md has no transition table between the markers"
-    rows = [
+    block = re.search(rf"<!-- {marker}:begin -->(.*?)<!-- {marker}:end -->", text, re.S)
+    assert block, f"docs/alarms.md has no {marker} table between the markers"
+    return [
         [cell.strip() for cell in line.strip().strip("|").split("|")]
         for line in block.group(1).strip().splitlines()
     ]
-    header, _rule, *body = rows
+
+
+def doc_table() -> dict[tuple[str, str], str]:
+    header, _rule, *body = doc_rows("transitions")
     events = header[1:]
     return {
         (row[0], event): cell for row in body for event, cell in zip(events, row[1:], strict=True)
@@ -260,11 +345,19 @@ def test_the_docs_table_is_the_codes_table() -> None:
     assert doc_table() == expected
 
 
+def test_the_docs_unhide_table_is_the_codes() -> None:
+    _header, _rule, *body = doc_rows("unhide")
+    assert {row[0]: row[1] for row in body} == {
+        b.value: f"→ {t.value}" for b, t in UNHIDDEN.items()
+    }
+
+
 # -- purity -------------------------------------------------------------------------------
 
 
-def test_the_model_imports_neither_kafka_nor_qt() -> None:
-    path = Path(model_module.__file__)
+@pytest.mark.parametrize("module", [model_module, states_module], ids=lambda m: m.__name__)
+def test_the_model_imports_neither_kafka_nor_qt(module: object) -> None:
+    path = Path(str(getattr(module, "__file__", "")))
     tree = ast.parse(path.read_text(encoding="utf-8"))
     modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -422,8 +515,8 @@ def test_a_snapshot_is_rebuilt_with_hidden_alarms_and_their_remembered_state() -
     feed(ev(1, E.CLEAR))  # tracked while shelved
     feed(ev(2, E.SUPPRESS))  # suppressed while normal
     feed(ev(3))
-    feed(ev(3, E.OUT_OF_SERVICE))
     feed(ev(3, E.ACK))
+    feed(ev(3, E.OUT_OF_SERVICE))
     fresh = AlarmList(lambda: T0)
     fresh.apply_all(snapshot_of(lst, seq=feed.seq))
     assert (
@@ -503,6 +596,176 @@ def test_the_shelve_timer_returns_an_alarm_when_its_time_passes() -> None:
     assert not lst.tick(T0 + 10_000)
 
 
+def test_the_shelve_timer_brings_an_acknowledged_alarm_back_unacknowledged() -> None:
+    lst = AlarmList(lambda: T0)
+    feed = Feed(lst)
+    feed(ev(1, device="W1"))
+    feed(ev(1, E.ACK, device="W1"))
+    feed(ev(1, E.SHELVE, device="W1", until=T0 + 1000))
+    feed(ev(2))
+    feed(ev(2, E.SHELVE, until=T0 + 1000))
+    feed(ev(2, E.CLEAR))  # unacknowledged, cleared while shelved
+    changes = lst.tick(T0 + 1000)
+    assert changes.unshelved == {"A1", "A2"} and changes.removed == {"A2"}
+    assert changes.annunciated == {"A1"}
+    row = lst.get("A1")
+    assert row is not None and (row.state, row.event.event) == (S.UNACK_ACTIVE, E.UNSHELVE)
+    assert (row.event.active, row.event.acked) == (True, False)
+    assert lst.unacked_devices() == {"W1"}
+
+
+# -- shelves past their end (issue 16, defect 8) ------------------------------------------
+
+
+def shelved_source() -> tuple[AlarmList, Feed]:
+    """A server's list: A1 acknowledged and A2 cleared, both shelved for an hour; A3 for 3."""
+    source = AlarmList(lambda: T0)
+    feed = Feed(source)
+    for n in (1, 2, 3):
+        feed(ev(n))
+    feed(ev(1, E.ACK))
+    feed(ev(1, E.SHELVE, until=T0 + HOUR))
+    feed(ev(2, E.SHELVE, until=T0 + HOUR))
+    feed(ev(2, E.CLEAR))
+    feed(ev(3, E.SHELVE, until=T0 + 3 * HOUR))
+    return source, feed
+
+
+def test_a_snapshot_read_after_its_shelves_ended_is_never_read_as_shelved() -> None:
+    source, feed = shelved_source()
+    clock = Clock(T0 + 2 * HOUR)  # nobody unshelved since (the server was down)
+    hmi = AlarmList(clock)
+    changes = hmi.apply_all(snapshot_of(source, seq=feed.seq))
+    # the shelves that ended are ended before anyone reads the list, and said so
+    assert changes.reset and changes.unshelved == {"A1", "A2"}
+    assert changes.annunciated == {"A1"}
+    assert states(hmi) == {
+        "A1": (S.UNACK_ACTIVE, S.UNACK_ACTIVE),
+        "A3": (S.SHELVED, S.UNACK_ACTIVE),
+    }
+    row = hmi.get("A1")
+    assert row is not None and row.since_ms == T0 + HOUR  # when the shelve ended
+
+
+def test_a_shelve_that_ends_between_two_ticks_is_not_read_as_shelved() -> None:
+    source, feed = shelved_source()
+    clock = Clock(T0)
+    hmi = AlarmList(clock)
+    hmi.apply_all(snapshot_of(source, seq=feed.seq))
+    assert not hmi.tick()
+    clock.ms = T0 + HOUR  # no tick yet: whoever reads sees the shelves ended
+    p1, p2 = Priority(2), Priority(3)  # A1's and A2's
+    assert hmi.counts_by_priority()[p1] == PriorityCounts(unacked=1, total=1, hidden=0)
+    assert hmi.counts_by_priority()[p2] == PriorityCounts(0, 0, 0)
+    assert "A2" not in hmi and len(hmi) == 2
+    row = hmi.get("A1")
+    assert row is not None and row.state is S.UNACK_ACTIVE
+    assert hmi.newest_highest_unacked() is row and hmi.unacked_devices() == {"W0001"}
+    # ... and the views hear of it with the next tick (or the next record)
+    changes = hmi.tick()
+    assert changes.unshelved == {"A1", "A2"} and changes.updated == {"A1"}
+    assert changes.removed == {"A2"} and changes.annunciated == {"A1"}
+    assert not hmi.tick()
+    clock.ms = T0 + 3 * HOUR
+    assert hmi.active()[0].state is S.UNACK_ACTIVE
+    later = hmi.apply(feed.record(ev(5)))
+    assert later.unshelved == {"A3"} and later.updated == {"A3"} and later.added == {"A5"}
+
+
+def test_a_shelve_the_lists_timer_ended_first_takes_the_servers_word_when_it_comes() -> None:
+    """The HMI's clock a little ahead of the server's: its timer ends the shelve, then
+    the server's records arrive: the condition cleared while it was still shelved
+    there, then the server's UNSHELVE. The list ends where the server is."""
+    clock = Clock(T0)
+    hmi = AlarmList(clock)
+    feed = Feed(hmi)
+    for n in (1, 2):
+        feed(ev(n))
+        feed(ev(n, E.ACK))
+        feed(ev(n, E.SHELVE, until=T0 + 1000))
+    clock.ms = T0 + 1000
+    assert hmi.tick().unshelved == {"A1", "A2"}
+    feed(ev(1, E.CLEAR, ms=T0 + 999))  # cleared while shelved at the server
+    row = hmi.get("A1")
+    assert row is not None and row.state is S.UNACK_RTN  # for a moment
+    server_normal = replace(ev(1, E.UNSHELVE, ms=T0 + 1000), active=False, acked=True)
+    assert feed(server_normal).removed == {"A1"}
+    server_active = replace(ev(2, E.UNSHELVE, ms=T0 + 1000), active=True, acked=False)
+    assert not feed(server_active).annunciated  # already where the server says
+    assert states(hmi) == {"A2": (S.UNACK_ACTIVE, S.UNACK_ACTIVE)}
+
+
+# -- the cases ISA-18.2's diagram leaves open: what this product decided ---------------------
+
+
+@pytest.mark.parametrize(
+    ("hidden", "reason"),
+    [
+        (S.SHELVED, Ignored.SHELVED),
+        (S.SUPPRESSED, Ignored.SUPPRESSED),
+        (S.OUT_OF_SERVICE, Ignored.OUT_OF_SERVICE),
+    ],
+)
+def test_an_acknowledgement_of_a_hidden_alarm_is_refused(
+    hidden: AlarmState, reason: Ignored
+) -> None:
+    """Nobody can see a hidden alarm, and it comes back unacknowledged anyway: the server
+    refuses the command, and the list ignores (and counts) such a record."""
+    for base in BASE_STATES:
+        result = step(hidden, base, E.ACK)
+        assert (result.state, result.base, result.ignored) == (hidden, base, reason)
+    lst = AlarmList(lambda: T0)
+    feed = Feed(lst)
+    feed(ev(1))
+    feed(ev(1, E.SHELVE, until=T0 + HOUR))
+    assert not feed(ev(1, E.ACK))
+    assert lst.stats.ignored == {Ignored.SHELVED: 1}
+
+
+def test_shelving_is_timed_not_one_shot_a_return_stays_shelved_until_the_end() -> None:
+    """A shelved alarm that clears stays shelved; if it returns before the shelve
+    ends it stays hidden (shelving is for chattering alarms), and at the end it comes
+    back unacknowledged if present, normal if not."""
+    clock = Clock(T0)
+    lst = AlarmList(clock)
+    feed = Feed(lst)
+    feed(ev(1, device="W1"))
+    feed(ev(1, E.SHELVE, device="W1", until=T0 + 1000))
+    for k in range(3):
+        feed(ev(1, E.CLEAR, device="W1", ms=T0 + 10 * k))
+        assert states(lst) == {"A1": (S.SHELVED, S.UNACK_RTN)}
+        changes = feed(ev(1, E.RAISE, device="W1", ms=T0 + 10 * k + 5))
+        assert states(lst) == {"A1": (S.SHELVED, S.UNACK_ACTIVE)}
+        assert not changes.annunciated and lst.unacked_devices() == set()
+    assert not lst.flood(T0) and len(lst._raises) == 1
+    clock.ms = T0 + 1000
+    assert lst.tick().annunciated == {"A1"}
+
+
+def test_no_latching_and_no_re_alarm() -> None:
+    """An acknowledged alarm that clears goes to normal (not latched); one that clears
+    unacknowledged waits for its acknowledgement. The list never re-annunciates an
+    alarm by itself: a raise of an active alarm is ignored (re-alarming is the server's
+    to decide, as a new raise after a clear)."""
+    assert run(E.RAISE, E.ACK, E.CLEAR)[-1] is S.NORMAL
+    assert run(E.RAISE, E.CLEAR)[-1] is S.UNACK_RTN
+    assert step(S.ACKED_ACTIVE, S.ACKED_ACTIVE, E.RAISE).ignored is Ignored.ALREADY_ACTIVE
+    assert step(S.UNACK_ACTIVE, S.UNACK_ACTIVE, E.RAISE).ignored is Ignored.ALREADY_ACTIVE
+    lst = AlarmList(lambda: T0 + 10 * HOUR)
+    feed = Feed(lst)
+    feed(ev(1))
+    feed(ev(1, E.ACK))
+    assert not lst.tick(T0 + 10 * HOUR)  # no timer re-annunciates a standing alarm
+    row = lst.get("A1")
+    assert row is not None and row.state is S.ACKED_ACTIVE
+
+
+def test_an_unshelve_outside_shelving_needs_the_events_flags() -> None:
+    with pytest.raises(ValueError, match="flags"):
+        step(S.NORMAL, S.NORMAL, E.UNSHELVE)
+    assert step(S.NORMAL, S.NORMAL, E.UNSHELVE, (True, False)).state is S.UNACK_ACTIVE
+
+
 def test_shelving_again_moves_the_deadline_and_unshelving_cancels_it() -> None:
     clock = Clock(T0)
     lst = AlarmList(clock)
@@ -519,13 +782,33 @@ def test_shelving_again_moves_the_deadline_and_unshelving_cancels_it() -> None:
     assert lst.tick(T0 + 9000).unshelved == {"A2"}
 
 
-def test_a_shelve_without_a_time_waits_for_unshelve() -> None:
-    lst = AlarmList(lambda: T0)
+def test_a_shelve_without_an_end_or_longer_than_the_maximum_ends_at_the_maximum() -> None:
+    """Decided (ISA-18.2 leaves it open): no shelve lasts longer than a shift (8 h);
+    the server refuses a longer request, the list caps what a record asks."""
+    assert MAX_SHELVE_MS == 8 * HOUR
+    lst = AlarmList(lambda: T0, max_shelve_ms=10_000)
     feed = Feed(lst)
-    feed(ev(1))
-    feed(ev(1, E.SHELVE))
-    assert not lst.tick(T0 + 10**9)
-    assert feed(ev(1, E.UNSHELVE)).updated == {"A1"}
+    for n in (1, 2, 3):
+        feed(ev(n))
+    feed(ev(1, E.SHELVE))  # no end given
+    feed(ev(2, E.SHELVE, ms=T0 + 5, until=T0 + HOUR))  # longer than the maximum
+    feed(ev(3, E.SHELVE, until=T0 + 10_000))  # exactly the maximum: kept
+    assert {r.alarm_id: r.shelved_until_ms for r in lst.active()} == {
+        "A1": T0 + 10_000,
+        "A2": T0 + 5 + 10_000,
+        "A3": T0 + 10_000,
+    }
+    assert lst.stats.shelves_capped == 2
+    assert not lst.tick(T0 + 9_999)
+    assert lst.tick(T0 + 10_005).unshelved == {"A1", "A2", "A3"}
+    # a snapshot entry without an end, from another producer: capped the same way
+    entry = replace(ev(4, E.SHELVE, ms=T0 + 20_000), active=True, acked=False)
+    fresh = AlarmList(lambda: T0, max_shelve_ms=10_000)
+    fresh.apply_all(
+        snapshot_records([entry], snapshot_id="s", server="A", seq=1, ms=T0, snapshot_offset=-1)
+    )
+    row = fresh.get("A4")
+    assert row is not None and (row.state, row.shelved_until_ms) == (S.SHELVED, T0 + 30_000)
 
 
 def test_many_reshelves_keep_the_deadline_heap_bounded() -> None:

@@ -14,12 +14,14 @@ from app.alarms.model import (
     SHOWN_STATES,
     TRANSITIONS,
     UNACKED_STATES,
+    UNHIDDEN,
     Action,
     AlarmList,
     AlarmState,
     PriorityCounts,
 )
 from app.alarms.records import (
+    MAX_SHELVE_MS,
     AlarmEvent,
     EventType,
     Priority,
@@ -88,34 +90,43 @@ Ref = tuple[AlarmState, AlarmState, int]  # state, remembered base state, shelve
 
 
 def ref_step(cur: Ref, e: AlarmEvent) -> Ref:
-    state, resume, until = cur
+    state, base, until = cur
     t = TRANSITIONS[(state, e.event)]
     if t.action is Action.MOVE:
         assert t.target is not None
-        new_state, new_resume = t.target, resume if t.target in HIDDEN_STATES else t.target
+        new_state, new_base = t.target, base if t.target in HIDDEN_STATES else t.target
     elif t.action is Action.HIDE:
         assert t.target is not None
-        new_state, new_resume = t.target, state
-    elif t.action is Action.RESUME:
-        new_state, new_resume = resume, resume
+        new_state, new_base = t.target, state
+    elif t.action is Action.UNHIDE:
+        new_state = new_base = UNHIDDEN[base]
+    elif t.action is Action.SYNC:  # the server's word: the state its flags describe
+        new_state = new_base = {
+            (True, False): S.UNACK_ACTIVE,
+            (True, True): S.ACKED_ACTIVE,
+            (False, False): S.UNACK_RTN,
+            (False, True): S.NORMAL,
+        }[(e.active, e.acked)]
     elif t.action is Action.TRACK:
-        inner = TRANSITIONS[(resume, e.event)]
-        tracked = inner.target if inner.action is Action.MOVE else resume
+        inner = TRANSITIONS[(base, e.event)]
+        tracked = inner.target if inner.action is Action.MOVE else base
         assert tracked is not None
-        new_state, new_resume = state, tracked
+        new_state, new_base = state, tracked
     else:
         return cur
     if new_state is not S.SHELVED:
         until = 0
     elif e.event is EventType.SHELVE:
-        until = e.shelved_until_ms
-    return new_state, new_resume, until
+        # no end, or past the maximum: the maximum
+        latest = e.event_ms + MAX_SHELVE_MS
+        until = e.shelved_until_ms if 0 < e.shelved_until_ms <= latest else latest
+    return new_state, new_base, until
 
 
 def ref_tick(ref: dict[str, Ref], now: int) -> None:
-    for aid, (state, resume, until) in list(ref.items()):
-        if state is S.SHELVED and 0 < until <= now:
-            ref[aid] = (resume, resume, 0)
+    for aid, (state, base, until) in list(ref.items()):
+        if state is S.SHELVED and until <= now:
+            ref[aid] = (UNHIDDEN[base], UNHIDDEN[base], 0)
 
 
 def visible(ref: dict[str, Ref]) -> dict[str, Ref]:
@@ -123,7 +134,7 @@ def visible(ref: dict[str, Ref]) -> dict[str, Ref]:
 
 
 def model_view(lst: AlarmList) -> dict[str, Ref]:
-    return {r.alarm_id: (r.state, r.resume, r.shelved_until_ms) for r in lst.active()}
+    return {r.alarm_id: (r.state, r.base, r.shelved_until_ms) for r in lst.active()}
 
 
 def check_indexes(lst: AlarmList) -> None:
@@ -131,8 +142,9 @@ def check_indexes(lst: AlarmList) -> None:
     rows = lst.active()
     for row in rows:
         assert row.state in AlarmState and row.state is not S.NORMAL
-        assert row.resume in BASE_STATES
-        assert row.state in HIDDEN_STATES or row.resume is row.state
+        assert row.base in BASE_STATES
+        assert row.state in HIDDEN_STATES or row.base is row.state
+        assert (row.state is S.SHELVED) == (row.shelved_until_ms > 0)
     by: Counter[tuple[Priority, AlarmState]] = Counter((r.event.priority, r.state) for r in rows)
     expected = {
         p: PriorityCounts(
@@ -186,6 +198,37 @@ def test_any_sequence_moves_each_alarm_only_through_table_entries(ops: list[Op])
         check_indexes(lst)
 
 
+@settings(max_examples=300, deadline=None)
+@given(ops_strategy)
+def test_whatever_the_clock_no_read_shows_a_shelve_past_its_end(ops: list[Op]) -> None:
+    """Issue 16 (8): the list ends shelves by its clock before it is read and around
+    every record, not only when its timer ticks."""
+    records, times = stream(ops)
+    clock = [T0]
+    lst = AlarmList(lambda: clock[0])
+    ref: dict[str, Ref] = {}
+    reported: dict[str, AlarmState] = {}  # what the changes told a view, per id
+    for rec, now in zip(records, times, strict=True):
+        assert isinstance(rec.body, AlarmEvent)
+        clock[0] = now
+        ref_tick(ref, now)
+        aid = rec.body.alarm_id
+        ref[aid] = ref_step(ref.get(aid, (S.NORMAL, S.NORMAL, 0)), rec.body)
+        ref_tick(ref, now)
+        changes = lst.apply(rec)
+        for rid in changes.added | changes.updated:
+            row = lst.get(rid)
+            assert row is not None
+            reported[rid] = row.state
+        for rid in changes.removed:
+            reported.pop(rid, None)
+        assert all(r.shelved_until_ms > now for r in lst.active() if r.state is S.SHELVED)
+        assert model_view(lst) == visible(ref)
+        # a view that applied every change holds what the list holds
+        assert reported == {r.alarm_id: r.state for r in lst.active()}
+        check_indexes(lst)
+
+
 def snapshot_at(lst: AlarmList, name: str, part_size: int) -> list[Record]:
     return snapshot_records(
         [row.snapshot_event() for row in lst.active()],
@@ -218,7 +261,7 @@ def topic_of(ops: list[Op], every: int, part_size: int) -> tuple[list[Record], l
 
 def comparable(lst: AlarmList) -> dict[str, tuple[AlarmState, AlarmState, int, Priority, str]]:
     return {
-        r.alarm_id: (r.state, r.resume, r.shelved_until_ms, r.event.priority, r.event.device)
+        r.alarm_id: (r.state, r.base, r.shelved_until_ms, r.event.priority, r.event.device)
         for r in lst.active()
     }
 
