@@ -8,8 +8,10 @@
   per intent; exit status 0 only when every intent was executed.
 - ``zones``: print the zone authority as JSON, after an optional action
   (take, release, request, grant, force, mode).
-- ``alarms``: catch up on today's alarm topic like the HMI and print the active
-  alarms as JSON; ``--follow`` then prints each change as a JSON line.
+- ``alarms``: catch up on today's alarm topic like the HMI and print every alarm
+  that is not normal (shelved, suppressed and out of service ones too) as one
+  JSON line; ``--follow`` then prints each change as a JSON line
+  (``docs/alarms.md``, "dispatcher-cli alarms").
 
 Exit status: 0 success, 1 a command not executed (or no state), 2 bad usage or
 configuration, 3 a zone action refused.
@@ -268,6 +270,19 @@ def alarm_json(row: AlarmRow) -> dict[str, Any]:
         "raised_ms": e.raised_ms,
         "since_ms": row.since_ms,
         "by": e.by,
+        "shelved_until_ms": row.shelved_until_ms,
+    }
+
+
+def alarm_list_json(service: AlarmService, *, reset: bool) -> dict[str, Any]:
+    """The whole list: the first line, and again whenever a snapshot replaced it."""
+    rows = sorted(service.list.active(), key=lambda r: (r.event.priority, -r.event.raised_ms))
+    return {
+        "reset": reset,
+        "topic": service.status.topic,
+        "seq": service.list.applied_seq,
+        "count": len(rows),
+        "alarms": [alarm_json(r) for r in rows],
     }
 
 
@@ -293,13 +308,8 @@ async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> i
                 file=sys.stderr,
             )
             return EXIT_NOT_EXECUTED
-        rows = sorted(service.list.active(), key=lambda r: (r.event.priority, -r.event.raised_ms))
-        out = {
-            "topic": service.status.topic,
-            "seq": service.list.applied_seq,
-            "alarms": [alarm_json(r) for r in rows],
-        }
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        # No tick first: the list ends past shelves by its clock whenever it is read.
+        print(json.dumps(alarm_list_json(service, reset=False), ensure_ascii=False), flush=True)
         if not follow:
             return EXIT_OK
         changes_q: asyncio.Queue[AlarmChanges] = asyncio.Queue()
@@ -307,7 +317,10 @@ async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> i
         while True:
             changes = await changes_q.get()
             if changes.reset:
-                print(json.dumps({"reset": True, "count": len(service.list)}), flush=True)
+                # a follower rebuilds from this line: the rows, not only their count
+                line = alarm_list_json(service, reset=True)
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+                continue
             for aid in sorted(changes.added | changes.updated):
                 row = service.list.get(aid)
                 if row is not None:
@@ -403,7 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     zn.add_argument("--hold", type=float, default=0.0, help="stay logged in S seconds after")
     zn.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for Redis")
 
-    al = sub.add_parser("alarms", parents=[common], help="print the active alarms as JSON")
+    al = sub.add_parser(
+        "alarms", parents=[common], help="print every alarm not normal (hidden too) as JSON"
+    )
     al.add_argument("--kafka", metavar="HOST:PORT", help="the broker instead of the configured one")
     al.add_argument("--follow", action="store_true", help="then print each change (JSON lines)")
     al.add_argument("--timeout", type=float, default=15.0, help="seconds to catch up")

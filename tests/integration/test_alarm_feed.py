@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from confluent_kafka import Producer
@@ -121,11 +121,11 @@ class ServerStandIn:
         rec = Record(RecordType.CHANGE, "A", self.seq, e.event_ms, self.snapshot_offset[topic], e)
         self.send(topic, rec)
 
-    def snapshot(self, topic: str) -> None:
+    def snapshot(self, topic: str, server: str = "A") -> None:
         parts = snapshot_records(
             list(self.active.values()),
-            snapshot_id=f"s{self.seq}-{topic}",
-            server="A",
+            snapshot_id=f"s{self.seq}-{topic}-{server}",
+            server=server,
             seq=self.seq,
             ms=NOON_MS,
             snapshot_offset=self.snapshot_offset[topic],
@@ -466,6 +466,72 @@ def test_cli_alarms_skips_text_it_could_not_print_and_prints_the_list(
         line = json.loads(follow.stdout.readline())
         assert (line["alarm_id"], line["state"]) == ("A6", "unack_active")
         assert follow.poll() is None
+    finally:
+        follow.kill()
+        follow.communicate(timeout=10)
+
+
+# -- shelves past their end, and --follow after a reset (issue 16, defect 8) -----------------
+
+
+def test_cli_alarms_never_prints_a_shelve_past_its_end(broker: TansuProcess) -> None:
+    now = int(time.time() * 1000)
+    hour = 3_600_000
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", now, TZ)
+    server.create(topic)
+
+    def shelved(n: int, *, active: bool, acked: bool, until: int) -> AlarmEvent:
+        return replace(
+            event(n),
+            event=EventType.SHELVE,
+            event_ms=now - 2 * hour,
+            active=active,
+            acked=acked,
+            shelved_until_ms=until,
+        )
+
+    # A snapshot nobody has unshelved since (the server stopped, say).
+    for e in (
+        shelved(1, active=True, acked=True, until=now - hour),  # ended, still active
+        shelved(2, active=False, acked=False, until=now - 60_000),  # ended, cleared
+        shelved(3, active=True, acked=False, until=now + hour),  # still shelved
+    ):
+        server.active[e.alarm_id] = e
+    server.snapshot(topic)
+    res = subprocess.run(
+        cli_alarms(broker), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert res.returncode == 0, res.stderr
+    rows = {a["alarm_id"]: a for a in json.loads(res.stdout)["alarms"]}
+    assert set(rows) == {"A1", "A3"}
+    assert rows["A1"]["state"] == "unack_active"  # ISA-18.2: back unacknowledged
+    assert (rows["A3"]["state"], rows["A3"]["shelved_until_ms"]) == ("shelved", now + hour)
+
+
+def test_cli_alarms_follow_prints_the_whole_list_when_a_snapshot_replaces_it(
+    broker: TansuProcess,
+) -> None:
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", int(time.time() * 1000), TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    server.change(topic, event(0))
+    server.change(topic, event(1))
+    follow = subprocess.Popen(
+        cli_alarms(broker, "--follow"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follow.stdout is not None
+        first = json.loads(follow.stdout.readline())
+        assert (first["reset"], first["count"], first["topic"]) == (False, 2, topic)
+        # The standby takes over: its own snapshot replaces every HMI's list.
+        del server.active["A0"]
+        server.active["A5"] = event(5)
+        server.snapshot(topic, server="B")
+        line = json.loads(follow.stdout.readline())
+        assert (line["reset"], line["count"], line["seq"]) == (True, 2, server.seq)
+        assert {a["alarm_id"] for a in line["alarms"]} == {"A1", "A5"}
     finally:
         follow.kill()
         follow.communicate(timeout=10)
