@@ -7,11 +7,14 @@ idempotency key and fencing token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -90,11 +93,19 @@ def batch_file(tmp_path: Path, n: int) -> Path:
 
 
 def start_dispatchers(
-    tmp_path: Path, sim: SimulatorProcess, redis: list[str], count: int, batch: Path
+    tmp_path: Path,
+    sim: SimulatorProcess,
+    redis: list[str],
+    count: int,
+    batch: Path,
+    endpoint: Any = None,
+    first: int = 0,
 ) -> list[subprocess.Popen[str]]:
-    ep = sim.endpoints[0]
+    """``count`` CLI dispatchers ``d<first>``... running ``batch``, on the simulator or
+    through ``endpoint`` (a relay)."""
+    ep = endpoint or sim.endpoints[0]
     procs = []
-    for i in range(count):
+    for i in range(first, first + count):
         args = [
             sys.executable,
             "-m",
@@ -125,13 +136,32 @@ def start_dispatchers(
 
 
 def collect(procs: list[subprocess.Popen[str]]) -> list[list[dict[str, Any]]]:
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-        assert lines, f"no output; stderr: {err[-2000:]}"
-        outs.append(lines)
-    return outs
+    return collecting(procs)()
+
+
+def collecting(procs: list[subprocess.Popen[str]]) -> Callable[[], list[list[dict[str, Any]]]]:
+    """Read every dispatcher's output as it comes (a full pipe would stop it); the
+    function returned waits for the ends and gives each one's JSON lines."""
+    results: list[tuple[str, str]] = [("", "")] * len(procs)
+
+    def read(i: int) -> None:
+        results[i] = procs[i].communicate(timeout=300)
+
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(len(procs))]
+    for t in readers:
+        t.start()
+
+    def outputs() -> list[list[dict[str, Any]]]:
+        outs = []
+        for t in readers:
+            t.join()
+        for out, err in results:
+            lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+            assert lines, f"no output; stderr: {err[-2000:]}"
+            outs.append(lines)
+        return outs
+
+    return outputs
 
 
 def check_no_duplicates(entries: list[dict[str, Any]], outs: list[list[dict[str, Any]]]) -> int:
@@ -493,3 +523,129 @@ def test_client_paused_past_its_lock_ttl_is_refused_by_fencing(
         (e["dispatcher"], e["result"], e["reason_code"]) for e in journal(tmp_path / JOURNAL)
     ]
     assert entries == [("other", "executed", ""), ("paused", "refused", "stale_token")]
+
+
+INTENTS = 400  # per dispatcher in the chaos run
+CHAOS_S = 20.0  # how long processes are paused, at most 4 at a time
+
+
+class ThreadedRelay:
+    """The conftest's loopback relay (a network between an HMI and the server), run on
+    a loop of its own in a thread, so a test that drives processes can cut it."""
+
+    def __init__(self, relay_class: type[Any], target: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.relay = relay_class(target, "127.0.0.1")
+        self.endpoint = self._run(self.relay.start())
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def cut(self) -> None:
+        self.loop.call_soon_threadsafe(self.relay.cut)
+
+    def restore(self) -> None:
+        self.loop.call_soon_threadsafe(self.relay.restore)
+
+    def close(self) -> None:
+        self._run(self.relay.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+def test_chaos_every_executed_command_is_told_executed_or_unknown_never_not_sent(
+    start_sim: Callable[..., SimulatorProcess],
+    redis_factory: Callable[[], RedisProcess],
+    relay_class: type[Any],
+    tmp_path: Path,
+) -> None:
+    """Issue 16's contention run: 8 dispatcher processes on 3 Redis nodes; clients
+    paused (SIGSTOP) for 0.3-2.5 s over and over, one lock node killed and restarted
+    empty, the network of two dispatchers cut for a second. The journal is the truth:
+    every command the server executed was told to its dispatcher as executed or as
+    outcome unknown, never as failed or not sent; no key executed twice; fencing tokens
+    only grew per device (the server reads the lock nodes: --fence-node)."""
+    nodes = [redis_factory() for _ in range(3)]
+    redis = [n.address for n in nodes]
+    sim = start_sim("--trains", "0", *(a for r in redis for a in ("--fence-node", r)))
+    share_zones(tmp_path, redis)
+    relay = ThreadedRelay(relay_class, sim.endpoints[0])
+    try:
+        batch = batch_file(tmp_path, INTENTS)
+        procs = start_dispatchers(tmp_path, sim, redis, 6, batch)
+        procs += start_dispatchers(tmp_path, sim, redis, 2, batch, relay.endpoint, first=6)
+        outputs = collecting(procs)
+        rng = random.Random(16)
+        start = time.monotonic()
+        deadline = start + 180
+
+        def lock_node_and_network_faults() -> None:
+            nodes[2].stop()  # SIGKILL; a lock-only node (authority lives in the first)
+            time.sleep(1.0)
+            nodes[2].start()  # back empty: the known limit, covered by the floors
+            time.sleep(1.0)
+            relay.cut()  # the network of the last two dispatchers, for a second
+            time.sleep(1.0)
+            relay.restore()
+
+        faults: threading.Thread | None = None
+        paused: dict[int, float] = {}  # pid: when to resume
+        resumed: dict[int, float] = {}  # pid: when it was let go (it runs 1 s before the next)
+        pauses = 0
+        while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            now = time.monotonic()
+            for pid, until in list(paused.items()):
+                if now >= until:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGCONT)
+                    del paused[pid]
+                    resumed[pid] = now
+            alive = [p for p in procs if p.poll() is None]
+            running = [
+                p for p in alive if p.pid not in paused and now - resumed.get(p.pid, 0) > 1.0
+            ]
+            if running and len(paused) < 4 and len(alive) > 2 and now - start < CHAOS_S:
+                victim = rng.choice(running)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(victim.pid, signal.SIGSTOP)
+                    # short pauses keep the link; long ones pass the server's 1.5 s limit
+                    long = rng.random() < 0.4
+                    paused[victim.pid] = now + rng.uniform(*((1.8, 2.5) if long else (0.3, 1.2)))
+                    pauses += 1
+            executed = sum(1 for e in journal(tmp_path / JOURNAL) if e["result"] == "executed")
+            if executed > 100 and faults is None:
+                faults = threading.Thread(target=lock_node_and_network_faults)
+                faults.start()
+            time.sleep(rng.uniform(0.05, 0.2))
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        if faults is not None:
+            faults.join()
+        outs = outputs()
+    finally:
+        relay.close()
+    assert faults is not None and pauses >= 8, pauses
+    entries = journal(tmp_path / JOURNAL)
+    check_no_duplicates(entries, outs)
+    told = {r["idempotency_key"]: r for out in outs for r in out if not r["joined"]}
+    assert all(len(out) == INTENTS for out in outs)  # every intent got an outcome
+    executed = [e for e in entries if e["result"] == "executed" and not e["repeat"]]
+    wrong = [
+        (e["device"], told[e["idempotency_key"]]["outcome"], told[e["idempotency_key"]]["reason"])
+        for e in executed
+        if told[e["idempotency_key"]]["outcome"] not in ("executed", "unknown")
+    ]
+    assert wrong == [], f"executed, but the dispatcher was told otherwise: {wrong[:5]}"
+    not_sent = [r for r in told.values() if "not sent" in r["reason"]]
+    sent_keys = {e["idempotency_key"] for e in entries}
+    assert not any(r["idempotency_key"] in sent_keys for r in not_sent)
+    counts = Counter(f"{r['outcome']}:{r['reason_code']}" for r in told.values())
+    print(
+        f"chaos: {len(told)} intents, {len(executed)} executed, outcomes {dict(counts)}, "
+        f"{pauses} pauses, one lock node restarted, one network cut, "
+        f"{time.monotonic() - start:.0f} s"
+    )
