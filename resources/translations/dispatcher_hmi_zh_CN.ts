@@ -470,6 +470,10 @@
         <source>{0} {1}: {2}</source>
         <translation>{0} {1}：{2}</translation>
     </message>
+    <message>
+        <source>outcome unknown</source>
+        <translation>结果未知</translation>
+    </message>
 </context>
 <context>
     <name>ConfirmCommandDialog</name>
@@ -1252,7 +1256,7 @@ Version {0}</source>
     </message>
     <message>
         <source>Demo: took control of zone {0}</source>
-        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses).</extracomment>
+        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
         <translation>演示：已接管联锁区 {0} 的控制权</translation>
     </message>
     <message>
