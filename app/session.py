@@ -62,6 +62,8 @@ REORDER_WINDOW_S = 0.5
 REORDER_MAX = 64
 #: How often consists are checked for silent units (the server's cycle)
 COUPLING_WATCH_S = 0.1
+#: How long after a snapshot it could not apply the session asks for another
+SNAPSHOT_RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,7 @@ class DispatcherSession(LinkHandler):
                 timings or LinkTimings(),
                 policy=self.policy,
                 expect_peer=ep.server if ep.check_id else "",
+                expect_line=(line.id, line.digest()),
             )
             for ep in endpoints
         ]
@@ -329,7 +332,19 @@ class DispatcherSession(LinkHandler):
             if seq is not None and msg.seq <= seq:
                 return  # the greeting of the master's other link: nothing new in it
             self._clear_reorder()
-            self._emit(self.state.apply_snapshot(msg))
+            try:
+                changes = self.state.apply_snapshot(msg)
+            except UnknownDevice as exc:
+                # The server's line is not ours in some record: show nothing stale as
+                # current, and ask again (not at once: the same snapshot would come).
+                self.bad_records += 1
+                log.error("link %s: snapshot: %s; asking again in 1 s", link.name, exc)
+                self._invalidate()
+                asyncio.get_running_loop().call_later(
+                    SNAPSHOT_RETRY_S, self._request_snapshot, link, str(exc)
+                )
+                return
+            self._emit(changes)
             self._synced.set()
         elif isinstance(msg, StateDelta):
             self._on_delta(link, msg)
@@ -412,15 +427,15 @@ class DispatcherSession(LinkHandler):
     def link_status(self, link: ServerLink, rec: TrainStatus) -> None:
         if link.server != self.master.server or not self.state.synchronised:
             return
+        sections = self.line.sections
+        if rec.section_index >= len(sections):
+            self.bad_records += 1  # before the sequence: a bad record advances nothing
+            return
         last = self._train_seq.get(rec.train_id)
         # The same record arrives on both networks, and UDP may reorder: newer only.
         if last is not None and not 0 < ((rec.seq - last) & 0xFFFFFFFF) < 0x80000000:
             return
         self._train_seq[rec.train_id] = rec.seq
-        sections = self.line.sections
-        if rec.section_index >= len(sections):
-            self.bad_records += 1
-            return
         section = sections[rec.section_index].id
         direction = Direction(DIRECTIONS[rec.direction])
         old = self.state.trains.get(rec.train_id)

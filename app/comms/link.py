@@ -167,7 +167,11 @@ class ServerLink:
         policy: LinkPolicy | None = None,
         expect_peer: str = "",
         clock_ms: Callable[[], int] = wall_clock_ms,
+        expect_line: tuple[str, str] | None = None,
     ) -> None:
+        """``expect_line``: (line id, line digest) the server's HELLO must name (a
+        workstation never follows a server of another line, or another version of
+        its line file: ``docs/protocol.md``, "Line digest")."""
         self.name = name
         self.server = server
         self.host = host
@@ -187,6 +191,7 @@ class ServerLink:
         self.bad_frames = 0
         self.policy = policy if policy is not None and policy.protected else None
         self.expect_peer = expect_peer
+        self.expect_line = expect_line
         self._clock_ms = clock_ms
         p = self.policy or LinkPolicy()
         self.integrity = IntegrityMonitor(p.threshold, p.window_ms)
@@ -520,6 +525,14 @@ class ServerLink:
 
     def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, Hello):
+            if self.expect_line is not None and (msg.line_id, msg.line_digest) != self.expect_line:
+                line_id, digest = self.expect_line
+                self._failed(
+                    f"server {msg.node or '?'} serves line {msg.line_id!r} (digest "
+                    f"{msg.line_digest!r}), not line {line_id!r} (digest {digest!r}): "
+                    "the line files differ"
+                )
+                return
             self.peer_hello = msg
             self.peer_role, self.peer_epoch = msg.role, msg.epoch
             if self._udp is not None:

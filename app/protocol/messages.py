@@ -196,7 +196,10 @@ def _convert(value: object, tp: Any, where: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an integer past a float's range (1e309 written out)
+                raise RemoteProtocolError("number out of range", where) from None
     elif tp is str:
         if isinstance(value, str):
             return value

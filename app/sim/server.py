@@ -701,7 +701,7 @@ class SimServer:
         if op is CommandOp.SHELVE_ALARM:
             if self.alarms is None:
                 raise Refused("unsupported_op", "this server produces no alarms")
-            if not cmd.arg.isdigit():
+            if not (cmd.arg.isascii() and cmd.arg.isdigit()):  # "²" and "٣" are digits too
                 raise Refused("bad_argument", f"shelve needs minutes, got {cmd.arg!r}")
             try:
                 return self.alarms.manager.shelve(cmd.device, cmd.dispatcher, int(cmd.arg))

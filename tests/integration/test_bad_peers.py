@@ -8,17 +8,21 @@ a known state, say why, and never let an exception escape to the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from app.comms.link import LinkDown, LinkHandler, LinkState, LinkTimings, ServerLink
 from app.model.commands import Command, CommandOp
+from app.model.state import SectionState, StateSnapshot
 from app.model.topology import Line
 from app.protocol.connection import Connection
-from app.protocol.messages import Hello
+from app.protocol.frames import NeedData
+from app.protocol.messages import Heartbeat, Hello, SnapshotRequest
+from app.session import DispatcherSession, Endpoint
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +42,10 @@ def master_hello(line: Line) -> Hello:
     return Hello("P", "master", line.id, line.digest(), epoch=1)
 
 
-async def with_peer(peer: Peer, body: Callable[[ServerLink, Recorder], Awaitable[None]]) -> None:
+@contextlib.asynccontextmanager
+async def serving(peer: Peer) -> AsyncIterator[int]:
+    """``peer`` as a loopback server (its port); every connection it accepted is closed
+    at the end, and no exception may have escaped to the event loop meanwhile."""
     loop = asyncio.get_running_loop()
     escaped: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, ctx: escaped.append(ctx))
@@ -56,23 +63,9 @@ async def with_peer(peer: Peer, body: Callable[[ServerLink, Recorder], Awaitable
             pass
 
     server = await asyncio.start_server(tracked, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    rec = Recorder()
-    link = ServerLink(
-        "T",
-        "P",
-        "127.0.0.1",
-        port,
-        lambda u: Hello("WS", "dispatcher", "x", "y"),
-        rec,
-        FAST,
-        udp=False,
-    )
-    link.start()
     try:
-        await body(link, rec)
+        yield server.sockets[0].getsockname()[1]
     finally:
-        await link.close()
         server.close()
         for task in handlers:
             task.cancel()
@@ -82,6 +75,31 @@ async def with_peer(peer: Peer, body: Callable[[ServerLink, Recorder], Awaitable
         await server.wait_closed()
         await asyncio.sleep(0)
     assert escaped == [], escaped
+
+
+async def with_peer(
+    peer: Peer,
+    body: Callable[[ServerLink, Recorder], Awaitable[None]],
+    expect_line: tuple[str, str] | None = None,
+) -> None:
+    async with serving(peer) as port:
+        rec = Recorder()
+        link = ServerLink(
+            "T",
+            "P",
+            "127.0.0.1",
+            port,
+            lambda u: Hello("WS", "dispatcher", "x", "y"),
+            rec,
+            FAST,
+            udp=False,
+            expect_line=expect_line,
+        )
+        link.start()
+        try:
+            await body(link, rec)
+        finally:
+            await link.close()
 
 
 def test_garbage_is_counted_and_the_link_recovers_by_reconnecting() -> None:
@@ -233,5 +251,71 @@ def test_a_link_closed_while_its_connection_completes_stays_closed(demo_line: Li
             await server.wait_closed()
             await asyncio.sleep(0.01)
         assert escaped == [], escaped
+
+    asyncio.run(main())
+
+
+def test_a_server_of_another_line_is_never_followed(demo_line: Line) -> None:
+    """The workstation checked nothing of the server's HELLO but its role: a server of
+    another line, or of another version of the line file, was followed."""
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(Connection().send(Hello("P", "master", "L9", "0123456789abcdef", epoch=1)))
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async def body(link: ServerLink, rec: Recorder) -> None:
+        async with asyncio.timeout(5):
+            while link.reconnects < 1:
+                await asyncio.sleep(0.02)
+        assert LinkState.UP not in rec.states
+        assert "serves line 'L9'" in link.last_error
+        assert "the line files differ" in link.last_error
+
+    asyncio.run(with_peer(peer, body, expect_line=(demo_line.id, demo_line.digest())))
+
+
+def test_a_snapshot_naming_a_device_the_line_lacks_is_counted_not_raised(
+    demo_line: Line,
+) -> None:
+    """It raised out of the receive path, and the connection died and came back into the
+    same failure. Now it is counted and logged, nothing stale shows as current, and the
+    session asks again a second later."""
+    asked: list[str] = []
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = Connection()
+        writer.write(conn.send(master_hello(demo_line)))
+        writer.write(conn.send(StateSnapshot(seq=1, sections=(SectionState("NOPE"),))))
+        await writer.drain()
+        while data := await reader.read(65536):
+            conn.receive_data(data)
+            while not isinstance(msg := conn.next_event(), NeedData):
+                if isinstance(msg, SnapshotRequest):
+                    asked.append(msg.reason)
+                elif isinstance(msg, Heartbeat) and msg.ping_ms:  # alive, as a server is
+                    writer.write(conn.send(Heartbeat(pong_ms=msg.ping_ms, role="master", epoch=1)))
+
+    async def main() -> None:
+        async with serving(peer) as port:
+            session = DispatcherSession(
+                demo_line,
+                [Endpoint("P", "127.0.0.1", port, check_id=False)],
+                node="WS",
+                dispatcher="d",
+                role="dispatcher",
+                timings=FAST,
+            )
+            session.start()
+            try:
+                async with asyncio.timeout(5):
+                    while not any("NOPE" in reason for reason in asked):
+                        await asyncio.sleep(0.02)
+                assert session.bad_records >= 1
+                assert not session.state.synchronised
+                assert session.links[0].is_up()  # the link stayed up
+                assert session.links[0].reconnects == 0
+            finally:
+                await session.close()
 
     asyncio.run(main())

@@ -124,6 +124,15 @@ def test_not_json() -> None:
         decode_message(Frame(MessageType.DELTA, 0, b"\xff{"))
 
 
+def test_a_number_past_a_floats_range_is_a_remote_error() -> None:
+    """An integer written out past 1.8e308 raised OverflowError out of the decoder."""
+    train = {"id": 1, "number": "0101", "section": "S1", "offset_m": 1, "direction": "down"}
+    body = json.dumps({"seq": 1, "trains": [train | {"speed_kmh": 1}]})
+    body = body.replace('"speed_kmh": 1', '"speed_kmh": 1' + "0" * 400)
+    with pytest.raises(RemoteProtocolError, match="number out of range"):
+        decode_message(Frame(MessageType.DELTA, 0, body.encode()))
+
+
 def test_sequence_jump_is_refused() -> None:
     conn = Connection()
     _, payload = encode_message(Heartbeat())

@@ -7,12 +7,14 @@ Interlocking and world rules first, then the same operations through
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 
 from app.model.commands import Command, CommandOp, Outcome, train_device
 from app.model.state import Aspect, SignalState, SwitchPosition, SwitchState
 from app.model.topology import Line, SwitchLeg
+from app.sim.alarms import AlarmManager
 from app.sim.guard import LEGACY
 from app.sim.interlocking import Refused
 from app.sim.journal import Journal
@@ -320,3 +322,22 @@ def test_server_train_ops(server: SimServer) -> None:
     )
     outcome, code, reason = send(server, "train:42", CommandOp.HOLD_TRAIN)
     assert (outcome, code, reason) == (REFUSED, "unknown_device", "no train train:42 on this line")
+
+
+def test_shelve_minutes_must_be_ascii_digits(demo_line: Line) -> None:
+    """ "²" and "٣" pass str.isdigit() and then int() raised (or took "٣" as 3): the
+    server dropped the link and sent no result."""
+    manager = AlarmManager(demo_line, server="A", emit=lambda s, e: None)
+    ev = manager.raise_alarm("signal_lamp", "XPD01")
+    assert ev is not None
+    world = World(demo_line, ServiceSettings(trains=0))
+    server = SimServer(
+        world,
+        ServerSettings(commands=LEGACY),
+        Journal(None),
+        SimpleNamespace(manager=manager),  # type: ignore[arg-type]
+    )
+    for arg in ("²", "٣", "10 "):
+        cmd = Command(f"c{arg}", ev.alarm_id, CommandOp.SHELVE_ALARM, "t", "dispatcher", arg=arg)
+        res = asyncio.run(server.execute(cmd))
+        assert (res.outcome, res.reason_code) == (Outcome.REFUSED, "bad_argument"), arg
