@@ -158,7 +158,6 @@ class ClientLink(asyncio.Protocol):
             self.server.hmi_link(self.hello.node, self.local, up=False)
 
     def data_received(self, data: bytes) -> None:
-        self.last_rx = time.monotonic()
         self.conn.receive_data(data)
         while self.transport is not None:
             try:
@@ -175,6 +174,9 @@ class ClientLink(asyncio.Protocol):
                 return
             if isinstance(msg, NeedData):
                 return
+            # Alive is a whole frame that passed every check: a peer trickling bytes, or
+            # sending frames that fail the MAC, is not (docs/comms.md).
+            self.last_rx = time.monotonic()
             self.handle(msg)
 
     def violation(self, v: Violation) -> None:

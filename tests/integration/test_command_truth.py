@@ -10,6 +10,7 @@ fields. The server is the real simulator process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -230,3 +231,24 @@ def test_a_token_no_lock_service_issued_is_refused_and_never_locks_out_the_real_
     nodes[1].stop()
     answer = client.command(SWITCH, CommandOp.THROW_REVERSE, fencing_token=following + 1)
     assert (answer.outcome, answer.reason_code) == (Outcome.REFUSED, "token_unverified")
+
+
+def test_a_client_trickling_bytes_is_not_alive_to_the_server(
+    start_sim: Callable[..., SimulatorProcess],
+    raw_client: Callable[[SimulatorProcess], RawClient],
+) -> None:
+    """Any bytes counted as life: a client sending a frame one byte at a time was kept
+    for ever. Only whole frames count (docs/comms.md), as on the workstation's side."""
+    client = raw_client(start_sim("--trains", "0"))
+    frame = client.conn.send(SnapshotRequest("never finished"))
+    start = time.monotonic()
+    with contextlib.suppress(OSError):
+        for byte in frame[:-1]:  # never the last byte
+            client.sock.sendall(bytes([byte]))
+            time.sleep(0.1)
+            if time.monotonic() - start > 4:
+                break
+    ended = False
+    while not ended and time.monotonic() - start < 8:
+        ended = client.receive(timeout=3) is None  # the server hangs up: the stream ends
+    assert ended and time.monotonic() - start < 4.5
