@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -459,6 +460,10 @@ def _intents(args: argparse.Namespace) -> list[tuple[str, CommandOp, str | None]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # JSON is UTF-8 (RFC 8259), whatever the console's code page: a cp1252 or cp936 pipe
+    # must not make a station name or a sign unprintable.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8")
     configure_logging(args.log_level)
     try:
         ws = load_workstation(args.config)

@@ -535,3 +535,18 @@ def test_cli_alarms_follow_prints_the_whole_list_when_a_snapshot_replaces_it(
     finally:
         follow.kill()
         follow.communicate(timeout=10)
+
+
+def test_cli_alarms_writes_utf8_whatever_the_consoles_code_page(broker: TansuProcess) -> None:
+    """On a pipe in another code page (Windows' cp1252, say) 道岔失表 could not be
+    written and the CLI died: its JSON is UTF-8, as JSON is."""
+    server = ServerStandIn(broker)
+    topic = topic_for("alarms", int(time.time() * 1000), TZ)
+    server.create(topic)
+    server.snapshot(topic)
+    server.change(topic, event(1))
+    env = dict(os.environ, PYTHONIOENCODING="cp1252")
+    res = subprocess.run(cli_alarms(broker), capture_output=True, timeout=60, check=False, env=env)
+    assert res.returncode == 0, res.stderr.decode("utf-8", "replace")
+    [row] = json.loads(res.stdout.decode("utf-8"))["alarms"]
+    assert row["text_zh"] == "道岔失表"
