@@ -74,7 +74,7 @@ from app.alarms.records import (
     topic_for,
 )
 from app.alarms.service import AlarmService
-from app.services import TansuProcess
+from app.counterparts.services import TansuProcess
 
 TZ = "Asia/Shanghai"
 LIVE_RATE = 1000  # new alarms per second

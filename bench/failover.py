@@ -22,10 +22,10 @@ from typing import Any
 
 from app.comms.link import LinkTimings
 from app.config import load_line
+from app.counterparts.sim.launcher import SimulatorPair, demo_link_keys
 from app.paths import default_line_file
 from app.protocol.security import LinkKeys, LinkPolicy
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorPair, demo_link_keys
 
 
 async def _rounds(

@@ -88,6 +88,7 @@ from app.config import (
     parse_line,
     parse_workstation,
 )
+from app.counterparts.sim.world import ServiceSettings, World
 from app.iscs.messages import (
     Handoff,
     HandoffAck,
@@ -116,7 +117,6 @@ from app.protocol.messages import Heartbeat, Hello, Message, encode_message
 from app.protocol.security import TAG_SIZE, LinkKeys, LinkPolicy, MacKey
 from app.protocol.udp import TrainStatus, decode_train_status, encode_train_status
 from app.session import DispatcherSession, Endpoint, MasterView
-from app.sim.world import ServiceSettings, World
 
 MAX_PAYLOAD = 64 * 1024
 INTERESTING_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xC0, 0xED, 0xFF)

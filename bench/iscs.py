@@ -3,7 +3,7 @@
 ``python -m bench iscs [--handoffs N] [--quick]``
 
 The HMI side (:class:`app.iscs.handoff.IscsHandoff`) runs in this process; the
-reference program (``python -m app.iscs.stub``) is its child, journaling every
+reference program (``python -m app.counterparts.iscs_program``) is its child, journaling every
 id it handles. Hand-offs are queued in bursts as fast as the outbox lets them
 drain (the outbox never holds more than its capacity, so none is superseded).
 After a warm-up (10 % of N) the resident memory of both processes is read
@@ -43,7 +43,9 @@ def rss_mb(pid: int | str = "self") -> float:
 
 async def main(n: int, journal: Path) -> dict[str, Any]:
     h = IscsHandoff(
-        sys.executable, ["-m", "app.iscs.stub", "--quiet", "--journal", str(journal)], capacity=64
+        sys.executable,
+        ["-m", "app.counterparts.iscs_program", "--quiet", "--journal", str(journal)],
+        capacity=64,
     )
     await h.start()
     # The ids sent, kept in a buffer sized up front: a list of 100000 strings
@@ -105,7 +107,15 @@ async def baseline(n: int, journal: Path) -> float:
     secret = uuid.uuid4().hex
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *["-m", "app.iscs.stub", "--quiet", "--journal", str(journal), "--port", str(port)],
+        *[
+            "-m",
+            "app.counterparts.iscs_program",
+            "--quiet",
+            "--journal",
+            str(journal),
+            "--port",
+            str(port),
+        ],
         stdout=asyncio.subprocess.DEVNULL,
         env=dict(os.environ, **{SECRET_ENV: secret}),
     )

@@ -45,7 +45,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 
 from app.control.redlock import LockBusy, LockUnavailable, Redlock, clients_for, close_clients
-from app.services import RedisProcess
+from app.counterparts.services import RedisProcess
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from app.config import load_line
 from app.paths import default_line_file
 from app.protocol.security import LinkKeys, LinkPolicy
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorPair, demo_link_keys
+from app.counterparts.sim.launcher import SimulatorPair, demo_link_keys
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 

@@ -282,7 +282,7 @@ def pynsist_config(wheels: list[Path]) -> str:
             "[Command dispatcher-hmi]",
             "entry_point = ui.main:main",
             "[Command dispatcher-sim]",
-            "entry_point = app.sim.__main__:main",
+            "entry_point = app.counterparts.sim.__main__:main",
             "[Command dispatcher-cli]",
             "entry_point = app.cli:main",
             "",
@@ -423,7 +423,7 @@ def build_linux(times: dict[str, float]) -> Path:
         )
         bundle = work / "dist" / name
         for tool in ("dispatcher-sim", "dispatcher-cli"):
-            module = "app.sim" if tool == "dispatcher-sim" else "app.cli"
+            module = "app.counterparts.sim" if tool == "dispatcher-sim" else "app.cli"
             script = bundle / tool
             script.write_text(
                 f'#!/bin/sh\nexec "$(dirname "$(readlink -f "$0")")/{name}" -m {module} "$@"\n',

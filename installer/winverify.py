@@ -189,7 +189,15 @@ def simulator(command: list[str], env: dict[str, str] | None = None) -> Iterator
 
 def linux_simulator() -> list[str]:
     line = ROOT / "resources" / "lines" / "demo-line.yaml"
-    return [str(tools_python()), "-m", "app.sim", "--line", str(line), "--listen", "127.0.0.1:0"]
+    return [
+        str(tools_python()),
+        "-m",
+        "app.counterparts.sim",
+        "--line",
+        str(line),
+        "--listen",
+        "127.0.0.1:0",
+    ]
 
 
 def smoke_windows(server: str) -> str:

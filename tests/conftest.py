@@ -13,10 +13,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.config import load_line
+from app.counterparts.services import RedisProcess, TansuProcess, tansu_binary
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.topology import Line
 from app.paths import default_line_file, default_workstation_file
-from app.services import RedisProcess, TansuProcess, tansu_binary
-from app.sim.launcher import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,11 +10,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 
 import qasync
@@ -30,24 +28,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
+from app.counterparts.demo import demo_counterparts
+from app.counterparts.sim.launcher import SimulatorError
 from app.model.topology import Line
 from app.paths import resource_dir
-from app.services import (
-    RedisProcess,
-    ServiceError,
-    TansuProcess,
-    ping,
-    port_open,
-    redis_available,
-)
 from app.session import Endpoint
-from app.sim.launcher import (
-    SimulatorError,
-    SimulatorPair,
-    command_safety_args,
-    demo_link_keys,
-    with_link_key_env,
-)
 from app.wiring import (
     build_alarms,
     build_control,
@@ -174,11 +159,6 @@ async def _amain(
     overrides: list[Endpoint],
     stopping: asyncio.Event,
 ) -> int:
-    sim: SimulatorPair | None = None
-    redis: RedisProcess | None = None
-    redis_nodes: list[str] | None = None  # None: as configured
-    broker: TansuProcess | None = None
-    bootstrap: str | None = None  # None: as configured
     if wants_login(args):
         chosen = await ask_identity(ws)
         if chosen is None:
@@ -186,92 +166,30 @@ async def _amain(
             return 0
         ws = chosen
         log.info("dispatcher %s at the desk as %s", ws.dispatcher, ws.role.value)
+    if not args.demo:
+        endpoints = overrides or configured_endpoints(ws)
+        return await run_session(app, args, ws, line, endpoints, stopping=stopping)
     try:
-        if args.demo:
-            redis, redis_nodes = start_demo_redis(ws)
-            broker, bootstrap = start_demo_broker(ws)
-            # The demo runs the redundant pair: servers A and B, each on two networks.
-            # and two spare units standing end to end with a train, ready to couple (联挂)
-            sim_args = ["--time-scale", f"{args.demo_time_scale:g}", "--pairs", "2"]
-            sim_args += command_safety_args(ws, redis_nodes)
-            if bootstrap:
-                sim_args += ["--kafka", bootstrap, "--alarm-flood", "12"]
-            # The pair and this session share a key made for this run (docs/security.md).
-            demo_keys = demo_link_keys()
-            ws = with_link_key_env(ws, demo_keys)
-            sim = SimulatorPair(ws.line, args=sim_args, link_keys=demo_keys)
-            log.info("starting the simulator pair on %s", ", ".join(sim.addresses("A")))
-            try:
-                endpoints = sim.start()
-            except SimulatorError as exc:
-                log.error("demo simulator failed: %s", exc)
-                return 1
-            log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
-        else:
-            endpoints = overrides or configured_endpoints(ws)
-        return await run_session(
-            app, args, ws, line, endpoints, redis_nodes, bootstrap, stopping=stopping
-        )
-    finally:
-        if sim is not None:
-            sim.stop()
-            log.info("simulator pair stopped")
-        if redis is not None:
-            redis.stop()
-            shutil.rmtree(redis.workdir, ignore_errors=True)
-            log.info("demo redis-server stopped")
-        if broker is not None:
-            broker.stop()
-            log.info("demo Kafka broker stopped")
+        with demo_counterparts(ws, args.demo_time_scale) as demo:
+            return await run_session(
+                app,
+                args,
+                demo.ws,
+                line,
+                demo.endpoints,
+                demo.lock_nodes,
+                demo.bootstrap,
+                stopping=stopping,
+            )
+    except SimulatorError as exc:
+        log.error("demo simulator failed: %s", exc)
+        return 1
 
 
 def wants_login(args: argparse.Namespace) -> bool:
     """The start dialog is for a person: not for scripted runs, nor with ``--dispatcher``."""
     scripted = args.screenshot or args.quit_after is not None
     return not (scripted or args.no_login or args.dispatcher is not None)
-
-
-def start_demo_broker(ws: Workstation) -> tuple[TansuProcess | None, str | None]:
-    """The demo's Kafka: the configured one if it answers, else a child tansu broker.
-
-    Returns the child (to stop at the end) and the bootstrap address (None: no
-    broker at all, and no alarms in this demo).
-    """
-    first = ws.kafka.bootstrap_servers.split(",")[0]
-    host, _, port = first.rpartition(":")
-    if port.isdigit() and port_open(host.strip("[]"), int(port)):
-        log.info("demo: using the configured Kafka %s", ws.kafka.bootstrap_servers)
-        return None, ws.kafka.bootstrap_servers
-    try:
-        broker = TansuProcess().start()
-    except ServiceError as exc:
-        log.warning("demo: no Kafka broker (%s): no alarms in this demo", exc)
-        return None, None
-    log.info("demo: started a tansu broker on %s", broker.bootstrap)
-    return broker, broker.bootstrap
-
-
-def start_demo_redis(ws: Workstation) -> tuple[RedisProcess | None, list[str] | None]:
-    """The demo's Redis: the configured one if it answers, else a child redis-server.
-
-    Returns the child (to stop at the end) and the node list to use (None: as
-    configured). With no redis-server on this machine: no Redis at all, the
-    single-workstation lock, and the status bar says so.
-    """
-    nodes = ws.redis.nodes
-    if nodes and all(ping(a.host, a.port) for a in nodes):
-        log.info("demo: using the configured Redis %s", ", ".join(map(str, nodes)))
-        return None, None
-    if not redis_available():
-        log.warning("demo: no redis-server on this machine: single-workstation lock")
-        return None, []
-    try:
-        proc = RedisProcess(tempfile.mkdtemp(prefix="dispatcher-demo-redis-")).start()
-    except ServiceError as exc:
-        log.warning("demo: could not start redis-server (%s): single-workstation lock", exc)
-        return None, []
-    log.info("demo: started redis-server on %s", proc.address)
-    return proc, [proc.address]
 
 
 #: The signals that end the program as closing its window does (POSIX).

@@ -198,7 +198,7 @@ class KafkaSettings:
 @dataclass(frozen=True, slots=True)
 class IscsSettings:
     program: str = "python3"
-    args: tuple[str, ...] = ("-m", "app.iscs.stub")
+    args: tuple[str, ...] = ("-m", "app.counterparts.iscs_program")
 
 
 @dataclass(frozen=True, slots=True)

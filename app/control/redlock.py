@@ -10,7 +10,7 @@ has a TTL (a crashed client must not lock a device forever), so a client paused
 past its TTL (SIGSTOP, a long GC, a VM migration) can wake up still believing it
 holds the lock. Each grant therefore carries a fencing token, from a per-device
 counter that only grows, and the server refuses a token lower than the highest
-it has seen for that device (``app/sim/guard.py``).
+it has seen for that device (``app/counterparts/sim/guard.py``).
 
 Algorithm (one asyncio thread; the caller builds the clients, see :func:`clients_for`):
 
@@ -743,7 +743,7 @@ async def _read(conn: AbstractConnection, fallback: _Command | None) -> Any:
 
 def fence_key(prefix: str, resource: str) -> str:
     """The key of ``resource``'s fence counter on every lock node (a server reads it to
-    tell a token the lock service issued: ``app/sim/fence.py``, docs/control.md)."""
+    tell a token the lock service issued: ``app/counterparts/sim/fence.py``, docs/control.md)."""
     return f"{prefix}:fence:{resource}"
 
 

@@ -1,7 +1,8 @@
-"""The Linux bundle's one program: ``dispatcher-hmi``, and ``-m app.sim`` / ``-m app.cli``.
+"""The Linux bundle's one program: ``dispatcher-hmi``, ``-m app.counterparts.sim``, ``-m app.cli``.
 
 A frozen program has no interpreter to run ``python -m``, yet the HMI's demo
-starts the simulator as ``sys.executable -m app.sim`` (``app/sim/launcher.py``);
+starts the simulator as ``sys.executable -m app.counterparts.sim``
+(``app/counterparts/sim/launcher.py``);
 so the bundle's executable accepts that form too, and the bundle's
 ``dispatcher-sim`` and ``dispatcher-cli`` scripts use it.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from app.cli import main as cli_main
-from app.sim.__main__ import main as sim_main
+from app.counterparts.sim.__main__ import main as sim_main
 from ui.main import main as hmi_main
 
 
@@ -19,7 +20,7 @@ def main() -> int:
     if len(sys.argv) >= 3 and sys.argv[1] == "-m":
         module = sys.argv[2]
         sys.argv = [module, *sys.argv[3:]]
-        if module == "app.sim":
+        if module == "app.counterparts.sim":
             return sim_main()
         if module == "app.cli":
             return cli_main()

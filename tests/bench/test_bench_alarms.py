@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import tansu_binary
+from app.counterparts.services import tansu_binary
 from tests.bench.runner import run_bench
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.counterparts.sim.launcher import SimulatorPair
 from app.session import Endpoint
-from app.sim.launcher import SimulatorPair
 
 
 class NetworkRelay:

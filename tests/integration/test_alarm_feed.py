@@ -38,7 +38,7 @@ from app.alarms.records import (
     topic_for,
 )
 from app.alarms.service import AlarmService
-from app.services import TansuProcess
+from app.counterparts.services import TansuProcess
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """The simulator's alarm producer and the HMI side together, against a real broker.
 
-A real ``python -m app.sim --kafka`` child produces; the checks read the topic
+A real ``python -m app.counterparts.sim --kafka`` child produces; the checks read the topic
 raw, or run the HMI's own AlarmService and AckOutbox in this process.
 """
 
@@ -28,11 +28,11 @@ from app.alarms.records import (
     topic_for,
 )
 from app.alarms.service import AlarmService
+from app.counterparts.services import TansuProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp, Outcome
 from app.model.topology import Line
-from app.services import TansuProcess
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.sim.launcher import SimulatorProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

@@ -22,14 +22,14 @@ from typing import Any, TypeVar
 import pytest
 
 from app.control.redlock import Redlock, clients_for, close_clients
+from app.counterparts.services import RedisProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import Command, CommandOp, CommandResult, Outcome, lock_resource
 from app.model.state import StateSnapshot
 from app.model.topology import Line
 from app.protocol.connection import Connection
 from app.protocol.frames import NeedData
 from app.protocol.messages import Hello, Message, SnapshotRequest
-from app.services import RedisProcess
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

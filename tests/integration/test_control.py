@@ -27,11 +27,11 @@ import pytest
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline
 from app.control.redlock import Redlock, clients_for, close_clients
+from app.counterparts.services import RedisProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import Command, CommandOp, Outcome
 from app.model.topology import Line
-from app.services import RedisProcess
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

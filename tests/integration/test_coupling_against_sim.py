@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import pytest
 
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp, Outcome, train_device
 from app.model.coupling import ConsistState, ConsistView
 from app.model.state import CabRole, CouplingState
 from app.model.topology import Line
 from app.session import DispatcherSession, LocalAlarm
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

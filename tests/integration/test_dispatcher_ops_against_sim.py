@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp, Outcome, train_device
 from app.model.state import Aspect
 from app.model.topology import Line
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

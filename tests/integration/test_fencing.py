@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from app.counterparts.sim.launcher import SimulatorPair, SimulatorProcess
 from app.model.commands import CommandOp, Outcome
 from app.model.topology import Line
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorPair, SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

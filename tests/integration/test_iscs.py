@@ -15,7 +15,7 @@ from app.iscs.messages import Handoff, HandoffKind, IscsHello
 
 pytestmark = pytest.mark.integration
 
-STUB = [sys.executable, "-m", "app.iscs.stub", "--quiet"]
+STUB = [sys.executable, "-m", "app.counterparts.iscs_program", "--quiet"]
 
 
 def handoff(journal: Path, *extra: str, **kw: float) -> IscsHandoff:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from app.comms.link import LinkTimings
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import Command, CommandOp, Outcome
 from app.model.topology import Line
 from app.protocol.connection import Connection
@@ -30,7 +31,6 @@ from app.protocol.messages import Hello
 from app.protocol.security import LinkKeys, LinkPolicy, Violation
 from app.protocol.udp import TrainStatus, encode_train_status
 from app.session import DispatcherSession, Endpoint
-from app.sim.launcher import SimulatorProcess
 
 KEYS = LinkKeys((("k1", secrets.token_bytes(32)),))
 
@@ -462,7 +462,7 @@ def test_an_observer_workstations_key_cannot_open_a_dispatcher_session(
     observer_key = ("obs-1", secrets.token_bytes(32))
     server_keys = LinkKeys((KEYS.primary, observer_key), (("obs-1", "observer"),))
     workstation = LinkPolicy(LinkKeys((observer_key,)), max_age_ms=1000)
-    caplog.set_level(logging.DEBUG, logger="app.sim.launcher")
+    caplog.set_level(logging.DEBUG, logger="app.counterparts.sim.launcher")
     proc = SimulatorProcess(demo_line_path, link_keys=server_keys)
     proc.start()
 

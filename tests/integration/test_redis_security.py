@@ -26,8 +26,8 @@ from app.config import Workstation, parse_workstation
 from app.control.authority import redis_client
 from app.control.redlock import clients_for
 from app.control.service import ControlService
+from app.counterparts.services import RedisProcess
 from app.model.topology import Line
-from app.services import RedisProcess
 from app.session import DispatcherSession
 from app.wiring import build_control, feed_settings, kafka_options, redis_options
 from app.wiring import security_problems as problems

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from app.comms.link import LinkState, LinkTimings
+from app.counterparts.sim.launcher import SimulatorPair, SimulatorProcess
 from app.model.commands import CommandOp, Outcome
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Line
 from app.session import DispatcherSession, Endpoint
-from app.sim.launcher import SimulatorPair, SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ import redis.asyncio as aioredis
 from app.config import load_workstation
 from app.config.workstation import Address
 from app.control.redlock import Redlock
+from app.counterparts.services import RedisProcess
 from app.model.topology import Line
 from app.paths import default_workstation_file
-from app.services import RedisProcess
 from app.session import DispatcherSession, Endpoint
 from app.wiring import build_control
 

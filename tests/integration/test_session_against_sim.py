@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp, Outcome
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Line
 from app.session import DispatcherSession, Endpoint
-from app.sim.launcher import SimulatorProcess
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.sim.launcher import SimulatorProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 from ui.main import build_parser
 
 pytestmark = pytest.mark.integration

@@ -19,12 +19,12 @@ from pytestqt.qtbot import QtBot
 from app.comms.link import LinkTimings
 from app.config import load_workstation
 from app.control.redlock import Redlock, clients_for, close_clients
+from app.counterparts.services import RedisProcess
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.paths import default_workstation_file
-from app.services import RedisProcess
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorProcess
 from app.wiring import build_control
 from ui import style
 from ui.dialogs import CommandRequest

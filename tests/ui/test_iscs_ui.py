@@ -21,7 +21,9 @@ def test_open_in_iscs_from_the_switch_menu(
 ) -> None:
     journal = tmp_path / "handled.txt"
     iscs = IscsHandoff(
-        sys.executable, ["-m", "app.iscs.stub", "--journal", str(journal)], dispatcher="tester"
+        sys.executable,
+        ["-m", "app.counterparts.iscs_program", "--journal", str(journal)],
+        dispatcher="tester",
     )
     run_async(iscs.start())
     window = MainWindow(fake_session, iscs=iscs)
@@ -50,7 +52,9 @@ def test_without_an_iscs_program_the_entry_is_disabled(qtbot: QtBot, fake_sessio
     assert window.open_in_iscs(HandoffKind.SHOW_DEVICE, device="W1") is False
 
 
-def _iscs(tmp_path: Path, module: str = "app.iscs.stub") -> tuple[IscsHandoff, Path]:
+def _iscs(
+    tmp_path: Path, module: str = "app.counterparts.iscs_program"
+) -> tuple[IscsHandoff, Path]:
     journal = tmp_path / "handled.txt"
     return (
         IscsHandoff(sys.executable, ["-m", module, "--journal", str(journal)], dispatcher="tester"),
@@ -137,7 +141,7 @@ def test_open_in_iscs_from_an_alarm_row(
 
 def test_the_reference_program_window_shows_what_it_received(qtbot: QtBot) -> None:
     from app.iscs.messages import Handoff
-    from ui.iscs_window import HISTORY, IscsWindow
+    from ui.counterparts.iscs_window import HISTORY, IscsWindow
 
     window = IscsWindow()
     qtbot.addWidget(window)
@@ -155,7 +159,7 @@ def test_the_reference_program_window_shows_what_it_received(qtbot: QtBot) -> No
 def test_the_windowed_reference_program_is_launched_and_acknowledges(
     qtbot: QtBot, run_async: Any, tmp_path: Path
 ) -> None:
-    iscs, journal = _iscs(tmp_path, "ui.iscs_window")
+    iscs, journal = _iscs(tmp_path, "ui.counterparts.iscs_window")
     run_async(iscs.start())
     try:
         for n in range(3):

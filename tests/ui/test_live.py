@@ -10,9 +10,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.comms.link import LinkState, LinkTimings
+from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.topology import Line
 from app.session import DispatcherSession
-from app.sim.launcher import SimulatorProcess
 from ui.mainwindow import MainWindow
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]

@@ -75,7 +75,7 @@ def test_resource_workstation_loads_with_the_line_resolved() -> None:
     assert ws.redis.nodes == (Address("127.0.0.1", 6379),)
     assert (ws.redis.lock_ttl_ms, ws.redis.presence_ttl_ms) == (5000, 3000)
     assert (ws.kafka.bootstrap_servers, ws.kafka.topic_prefix) == ("127.0.0.1:9092", "alarms")
-    assert (ws.iscs.program, ws.iscs.args) == ("python3", ("-m", "ui.iscs_window"))
+    assert (ws.iscs.program, ws.iscs.args) == ("python3", ("-m", "ui.counterparts.iscs_window"))
 
 
 def test_minimal_file_uses_defaults_and_a_single_server(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from app.control.authority import (
     ZoneMode,
     redis_client,
 )
+from app.counterparts.services import RedisProcess
 from app.model.topology import Line
-from app.services import RedisProcess
 
 pytestmark = pytest.mark.integration
 

@@ -37,9 +37,9 @@ from app.control.redlock import (
     clients_for,
     close_clients,
 )
+from app.counterparts.services import RedisProcess
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.topology import Line
-from app.services import RedisProcess
 
 DEVICE = "W0101"  # a switch of zone Z1 on the demo line
 ZONE = "Z1"

@@ -20,7 +20,7 @@ from app.control.redlock import (
     clients_for,
     close_clients,
 )
-from app.services import RedisProcess
+from app.counterparts.services import RedisProcess
 
 pytestmark = pytest.mark.integration
 

@@ -57,7 +57,7 @@ LEGACY = CommandRules(require_key=False, require_token=False)
 
 
 class FenceCheck(Protocol):
-    """The lock service's fence counters, read by the server (``app/sim/fence.py``)."""
+    """The lock service's fence counters, read by the server (``app/counterparts/sim/fence.py``)."""
 
     async def issued(self, device: str, token: int) -> bool | None:
         """Whether a quorum of lock nodes has counted up to ``token`` for ``device``;

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.counterparts.sim.interlocking import Interlocking, Refused, SetRoute, SwitchMachine
 from app.model.commands import parse_train_device
 from app.model.state import (
     Aspect,
@@ -48,7 +49,6 @@ from app.model.state import (
 )
 from app.model.topology import Direction, Line, Section, SwitchLeg, TrackKind
 from app.model.track import TrackGraph
-from app.sim.interlocking import Interlocking, Refused, SetRoute, SwitchMachine
 
 Record = SectionState | SwitchState | SignalState | RouteState
 

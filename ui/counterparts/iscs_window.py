@@ -1,6 +1,6 @@
-"""The reference ISCS program with a window: ``python -m ui.iscs_window --port P``.
+"""The reference ISCS program with a window: ``python -m ui.counterparts.iscs_window --port P``.
 
-The same program as :mod:`app.iscs.stub` (same channel, journal and test
+The same program as :mod:`app.counterparts.iscs_program` (same channel, journal and test
 switches), but each hand-off it handles is shown: the context it was asked
 for in large type at the top (what, station, device, alarm, by whom, when),
 and every hand-off received below, newest first (the last
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.counterparts.iscs_program import build_parser, print_handoff, run
 from app.iscs.messages import Handoff, HandoffKind
-from app.iscs.stub import build_parser, print_handoff, run
 from ui import style
 from ui.i18n import DEFAULT_LANGUAGE, install_translators, startup_language
 

@@ -106,7 +106,7 @@ class SimulatorProcess:
         self._drains: list[threading.Thread] = []
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "app.sim", "--line", str(self.line_path)]
+        cmd = [sys.executable, "-m", "app.counterparts.sim", "--line", str(self.line_path)]
         for addr in self.listen:
             cmd += ["--listen", addr]
         if self.link_keys is not None:

@@ -36,6 +36,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.comms.link import LinkHandler, LinkTimings, ServerLink
+from app.counterparts.sim.alarms import AlarmRefused, AlarmSystem
+from app.counterparts.sim.guard import STRICT, CommandGuard, CommandRules, FenceCheck
+from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.journal import Journal
+from app.counterparts.sim.world import UnitReport, World
 from app.model.commands import Command, CommandOp, CommandResult, Outcome, train_device
 from app.model.coupling import CouplingChanges, CouplingTracker
 from app.model.coupling import UnitReport as ModelReport
@@ -52,11 +57,6 @@ from app.protocol.udp import (
     TrainStatus,
     encode_train_status,
 )
-from app.sim.alarms import AlarmRefused, AlarmSystem
-from app.sim.guard import STRICT, CommandGuard, CommandRules, FenceCheck
-from app.sim.interlocking import Refused
-from app.sim.journal import Journal
-from app.sim.world import UnitReport, World
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from app.alarms.model import (
     state_of_snapshot_entry,
 )
 from app.alarms.records import MAX_SHELVE_MS, AlarmEvent, EventType, Record, RecordType
+from app.counterparts.sim.alarms import MAX_SHELVE_MIN, AlarmManager, AlarmRefused, AlarmSources
 from app.model.topology import Line
-from app.sim.alarms import MAX_SHELVE_MIN, AlarmManager, AlarmRefused, AlarmSources
 
 
 def manager(line: Line, **kw: int) -> tuple[AlarmManager, list[tuple[int, AlarmEvent]]]:

@@ -1,4 +1,7 @@
-"""The reference ISCS program: ``python -m app.iscs.stub --port P [--journal FILE]``.
+"""The reference ISCS program, without a window.
+
+    python -m app.counterparts.iscs_program --port P [--journal FILE]
+
 
 It stands for the integrated supervisory control program the HMI launches. It
 connects to the HMI's loopback channel, says HELLO with the one-time secret

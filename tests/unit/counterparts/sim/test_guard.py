@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from app.counterparts.sim.guard import LEGACY, MAX_TOKEN, CommandGuard
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
-from app.sim.guard import LEGACY, MAX_TOKEN, CommandGuard
 
 
 def cmd(

@@ -22,19 +22,19 @@ import redis.asyncio as aioredis
 from app.config import ConfigError, load_line
 from app.config.secrets import SecretError, load_link_keys, read_secret
 from app.control.redlock import clients_for, close_clients
+from app.counterparts.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
+from app.counterparts.sim.fence import FenceCounters
+from app.counterparts.sim.guard import LEGACY, STRICT
+from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.journal import Journal
+from app.counterparts.sim.server import ServerSettings, SimServer
+from app.counterparts.sim.world import COUPLING_FAULTS, ServiceSettings, World
 from app.model.commands import train_device
 from app.paths import default_line_file
 from app.protocol.security import LinkPolicy
-from app.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
-from app.sim.fence import FenceCounters
-from app.sim.guard import LEGACY, STRICT
-from app.sim.interlocking import Refused
-from app.sim.journal import Journal
-from app.sim.server import ServerSettings, SimServer
-from app.sim.world import COUPLING_FAULTS, ServiceSettings, World
 from app.wiring import configure_logging
 
-log = logging.getLogger("app.sim")
+log = logging.getLogger("app.counterparts.sim")
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -11,15 +11,15 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.counterparts.sim.alarms import AlarmManager
+from app.counterparts.sim.guard import LEGACY
+from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.journal import Journal
+from app.counterparts.sim.server import ServerSettings, SimServer
+from app.counterparts.sim.world import ServiceSettings, SimTrain, World
 from app.model.commands import Command, CommandOp, Outcome, train_device
 from app.model.state import Aspect, SignalState, SwitchPosition, SwitchState
 from app.model.topology import Line, SwitchLeg
-from app.sim.alarms import AlarmManager
-from app.sim.guard import LEGACY
-from app.sim.interlocking import Refused
-from app.sim.journal import Journal
-from app.sim.server import ServerSettings, SimServer
-from app.sim.world import ServiceSettings, SimTrain, World
 
 
 def run(world: World, seconds: float, dt: float = 0.5) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.world import ServiceSettings, World
 from app.model.state import Aspect, SwitchPosition
 from app.model.topology import Line, SwitchLeg
-from app.sim.interlocking import Refused
-from app.sim.world import ServiceSettings, World
 
 
 def run(world: World, seconds: float, dt: float = 0.5) -> None:

@@ -7,16 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from app.counterparts.sim.guard import LEGACY
+from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.journal import Journal
+from app.counterparts.sim.server import ServerSettings, SimServer
+from app.counterparts.sim.world import ServiceSettings, UnitReport, World
 from app.model.commands import Command, CommandOp, Outcome, train_device
 from app.model.coupling import ConsistState
 from app.model.state import CabRole, CouplingState
 from app.model.topology import Line
 from app.protocol.udp import decode_train_status
-from app.sim.guard import LEGACY
-from app.sim.interlocking import Refused
-from app.sim.journal import Journal
-from app.sim.server import ServerSettings, SimServer
-from app.sim.world import ServiceSettings, UnitReport, World
 
 
 def run(world: World, seconds: float, dt: float = 0.1) -> None:
@@ -230,7 +230,7 @@ def test_server_commands_datagrams_and_consist_alarms(demo_line: Line) -> None:
 def test_the_server_raises_and_clears_consist_alarms_on_its_topic(demo_line: Line) -> None:
     from types import SimpleNamespace
 
-    from app.sim.alarms import AlarmManager
+    from app.counterparts.sim.alarms import AlarmManager
 
     emitted: list[tuple[str, str, bool]] = []
     manager = AlarmManager(

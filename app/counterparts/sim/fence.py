@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class FenceCounters:
-    """:class:`app.sim.guard.FenceCheck` over the lock nodes' Redis servers.
+    """:class:`app.counterparts.sim.guard.FenceCheck` over the lock nodes' Redis servers.
 
     ``clients``: one per lock node, the same nodes (and ``prefix``) the workstations'
     ``redis.nodes`` and ``redis.prefix`` name. They stay the caller's to close.

@@ -1,0 +1,130 @@
+"""What ``dispatcher-hmi --demo`` starts beside the window, and stops after it.
+
+The redundant simulator pair (servers A and B, each on two loopback networks,
+links protected with a key made for this run), and, when the configured ones do
+not answer, a ``redis-server`` for shared zone control and a Kafka-protocol
+broker (``tansu``) for the alarms the simulator produces. Everything started is
+stopped by one owner (:func:`demo_counterparts` is a context manager), in the
+reverse order, whatever fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from app.config import Workstation
+from app.counterparts.services import (
+    RedisProcess,
+    ServiceError,
+    TansuProcess,
+    ping,
+    port_open,
+    redis_available,
+)
+from app.counterparts.sim.launcher import (
+    SimulatorPair,
+    command_safety_args,
+    demo_link_keys,
+    with_link_key_env,
+)
+from app.session import Endpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    """What the workstation connects to in the demo."""
+
+    ws: Workstation  # reads the run's link key
+    endpoints: list[Endpoint]
+    lock_nodes: list[str] | None  # None: as configured; []: no Redis at all
+    bootstrap: str | None  # the Kafka broker; None: no alarms in this demo
+
+
+@contextlib.contextmanager
+def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
+    """Start the demo's counterparts for ``ws``; all are stopped when the block ends.
+
+    Raises :class:`app.counterparts.sim.launcher.SimulatorError` when the
+    simulator pair does not start (what was started before is stopped).
+    """
+    with contextlib.ExitStack() as owned:
+        redis, lock_nodes = _redis(ws)
+        if redis is not None:
+            owned.callback(_stop_redis, redis)
+        broker, bootstrap = _broker(ws)
+        if broker is not None:
+            owned.callback(_stop_broker, broker)
+        # The pair: A master, B standby, and two spare units standing end to end with
+        # a train, ready to couple (联挂).
+        args = ["--time-scale", f"{time_scale:g}", "--pairs", "2"]
+        args += command_safety_args(ws, lock_nodes)
+        if bootstrap:
+            args += ["--kafka", bootstrap, "--alarm-flood", "12"]
+        # The pair and this session share a key made for this run (docs/security.md).
+        keys = demo_link_keys()
+        ws = with_link_key_env(ws, keys)
+        pair = SimulatorPair(ws.line, args=args, link_keys=keys)
+        log.info("starting the simulator pair on %s", ", ".join(pair.addresses("A")))
+        owned.callback(_stop_pair, pair)
+        endpoints = pair.start()
+        log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
+        yield Demo(ws, endpoints, lock_nodes, bootstrap)
+
+
+def _broker(ws: Workstation) -> tuple[TansuProcess | None, str | None]:
+    """The configured Kafka if it answers, else a child tansu broker (None: none)."""
+    first = ws.kafka.bootstrap_servers.split(",")[0]
+    host, _, port = first.rpartition(":")
+    if port.isdigit() and port_open(host.strip("[]"), int(port)):
+        log.info("demo: using the configured Kafka %s", ws.kafka.bootstrap_servers)
+        return None, ws.kafka.bootstrap_servers
+    try:
+        broker = TansuProcess().start()
+    except ServiceError as exc:
+        log.warning("demo: no Kafka broker (%s): no alarms in this demo", exc)
+        return None, None
+    log.info("demo: started a tansu broker on %s", broker.bootstrap)
+    return broker, broker.bootstrap
+
+
+def _redis(ws: Workstation) -> tuple[RedisProcess | None, list[str] | None]:
+    """The configured Redis if it answers, else a child redis-server; with none on
+    this machine, no Redis at all: the single-workstation lock, which the status bar
+    says."""
+    nodes = ws.redis.nodes
+    if nodes and all(ping(a.host, a.port) for a in nodes):
+        log.info("demo: using the configured Redis %s", ", ".join(map(str, nodes)))
+        return None, None
+    if not redis_available():
+        log.warning("demo: no redis-server on this machine: single-workstation lock")
+        return None, []
+    try:
+        proc = RedisProcess(tempfile.mkdtemp(prefix="dispatcher-demo-redis-")).start()
+    except ServiceError as exc:
+        log.warning("demo: could not start redis-server (%s): single-workstation lock", exc)
+        return None, []
+    log.info("demo: started redis-server on %s", proc.address)
+    return proc, [proc.address]
+
+
+def _stop_pair(pair: SimulatorPair) -> None:
+    pair.stop()
+    log.info("simulator pair stopped")
+
+
+def _stop_redis(redis: RedisProcess) -> None:
+    redis.stop()
+    shutil.rmtree(redis.workdir, ignore_errors=True)
+    log.info("demo redis-server stopped")
+
+
+def _stop_broker(broker: TansuProcess) -> None:
+    broker.stop()
+    log.info("demo Kafka broker stopped")

@@ -1,0 +1,1 @@
+"""The other side's windows: the reference ISCS program the workstation launches."""
