@@ -28,8 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
-from app.counterparts.demo import demo_counterparts
-from app.counterparts.sim.launcher import SimulatorError
+from app.counterparts.demo import SimulatorError, demo_counterparts
 from app.model.topology import Line
 from app.paths import resource_dir
 from app.session import Endpoint

@@ -27,12 +27,15 @@ from app.counterparts.services import (
     redis_available,
 )
 from app.counterparts.sim.launcher import (
+    SimulatorError,
     SimulatorPair,
     command_safety_args,
     demo_link_keys,
     with_link_key_env,
 )
 from app.session import Endpoint
+
+__all__ = ["Demo", "SimulatorError", "demo_counterparts"]
 
 log = logging.getLogger(__name__)
 
