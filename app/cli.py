@@ -36,11 +36,11 @@ from app.alarms.model import AlarmChanges, AlarmRow
 from app.alarms.service import AlarmService
 from app.config import ConfigError, Workstation, load_line, load_workstation
 from app.config.secrets import SecretError
-from app.config.workstation import Role
 from app.control.authority import AuthorityRefused, ZoneAuthority
 from app.control.pipeline import CommandRecord, Intent
 from app.control.service import ControlService
 from app.model.commands import CommandOp, Outcome
+from app.model.roles import Role
 from app.paths import default_workstation_file
 from app.session import DispatcherSession, MasterView
 from app.wiring import (

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.workstation import Role, Workstation, dispatcher_id_problem
+from app.config.workstation import Workstation, dispatcher_id_problem
+from app.model.roles import Role
 from ui import style
 
 

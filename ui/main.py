@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.config import ConfigError, check_files, load_line, load_workstation
-from app.config.workstation import Role, dispatcher_id_problem
+from app.config.workstation import dispatcher_id_problem
+from app.model.roles import Role
 from app.paths import default_workstation_file
 from app.wiring import (
     configure_logging,

@@ -19,13 +19,13 @@ from app.config.loader import compose, read_text, top_key
 from app.config.workstation import (
     Address,
     Language,
-    Role,
     Server,
     Workstation,
     load_workstation,
     parse_workstation,
     workstation_from_document,
 )
+from app.model.roles import Role
 from app.model.topology import Line
 
 __all__ = [

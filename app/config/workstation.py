@@ -29,15 +29,10 @@ from app.config.loader import (
     read_document,
     read_text,
 )
+from app.model.roles import Role
 
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*")
-
-
-class Role(StrEnum):
-    DISPATCHER = "dispatcher"
-    SUPERVISOR = "supervisor"
-    OBSERVER = "observer"
 
 
 #: a dispatcher id chosen at the desk: it names lock holders, audit entries and zone

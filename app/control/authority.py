@@ -64,9 +64,9 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
 
-from app.config.workstation import Role
 from app.control.redlock import client_from_url
 from app.events import Event
+from app.model.roles import Role
 from app.model.topology import Line
 
 log = logging.getLogger(__name__)

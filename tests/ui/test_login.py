@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from app.config import load_workstation
-from app.config.workstation import Role, Workstation, dispatcher_id_problem
+from app.config.workstation import Workstation, dispatcher_id_problem
+from app.model.roles import Role
 from app.paths import resource_dir
 from ui.login import LoginDialog, ask_identity
 from ui.main import build_parser, main

@@ -15,7 +15,8 @@ from app.config import (
     check_files,
     load_workstation,
 )
-from app.config.workstation import HeartbeatSettings, Language, Role
+from app.config.workstation import HeartbeatSettings, Language
+from app.model.roles import Role
 
 ROOT = Path(__file__).resolve().parents[3]
 WS_FILE = ROOT / "resources" / "config" / "workstation.yaml"
