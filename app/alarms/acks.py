@@ -18,13 +18,13 @@ import contextlib
 import json
 import logging
 import os
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from app.clock import wall_ms
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome
 
@@ -66,10 +66,6 @@ class AckOutcome:
     result: CommandResult
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class AckOutbox:
     """Sends acknowledgements one at a time, in order, until each has an answer."""
 
@@ -80,7 +76,7 @@ class AckOutbox:
         *,
         path: str | Path | None = None,
         retry_s: float = RETRY_S,
-        clock_ms: Callable[[], int] = _wall_ms,
+        clock_ms: Callable[[], int] = wall_ms,
     ) -> None:
         self.sender = sender
         self.op = op

@@ -49,6 +49,7 @@ from app.alarms.records import (
     decode_record,
     topic_for,
 )
+from app.clock import wall_ms
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,23 @@ class FeedState(enum.StrEnum):
     LIVE = "live"  # at the end, following changes
     STALE = "stale"  # the broker is unreachable (or silent too long)
     STOPPED = "stopped"
+
+
+class FeedCause(enum.StrEnum):
+    """Why the feed is in its state, as a value (``reason`` is the words for a person)."""
+
+    NONE = ""
+    LOOKING = "looking"  # for today's topic and its newest snapshot
+    BROKER_UNREACHABLE = "broker_unreachable"
+    BROKER_SILENT = "broker_silent"  # open sockets, no answer to the probes
+    NO_RECORDS = "no_records"  # the topic quiet for longer than the producer's snapshots
+    NO_CONSUMER = "no_consumer"  # librdkafka refused its configuration
+    INTERNAL_ERROR = "internal_error"
+
+    @property
+    def broker(self) -> bool:
+        """A staleness the broker's next answer clears."""
+        return self in (FeedCause.BROKER_UNREACHABLE, FeedCause.BROKER_SILENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +108,11 @@ class FeedStatus:
     start_offset: int  # where this topic's catch-up started
     target_offset: int  # the end when catch-up started (progress = done / (target - start))
     since_ms: int  # when this state began
-    reason: str = ""
+    reason: str = ""  # for a person; ``cause`` is the value
     records: int = 0
     bad_records: int = 0
     end_offset: int = 0  # the topic's end as last asked (lag = end_offset - offset)
+    cause: FeedCause = FeedCause.NONE
 
     @property
     def lag(self) -> int:
@@ -119,10 +138,6 @@ def _snapshot_offset(value: bytes | None) -> int:
 def _offset(msg: Message) -> int:
     offset = msg.offset()
     return -1 if offset is None else offset
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -154,7 +169,7 @@ class AlarmFeed:
         deliver: Callable[[list[Delivered]], None],
         status: Callable[[FeedStatus], None] = lambda _s: None,
         bad: Callable[[BadRecord], None] = lambda _b: None,
-        clock_ms: Callable[[], int] = _wall_ms,
+        clock_ms: Callable[[], int] = wall_ms,
     ) -> None:
         self.settings = settings
         self._deliver = deliver
@@ -221,7 +236,11 @@ class AlarmFeed:
         if code in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
             self._broker_down_reason = err.str()
             if self._status.state is not FeedState.STALE:
-                self._set(FeedState.STALE, reason=f"broker unreachable: {err.str()}")
+                self._set(
+                    FeedState.STALE,
+                    cause=FeedCause.BROKER_UNREACHABLE,
+                    reason=f"broker unreachable: {err.str()}",
+                )
         else:
             log.warning("alarm feed: %s", err.str())
 
@@ -232,6 +251,7 @@ class AlarmFeed:
             "state": state,
             "since_ms": since,
             "reason": "",
+            "cause": FeedCause.NONE,
             "records": self.record_count,
             "bad_records": self.bad_count,
         }
@@ -246,7 +266,11 @@ class AlarmFeed:
         try:
             consumer = Consumer(self._config())
         except KafkaException as exc:
-            self._set(FeedState.STALE, reason=f"cannot create the consumer: {exc}")
+            self._set(
+                FeedState.STALE,
+                cause=FeedCause.NO_CONSUMER,
+                reason=f"cannot create the consumer: {exc}",
+            )
             return
         self._consumer = consumer
         try:
@@ -255,7 +279,11 @@ class AlarmFeed:
                 topic = self._follow(consumer, topic)
         except Exception:
             log.exception("alarm feed thread failed")
-            self._set(FeedState.STALE, reason="internal error: see the log")
+            self._set(
+                FeedState.STALE,
+                cause=FeedCause.INTERNAL_ERROR,
+                reason="internal error: see the log",
+            )
         finally:
             consumer.close()
             self._consumer = None
@@ -270,7 +298,12 @@ class AlarmFeed:
             err = exc.args[0] if exc.args else None
             if isinstance(err, KafkaError) and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                 return None
-            self._set(FeedState.STALE, topic=topic, reason=f"broker unreachable: {exc}")
+            self._set(
+                FeedState.STALE,
+                topic=topic,
+                cause=FeedCause.BROKER_UNREACHABLE,
+                reason=f"broker unreachable: {exc}",
+            )
             return None
         if high <= low:
             return low, high
@@ -351,7 +384,12 @@ class AlarmFeed:
 
     def _follow(self, consumer: Consumer, topic: str) -> str:
         """Read ``topic`` from its newest snapshot onwards; return the topic to read next."""
-        self._set(FeedState.STARTING, topic=topic, reason="looking for the newest snapshot")
+        self._set(
+            FeedState.STARTING,
+            topic=topic,
+            cause=FeedCause.LOOKING,
+            reason="looking for the newest snapshot",
+        )
         located = None
         while located is None and not self._stop.is_set():
             located = self._locate(consumer, topic)
@@ -416,7 +454,11 @@ class AlarmFeed:
                 state = self._status.state
             silent = time.monotonic() - last_rx
             if silent > self.settings.silent_stale_s and state is not FeedState.STALE:
-                self._set(FeedState.STALE, reason=f"no alarm record for {silent:.0f} s")
+                self._set(
+                    FeedState.STALE,
+                    cause=FeedCause.NO_RECORDS,
+                    reason=f"no alarm record for {silent:.0f} s",
+                )
             # Midnight without an END record (the producer may be gone): move on once
             # the next day's topic exists and this one has been quiet for a while.
             today = topic_for(self.settings.prefix, self._clock_ms(), self.settings.timezone)
@@ -443,10 +485,14 @@ class AlarmFeed:
         except KafkaException as exc:
             self._probe_failures += 1
             if self._probe_failures >= 2 and self._status.state is not FeedState.STALE:
-                self._set(FeedState.STALE, reason=f"broker not answering ({exc.args[0]})")
+                self._set(
+                    FeedState.STALE,
+                    cause=FeedCause.BROKER_SILENT,
+                    reason=f"broker not answering ({exc.args[0]})",
+                )
             return
         self._probe_failures = 0
-        if self._status.state is FeedState.STALE and self._status.reason.startswith("broker"):
+        if self._status.state is FeedState.STALE and self._status.cause.broker:
             behind = high > self._status.offset
             self._set(FeedState.CATCHING_UP if behind else FeedState.LIVE, end_offset=high)
         else:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import collections
 import heapq
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -59,6 +58,7 @@ from app.alarms.states import (
     state_of_snapshot_entry,
     step,
 )
+from app.clock import wall_ms
 
 __all__ = [
     "BASE_BY_FLAGS",
@@ -218,16 +218,12 @@ class _Assembly:
     dropped: int = 0  # entries beyond the list's capacity
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class AlarmList:
     """The HMI's alarm list, fed with records in topic order."""
 
     def __init__(
         self,
-        now_ms: Callable[[], int] = _wall_ms,
+        now_ms: Callable[[], int] = wall_ms,
         *,
         flood_threshold: int = FLOOD_THRESHOLD,
         flood_window_ms: int = FLOOD_WINDOW_MS,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -23,16 +22,13 @@ from app.alarms.acks import AckOutbox, AckSender, PendingAck
 from app.alarms.consumer import AlarmFeed, BadRecord, Delivered, FeedSettings, FeedState, FeedStatus
 from app.alarms.model import AlarmChanges, AlarmList
 from app.alarms.records import AlarmEvent, EventType, Priority
+from app.clock import wall_ms
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0  # how often shelve timers are checked
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class AlarmService:
@@ -43,7 +39,7 @@ class AlarmService:
         sender: AckSender | None = None,
         ack_op: CommandOp | None = None,
         acks_path: str | Path | None = None,
-        clock_ms: Callable[[], int] = _wall_ms,
+        clock_ms: Callable[[], int] = wall_ms,
     ) -> None:
         self.settings = settings
         self.clock_ms = clock_ms

@@ -36,17 +36,18 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.backoff import Backoff
+from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.pool import BufferPool
 from app.comms.tcp import FramedProtocol
 from app.comms.udp import UdpStatusReceiver, status_pool
 from app.model.commands import Command, CommandResult
-from app.protocol.connection import Connection, wall_clock_ms
+from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError, RemoteProtocolError
 from app.protocol.frames import Frame
 from app.protocol.messages import Heartbeat, Hello, Message
@@ -118,6 +119,10 @@ class LinkTimings:
     def dead_after_s(self) -> float:
         return self.heartbeat_s * self.missed
 
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.reconnect_min_s, self.reconnect_max_s)
+
 
 @dataclass(frozen=True, slots=True)
 class LinkInfo:
@@ -148,10 +153,6 @@ class LinkHandler:
         """A frame or datagram failed a protection check; ``tripped``: past the threshold."""
 
 
-def _mono_ms() -> int:
-    return time.monotonic_ns() // 1_000_000
-
-
 class ServerLink:
     def __init__(
         self,
@@ -166,7 +167,7 @@ class ServerLink:
         udp: bool = True,
         policy: LinkPolicy | None = None,
         expect_peer: str = "",
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: ClockMs = wall_ms,
         expect_line: tuple[str, str] | None = None,
     ) -> None:
         """``expect_line``: (line id, line digest) the server's HELLO must name (a
@@ -315,9 +316,7 @@ class ServerLink:
                 break
             self._fire(LinkEvent.LOST, self.last_error)
             self.reconnects += 1
-            t = self.timings
-            delay = min(t.reconnect_max_s, t.reconnect_min_s * 2 ** min(failures, 10))
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await asyncio.sleep(self.timings.backoff.delay(failures))
 
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
@@ -402,7 +401,7 @@ class ServerLink:
             ):
                 self._last_ping = now
                 self._write(
-                    self._conn.send(dataclasses.replace(self._heartbeat(), ping_ms=_mono_ms()))
+                    self._conn.send(dataclasses.replace(self._heartbeat(), ping_ms=mono_ms()))
                 )
 
     def _failed(self, why: str) -> None:
@@ -541,7 +540,7 @@ class ServerLink:
                 self._fire(LinkEvent.HELLO)
         elif isinstance(msg, Heartbeat):
             if msg.pong_ms:
-                self.rtt_ms = float(_mono_ms() - msg.pong_ms)
+                self.rtt_ms = float(mono_ms() - msg.pong_ms)
             if (msg.role, msg.epoch) != (self.peer_role, self.peer_epoch) and msg.role:
                 self.peer_role, self.peer_epoch = msg.role, msg.epoch
                 self._handler.link_state(self)

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.clock import wall_ms
 from app.events import Event
 from app.iscs.connection import IscsConnection
 from app.iscs.messages import Handoff, HandoffAck, HandoffKind, IscsHello, IscsMessageError
@@ -212,7 +213,7 @@ class IscsHandoff:
             device=device,
             alarm_id=alarm_id,
             dispatcher=self.dispatcher,
-            created_ms=time.time_ns() // 1_000_000,
+            created_ms=wall_ms(),
         )
         result = self.outbox.put(item)
         if result.superseded is not None:

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import time
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Literal
 
+from app.clock import ClockMs, wall_ms
 from app.protocol.errors import LocalProtocolError, RemoteProtocolError
 from app.protocol.frames import (
     MAX_PAYLOAD,
@@ -72,11 +72,6 @@ from app.protocol.security import (
     hello_key,
     tags_equal,
 )
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
 
 Side = Literal["client", "server"]
 
@@ -114,7 +109,7 @@ class Connection:
     def __init__(
         self,
         max_payload: int = MAX_PAYLOAD,
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: ClockMs = wall_ms,
         *,
         policy: LinkPolicy | None = None,
         side: Side = "client",

@@ -335,6 +335,7 @@ def test_a_paused_broker_marks_the_feed_stale_and_nothing_is_lost_after(
         wait(lambda: feed.status.state is FeedState.STALE, timeout=60)
         stale = feed.status
         assert stale.reason
+        assert stale.cause.broker, stale  # the value the back-to-live rule reads
     finally:
         os.kill(broker.pid, signal.SIGCONT)
     for n in range(2, 12):
