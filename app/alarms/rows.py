@@ -1,0 +1,128 @@
+"""What the alarm list is made of and what it reports: rows, changes, counts, stats.
+
+Values only (frozen where they can be); :mod:`app.alarms.model` keeps them.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field, replace
+
+from app.alarms.records import AlarmEvent
+from app.alarms.states import FLAGS_BY_BASE, HIDING_EVENT, UNACKED_STATES, AlarmState, Ignored
+
+__all__ = ["AlarmChanges", "AlarmRow", "AlarmStats", "PriorityCounts"]
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRow:
+    """One alarm on the list: its latest (effective) event and where it stands."""
+
+    event: AlarmEvent
+    state: AlarmState
+    since_ms: int  # when it entered ``state``
+    base: AlarmState  # the base state, tracked while hidden (= state when not hidden)
+    shelved_until_ms: int = 0  # when SHELVED: when the shelve ends (never 0 then)
+
+    @property
+    def alarm_id(self) -> str:
+        return self.event.alarm_id
+
+    @property
+    def unacked(self) -> bool:
+        return self.state in UNACKED_STATES
+
+    def snapshot_event(self) -> AlarmEvent:
+        """This row as a snapshot entry: :func:`state_of_snapshot_entry` gives it back.
+
+        The latest event with ``active``/``acked`` set from the (remembered) base
+        state; while hidden, its event is the one that hides it.
+        """
+        active, acked = FLAGS_BY_BASE[self.base]
+        hiding = HIDING_EVENT.get(self.state)
+        if hiding is None:
+            return replace(self.event, active=active, acked=acked)
+        return replace(
+            self.event,
+            event=hiding,
+            active=active,
+            acked=acked,
+            shelved_until_ms=self.shelved_until_ms,
+        )
+
+
+@dataclass(slots=True)
+class AlarmChanges:
+    """Which rows one or more applied records changed.
+
+    ``reset``: a snapshot replaced the whole list (the id sets are then empty);
+    ``unshelved``: ids the shelve timer returned (also in ``updated`` or ``removed``);
+    ``annunciated``: ids that became UNACK_ACTIVE from another state (raised, raised
+    again, or back from hiding while active): the horn sounds for them; kept across a
+    reset, so a reader checks the row still stands there;
+    ``end_of_topic``: the next topic, when an END record was applied.
+    """
+
+    added: set[str] = field(default_factory=set)
+    updated: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    reset: bool = False
+    unshelved: set[str] = field(default_factory=set)
+    annunciated: set[str] = field(default_factory=set)
+    end_of_topic: str = ""
+
+    def __bool__(self) -> bool:
+        return self.reset or bool(self.added or self.updated or self.removed)
+
+    def merge(self, later: AlarmChanges) -> None:
+        """Fold ``later`` (changes after these) in: the net effect of both, per id."""
+        self.end_of_topic = later.end_of_topic or self.end_of_topic
+        self.unshelved |= later.unshelved
+        self.annunciated |= later.annunciated
+        if later.reset:
+            self.reset = True
+            self.added.clear()
+            self.updated.clear()
+            self.removed.clear()
+            return
+        if self.reset:
+            return
+        for aid in later.added:
+            if aid in self.removed:  # was there before: removed and added again
+                self.removed.discard(aid)
+                self.updated.add(aid)
+            else:
+                self.added.add(aid)
+        for aid in later.updated:
+            if aid not in self.added:
+                self.updated.add(aid)
+        for aid in later.removed:
+            if aid in self.added:  # came and went: the view never saw it
+                self.added.discard(aid)
+            else:
+                self.updated.discard(aid)
+                self.removed.add(aid)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityCounts:
+    unacked: int  # UNACK_ACTIVE + UNACK_RTN
+    total: int  # shown: UNACK_ACTIVE + ACKED_ACTIVE + UNACK_RTN
+    hidden: int  # SHELVED + SUPPRESSED + OUT_OF_SERVICE
+
+
+@dataclass(slots=True)
+class AlarmStats:
+    """Counters for the diagnostics view."""
+
+    changes: int = 0  # change records applied (including those the table ignored)
+    duplicates: int = 0  # change records at or below the applied seq
+    gaps: int = 0  # change records whose seq skipped at least one
+    ignored: collections.Counter[Ignored] = field(default_factory=collections.Counter)
+    snapshots: int = 0  # complete snapshots applied
+    snapshots_skipped: int = 0  # complete, but not newer than the list
+    snapshots_incomplete: int = 0  # parts missing or out of order: dropped
+    overflow: int = 0  # alarms refused because the list was full
+    ends: int = 0  # END records seen
+    unshelved_by_timer: int = 0  # shelves the list ended by its own clock
+    shelves_capped: int = 0  # shelves without an end, or longer than the maximum
