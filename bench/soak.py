@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -31,11 +33,12 @@ import time
 import tracemalloc
 from typing import Any
 
+from app import memdiag
 from app.config import load_line
+from app.counterparts.sim.launcher import SimulatorPair, demo_link_keys
 from app.paths import default_line_file
 from app.protocol.security import LinkKeys, LinkPolicy
 from app.session import DispatcherSession
-from app.counterparts.sim.launcher import SimulatorPair, demo_link_keys
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -122,44 +125,159 @@ def proc_figures(pid: int) -> tuple[float, float]:
     return rss, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def program_soak(seconds: float, every: float, time_scale: float, data_dir: str) -> dict[str, Any]:
-    """The real program in demo mode, offscreen, sampled from outside."""
+def quarter_slopes(samples: list[tuple[float, float]]) -> list[float]:
+    """The slope (per hour) of each quarter of the samples' time span."""
+    return [round(q, 3) for q in memdiag.quarter_slopes(samples)]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def find_program(pid: int, marker: str = "bench.program", wait_s: float = 30.0) -> int:
+    """The process running ``marker`` at or under ``pid`` (a tracer such as heaptrack
+    runs the program as its child); ``pid`` itself if none shows within ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            if any(marker.encode() in part for part in cmd) and b"python" in cmd[0] + (
+                cmd[1] if len(cmd) > 1 else b""
+            ):
+                return p
+            todo.extend(_children(p))
+        time.sleep(0.5)
+    return pid
+
+
+#: the parts of the memory records reported on their own: (key, series, unit)
+PARTS = (
+    ("python_heap_growth_mb_per_hour", "py.pymalloc_arena_bytes", "MB"),
+    ("python_blocks_growth_per_hour", "py.blocks", ""),
+    ("python_traced_growth_mb_per_hour", "py.traced", "MB"),
+    ("qt_objects_growth_per_hour", "qt.objects_total", ""),
+    ("qt_items_growth_per_hour", "qt.items_total", ""),
+    ("qt_wrappers_growth_per_hour", "qt.wrappers_total", ""),
+    ("malloc_in_use_growth_mb_per_hour", "malloc.in_use", "MB"),
+    ("malloc_free_growth_mb_per_hour", "malloc.free", "MB"),
+    ("malloc_mmap_growth_mb_per_hour", "malloc.mmap", "MB"),
+    ("native_arenas_system_growth_mb_per_hour", "malloc.system", "MB"),
+    ("kafka_fetchq_growth_per_hour", "kafka.fetchq_cnt", ""),
+    ("kafka_replyq_growth_per_hour", "kafka.replyq", ""),
+)
+
+
+def record_figures(path: str, warmup_s: float) -> dict[str, Any]:
+    """Each part's growth after the warm-up, from the program's own memory records."""
+    try:
+        records = memdiag.read_records(path)
+    except OSError:
+        return {"records": 0}
+    out: dict[str, Any] = {"records": len(records)}
+    if len(records) < 3:
+        return out
+    growths, _start, _end = memdiag.growth(records, warmup_s)
+    by_name = {g.series: g for g in growths}
+    for key, series, _unit in PARTS:
+        g = by_name.get(series)
+        if g is not None:
+            out[key] = round(g.per_hour, 3)
+            out[key.replace("_per_hour", "_quarters")] = [round(q, 3) for q in g.quarters]
+    last = records[-1]
+    out["malloc_arenas"] = (last.get("malloc") or {}).get("arenas")
+    out["qt_objects_end"] = (last.get("qt") or {}).get("objects_total")
+    out["qt_items_end"] = (last.get("qt") or {}).get("items_total")
+    text, data = memdiag.report(records, warmup_s, top=8)
+    out["verdict"] = data.get("verdict", [])
+    out["report"] = text
+    return out
+
+
+def program_soak(
+    seconds: float,
+    every: float,
+    time_scale: float,
+    data_dir: str,
+    *,
+    without: tuple[str, ...] = (),
+    diagnose_every_min: float = 1.0,
+    tracemalloc_frames: int = 0,
+    wrap: list[str] | None = None,
+    warmup_s: float | None = None,
+    progress: str | None = None,
+) -> dict[str, Any]:
+    """The real program in demo mode, offscreen, sampled from outside; its own memory
+    records (``bench/program.py``) every ``diagnose_every_min`` minutes."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", DISPATCHER_DATA=data_dir)
     log_file = os.path.join(data_dir, "hmi.log")
-    cmd = [
-        sys.executable, "-m", "ui.main", "--demo", "--demo-time-scale", f"{time_scale:g}",
+    records = os.path.join(data_dir, "memory.jsonl")
+    cmd = [*(wrap or []), sys.executable, "-m", "bench.program"]
+    for part in without:
+        cmd += ["--without", part]
+    if diagnose_every_min > 0:
+        cmd += ["--diagnose-every", f"{diagnose_every_min:g}", "--diagnose-file", records]
+        cmd += ["--tracemalloc", str(tracemalloc_frames)]
+    cmd += [
+        "--", "--demo", "--demo-time-scale", f"{time_scale:g}",
         "--no-login", "--quit-after", f"{seconds + 15:g}", "--log-file", log_file,
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pid = find_program(proc.pid)
     rss: list[tuple[float, float]] = []
     cpu: list[tuple[float, float]] = []
+    warm_at = seconds * 0.25 if warmup_s is None else warmup_s
     try:
         time.sleep(15)  # start-up: the broker, Redis, the pair, the first snapshot
         t0 = time.monotonic()
         while (now := time.monotonic() - t0) < seconds and proc.poll() is None:
-            mb, cpu_s = proc_figures(proc.pid)
+            try:
+                mb, cpu_s = proc_figures(pid)
+            except OSError:
+                break
             rss.append((now, mb))
             cpu.append((now, cpu_s))
+            if progress:
+                with open(progress, "a") as f:
+                    f.write(f"{now:.0f} {mb:.2f} {cpu_s:.1f}\n")
             time.sleep(every)
-        if proc.poll() is not None:
+        if proc.poll() is not None and (not rss or rss[-1][0] < seconds - 2 * every):
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
             raise RuntimeError(f"the program exited early ({proc.returncode}): {err[-2000:]}")
     finally:
         if proc.poll() is None:
+            proc.wait(120)  # --quit-after ends it; a tracer then writes its file
+        if proc.poll() is None:
             proc.terminate()
-        proc.wait(60)
+            proc.wait(60)
     with open(log_file, encoding="utf-8") as f:
         log = f.read()
-    warm = [s for s in rss if s[0] >= seconds * 0.25]
-    return {
+    warm = [s for s in rss if s[0] >= warm_at]
+    result: dict[str, Any] = {
         "mode": "program",
+        "without": list(without),
         "seconds": round(seconds, 1),
         "time_scale": time_scale,
         "samples": len(rss),
+        "warmup_s": round(warm_at, 1),
         "rss_start_mb": round(rss[0][1], 2),
         "rss_end_mb": round(rss[-1][1], 2),
         "rss_growth_mb_per_hour": round(slope_per_hour(warm), 3),
-        # where the growth happens: RSS at each quarter (does it level off?)
+        # does it level off? the slope of each quarter after warm-up
+        "rss_quarter_slopes_mb_per_hour": quarter_slopes(warm),
+        "rss_verdict": memdiag.level_verdict(
+            memdiag.quarter_slopes(warm), slope_per_hour(warm), 0.1
+        ),
+        # where the growth happens: RSS at each quarter of the whole run
         "rss_quarters_mb": [
             round(rss[min(len(rss) - 1, len(rss) * q // 4)][1], 2) for q in (1, 2, 3, 4)
         ],
@@ -172,6 +290,10 @@ def program_soak(seconds: float, every: float, time_scale: float, data_dir: str)
         ),
         "exit_code": proc.returncode,
     }
+    if diagnose_every_min > 0:
+        # the records' clock starts with the program, the samples' 15 s later
+        result["parts"] = record_figures(records, warm_at + 15)
+    return result
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -183,20 +305,73 @@ def run(argv: list[str]) -> dict[str, Any]:
     p.add_argument(
         "--unprotected", action="store_true", help="links without the MAC (default: protected)"
     )
+    p.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=("alarms", "redis", "schematic", "alarm-table", "trains"),
+        help="--program: leave this part out (repeatable; see bench/program.py)",
+    )
+    p.add_argument(
+        "--diagnose-every",
+        type=float,
+        default=1.0,
+        metavar="MIN",
+        help="--program: the program's own memory record every MIN minutes (0: none)",
+    )
+    p.add_argument(
+        "--tracemalloc", type=int, default=0, metavar="FRAMES", help="--program: trace Python"
+    )
+    p.add_argument("--warmup-min", type=float, default=None, help="default: a quarter of the run")
+    p.add_argument(
+        "--wrap", default="", help="--program: run under this (e.g. 'heaptrack -o FILE')"
+    )
+    p.add_argument(
+        "--keep", default=None, metavar="DIR", help="--program: keep the log and records here"
+    )
     args = p.parse_args(argv)
     seconds = args.minutes * 60
     if args.program:
-        with tempfile.TemporaryDirectory(prefix="dhmi-soak-") as data_dir:
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                data_dir = args.keep
+            else:
+                data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="dhmi-soak-"))
             result = program_soak(
-                seconds, min(args.sample_s, seconds / 4), args.time_scale, data_dir
+                seconds,
+                min(args.sample_s, seconds / 4),
+                args.time_scale,
+                data_dir,
+                without=tuple(args.without),
+                diagnose_every_min=args.diagnose_every,
+                tracemalloc_frames=args.tracemalloc,
+                wrap=shlex.split(args.wrap),
+                warmup_s=None if args.warmup_min is None else args.warmup_min * 60,
+                progress=os.path.join(args.keep, "rss.txt") if args.keep else None,
             )
+        parts = result.get("parts", {})
+        report = parts.pop("report", "")
         print(
-            f"program soak {result['seconds']} s, simulated time x{args.time_scale:g}: RSS "
+            f"program soak {result['seconds']} s, simulated time x{args.time_scale:g}"
+            f"{', without ' + ', '.join(args.without) if args.without else ''}: RSS "
             f"{result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
-            f"{result['rss_growth_mb_per_hour']} MB/h (target <= 1); "
+            f"{result['rss_growth_mb_per_hour']} MB/h (target <= 0.5), quarters "
+            f"{result['rss_quarter_slopes_mb_per_hour']} MB/h ({result['rss_verdict']}); "
             f"{result['cpu_share_of_a_core']:.1%} of a core; log: "
             f"{result['log_warnings']} warnings, {result['log_errors']} errors"
         )
+        if parts:
+            print(
+                "  after warm-up, per hour: Python heap (pymalloc arenas) "
+                f"{parts.get('python_heap_growth_mb_per_hour')} MB, Qt objects "
+                f"{parts.get('qt_objects_growth_per_hour')}, graphics items "
+                f"{parts.get('qt_items_growth_per_hour')}, malloc in use "
+                f"{parts.get('malloc_in_use_growth_mb_per_hour')} MB, malloc free "
+                f"{parts.get('malloc_free_growth_mb_per_hour')} MB, arenas "
+                f"{parts.get('malloc_arenas')}"
+            )
+            print("  " + report.replace("\n", "\n  "))
         return result
     tracemalloc.start(1)
     sim_args = ["--trains", "40", "--tick", "0.02", "--time-scale", "10", "--log-level", "WARNING"]

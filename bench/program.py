@@ -1,0 +1,122 @@
+"""The whole program, as ``dispatcher-hmi --demo`` runs it, with parts left out and the
+memory diagnostics on: the process that ``bench soak --program`` measures.
+
+``python -m bench.program [--without PART]... [--diagnose-every MIN]
+[--diagnose-file PATH] [--tracemalloc N] -- <dispatcher-hmi arguments>``
+
+It runs ``ui.main.main`` itself (the same code, the same process), changed
+only from outside:
+
+- ``--without alarms``: no broker (the demo's "no Kafka" path: no alarm feed,
+  librdkafka never loaded into a consumer, the simulator writes no alarms);
+- ``--without redis``: no redis-server (the single-workstation lock, no zone
+  authority);
+- ``--without schematic``: the schematic view hidden (the scene still follows
+  the line state, nothing is painted);
+- ``--without alarm-table``: the alarm feed and list run, no alarm dock;
+- ``--without trains``: a still line (the simulator pair runs no trains).
+
+Memory records (``app.memdiag``) go to ``--diagnose-file`` every
+``--diagnose-every`` minutes, with librdkafka's statistics. The variables a
+native tracer sets (``LD_PRELOAD``, heaptrack's and memray's) are removed
+before any child starts, so that only this process is traced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+PARTS = ("alarms", "redis", "schematic", "alarm-table", "trains")
+#: what a native tracer leaves in the environment: not for the children
+TRACER_VARIABLES = ("LD_PRELOAD", "DUMP_HEAPTRACK_OUTPUT", "DUMP_HEAPTRACK_SIGNAL")
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    p = argparse.ArgumentParser(prog="python -m bench.program", description=__doc__)
+    p.add_argument("--without", action="append", default=[], choices=PARTS)
+    p.add_argument("--diagnose-every", type=float, default=0.0, metavar="MIN")
+    p.add_argument("--diagnose-file", default=None, metavar="PATH")
+    p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES")
+    p.add_argument("--kafka-stats-ms", type=int, default=10_000)
+    if "--" in argv:
+        i = argv.index("--")
+        return p.parse_args(argv[:i]), argv[i + 1 :]
+    return p.parse_args(argv), []
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, hmi_argv = parse(sys.argv[1:] if argv is None else argv)
+    for name in TRACER_VARIABLES:
+        os.environ.pop(name, None)
+    without = set(args.without)
+
+    import ui.main
+    import ui.mainwindow
+    import ui.runtime
+    from app.memdiag import KafkaStats
+
+    kafka = KafkaStats()
+    # What the demo starts beside the window: app/counterparts/demo.py (ui/runtime.py before).
+    try:
+        from app.counterparts import demo
+
+        names = {"broker": "_broker", "redis": "_redis"}
+    except ImportError:
+        demo = ui.runtime  # type: ignore[no-redef]
+        names = {"broker": "start_demo_broker", "redis": "start_demo_redis"}
+    if "alarms" in without:
+        setattr(demo, names["broker"], lambda ws: (None, None))
+    if "redis" in without:
+        setattr(demo, names["redis"], lambda ws: (None, []))
+    if "alarm-table" in without:
+        ui.mainwindow.MainWindow._build_alarm_dock = (  # type: ignore[method-assign]
+            lambda self, alarms: None
+        )
+    if "trains" in without:
+        real_pair = demo.SimulatorPair
+
+        def still_pair(line: Any, args: list[str], **kw: Any) -> Any:
+            args = list(args)
+            if "--pairs" in args:
+                i = args.index("--pairs")
+                del args[i : i + 2]
+            return real_pair(line, args=[*args, "--trains", "0"], **kw)
+
+        demo.SimulatorPair = still_pair
+
+    real_build_alarms = ui.runtime.build_alarms
+
+    def build_alarms(*a: Any, **kw: Any) -> Any:
+        service = real_build_alarms(*a, **kw)
+        if args.diagnose_every > 0:
+            kafka.attach(service.settings.extra, args.kafka_stats_ms)
+        return service
+
+    ui.runtime.build_alarms = build_alarms  # type: ignore[assignment]
+    real_window = ui.runtime.MainWindow
+
+    def window(*a: Any, **kw: Any) -> Any:
+        w = real_window(*a, **kw)
+        if "schematic" in without:
+            w.view.hide()
+        if args.diagnose_every > 0:
+            from ui.memdiag_qt import start_memory_diagnostics
+
+            w._memdiag = start_memory_diagnostics(
+                w,
+                path=args.diagnose_file,
+                every_min=args.diagnose_every,
+                kafka=kafka,
+                tracemalloc_frames=args.tracemalloc,
+            )
+        return w
+
+    ui.runtime.MainWindow = window  # type: ignore[assignment,misc]
+    return ui.main.main(hmi_argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
