@@ -31,10 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import sys
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from app.wiretext import WireTextError, decode_json
 
@@ -43,6 +47,13 @@ SCHEMA_VERSION = 1
 SNAPSHOT_PART_SIZE = 1000
 #: The longest a shelve lasts (a shift): servers refuse longer; readers cap longer or open-ended.
 MAX_SHELVE_MS = 8 * 3600 * 1000
+
+
+_B = TypeVar("_B")
+#: A count or a time in ms: an integer >= 0.
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+#: A name that must not be empty.
+_Name = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class RecordError(ValueError):
@@ -93,22 +104,22 @@ class AlarmEvent:
     ``acked`` say where it stands.
     """
 
-    alarm_id: str
+    alarm_id: _Name
     event: EventType
     device: str
     station: str
     zone: str
     priority: Priority
-    kind: str  # "switch_lost", "signal_lamp", "section_fault", "train_fault", ...
+    kind: _Name  # "switch_lost", "signal_lamp", "section_fault", "train_fault", ...
     code: str  # message code, stable across languages ("ALM-SW-001")
     text_zh: str
     text_en: str
-    raised_ms: int  # when the condition became active
-    event_ms: int  # when this event happened
+    raised_ms: _Count  # when the condition became active
+    event_ms: _Count  # when this event happened
     active: bool  # the condition is present now
     acked: bool  # acknowledged since it was last raised
     by: str = ""  # who acknowledged / shelved / suppressed
-    shelved_until_ms: int = 0
+    shelved_until_ms: _Count = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +132,7 @@ class SnapshotPart:
 
 @dataclass(frozen=True, slots=True)
 class EndOfTopic:
-    next_topic: str
+    next_topic: _Name
 
 
 Body = AlarmEvent | SnapshotPart | EndOfTopic
@@ -216,82 +227,85 @@ def record_key(rec: Record) -> bytes:
 
 
 # -- decoding -------------------------------------------------------------------------
+#
+# msgspec decodes and checks the bytes against the types above (the constraints are
+# in their annotations) in one pass. A record it refuses is looked at again, slowly,
+# to say exactly what and where: ``decode_json`` (strict UTF-8, JSON, lone
+# surrogates: the same refusals as every other wire text) and then
+# ``msgspec.convert`` of that document to the same types, whose error names the
+# field; the value found there completes the message.
 
 
-def _field(doc: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if name not in doc:
-        raise RecordError(f"{where}.{name}", "missing")
-    value = doc[name]
-    # bool is an int in Python: never accept one for the other.
-    if isinstance(value, bool) and kind is not bool:
-        raise RecordError(f"{where}.{name}", f"expected {_kind_name(kind)}, got bool")
-    if not isinstance(value, kind):
-        raise RecordError(
-            f"{where}.{name}", f"expected {_kind_name(kind)}, got {type(value).__name__}"
-        )
-    return value
+class _Envelope(msgspec.Struct, Generic[_B], frozen=True):
+    """What every record holds on the wire; ``body`` is checked by ``type``."""
+
+    v: Literal[1]  # SCHEMA_VERSION
+    type: RecordType
+    server: str
+    seq: _Count
+    ms: _Count
+    snapshot_offset: Annotated[int, msgspec.Meta(ge=-1)]
+    body: _B
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    if isinstance(kind, tuple):
-        return " or ".join(k.__name__ for k in kind)
-    return kind.__name__
+class _SnapshotBody(msgspec.Struct, frozen=True):
+    """A snapshot part's body on the wire (:class:`SnapshotPart`)."""
+
+    id: _Name
+    part: _Count
+    parts: _Count
+    alarms: tuple[AlarmEvent, ...]
 
 
-def _nonneg(doc: dict[str, Any], name: str, where: str) -> int:
-    value: int = _field(doc, name, int, where)
-    if value < 0:
-        raise RecordError(f"{where}.{name}", f"must be >= 0, got {value}")
-    return value
+_BODY_TYPES: dict[RecordType, Any] = {
+    RecordType.CHANGE: AlarmEvent,
+    RecordType.SNAPSHOT: _SnapshotBody,
+    RecordType.END: EndOfTopic,
+}
+_ENVELOPE = msgspec.json.Decoder(_Envelope[msgspec.Raw])
+_BODIES = {kind: msgspec.json.Decoder(tp) for kind, tp in _BODY_TYPES.items()}
+#: json.loads refuses an integer of more digits than this (Python's int/str limit, 0:
+#: none); msgspec skips one in a field it ignores, so such a record takes the slow path.
+_MAX_DIGITS = sys.get_int_max_str_digits()
+_LONG_INTEGER = re.compile(rb"[0-9]{%d}" % (_MAX_DIGITS + 1)) if _MAX_DIGITS else None
+#: msgspec's own wording -> ours, for the type names it uses
+_TYPE_NAMES = {"object": "dict", "array": "list", "null": "NoneType"}
+_EXPECTED = re.compile(r"Expected `(\w+)`, got `\w+`")
+_BOUND = re.compile(r"Expected `int` (>=) (-?\d+)")
+#: What an invalid enum value means, by field name.
+_INVALID = {
+    "v": lambda value: f"unknown schema version {value} (this reads {SCHEMA_VERSION})",
+    "type": lambda value: f"unknown record type {value!r}",
+    "event": lambda value: f"unknown event type {value!r}",
+    "priority": lambda value: f"must be 1..4, got {value}",
+}
 
 
-def _text(doc: dict[str, Any], name: str, where: str, *, empty: bool = True) -> str:
-    value: str = _field(doc, name, str, where)
-    if not empty and not value:
-        raise RecordError(f"{where}.{name}", "must not be empty")
-    return value
-
-
-def decode_event(doc: Any, where: str) -> AlarmEvent:
-    """One event from its JSON object, checked field by field (:class:`RecordError`)."""
-    if not isinstance(doc, dict):
-        raise RecordError(where, f"expected an object, got {type(doc).__name__}")
-    event_text = _text(doc, "event", where)
-    try:
-        event = EventType(event_text)
-    except ValueError:
-        raise RecordError(f"{where}.event", f"unknown event type {event_text!r}") from None
-    priority_value = _field(doc, "priority", int, where)
-    try:
-        priority = Priority(priority_value)
-    except ValueError:
-        raise RecordError(f"{where}.priority", f"must be 1..4, got {priority_value}") from None
-    return AlarmEvent(
-        alarm_id=_text(doc, "alarm_id", where, empty=False),
-        event=event,
-        device=_text(doc, "device", where),
-        station=_text(doc, "station", where),
-        zone=_text(doc, "zone", where),
-        priority=priority,
-        kind=_text(doc, "kind", where, empty=False),
-        code=_text(doc, "code", where),
-        text_zh=_text(doc, "text_zh", where),
-        text_en=_text(doc, "text_en", where),
-        raised_ms=_nonneg(doc, "raised_ms", where),
-        event_ms=_nonneg(doc, "event_ms", where),
-        active=_field(doc, "active", bool, where),
-        acked=_field(doc, "acked", bool, where),
-        by=_text(doc, "by", where) if "by" in doc else "",
-        shelved_until_ms=_nonneg(doc, "shelved_until_ms", where)
-        if "shelved_until_ms" in doc
-        else 0,
-    )
+def _record(env: _Envelope[Any], body: Any) -> Record:
+    if isinstance(body, _SnapshotBody):
+        if body.parts < 1 or body.part >= body.parts:
+            raise ValueError(f"part {body.part} of {body.parts} is impossible")
+        body = SnapshotPart(body.id, body.part, body.parts, body.alarms)
+    return Record(env.type, env.server, env.seq, env.ms, env.snapshot_offset, body, env.v)
 
 
 def decode_record(data: bytes | None, where: str = "record") -> Record:
     """Parse and check one record; ``where`` names it in errors (e.g. ``alarms.20261128@512``)."""
     if data is None:
         raise RecordError(where, "empty value")
+    if not _LONG_INTEGER or len(data) <= _MAX_DIGITS or not _LONG_INTEGER.search(data):
+        try:
+            # msgspec checks UTF-8 only in the strings it keeps: the whole record, first.
+            bytes(data).decode("utf-8")
+            env = _ENVELOPE.decode(data)
+            return _record(env, _BODIES[env.type].decode(env.body))
+        except (msgspec.MsgspecError, RecursionError, ValueError):
+            pass  # UnicodeDecodeError is a ValueError
+    return _explain(data, where)
+
+
+def _explain(data: bytes, where: str) -> Record:
+    """The slow path of :func:`decode_record`: the record again, saying what is wrong."""
     try:
         # Strict UTF-8, no lone surrogates: text that passed here can be printed and logged.
         doc = decode_json(data, where)
@@ -299,42 +313,60 @@ def decode_record(data: bytes | None, where: str = "record") -> Record:
         raise RecordError(exc.where, exc.detail) from None
     if not isinstance(doc, dict):
         raise RecordError(where, f"expected a JSON object, got {type(doc).__name__}")
-    version = _field(doc, "v", int, where)
-    if version != SCHEMA_VERSION:
-        raise RecordError(
-            f"{where}.v", f"unknown schema version {version} (this reads {SCHEMA_VERSION})"
-        )
-    type_text = _text(doc, "type", where)
+    env = _convert(doc, _Envelope[dict[str, Any]], where)
+    body = _convert(env.body, _BODY_TYPES[env.type], f"{where}.body")
     try:
-        kind = RecordType(type_text)
-    except ValueError:
-        raise RecordError(f"{where}.type", f"unknown record type {type_text!r}") from None
-    server = _text(doc, "server", where)
-    seq = _nonneg(doc, "seq", where)
-    ms = _nonneg(doc, "ms", where)
-    snapshot_offset = _field(doc, "snapshot_offset", int, where)
-    if snapshot_offset < -1:
-        raise RecordError(f"{where}.snapshot_offset", f"must be >= -1, got {snapshot_offset}")
-    raw = _field(doc, "body", dict, where)
-    body: Body
-    if kind is RecordType.CHANGE:
-        body = decode_event(raw, f"{where}.body")
-    elif kind is RecordType.SNAPSHOT:
-        w = f"{where}.body"
-        parts = _nonneg(raw, "parts", w)
-        part = _nonneg(raw, "part", w)
-        if parts < 1 or part >= parts:
-            raise RecordError(w, f"part {part} of {parts} is impossible")
-        alarms = _field(raw, "alarms", list, w)
-        body = SnapshotPart(
-            _text(raw, "id", w, empty=False),
-            part,
-            parts,
-            tuple(decode_event(a, f"{w}.alarms[{i}]") for i, a in enumerate(alarms)),
-        )
-    else:
-        body = EndOfTopic(_text(raw, "next_topic", f"{where}.body", empty=False))
-    return Record(kind, server, seq, ms, snapshot_offset, body, version)
+        return _record(env, body)
+    except ValueError as exc:
+        raise RecordError(f"{where}.body", str(exc)) from None
+
+
+def decode_event(doc: Any, where: str) -> AlarmEvent:
+    """One event from its JSON object, checked field by field (:class:`RecordError`)."""
+    if not isinstance(doc, dict):
+        raise RecordError(where, f"expected an object, got {type(doc).__name__}")
+    event: AlarmEvent = _convert(doc, AlarmEvent, where)
+    return event
+
+
+def _convert(doc: Any, tp: Any, where: str) -> Any:
+    """``msgspec.convert(doc, tp)``; its refusal as a :class:`RecordError` naming the
+    field, worded from the value found there."""
+    try:
+        return msgspec.convert(doc, tp)
+    except msgspec.ValidationError as exc:
+        message, _, at = str(exc).partition(" - at `$")
+        keys = re.findall(r"\.([^.\[]+)|\[(\d+)\]", at.rstrip("`"))
+        path = [name or int(index) for name, index in keys]
+        missing = re.fullmatch(r"Object missing required field `(.+)`", message)
+        if missing:
+            path.append(missing[1])
+            raise RecordError(_dotted(where, path), "missing") from None
+        raise RecordError(_dotted(where, path), _detail(message, path, doc)) from None
+
+
+def _dotted(where: str, path: list[str | int]) -> str:
+    return where + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+
+
+def _detail(message: str, path: list[str | int], doc: Any) -> str:
+    """msgspec's ``message`` about the value at ``path`` in ``doc``, in our words."""
+    value = doc
+    for key in path:
+        value = value[key]
+    got = type(value).__name__
+    if expected := _EXPECTED.fullmatch(message):
+        name = _TYPE_NAMES.get(expected[1], expected[1])
+        if name == "dict" and path and isinstance(path[-1], int):
+            return f"expected an object, got {got}"  # an event in a snapshot's list
+        return f"expected {name}, got {got}"
+    if bound := _BOUND.fullmatch(message):
+        return f"must be {bound[1]} {bound[2]}, got {value}"
+    if message == "Expected `str` of length >= 1":
+        return "must not be empty"
+    if message.startswith("Invalid enum value") and path and path[-1] in _INVALID:
+        return _INVALID[str(path[-1])](value)
+    return message
 
 
 def snapshot_records(
