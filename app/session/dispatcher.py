@@ -3,15 +3,25 @@
 Everything runs on one asyncio loop (qasync puts it on Qt's loop in the GUI):
 messages arrive, the line state changes, listeners hear about it, in one thread.
 
-Redundancy (two servers, each on two networks): every configured address has
-its own link, all kept connected and heartbeated. The master is the server
-that claims ``master`` with the highest epoch among the links that are up;
-line state is accepted from any up link of the master (deltas are numbered, so
-the same delta arriving on both networks is applied once, and losing one
-network interrupts nothing), commands go on the master's link with the
-lowest round-trip time. When the master changes, the state is marked stale
-and rebuilt from the new master's snapshot. Two servers claiming master at
-once (双主, split brain) raise a local alarm; the higher epoch is followed.
+:class:`DispatcherSession` is the composition of pure parts, each tested on its own
+(``tests/unit/session/``), with the links and the loop's timers around them:
+
+- :mod:`app.session.election`: which server to follow. Every configured address has
+  its own link, all kept connected and heartbeated; the master is the server that
+  claims ``master`` with the highest epoch among the links that are up. When it
+  changes, the state is marked stale and rebuilt from the new master's snapshot.
+  Two servers claiming master at once (双主, split brain) raise a local alarm; the
+  higher epoch is followed.
+- :mod:`app.session.sequencing`: the followed server's deltas from any of its up
+  links, in order: the copy from the other network is dropped, one ahead of its
+  predecessor waits a while for it, a gap asks for a snapshot. Losing one network
+  interrupts nothing.
+- :mod:`app.session.trains`: its train status datagrams, newer only, to train
+  records and the units' coupling reports (the conversion is
+  :mod:`app.protocol.train_status`, shared with the simulator).
+- :mod:`app.session.commands`: what a command sends and the outcomes given without
+  the server's answer; commands go on the master's link with the lowest round-trip
+  time.
 
 Link protection (``docs/security.md``): with a :class:`LinkPolicy` holding the
 workstation key, every link authenticates its frames and datagrams; a link
@@ -25,45 +35,45 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
-from app.model.commands import Command, CommandOp, CommandResult, Outcome
+from app.model.commands import Command, CommandOp, CommandResult
 from app.model.coupling import (
     DEFAULT_CONFIRM,
     DEFAULT_LOST_AFTER_MS,
     CouplingChanges,
     CouplingTracker,
-    UnitReport,
 )
+from app.model.roles import Role
 from app.model.state import (
-    CabRole,
     Changes,
-    CouplingState,
     LineState,
     SequenceGap,
     StateDelta,
     StateSnapshot,
-    TrainState,
     UnknownDevice,
 )
-from app.model.topology import Direction, Line
+from app.model.topology import Line
 from app.protocol.messages import Hello, Message, SnapshotRequest
 from app.protocol.security import LinkPolicy, Violation
-from app.protocol.udp import CAB_ROLES, COUPLING_STATES, DIRECTIONS, TrainStatus
+from app.protocol.udp import TrainStatus
+from app.session.commands import link_failed, new_command, not_sent, refusal, timed_out
+from app.session.election import DUAL_MASTER, NO_MASTER, MasterView, elect
+from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
+from app.session.trains import TrainFeed
 
-log = logging.getLogger(__name__)
+# The name the session has always logged under (app.session), whatever the module.
+log = logging.getLogger("app.session")
 
-#: How long an out-of-order delta may wait for the one before it (from the other network).
-REORDER_WINDOW_S = 0.5
-REORDER_MAX = 64
 #: How often consists are checked for silent units (the server's cycle)
 COUPLING_WATCH_S = 0.1
 #: How long after a snapshot it could not apply the session asks for another
 SNAPSHOT_RETRY_S = 1.0
+#: The local alarm raised when a link's protection failures pass the threshold.
+LINK_INTEGRITY = "link_integrity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,51 +97,12 @@ class LocalAlarm:
     time_ms: int
 
 
-@dataclass(frozen=True, slots=True)
-class MasterView:
-    """Which server the line state comes from, and what it claims to be.
-
-    ``role`` is ``master`` normally. When no master is reachable on any network
-    but a standby is, the standby's mirrored state is shown (``role`` is
-    ``standby``) and commands are refused until a master is back.
-    """
-
-    server: str | None
-    epoch: int
-    claimants: tuple[tuple[str, int], ...]
-    role: str = "master"
-
-    @property
-    def split_brain(self) -> bool:
-        return len(self.claimants) > 1
-
-    @property
-    def can_command(self) -> bool:
-        return self.server is not None and self.role == "master"
-
-
-def choose_master(links: Sequence[ServerLink], current: str | None) -> MasterView:
-    """The server to follow: the master with the highest epoch among links that are up.
-
-    Equal epochs from two servers (should never happen) keep the current one, else
-    the lower server id, so the choice never flaps between them. With no master
-    reachable, the best reachable standby, for its state only.
-    """
-    for role in ("master", "standby"):
-        epochs: dict[str, int] = {}
-        for link in links:
-            if link.is_up() and link.peer_role == role:
-                epochs[link.server] = max(epochs.get(link.server, 0), link.peer_epoch)
-        if epochs:
-            ranked = sorted(epochs.items(), key=lambda kv: (-kv[1], kv[0] != current, kv[0]))
-            server, epoch = ranked[0]
-            claimants = tuple(sorted(epochs.items())) if role == "master" else ()
-            return MasterView(server, epoch, claimants, role)
-    return MasterView(None, 0, ())
-
-
 class DispatcherSession(LinkHandler):
-    """The dispatcher's view of the line and the way to command it."""
+    """The dispatcher's view of the line and the way to command it.
+
+    ``role`` is a :class:`~app.model.roles.Role` or its value (``"dispatcher"``...);
+    :attr:`role` is the enum, which compares equal to its value.
+    """
 
     def __init__(
         self,
@@ -140,7 +111,7 @@ class DispatcherSession(LinkHandler):
         *,
         node: str,
         dispatcher: str,
-        role: str,
+        role: Role | str,
         timings: LinkTimings | None = None,
         command_timeout_s: float = 5.0,
         coupling_confirm: int = DEFAULT_CONFIRM,
@@ -152,7 +123,7 @@ class DispatcherSession(LinkHandler):
         self.policy = policy if policy is not None and policy.protected else None
         self.node = node
         self.dispatcher = dispatcher
-        self.role = role
+        self._role = Role(role)
         self.command_timeout_s = command_timeout_s
         self.state = LineState(line)
         self.state_changed: Event[Changes] = Event("state_changed")
@@ -180,25 +151,46 @@ class DispatcherSession(LinkHandler):
             )
             for ep in endpoints
         ]
-        self.master = MasterView(None, 0, ())
+        self.master = NO_MASTER
         self.alarms: dict[str, LocalAlarm] = {}
-        self._reorder: dict[int, StateDelta] = {}
+        self.deltas = DeltaSequencer()
         self._reorder_timer: asyncio.TimerHandle | None = None
-        self._train_seq: dict[int, int] = {}
+        self.train_status = TrainFeed(line)
         self._synced = asyncio.Event()
         self._commandable = asyncio.Event()  # the master's link is up: commands can go
         self._closing = False
+        self._closed = False
         self.gaps = 0
         self.failovers = 0
-        self.bad_records = 0
+        self._bad_state_records = 0
         self.integrity_failures = 0
         if self.policy is None:
             log.warning("links are not protected: no link key (docs/security.md)")
 
+    @property
+    def role(self) -> Role:
+        """The role the dispatcher logged in with; set it as a Role or its value."""
+        return self._role
+
+    @role.setter
+    def role(self, role: Role | str) -> None:
+        self._role = Role(role)
+
+    @property
+    def bad_records(self) -> int:
+        """Records naming what the line does not have: in snapshots and deltas (each
+        answered by a snapshot request) and in train status datagrams."""
+        return self._bad_state_records + self.train_status.bad_records
+
+    @property
+    def _train_seq(self) -> dict[int, int]:
+        """The last status sequence number taken per train (tests watch datagrams come)."""
+        return self.train_status.newer.last
+
     def _hello(self, udp_port: int) -> Hello:
         return Hello(
             node=self.node,
-            role=self.role,
+            role=self.role.value,
             line_id=self.line.id,
             line_digest=self.line.digest(),
             dispatcher=self.dispatcher,
@@ -216,10 +208,10 @@ class DispatcherSession(LinkHandler):
         """Every cycle: consists whose units fell silent become unknown; a link-integrity
         alarm clears once every link has been quiet for the window."""
         self._coupling_changes(self.coupling.tick(self._clock_ms()))
-        if "link_integrity" in self.alarms and all(
+        if LINK_INTEGRITY in self.alarms and all(
             lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links
         ):
-            self._raise("link_integrity", "link integrity: no failure within the window", False)
+            self._raise(LINK_INTEGRITY, "link integrity: no failure within the window", False)
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -231,14 +223,20 @@ class DispatcherSession(LinkHandler):
         if ch:
             self.coupling_changed.emit(ch)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close every link and stop the timers; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self._closing = True
         if self._coupling_watch is not None:
             self._coupling_watch.cancel()
         for link in self.links:
             await link.close()
-        if self._reorder_timer is not None:
-            self._reorder_timer.cancel()
+        self._cancel_reorder_timer()
+
+    #: the former name, kept for the callers that still use it
+    close = aclose
 
     async def wait_synchronised(self) -> None:
         """Wait until a snapshot from the master has been applied."""
@@ -266,18 +264,13 @@ class DispatcherSession(LinkHandler):
         self.links_changed.emit(self.link_infos())
 
     def _elect(self) -> None:
-        view = choose_master(self.links, self.master.server)
-        old = self.master
+        change = elect(self.links, self.master)
+        old, view = change.old, change.new
         self.master = view
-        if view.split_brain != old.split_brain:
-            names = ", ".join(f"{s} (epoch {e})" for s, e in view.claimants)
-            text = (
-                f"dual master: {names} all claim master; following {view.server}"
-                if view.split_brain
-                else "dual master cleared"
-            )
-            self._raise("dual_master", text, view.split_brain)
-        if view.server != old.server or view.role != old.role:
+        if (dual := change.dual_master) is not None:
+            active, text = dual
+            self._raise(DUAL_MASTER, text, active)
+        if change.switched:
             # Losing or changing a master is news; finding the first one, or closing, is not.
             level = logging.WARNING if old.server and not self._closing else logging.INFO
             log.log(
@@ -288,7 +281,7 @@ class DispatcherSession(LinkHandler):
                 view.server,
                 view.epoch,
             )
-            if old.server is not None:
+            if change.failover:
                 self.failovers += 1
             # another server's units: nothing confirmed from the old one counts
             self._coupling_changes(self.coupling.clear())
@@ -296,7 +289,7 @@ class DispatcherSession(LinkHandler):
             best = self.command_link()
             if best is not None:
                 self._request_snapshot(best, "master changed")
-        if view != old:
+        if change.changed:
             self.master_changed.emit(view)
 
     def link_integrity(self, link: ServerLink, violation: Violation, tripped: bool) -> None:
@@ -304,7 +297,7 @@ class DispatcherSession(LinkHandler):
         if tripped:
             mon = link.integrity
             self._raise(
-                "link_integrity",
+                LINK_INTEGRITY,
                 f"link integrity: {link.name}: {mon.threshold} failures within "
                 f"{mon.window_ms / 1000:g} s (last: {violation.kind} at {violation.where}: "
                 f"{violation.detail}); link resynchronised",
@@ -325,71 +318,80 @@ class DispatcherSession(LinkHandler):
     # -- line state -------------------------------------------------------------
 
     def link_message(self, link: ServerLink, msg: Message) -> None:
-        if link.server != self.master.server:
+        if not self.master.follows(link.server):
             return
         if isinstance(msg, StateSnapshot):
-            seq = self.state.seq
-            if seq is not None and msg.seq <= seq:
-                return  # the greeting of the master's other link: nothing new in it
-            self._clear_reorder()
-            try:
-                changes = self.state.apply_snapshot(msg)
-            except UnknownDevice as exc:
-                # The server's line is not ours in some record: show nothing stale as
-                # current, and ask again (not at once: the same snapshot would come).
-                self.bad_records += 1
-                log.error("link %s: snapshot: %s; asking again in 1 s", link.name, exc)
-                self._invalidate()
-                asyncio.get_running_loop().call_later(
-                    SNAPSHOT_RETRY_S, self._request_snapshot, link, str(exc)
-                )
-                return
-            self._emit(changes)
-            self._synced.set()
+            self._on_snapshot(link, msg)
         elif isinstance(msg, StateDelta):
             self._on_delta(link, msg)
 
+    def _on_snapshot(self, link: ServerLink, snap: StateSnapshot) -> None:
+        if not self.deltas.snapshot_is_news(self.state.seq, snap.seq):
+            return  # the greeting of the master's other link: nothing new in it
+        self._clear_reorder()
+        try:
+            changes = self.state.apply_snapshot(snap)
+        except UnknownDevice as exc:
+            # The server's line is not ours in some record: show nothing stale as
+            # current, and ask again (not at once: the same snapshot would come).
+            self._bad_state_records += 1
+            log.error("link %s: snapshot: %s; asking again in 1 s", link.name, exc)
+            self._invalidate()
+            asyncio.get_running_loop().call_later(
+                SNAPSHOT_RETRY_S, self._request_snapshot, link, str(exc)
+            )
+            return
+        self._emit(changes)
+        self._synced.set()
+
     def _on_delta(self, link: ServerLink, delta: StateDelta) -> None:
         st = self.state
-        if st.seq is None:
-            return  # waiting for a snapshot; deltas before it mean nothing
-        if delta.seq <= st.seq:
+        verdict = self.deltas.offer(st.seq, delta, asyncio.get_running_loop().time())
+        if isinstance(verdict, Stale):
             st.stale_deltas += 1  # the copy from the other network, or a repeat
-            return
-        if delta.seq > st.seq + 1:
-            # Maybe the one before it is still on its way over the other network.
-            self._reorder[delta.seq] = delta
-            if len(self._reorder) > REORDER_MAX:
-                self._gap(link, SequenceGap(st.seq + 1, delta.seq))
-            elif self._reorder_timer is None:
-                self._reorder_timer = asyncio.get_running_loop().call_later(
-                    REORDER_WINDOW_S, self._reorder_expired, link
-                )
-            return
+        elif isinstance(verdict, Held):
+            if verdict.started:
+                self._schedule_reorder(link)
+        elif isinstance(verdict, Gap):
+            self._gap(link, verdict.gap)
+        elif isinstance(verdict, Apply):
+            self._apply(link, verdict.deltas)
+        # NotSynchronised: waiting for a snapshot; deltas before it mean nothing
+
+    def _apply(self, link: ServerLink, deltas: tuple[StateDelta, ...]) -> None:
         changes = Changes()
         try:
-            changes.merge(st.apply_delta(delta))
-            while st.seq is not None and (nxt := self._reorder.pop(st.seq + 1, None)):
-                changes.merge(st.apply_delta(nxt))
+            for delta in deltas:
+                changes.merge(self.state.apply_delta(delta))
         except SequenceGap as gap:
             self._gap(link, gap)
             return
         except UnknownDevice as exc:
-            self.bad_records += 1
+            self._bad_state_records += 1
             log.error("link %s: %s; asking for a snapshot", link.name, exc)
             self._invalidate()
             self._request_snapshot(link, str(exc))
             return
-        if st.seq is not None:
-            self._reorder = {s: d for s, d in self._reorder.items() if s > st.seq}
-        if not self._reorder:
-            self._clear_reorder()
+        if self.deltas.deadline is None:
+            self._cancel_reorder_timer()
         self._emit(changes)
+
+    def _schedule_reorder(self, link: ServerLink) -> None:
+        deadline = self.deltas.deadline
+        if deadline is None or self._reorder_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._reorder_timer = loop.call_later(
+            max(0.0, deadline - loop.time()), self._reorder_expired, link
+        )
 
     def _reorder_expired(self, link: ServerLink) -> None:
         self._reorder_timer = None
-        if self._reorder and self.state.seq is not None:
-            self._gap(link, SequenceGap(self.state.seq + 1, min(self._reorder)))
+        verdict = self.deltas.expire(self.state.seq, asyncio.get_running_loop().time())
+        if verdict is not None:
+            self._gap(link, verdict.gap)
+        else:
+            self._schedule_reorder(link)  # fired before the deadline: wait for the rest
 
     def _gap(self, link: ServerLink, gap: SequenceGap) -> None:
         self.gaps += 1
@@ -398,7 +400,10 @@ class DispatcherSession(LinkHandler):
         self._request_snapshot(self.command_link() or link, str(gap))
 
     def _clear_reorder(self) -> None:
-        self._reorder.clear()
+        self.deltas.clear()
+        self._cancel_reorder_timer()
+
+    def _cancel_reorder_timer(self) -> None:
         if self._reorder_timer is not None:
             self._reorder_timer.cancel()
             self._reorder_timer = None
@@ -417,7 +422,7 @@ class DispatcherSession(LinkHandler):
         self.state.invalidate()
         self._synced.clear()
         self._clear_reorder()
-        self._train_seq.clear()
+        self.train_status.clear()
         self.state_changed.emit(Changes(full=True))
 
     def _request_snapshot(self, link: ServerLink, reason: str) -> None:
@@ -425,49 +430,13 @@ class DispatcherSession(LinkHandler):
             link.send(SnapshotRequest(reason))
 
     def link_status(self, link: ServerLink, rec: TrainStatus) -> None:
-        if link.server != self.master.server or not self.state.synchronised:
+        if not self.master.follows(link.server) or not self.state.synchronised:
             return
-        sections = self.line.sections
-        if rec.section_index >= len(sections):
-            self.bad_records += 1  # before the sequence: a bad record advances nothing
+        taken = self.train_status.take(rec, self.state.trains.get(rec.train_id))
+        if taken is None:
             return
-        last = self._train_seq.get(rec.train_id)
-        # The same record arrives on both networks, and UDP may reorder: newer only.
-        if last is not None and not 0 < ((rec.seq - last) & 0xFFFFFFFF) < 0x80000000:
-            return
-        self._train_seq[rec.train_id] = rec.seq
-        section = sections[rec.section_index].id
-        direction = Direction(DIRECTIONS[rec.direction])
-        old = self.state.trains.get(rec.train_id)
-        # "since" is when the train entered its section, not when it last reported.
-        same_place = old is not None and (old.section, old.direction) == (section, direction)
-        since = old.since_ms if old is not None and same_place else rec.timestamp_ms
-        # The datagram has no room for the hold (扣车): it comes in state messages only.
-        held = old.held if old is not None else False
-        train = TrainState(
-            rec.train_id,
-            rec.number,
-            section,
-            rec.offset_cm / 100,
-            rec.speed_dkmh / 10,
-            direction,
-            CouplingState(COUPLING_STATES[rec.coupling]),
-            CabRole(CAB_ROLES[rec.cab]),
-            since,
-            held,
-        )
+        train, report = taken
         self._emit(self.state.apply_train(train))
-        consist, index, count = rec.consist_fields()
-        report = UnitReport(
-            rec.train_id,
-            rec.number,
-            rec.seq,
-            consist,
-            index,
-            count,
-            train.coupling,
-            train.cab,
-        )
         self._coupling_changes(self.coupling.report(report, self._clock_ms()))
 
     # -- commands ---------------------------------------------------------------
@@ -492,14 +461,13 @@ class DispatcherSession(LinkHandler):
         device's (:meth:`LineState.zone_of`: a train's is the zone of the section it
         occupies now, as this session last heard).
         """
-        cmd = Command(
-            command_id=uuid.uuid4().hex,
-            device=device,
-            op=op,
+        cmd = new_command(
+            device,
+            op,
             dispatcher=self.dispatcher,
             role=self.role,
-            zone=(self.state.zone_of(device) if zone is None else zone) or "",
-            idempotency_key=idempotency_key or uuid.uuid4().hex,
+            zone=self.state.zone_of(device) if zone is None else zone,
+            idempotency_key=idempotency_key,
             fencing_token=fencing_token,
             arg=arg,
         )
@@ -508,42 +476,24 @@ class DispatcherSession(LinkHandler):
         return result
 
     async def _send_and_wait(self, cmd: Command) -> CommandResult:
-        def outcome(kind: Outcome, code: str, reason: str) -> CommandResult:
-            return CommandResult(cmd.command_id, cmd.device, cmd.op, kind, code, reason)
-
-        if self.role == "observer":
-            return outcome(Outcome.REFUSED, "not_authorised", "observers may not command")
         link = self.command_link()
-        if link is None:
-            return outcome(Outcome.FAILED, "no_link", "no link to the master; not sent")
-        if not self.master.can_command:
-            return outcome(
-                Outcome.FAILED,
-                "master_unreachable",
-                f"the master is unreachable; showing standby {link.server}'s state; not sent",
-            )
+        refused = refusal(cmd, self.role, self.master, None if link is None else link.server)
+        if refused is not None:
+            return refused
+        assert link is not None  # refusal() says no_link otherwise
         try:
             fut = link.request(cmd)
         except LinkDown as exc:
-            return outcome(Outcome.FAILED, "no_link", f"not sent: {exc}")
+            return not_sent(cmd, exc)
         # From here on the command may have left: without the server's answer its
         # outcome is unknown, never "not sent" (docs/control.md, "Outcomes").
         try:
             async with asyncio.timeout(self.command_timeout_s):
                 return await fut
         except LinkDown as exc:
-            return outcome(
-                Outcome.UNKNOWN,
-                "link_down",
-                f"sent on {link.name}, but the link failed before the result "
-                f"({exc.__cause__}); outcome unknown: check the device",
-            )
+            return link_failed(cmd, link.name, exc.__cause__)
         except TimeoutError:
-            return outcome(
-                Outcome.UNKNOWN,
-                "timeout",
-                f"no result within {self.command_timeout_s:g} s; outcome unknown: check the device",
-            )
+            return timed_out(cmd, self.command_timeout_s)
         finally:
             link.forget(cmd.command_id)
 
