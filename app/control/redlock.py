@@ -12,7 +12,9 @@ holds the lock. Each grant therefore carries a fencing token, from a per-device
 counter that only grows, and the server refuses a token lower than the highest
 it has seen for that device (``app/counterparts/sim/guard.py``).
 
-Algorithm (one asyncio thread; the caller builds the clients, see :func:`clients_for`):
+Algorithm (one asyncio thread; the caller builds the clients, see
+:func:`app.control.clients.clients_for`; the fan-out to the nodes is
+``app/control/lanes.py``, the scripts ``app/control/lua/lock_*.lua``):
 
 - ``acquire``: a fresh random token per acquisition (``secrets.token_hex``; never
   stored on the ``Redlock``, never thread- or task-local, so no task can ever
@@ -81,23 +83,22 @@ independent single Redis servers, not Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import json
 import logging
 import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+
+from app.control import lua
+from app.control.clients import client_from_url, clients_for, close_clients
+from app.control.devicelock import LockBusy, LockError, LockGrant, LockLost, LockUnavailable
+from app.control.lanes import NODE_FAILURES, Command, Failed, Lanes, Script
 
 __all__ = [
     "NODE_FAILURES",
@@ -108,123 +109,13 @@ __all__ = [
     "LockLost",
     "LockUnavailable",
     "Redlock",
+    "client_from_url",
     "clients_for",
     "close_clients",
     "fence_key",
 ]
 
 log = logging.getLogger(__name__)
-
-#: What a node may fail with; anything else is a bug and propagates.
-NODE_FAILURES = (RedisError, OSError, TimeoutError)
-
-# KEYS[1] lock key, KEYS[2] fence counter; ARGV[1] value, ARGV[2] ttl (ms), ARGV[3] floor.
-# {1, fencing token} when taken, {0, current value} when held by someone.
-_ACQUIRE = """
-local ttl = tonumber(ARGV[2])
-if not ttl or ttl <= 0 then
-  return redis.error_reply('ERR lock ttl must be a positive number of milliseconds')
-end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then
-  local fence = redis.call('INCR', KEYS[2])
-  local floor = tonumber(ARGV[3]) or 0
-  if fence <= floor then
-    fence = floor + 1
-    redis.call('SET', KEYS[2], fence)
-  end
-  return {1, fence}
-end
-return {0, redis.call('GET', KEYS[1])}
-"""
-
-# KEYS[1] fence counter; ARGV[1] the token of the grant: the counter becomes at least that.
-_RAISE_FENCE = """
-local want = tonumber(ARGV[1])
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if cur < want then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return want
-end
-return cur
-"""
-
-# KEYS[1] lock key; ARGV[1] our value. 1 when deleted, 0 when it was not ours (or gone).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-# KEYS[1] lock key; ARGV[1] our value, ARGV[2] new ttl (ms). PEXPIRE with 0 would DELETE
-# the key and still report success (redis-py #4279): a non-positive ttl is an error.
-_EXTEND = """
-local ttl = tonumber(ARGV[2])
-if not ttl or ttl <= 0 then
-  return redis.error_reply('ERR lock ttl must be a positive number of milliseconds')
-end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return 0
-"""
-
-
-class LockError(Exception):
-    """Base of the lock errors; ``resource`` names the lock."""
-
-    def __init__(self, resource: str, message: str) -> None:
-        super().__init__(message)
-        self.resource = resource
-
-
-class LockBusy(LockError):
-    """Someone else holds the lock; ``holder`` says who (as they named themselves)."""
-
-    def __init__(self, resource: str, holder: str) -> None:
-        super().__init__(resource, f"{resource} is held by {holder}")
-        self.holder = holder
-
-
-class LockUnavailable(LockError):
-    """Fewer than a quorum of lock nodes answered (or answered in time): fail closed."""
-
-    def __init__(self, resource: str, reason: str) -> None:
-        super().__init__(resource, f"lock service unavailable for {resource}: {reason}")
-        self.reason = reason
-
-
-class LockLost(LockError):
-    """``extend`` could not confirm our token on a quorum: the lock is no longer ours."""
-
-    def __init__(self, resource: str, reason: str) -> None:
-        super().__init__(resource, f"lock on {resource} lost: {reason}")
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class LockGrant:
-    """One acquisition. Immutable: releasing or losing it never changes this object.
-
-    ``validity_s`` counts from ``acquired_at`` (``time.monotonic()``); past
-    ``expires_at`` the lock may belong to someone else, and only the fencing
-    token keeps a late command from being executed.
-    """
-
-    resource: str
-    holder: str
-    token: str
-    fencing_token: int
-    validity_s: float
-    acquired_at: float
-
-    @property
-    def expires_at(self) -> float:
-        return self.acquired_at + self.validity_s
-
-    def remaining_s(self, now: float | None = None) -> float:
-        """Seconds of validity left (negative once past)."""
-        return self.expires_at - (time.monotonic() if now is None else now)
 
 
 @dataclass(slots=True)
@@ -250,40 +141,10 @@ class LockCounters:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class _Script:
-    """A Lua script: EVALSHA normally, EVAL (which also loads it) when a node lacks it."""
-
-    __slots__ = ("sha", "source")
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    def call(self, keys: Sequence[str], args: Sequence[object]) -> tuple[_Command, _Command]:
-        return (
-            ("EVALSHA", self.sha, len(keys), *keys, *args),
-            ("EVAL", self.source, len(keys), *keys, *args),
-        )
-
-
-_Command = tuple[Any, ...]
-_SCRIPT_ACQUIRE = _Script(_ACQUIRE)
-_SCRIPT_RAISE_FENCE = _Script(_RAISE_FENCE)
-_SCRIPT_RELEASE = _Script(_RELEASE)
-_SCRIPT_EXTEND = _Script(_EXTEND)
-
-
-class _Failed:
-    """A node that did not answer (in time); keeps the error for the reason text."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    def __str__(self) -> str:
-        name = type(self.error).__name__
-        return f"{name}: {self.error}" if str(self.error) else name
+_SCRIPT_ACQUIRE = Script(lua.source("lock_acquire"))
+_SCRIPT_RAISE_FENCE = Script(lua.source("lock_raise_fence"))
+_SCRIPT_RELEASE = Script(lua.source("lock_release"))
+_SCRIPT_EXTEND = Script(lua.source("lock_extend"))
 
 
 def _text(value: object) -> str:
@@ -344,8 +205,9 @@ class Redlock:
             raise ValueError("drift_factor must be >= 0")
         if op_timeout_s <= 0:
             raise ValueError("op_timeout_s must be > 0")
-        self._pools: list[ConnectionPool] = [c.connection_pool for c in clients]
-        self.size = len(self._pools)
+        self.counters = LockCounters()
+        self._lanes = Lanes(clients, op_timeout_s=op_timeout_s, on_failure=self._node_failed)
+        self.size = self._lanes.size
         self.quorum = self.size // 2 + 1
         self.ttl_ms = int(ttl_ms)
         self.retry_count = retry_count
@@ -353,13 +215,10 @@ class Redlock:
         self.drift_factor = drift_factor
         self.prefix = prefix
         self.op_timeout_s = op_timeout_s
-        self.counters = LockCounters()
         # Grants this object handed out and has not settled a release of (by token).
         self._live: dict[str, LockGrant] = {}
         # The highest fencing token seen per resource: never hand out a lower one.
         self._highest: dict[str, int] = {}
-        # Idle lanes: one connection (or None, not taken yet) per node.
-        self._lanes: list[list[AbstractConnection | None]] = []
         # Releases started when an acquire was cancelled (kept referenced until done).
         self._cleanups: set[asyncio.Task[tuple[int, int]]] = set()
 
@@ -422,9 +281,9 @@ class Redlock:
         )
         granted: list[tuple[int, int]] = []  # (node, its counter)
         others: list[str] = []
-        failed: list[_Failed] = []
+        failed: list[Failed] = []
         for node, reply in enumerate(replies):
-            if isinstance(reply, _Failed):
+            if isinstance(reply, Failed):
                 failed.append(reply)
             elif int(reply[0]) == 1:
                 granted.append((node, int(reply[1])))
@@ -465,7 +324,7 @@ class Redlock:
         if not lagging:
             return fencing, len(granted)
         replies = await self._round(*_SCRIPT_RAISE_FENCE.call((fence,), (fencing,)), lagging)
-        raised = sum(1 for r in replies if not isinstance(r, _Failed) and int(r) >= fencing)
+        raised = sum(1 for r in replies if not isinstance(r, Failed) and int(r) >= fencing)
         return fencing, len(granted) - len(lagging) + raised
 
     def _cleanup(self, key: str, value: str) -> None:
@@ -503,8 +362,8 @@ class Redlock:
     async def _release_value(self, key: str, value: str) -> tuple[int, int]:
         """(nodes where our value was deleted, nodes that answered)."""
         replies = await self._round(*_SCRIPT_RELEASE.call((key,), (value,)))
-        failed = sum(1 for r in replies if isinstance(r, _Failed))
-        deleted = sum(1 for r in replies if not isinstance(r, _Failed) and int(r) == 1)
+        failed = sum(1 for r in replies if isinstance(r, Failed))
+        deleted = sum(1 for r in replies if not isinstance(r, Failed) and int(r) == 1)
         return deleted, len(replies) - failed
 
     async def extend(self, grant: LockGrant, ttl_ms: int | None = None) -> LockGrant:
@@ -520,8 +379,8 @@ class Redlock:
         key, value = self.lock_key(grant.resource), _encode(grant.token, grant.holder)
         start = time.monotonic()
         replies = await self._round(*_SCRIPT_EXTEND.call((key,), (value, ttl)))
-        ours = sum(1 for r in replies if not isinstance(r, _Failed) and int(r) == 1)
-        failed = [r for r in replies if isinstance(r, _Failed)]
+        ours = sum(1 for r in replies if not isinstance(r, Failed) and int(r) == 1)
+        failed = [r for r in replies if isinstance(r, Failed)]
         elapsed = time.monotonic() - start
         validity = ttl / 1000.0 - elapsed - self._drift_s(ttl)
         if ours >= self.quorum and validity > 0:
@@ -544,7 +403,7 @@ class Redlock:
         Raises :class:`LockUnavailable` when no node answers: "free" is never guessed.
         """
         replies = await self._round(("GET", self.lock_key(resource)))
-        answers = [r for r in replies if not isinstance(r, _Failed)]
+        answers = [r for r in replies if not isinstance(r, Failed)]
         if not answers:
             raise LockUnavailable(resource, f"no node answered (first error: {replies[0]})")
         values = Counter(_text(v) for v in answers if v is not None)
@@ -563,13 +422,12 @@ class Redlock:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Finish background releases and give the idle lanes' connections back."""
+        """Finish background releases and give the idle lanes' connections back.
+
+        Closing again is harmless; the lock stays usable (it takes connections again).
+        """
         await self.drain()
-        lanes, self._lanes = self._lanes, []
-        for lane in lanes:
-            for node, conn in enumerate(lane):
-                if conn is not None:
-                    await self._give_back(node, conn)
+        await self._lanes.aclose()
 
     async def __aenter__(self) -> Redlock:
         return self
@@ -589,156 +447,15 @@ class Redlock:
     def _drift_s(self, ttl_ms: int) -> float:
         return (ttl_ms * self.drift_factor + 2) / 1000.0
 
-    def _failed(self, exc: BaseException) -> _Failed:
+    def _node_failed(self) -> None:
         self.counters.node_errors += 1
-        return _Failed(exc)
 
     async def _round(
-        self, command: _Command, fallback: _Command | None = None, only: Sequence[int] = ()
+        self, command: Command, fallback: Command | None = None, only: Sequence[int] = ()
     ) -> list[Any]:
-        """``command`` on every node (or the ``only`` ones), in parallel, within one deadline.
-
-        Returns one reply per node, in order; a node that failed or did not answer
-        by the deadline gives a :class:`_Failed`. Connected nodes are written to
-        first and read after, without a task each; a node that must (re)connect gets
-        a task, so a paused one delays nobody past the deadline. A reply is never
-        left unread on a connection that stays in the lane: an interrupted read
-        disconnects it (redis-py does on any error or cancellation, and so do we
-        for the replies not read yet), so a late reply can never be taken for the
-        answer to a later command.
-        """
-        targets = only or range(self.size)
-        lane = self._lanes.pop() if self._lanes else self._new_lane()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.op_timeout_s
-        replies: list[Any] = [None] * len(targets)
-        unread: list[tuple[int, AbstractConnection]] = []  # (position, connection)
-        connecting: list[tuple[int, int, asyncio.Task[Any]]] = []  # (position, node, task)
-        done = False
-        try:
-            sending: list[tuple[int, AbstractConnection]] = []
-            for pos, node in enumerate(targets):
-                conn = lane[node]
-                if conn is None:
-                    try:
-                        conn = lane[node] = self._take_connection(node)
-                    except NODE_FAILURES as exc:
-                        replies[pos] = self._failed(exc)
-                        continue
-                if conn.is_connected:
-                    sending.append((pos, conn))
-                else:
-                    task = loop.create_task(
-                        self._connect_and_run(node, conn, command, fallback, deadline)
-                    )
-                    connecting.append((pos, node, task))
-            if sending:
-                # The same bytes for every node (they share the encoding, nearly always).
-                packed = sending[0][1].pack_command(*command)
-                form = _form(sending[0][1])
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        while sending:
-                            pos, conn = sending[0]
-                            same = _form(conn) == form
-                            data = packed if same else conn.pack_command(*command)
-                            try:
-                                await conn.send_packed_command(data, check_health=False)
-                            except NODE_FAILURES as exc:
-                                replies[pos] = self._failed(exc)
-                            else:
-                                unread.append((pos, conn))
-                            sending.pop(0)
-                except TimeoutError as exc:  # a send blocked to the deadline (redis-py closed it)
-                    for pos, _ in sending:
-                        replies[pos] = self._failed(exc)
-            # One timer for all the reads; past the deadline, replies already received
-            # are still taken (a read that need not wait completes before a zero timer).
-            grace = False
-            while unread:
-                pos, conn = unread[0]
-                try:
-                    async with asyncio.timeout_at(loop.time() if grace else deadline):
-                        while unread:
-                            pos, conn = unread[0]
-                            try:
-                                replies[pos] = await _read(conn, fallback)
-                            except NODE_FAILURES as exc:
-                                replies[pos] = self._failed(exc)
-                            unread.pop(0)
-                except TimeoutError as exc:
-                    replies[pos] = self._failed(exc)
-                    unread.pop(0)
-                    grace = True
-            for pos, _, task in connecting:
-                replies[pos] = await task  # bounded by the deadline inside
-            done = True
-        finally:
-            if not done:  # cancelled (or a bug): leave no connection with a reply pending
-                for _, conn in unread:
-                    await conn.disconnect(nowait=True)
-                for _, node, task in connecting:
-                    if task.cancel():  # still running: it owns (and returns) its connection
-                        lane[node] = None
-            self._lanes.append(lane)
-        return replies
-
-    def _new_lane(self) -> list[AbstractConnection | None]:
-        return [None] * self.size
-
-    def _take_connection(self, node: int) -> AbstractConnection:
-        """A connection of the node's pool, for this object alone until :meth:`aclose`.
-
-        It runs without a socket timeout here: every round has its own deadline
-        (``op_timeout_s``), and redis-py's per-send timeout costs a task per send.
-        The pool's setting is put back when the connection is returned.
-        """
-        conn: AbstractConnection = self._pools[node].get_available_connection()  # type: ignore[no-untyped-call]
-        conn.socket_timeout = None
-        return conn
-
-    async def _give_back(self, node: int, conn: AbstractConnection) -> None:
-        pool = self._pools[node]
-        conn.socket_timeout = pool.connection_kwargs.get("socket_timeout")
-        with contextlib.suppress(Exception):
-            await pool.release(conn)
-
-    async def _connect_and_run(
-        self,
-        node: int,
-        conn: AbstractConnection,
-        command: _Command,
-        fallback: _Command | None,
-        deadline: float,
-    ) -> Any:
-        try:
-            async with asyncio.timeout_at(deadline):
-                await conn.connect()  # type: ignore[no-untyped-call]
-                await conn.send_packed_command(conn.pack_command(*command), check_health=False)
-                return await _read(conn, fallback)
-        except NODE_FAILURES as exc:
-            await conn.disconnect(nowait=True)
-            return self._failed(exc)
-        except asyncio.CancelledError:
-            # The round was cancelled and left this connection to us.
-            await conn.disconnect(nowait=True)
-            await self._give_back(node, conn)
-            raise
-
-
-def _form(conn: AbstractConnection) -> tuple[str, str]:
-    return conn.encoder.encoding, conn.encoder.encoding_errors
-
-
-async def _read(conn: AbstractConnection, fallback: _Command | None) -> Any:
-    try:
-        return await conn.read_response()
-    except NoScriptError:
-        if fallback is None:
-            raise
-        # The node does not have the script (restarted, or first use): EVAL loads it.
-        await conn.send_packed_command(conn.pack_command(*fallback), check_health=False)
-        return await conn.read_response()
+        """``command`` on every node (or the ``only`` ones) within ``op_timeout_s``: one
+        reply per node, a :class:`~app.control.lanes.Failed` for a node that failed."""
+        return await self._lanes.round(command, fallback, only)
 
 
 def fence_key(prefix: str, resource: str) -> str:
@@ -750,64 +467,3 @@ def fence_key(prefix: str, resource: str) -> str:
 def _check_ttl(ttl_ms: int) -> None:
     if int(ttl_ms) <= 0:
         raise ValueError("a lock must have a positive TTL (PEXPIRE 0 would delete it)")
-
-
-def client_from_url(url: str, **kwargs: Any) -> aioredis.Redis:
-    """``Redis.from_url`` that also takes ``ssl=True`` (the form ``app.wiring`` gives).
-
-    redis-py picks the TLS connection from the URL's scheme and would pass an
-    ``ssl`` keyword on to a plain connection, which refuses it: TLS turns
-    ``redis://`` into ``rediss://`` here instead.
-    """
-    if kwargs.pop("ssl", False) and url.startswith("redis://"):
-        url = "rediss://" + url[len("redis://") :]
-    return aioredis.Redis.from_url(url, **kwargs)
-
-
-def clients_for(
-    addresses: Sequence[str],
-    *,
-    socket_timeout: float = 0.5,
-    password: str | None = None,
-    username: str | None = None,
-    db: int = 0,
-    decode_responses: bool = True,
-    options: Mapping[str, Any] | None = None,
-) -> list[aioredis.Redis]:
-    """One client per lock node, from ``host:port`` or ``redis://…`` addresses.
-
-    ``options``: more redis-py connection settings, the same for every node
-    (``username``, ``password``, ``ssl`` and its ``ssl_*`` options: ``app.wiring``).
-
-    No silent retries inside the client (the lock retries as a whole, with jitter,
-    and must see a node fail fast) and short socket timeouts.
-    """
-    clients: list[aioredis.Redis] = []
-    for address in addresses:
-        common: dict[str, Any] = {
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": socket_timeout,
-            "retry": Retry(NoBackoff(), 0),
-            "decode_responses": decode_responses,
-        }
-        if password is not None:
-            common["password"] = password
-        if username is not None:
-            common["username"] = username
-        common.update(options or {})
-        if "://" in address:
-            clients.append(client_from_url(address, **common))
-            continue
-        host, sep, port = address.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise ValueError(f"expected host:port or a redis:// URL, got {address!r}")
-        clients.append(aioredis.Redis(host=host.strip("[]"), port=int(port), db=db, **common))
-    return clients
-
-
-async def close_clients(clients: Sequence[aioredis.Redis]) -> None:
-    """Close every client (errors are logged, not raised)."""
-    results = await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
-    for client, result in zip(clients, results, strict=True):
-        if isinstance(result, Exception):
-            log.warning("closing %r failed: %s", client, result)
