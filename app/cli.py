@@ -181,7 +181,7 @@ async def cmd_command(
                 try:
                     await control.authority.take(wanted_zone)
                 except AuthorityRefused as exc:
-                    print(f"dispatcher-cli: take {wanted_zone}: {exc.reason}", file=sys.stderr)
+                    print(f"dispatcher-cli: take {wanted_zone}: {exc.refusal}", file=sys.stderr)
         pipeline = control.pipeline
         for device, op, zone in intents:
             intent: Intent = pipeline.intent(device, op, zone, arg)
@@ -195,7 +195,7 @@ async def cmd_command(
             print(json.dumps(record_json(rec, session.dispatcher), ensure_ascii=False), flush=True)
             executed += result.outcome is Outcome.EXECUTED
     finally:
-        await control.close()
+        await control.aclose()
         await session.close()
     return EXIT_OK if executed == len(intents) else EXIT_NOT_EXECUTED
 
@@ -224,7 +224,7 @@ async def cmd_zones(
     status = EXIT_OK
     try:
         if not await store.wait_available(args.timeout):
-            print(f"dispatcher-cli: {store.unavailable_reason()}", file=sys.stderr)
+            print(f"dispatcher-cli: {store.unavailable_refusal()}", file=sys.stderr)
             return EXIT_NOT_EXECUTED
         try:
             if args.take:
@@ -240,7 +240,7 @@ async def cmd_zones(
             if args.release:
                 await store.release(args.release)
         except AuthorityRefused as exc:
-            print(f"dispatcher-cli: refused ({exc.code}): {exc.reason}", file=sys.stderr)
+            print(f"dispatcher-cli: refused ({exc.code}): {exc.refusal}", file=sys.stderr)
             status = EXIT_REFUSED
         out = {z: zone_json(s) for z, s in sorted(store.snapshot().items())}
         print(json.dumps({"who": store.who, "zones": out}, ensure_ascii=False), flush=True)
@@ -248,7 +248,7 @@ async def cmd_zones(
             # Stay logged in (presence refreshed) so an exclusive zone stays held.
             await asyncio.sleep(args.hold)
     finally:
-        await control.close()
+        await control.aclose()
     return status
 
 

@@ -22,14 +22,12 @@ from app.comms.link import LinkTimings
 from app.config import Address, Workstation
 from app.config.secrets import SecretError, check_private, load_link_keys, read_secret
 from app.config.workstation import KafkaProtocol
-from app.control.authority import (
-    ZoneAuthorityStore,
-    redis_client,
-    sentinel_for,
-    sentinel_master_client,
-)
-from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
-from app.control.redlock import Redlock, clients_for
+from app.control.audit import AuditLog
+from app.control.authority import ZoneAuthorityStore
+from app.control.clients import clients_for, redis_client, sentinel_for, sentinel_master_client
+from app.control.devicelock import LocalDeviceLock
+from app.control.pipeline import CommandPipeline
+from app.control.redlock import Redlock
 from app.control.service import ControlService
 from app.iscs.handoff import IscsHandoff
 from app.model.commands import CommandOp
@@ -322,8 +320,7 @@ def build_control(
                 )
             )
         else:
-            first = nodes[0] if "://" in nodes[0] else f"redis://{nodes[0]}/0"
-            clients.append(redis_client(first, timeout_s=max(1.0, timeout_s), options=options))
+            clients.append(redis_client(nodes[0], timeout_s=max(1.0, timeout_s), options=options))
         authority = ZoneAuthorityStore(
             clients[-1],
             session.line,

@@ -30,20 +30,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import logging.handlers
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Protocol
 
-from app.control.redlock import LockBusy, LockGrant, LockLost, LockUnavailable
+from app.control.audit import AuditLog
+from app.control.devicelock import (
+    DeviceLock,
+    LocalDeviceLock,
+    LockBusy,
+    LockGrant,
+    LockLost,
+    LockUnavailable,
+)
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome, lock_resource
+from app.model.refusal import Refusal, RefusalCode
+from app.model.roles import Role
 from app.model.topology import Line
+
+__all__ = [
+    "DEDUPE_WINDOW_S",
+    "RESOLVE_S",
+    "AuditLog",  # re-exported: its home is app.control.audit
+    "Authority",
+    "CommandPipeline",
+    "CommandRecord",
+    "Commander",
+    "DeviceLock",  # re-exported: its home is app.control.devicelock
+    "Intent",
+    "LocalDeviceLock",  # re-exported: its home is app.control.devicelock
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,30 +95,31 @@ class CommandRecord:
     started_ms: int
     finished_ms: int
     joined: bool = False  # answered by an identical intent in flight: nothing sent
+    # Why, when this workstation decided the outcome (refused before sending, not
+    # sent, or interrupted); None when the server's answer is the outcome.
+    refusal: Refusal | None = None
 
 
 @dataclass(slots=True)
 class _Progress:
-    """How far one intent got: its fencing token, and whether its COMMAND may have left."""
+    """How far one intent got: its fencing token, whether its COMMAND may have left, and
+    the refusal when this workstation decided its outcome."""
 
     token: int = 0
     may_have_left: bool = False
-
-
-class DeviceLock(Protocol):
-    async def acquire(self, resource: str, holder: str) -> LockGrant: ...
-    async def extend(self, grant: LockGrant) -> LockGrant: ...
-    async def release(self, grant: LockGrant) -> bool: ...
+    refusal: Refusal | None = None
 
 
 class Authority(Protocol):
-    def may_command(self, zone: str) -> tuple[bool, str]: ...
+    def may_command(self, zone: str) -> Refusal | None:
+        """Why this dispatcher may not command devices of ``zone`` now (None: they may)."""
+        ...
 
 
 class Commander(Protocol):
     """What the pipeline needs of the session."""
 
-    role: str
+    role: str  # a Role's value
 
     async def wait_commandable(self, timeout_s: float) -> bool:
         """Whether a command can go to the master now, waiting at most ``timeout_s``."""
@@ -114,75 +135,6 @@ class Commander(Protocol):
         zone: str | None = None,
         arg: str = "",
     ) -> CommandResult: ...
-
-
-class LocalDeviceLock:
-    """The fallback when no Redis is configured: one workstation, in-process locks.
-
-    It protects against this workstation's own double sends only; the status
-    bar says so (``shared = False``), and the server's idempotency check is
-    still there. Its grants carry fencing token 0 ("none"): a counter private to
-    one process would be compared at the server with another workstation's and
-    refuse good commands as stale.
-    """
-
-    shared = False
-
-    def __init__(self, holder_ttl_s: float = 30.0) -> None:
-        self._held: dict[str, LockGrant] = {}
-        self._ttl = holder_ttl_s
-
-    async def acquire(self, resource: str, holder: str) -> LockGrant:
-        now = time.monotonic()
-        held = self._held.get(resource)
-        if held is not None and now - held.acquired_at < self._ttl:
-            raise LockBusy(resource, held.holder)
-        grant = LockGrant(resource, holder, uuid.uuid4().hex, 0, self._ttl, now)
-        self._held[resource] = grant
-        return grant
-
-    async def extend(self, grant: LockGrant) -> LockGrant:
-        held = self._held.get(grant.resource)
-        if held is None or held.token != grant.token:
-            raise LockLost(grant.resource, "not held")
-        renewed = replace(grant, acquired_at=time.monotonic())
-        self._held[grant.resource] = renewed
-        return renewed
-
-    async def release(self, grant: LockGrant) -> bool:
-        held = self._held.get(grant.resource)
-        if held is not None and held.token == grant.token:
-            del self._held[grant.resource]
-            return True
-        return False
-
-
-class AuditLog:
-    """Who commanded what, and what came of it: JSON lines in a rotating file."""
-
-    def __init__(self, path: str | Path | None, max_bytes: int = 10 << 20, backups: int = 10):
-        self._log = logging.getLogger(f"audit.{id(self)}")
-        self._log.propagate = False
-        self._log.setLevel(logging.INFO)
-        self._handler: logging.Handler | None = None
-        self.entries = 0
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._handler = logging.handlers.RotatingFileHandler(
-                path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-            )
-            self._handler.setFormatter(logging.Formatter("%(message)s"))
-            self._log.addHandler(self._handler)
-
-    def record(self, **fields: object) -> None:
-        self.entries += 1
-        self._log.info(json.dumps(fields, ensure_ascii=False, sort_keys=True))
-
-    def close(self) -> None:
-        if self._handler is not None:
-            self._log.removeHandler(self._handler)
-            self._handler.close()
-            self._handler = None
 
 
 def _wall_ms() -> int:
@@ -218,7 +170,7 @@ class CommandPipeline:
         self._clock_ms = clock_ms
         # A train's zone is where it stands now: the session's state knows, the line not.
         self._zone_of = zone_of or line.zone_of_device
-        self._inflight: dict[tuple[str, CommandOp], asyncio.Task[CommandResult]] = {}
+        self._inflight: dict[tuple[str, CommandOp], asyncio.Task[CommandRecord]] = {}
         self._recent: dict[tuple[str, CommandOp], tuple[float, CommandResult]] = {}
         self.joined = 0  # intents answered by one already in flight (or just done)
         self.locks_lost = 0  # locks that expired under a running command
@@ -231,20 +183,27 @@ class CommandPipeline:
             zone = self._zone_of(device) or ""
         return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms(), arg)
 
-    def check(self, intent: Intent) -> str:
-        """Why this intent may not be sent now ("" when it may): shown before confirming."""
-        if self.session.role == "observer":
-            return "observers may not command"
+    def refusal(self, intent: Intent) -> Refusal | None:
+        """Why this intent may not be sent now (None: it may): shown before confirming."""
+        if not Role(self.session.role).may_command:
+            return Refusal.of(RefusalCode.OBSERVER)
         if self.authority is not None:
             if not intent.zone:
                 # Fail closed: authority is per zone, and this device is in none we know.
-                return f"{intent.device} is in no control zone: nobody has authority over it"
-            ok, reason = self.authority.may_command(intent.zone)
-            if not ok:
-                return reason
-        elif getattr(self.lock, "shared", True):
-            return "zone authority unavailable"
-        return ""
+                return Refusal.of(RefusalCode.NO_ZONE, device=intent.device)
+            return self.authority.may_command(intent.zone)
+        if getattr(self.lock, "shared", True):
+            return Refusal.of(RefusalCode.AUTHORITY_UNAVAILABLE)
+        return None
+
+    def check(self, intent: Intent) -> str:
+        """:meth:`refusal` in English, "" when the intent may be sent.
+
+        For the views until they translate by code (``ui/mainwindow.py``); new code
+        calls :meth:`refusal`.
+        """
+        refusal = self.refusal(intent)
+        return "" if refusal is None else str(refusal)
 
     async def execute(self, intent: Intent) -> CommandResult:
         """Run a confirmed intent to its outcome. Never raises."""
@@ -254,16 +213,13 @@ class CommandPipeline:
             self.joined += 1
             log.info("%s %s already in flight: joined, nothing sent", intent.op, intent.device)
             started = self._clock_ms()
-            joined = await asyncio.shield(running)
-            self._audit(intent, started, 0, joined, joined=True)
-            self.finished.emit(CommandRecord(intent, joined, 0, started, self._clock_ms(), True))
-            return joined
+            first = await asyncio.shield(running)
+            self._finish(intent, started, 0, first.result, first.refusal, joined=True)
+            return first.result
         recent = self._recent.get(what)
         if recent is not None and time.monotonic() - recent[0] < self.dedupe_window_s:
             self.joined += 1
-            now = self._clock_ms()
-            self._audit(intent, now, 0, recent[1], joined=True)
-            self.finished.emit(CommandRecord(intent, recent[1], 0, now, now, True))
+            self._finish(intent, self._clock_ms(), 0, recent[1], None, joined=True)
             return recent[1]
         self.started.emit(intent)
         task = asyncio.get_running_loop().create_task(self._run(intent))
@@ -272,67 +228,79 @@ class CommandPipeline:
         # the command runs must not leave the entry behind (every later intent
         # would join a finished task and nothing would ever be sent again).
         task.add_done_callback(lambda done: self._settle(what, done))
-        return await asyncio.shield(task)
+        return (await asyncio.shield(task)).result
 
-    def _settle(self, what: tuple[str, CommandOp], task: asyncio.Task[CommandResult]) -> None:
+    def _settle(self, what: tuple[str, CommandOp], task: asyncio.Task[CommandRecord]) -> None:
         if self._inflight.get(what) is task:
             del self._inflight[what]
         if task.cancelled() or task.exception() is not None:
             return
-        result = task.result()
+        result = task.result().result
         if result.outcome is Outcome.EXECUTED:
             # Only a success is repeated to a double click: after a refusal or a
             # failure, trying again at once is a new, deliberate attempt.
             self._recent[what] = (time.monotonic(), result)
 
-    async def _run(self, intent: Intent) -> CommandResult:
+    async def _run(self, intent: Intent) -> CommandRecord:
         started = self._clock_ms()
         progress = _Progress()  # how far it got (read if cancelled or broken)
         try:
             result, token = await self._attempt(intent, progress)
         except asyncio.CancelledError:
-            result = self._broken(intent, progress, "cancelled", "cancelled")
-            self._audit(intent, started, progress.token, result)
-            self.finished.emit(
-                CommandRecord(intent, result, progress.token, started, self._clock_ms())
-            )
+            result = self._broken(intent, progress, "cancelled", None)
+            self._finish(intent, started, progress.token, result, progress.refusal)
             raise
         except Exception as exc:  # never lost silently, whatever broke
             log.exception("command pipeline failed for %s %s", intent.op, intent.device)
             result = self._broken(intent, progress, "internal_error", str(exc))
             token = progress.token
-        self._audit(intent, started, token, result)
-        self.finished.emit(CommandRecord(intent, result, token, started, self._clock_ms()))
-        return result
+        return self._finish(intent, started, token, result, progress.refusal)
 
-    def _broken(self, intent: Intent, progress: _Progress, code: str, why: str) -> CommandResult:
-        """The outcome of an intent interrupted by ``why``: unknown once it may have left."""
+    def _finish(
+        self,
+        intent: Intent,
+        started: int,
+        token: int,
+        result: CommandResult,
+        refusal: Refusal | None,
+        *,
+        joined: bool = False,
+    ) -> CommandRecord:
+        """Audit an intent's outcome and tell it (the command log, the CLI)."""
+        self._audit(intent, started, token, result, refusal, joined=joined)
+        record = CommandRecord(intent, result, token, started, self._clock_ms(), joined, refusal)
+        self.finished.emit(record)
+        return record
+
+    def _broken(
+        self, intent: Intent, progress: _Progress, code: str, error: str | None
+    ) -> CommandResult:
+        """The outcome of an intent interrupted by ``error`` (None: cancelled): unknown
+        once it may have left, else failed (not sent)."""
         if progress.may_have_left:
-            return self._outcome(
-                intent,
-                Outcome.UNKNOWN,
-                code,
-                f"{why} after sending; outcome unknown: check the device",
-            )
-        return self._outcome(intent, Outcome.FAILED, code, f"{why} before sending; not sent")
+            if error is None:
+                refusal = Refusal.of(RefusalCode.CANCELLED_AFTER_SENDING)
+            else:
+                refusal = Refusal.of(RefusalCode.BROKEN_AFTER_SENDING, error=error)
+            return self._decided(intent, progress, Outcome.UNKNOWN, code, refusal)
+        if error is None:
+            refusal = Refusal.of(RefusalCode.CANCELLED_BEFORE_SENDING)
+        else:
+            refusal = Refusal.of(RefusalCode.BROKEN_BEFORE_SENDING, error=error)
+        return self._decided(intent, progress, Outcome.FAILED, code, refusal)
 
     async def _attempt(self, intent: Intent, progress: _Progress) -> tuple[CommandResult, int]:
-        reason = self.check(intent)
-        if reason:
-            return self._outcome(intent, Outcome.REFUSED, "not_authorised", reason), 0
+        refusal = self.refusal(intent)
+        if refusal is not None:
+            return self._decided(intent, progress, Outcome.REFUSED, "not_authorised", refusal), 0
         try:
             grant = await self.lock.acquire(lock_resource(intent.device), self.holder)
         except LockBusy as busy:
-            return self._outcome(
-                intent, Outcome.REFUSED, "busy", f"being executed by {busy.holder}"
-            ), 0
+            refusal = Refusal.of(RefusalCode.BUSY, holder=busy.holder)
+            return self._decided(intent, progress, Outcome.REFUSED, "busy", refusal), 0
         except LockUnavailable as exc:
-            return self._outcome(
-                intent,
-                Outcome.FAILED,
-                "lock_unavailable",
-                f"device lock service unavailable ({exc}); not sent",
-            ), 0
+            refusal = Refusal.of(RefusalCode.LOCK_UNAVAILABLE, error=exc)
+            return self._decided(intent, progress, Outcome.FAILED, "lock_unavailable", refusal), 0
         progress.token = grant.fencing_token
         keeper = asyncio.get_running_loop().create_task(self._keep(grant))
         try:
@@ -415,6 +383,7 @@ class CommandPipeline:
         started: int,
         token: int,
         result: CommandResult,
+        refusal: Refusal | None,
         *,
         joined: bool = False,
     ) -> None:
@@ -432,11 +401,20 @@ class CommandPipeline:
             result=result.outcome.value,
             reason_code=result.reason_code,
             reason=result.reason,
+            # When this workstation decided the outcome: the reason as a code and its
+            # parameters (app.model.refusal); "" and {} when the server answered.
+            refusal_code=refusal.code.value if refusal is not None else "",
+            reason_params=refusal.params if refusal is not None else {},
             intent_ms=intent.created_ms,
             started_ms=started,
             finished_ms=self._clock_ms(),
         )
 
     @staticmethod
-    def _outcome(intent: Intent, kind: Outcome, code: str, reason: str) -> CommandResult:
-        return CommandResult(intent.key, intent.device, intent.op, kind, code, reason)
+    def _decided(
+        intent: Intent, progress: _Progress, kind: Outcome, code: str, refusal: Refusal
+    ) -> CommandResult:
+        """An outcome this workstation decided, ``refusal`` saying why (kept in ``progress``
+        for the audit and the command log); the reason is its English rendering."""
+        progress.refusal = refusal
+        return CommandResult(intent.key, intent.device, intent.op, kind, code, str(refusal))

@@ -20,9 +20,12 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 
+from app.control.audit import AuditLog
 from app.control.authority import ZoneAuthorityStore
-from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
-from app.control.redlock import Redlock, close_clients
+from app.control.clients import close_clients
+from app.control.devicelock import LocalDeviceLock
+from app.control.pipeline import CommandPipeline
+from app.control.redlock import Redlock
 from app.events import Event
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ class ControlStatus:
 
 
 class ControlService:
-    """Owns what it is given: :meth:`close` closes the authority, the lock and the clients."""
+    """Owns what it is given: :meth:`aclose` closes the authority, the lock, the clients and
+    the audit log."""
 
     def __init__(
         self,
@@ -62,6 +66,7 @@ class ControlService:
         self.nodes = nodes
         self.mode = ControlMode.LOCAL if isinstance(lock, LocalDeviceLock) else ControlMode.SHARED
         self.status_changed: Event[ControlStatus] = Event("control.status")
+        self._closed = False
         if authority is not None:
             authority.availability.connect(self._on_availability)
 
@@ -69,14 +74,21 @@ class ControlService:
         if self.authority is not None:
             self.authority.start()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close everything it owns; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self.authority is not None:
             self.authority.availability.disconnect(self._on_availability)
-            await self.authority.close()
-        if isinstance(self.lock, Redlock):
-            await self.lock.aclose()
+            await self.authority.aclose()
+        await self.lock.aclose()
         await close_clients(self.clients)
-        self.audit.close()
+        await self.audit.aclose()
+
+    async def close(self) -> None:
+        """:meth:`aclose` (the old name, for the views until they call aclose)."""
+        await self.aclose()
 
     def _on_availability(self, _available: bool) -> None:
         self.status_changed.emit(self.status())

@@ -24,9 +24,10 @@ from typing import Any
 
 import pytest
 
-from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode, redis_client
+from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
+from app.control.clients import clients_for, close_clients, redis_client
 from app.control.pipeline import AuditLog, CommandPipeline
-from app.control.redlock import Redlock, clients_for, close_clients
+from app.control.redlock import Redlock
 from app.counterparts.services import RedisProcess
 from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import Command, CommandOp, Outcome
@@ -368,8 +369,8 @@ class Workstation:
         res = await self.pipeline.execute(self.pipeline.intent(device, op))
         return res.outcome, res.reason
 
-    async def close(self) -> None:
-        await self.store.close()
+    async def aclose(self) -> None:
+        await self.store.aclose()
         await self.lock.aclose()
         await close_clients([self.store_client, *self.lock_clients])
         await self.session.close()
@@ -410,8 +411,8 @@ def test_exclusive_zone_request_and_grant(
             assert outcome is Outcome.REFUSED and "held by bob@WS-B" in reason
             assert a.store.snapshot()["Z1"].mode is ZoneMode.EXCLUSIVE
         finally:
-            await a.close()
-            await b.close()
+            await a.aclose()
+            await b.aclose()
 
     asyncio.run(scenario())
     executed = [
@@ -461,7 +462,7 @@ async def main():
     lock = Redlock(clients_for([redis]), ttl_ms=400)
     p = CommandPipeline(s, line, dispatcher="paused", workstation="WS-P", lock=Gate(lock, s),
                         authority=None, audit=AuditLog(None))
-    p.check = lambda intent: ""  # zone authority is not what this test is about
+    p.refusal = lambda intent: None  # zone authority is not what this test is about
     res = await p.execute(p.intent("W0901", CommandOp.THROW_REVERSE))
     print(f"result {res.outcome.value} {res.reason_code}", flush=True)
     await s.close()

@@ -23,8 +23,7 @@ from redis.exceptions import AuthenticationError, NoPermissionError, ResponseErr
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.config import Workstation, parse_workstation
-from app.control.authority import redis_client
-from app.control.redlock import clients_for
+from app.control.clients import clients_for, redis_client
 from app.control.service import ControlService
 from app.counterparts.services import RedisProcess
 from app.model.topology import Line
@@ -83,7 +82,7 @@ async def zone_and_lock_taken(
         assert await control.lock.release(grant)
         yield control
     finally:
-        await control.close()
+        await control.aclose()
 
 
 def secured_redis(factory: Callable[..., RedisProcess]) -> RedisProcess:

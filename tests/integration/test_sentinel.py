@@ -168,6 +168,6 @@ def test_authority_survives_a_master_killed_with_sentinel_failover(
             await probe.aclose()
             assert role[0] in (b"master", "master")
         finally:
-            await control.close()
+            await control.aclose()
 
     run(scenario)

@@ -18,9 +18,10 @@ from app.control.authority import (
     ZoneAuthority,
     ZoneAuthorityStore,
     ZoneMode,
-    redis_client,
 )
+from app.control.clients import redis_client
 from app.counterparts.services import RedisProcess
+from app.model.refusal import Refusal, RefusalCode
 from app.model.topology import Line
 
 pytestmark = pytest.mark.integration
@@ -56,9 +57,9 @@ class Stores:
             assert await store.wait_available(5.0), store.unavailable_reason()
         return store
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         for store, client in self.opened:
-            await store.close()
+            await store.aclose()
             await client.aclose()
 
 
@@ -68,7 +69,7 @@ async def stores(line: Line, url: str) -> AsyncIterator[Stores]:
     try:
         yield group
     finally:
-        await group.close()
+        await group.aclose()
 
 
 async def until(condition: Callable[[], bool], timeout: float = WAIT_S) -> float:
@@ -91,10 +92,23 @@ def holder(store: ZoneAuthorityStore, zone: str) -> str:
     return store.snapshot()[zone].holder
 
 
+def no_holder(zone: str) -> Refusal:
+    refusal = Refusal.of(RefusalCode.ZONE_NO_HOLDER, zone=zone)
+    assert str(refusal) == f"zone {zone} has no holder: take control first"
+    return refusal
+
+
+def held_by(zone: str, who: str) -> Refusal:
+    refusal = Refusal.of(RefusalCode.ZONE_HELD, zone=zone, holder=who)
+    assert str(refusal) == f"zone {zone} is held by {who}"
+    return refusal
+
+
 def crash(store: ZoneAuthorityStore) -> list[asyncio.Task[None]]:
     """A workstation dies: its tasks stop, its presence key is left to expire."""
-    store._closed = True  # the loops stop even if the client swallows a cancellation
-    tasks = list(store._tasks)
+    link = store._link
+    link._closed = True  # the loops stop even if the client swallows a cancellation
+    tasks = list(link._tasks)
     for task in tasks:
         task.cancel()
     return tasks
@@ -128,34 +142,57 @@ def test_exclusive_take_request_grant(
             seen_by_b: list[ZoneAuthority] = []
             b.changed.connect(seen_by_b.append)
 
-            assert a.may_command("Z1") == (False, "zone Z1 has no holder: take control first")
+            assert a.may_command("Z1") == no_holder("Z1")
             taken = await a.take("Z1")
             assert (taken.mode, taken.holder) == (ZoneMode.EXCLUSIVE, "d.a@WS-01")
             await until(lambda: holder(b, "Z1") == "d.a@WS-01")
             assert seen_by_b[-1] == taken
-            assert a.may_command("Z1") == (True, "zone Z1 is held by d.a@WS-01")
-            assert b.may_command("Z1") == (False, "zone Z1 is held by d.a@WS-01")
-            assert (await refused(b.take("Z1"))).code == "held"
+            # a may command Z1: it holds it
+            assert a.may_command("Z1") is None and holder(a, "Z1") == "d.a@WS-01"
+            assert b.may_command("Z1") == held_by("Z1", "d.a@WS-01")
+            taken_twice = await refused(b.take("Z1"))
+            assert taken_twice.code == "held"
+            assert taken_twice.refusal == held_by("Z1", "d.a@WS-01")  # from the script
+            assert taken_twice.reason == "zone Z1 is held by d.a@WS-01"
 
             await b.request("Z1")
             await until(lambda: a.snapshot()["Z1"].requests == ("d.b@WS-02",))
-            assert (await refused(b.grant("Z1", "d.b@WS-02"))).code == "not_holder"
+            not_theirs = await refused(b.grant("Z1", "d.b@WS-02"))
+            assert not_theirs.code == "not_holder"
+            assert not_theirs.refusal == Refusal.of(
+                RefusalCode.GRANT_NOT_HOLDER, zone="Z1", holder="d.a@WS-01"
+            )
+            assert not_theirs.reason == "only the holder may grant zone Z1 (held by d.a@WS-01)"
 
             granted = await a.grant("Z1", "d.b@WS-02")
             assert (granted.holder, granted.requests) == ("d.b@WS-02", ())
             await until(lambda: holder(b, "Z1") == "d.b@WS-02")
-            assert b.may_command("Z1") == (True, "zone Z1 is held by d.b@WS-02")
-            assert a.may_command("Z1") == (False, "zone Z1 is held by d.b@WS-02")
+            assert b.may_command("Z1") is None and holder(b, "Z1") == "d.b@WS-02"
+            assert a.may_command("Z1") == held_by("Z1", "d.b@WS-02")
             assert a.snapshot()["Z1"].version == granted.version == 3
 
             # A request on a free zone is refused (take it); a grant to nobody logged in too.
-            assert (await refused(a.request("Z2"))).code == "free"
+            free = await refused(a.request("Z2"))
+            assert (free.code, free.reason) == ("free", "zone Z2 is free: take it")
+            assert free.refusal == Refusal.of(RefusalCode.ZONE_FREE, zone="Z2")
             await a.take("Z2")
-            assert (await refused(a.grant("Z2", "d.x@WS-99"))).code == "absent"
-            assert (await refused(a.grant("Z2", "nobody"))).code == "bad_target"
+            absent = await refused(a.grant("Z2", "d.x@WS-99"))
+            assert (absent.code, absent.reason) == ("absent", "d.x@WS-99 is not logged in")
+            assert absent.refusal == Refusal.of(RefusalCode.TARGET_ABSENT, target="d.x@WS-99")
+            bad = await refused(a.grant("Z2", "nobody"))
+            assert bad.code == "bad_target"
+            assert bad.reason == "expected dispatcher@workstation, got 'nobody'"
+            assert bad.refusal == Refusal.of(RefusalCode.BAD_TARGET, target="nobody")
             await a.release("Z2")
-            assert (await refused(a.release("Z2"))).code == "not_holder"
-            assert (await refused(a.take("Z99"))).code == "unknown_zone"
+            gone = await refused(a.release("Z2"))
+            assert (gone.code, gone.reason) == ("not_holder", "zone Z2 is not held by d.a@WS-01")
+            assert gone.refusal == Refusal.of(RefusalCode.NOT_HOLDER, zone="Z2", who="d.a@WS-01")
+            unknown = await refused(a.take("Z99"))
+            assert (unknown.code, unknown.reason) == ("unknown_zone", "unknown zone Z99")
+            # The scripts refuse a grant of a zone nobody holds by code too.
+            nobody = await refused(a._invoke("grant", "Z2", "d.b@WS-02"))
+            assert nobody.refusal == Refusal.of(RefusalCode.GRANT_NO_HOLDER, zone="Z2")
+            assert nobody.reason == "only the holder may grant zone Z2 (held by nobody)"
 
     run(scenario())
 
@@ -203,24 +240,37 @@ def test_shared_mode_and_observer(
             assert (state.mode, state.holder) == (ZoneMode.SHARED, "")
             for store in (a, b):
                 await until(lambda st=store: st.snapshot()["Z1"].mode is ZoneMode.SHARED)
-            assert a.may_command("Z1") == (True, "zone Z1 is shared")
-            assert b.may_command("Z1") == (True, "zone Z1 is shared")
-            assert s.may_command("Z1") == (True, "zone Z1 is shared")
-            ok, reason = o.may_command("Z1")
-            assert not ok
-            assert "observer" in reason
-            assert (await refused(a.take("Z1"))).code == "shared"
+            # the zone is shared: every dispatcher and supervisor may command it
+            assert a.snapshot()["Z1"].mode is ZoneMode.SHARED
+            assert a.may_command("Z1") is None
+            assert b.may_command("Z1") is None
+            assert s.may_command("Z1") is None
+            observer = o.may_command("Z1")
+            assert observer == Refusal.of(RefusalCode.OBSERVER_NAMED, who="o.c@WS-03")
+            assert str(observer) == "o.c@WS-03 is an observer: observers may not command"
+            shared = await refused(a.take("Z1"))
+            assert (shared.code, shared.reason) == ("shared", "zone Z1 is shared: nobody holds it")
 
             # An observer can never hold: refused locally, and by the script.
-            assert not o.may_command("Z2")[0]
-            assert (await refused(o.take("Z2"))).code == "role"
-            assert (await refused(o.request("Z2"))).code == "role"
-            assert (await refused(o._invoke("take", "Z2"))).code == "role"
+            assert o.may_command("Z2") is not None
+            for local in (await refused(o.take("Z2")), await refused(o.request("Z2"))):
+                assert (local.code, local.reason) == ("role", "role observer may not hold a zone")
+                assert local.refusal == Refusal.of(RefusalCode.ROLE_MAY_NOT_HOLD, role="observer")
+            by_script = await refused(o._invoke("take", "Z2"))
+            assert by_script.code == "role"
+            assert by_script.refusal == Refusal.of(RefusalCode.ROLE_MAY_NOT_HOLD, role="observer")
             assert holder(a, "Z2") == ""
             # Nor be handed a zone.
             await a.take("Z2")
-            assert (await refused(a.grant("Z2", o.who))).code == "role"
-            assert (await refused(s.force("Z2", o.who))).code == "role"
+            for handed in (
+                await refused(a.grant("Z2", o.who)),
+                await refused(s.force("Z2", o.who)),
+            ):
+                assert handed.code == "role"
+                assert handed.refusal == Refusal.of(
+                    RefusalCode.TARGET_ROLE_MAY_NOT_HOLD, target=o.who, role="observer"
+                )
+                assert handed.reason == "o.c@WS-03 may not hold a zone (role observer)"
             assert holder(a, "Z2") == a.who
 
     run(scenario())
@@ -241,26 +291,44 @@ def test_supervisor_mode_and_force(
             forced = await s.force("Z4", b.who)
             assert forced.holder == b.who
             await until(lambda: holder(a, "Z4") == b.who and holder(b, "Z4") == b.who)
-            assert b.may_command("Z4")[0]
-            assert not a.may_command("Z4")[0]
+            assert b.may_command("Z4") is None
+            assert a.may_command("Z4") == held_by("Z4", b.who)
             freed = await s.force("Z4", "")
             assert freed.holder == ""
 
             # A dispatcher is refused locally...
-            assert (await refused(a.set_mode("Z4", ZoneMode.SHARED))).code == "role"
-            assert (await refused(a.force("Z4", a.who))).code == "role"
+            for local in (
+                await refused(a.set_mode("Z4", ZoneMode.SHARED)),
+                await refused(a.force("Z4", a.who)),
+            ):
+                assert local.code == "role"
+                assert local.refusal == Refusal.of(RefusalCode.SUPERVISOR_ONLY, role="dispatcher")
+                assert local.reason == "only a supervisor may do this (role dispatcher)"
             # ...and by the scripts when the local check is bypassed.
             bypass = await refused(a._invoke("set_mode", "Z4", "shared"))
             assert bypass.code == "role"
             assert "supervisor" in bypass.reason
-            assert (await refused(a._invoke("force", "Z4", a.who))).code == "role"
+            assert bypass.refusal == Refusal.of(RefusalCode.MODE_SUPERVISOR_ONLY, role="dispatcher")
+            assert bypass.reason == "only a supervisor may change a zone mode (role dispatcher)"
+            forced = await refused(a._invoke("force", "Z4", a.who))
+            assert forced.code == "role"
+            assert forced.refusal == Refusal.of(
+                RefusalCode.FORCE_SUPERVISOR_ONLY, role="dispatcher"
+            )
+            assert forced.reason == "only a supervisor may force a transfer (role dispatcher)"
             state = s.snapshot()["Z4"]
             assert (state.mode, state.holder) == (ZoneMode.EXCLUSIVE, "")
 
-            assert (await refused(s.set_mode("Z4", "both"))).code == "bad_mode"
-            assert (await refused(s._invoke("set_mode", "Z4", "both"))).code == "bad_mode"
+            for bad in (
+                await refused(s.set_mode("Z4", "both")),
+                await refused(s._invoke("set_mode", "Z4", "both")),
+            ):
+                assert (bad.code, bad.reason) == ("bad_mode", "unknown zone mode 'both'")
+                assert bad.refusal == Refusal.of(RefusalCode.BAD_MODE, mode="both")
             await s.set_mode("Z4", ZoneMode.SHARED)
-            assert (await refused(s.force("Z4", b.who))).code == "shared"
+            shared = await refused(s.force("Z4", b.who))
+            assert shared.code == "shared"
+            assert shared.refusal == Refusal.of(RefusalCode.ZONE_SHARED, zone="Z4")
             back = await s.set_mode("Z4", "exclusive")
             assert (back.mode, back.holder) == (ZoneMode.EXCLUSIVE, "")
 
@@ -290,7 +358,7 @@ def test_crashed_holder_lapses(demo_line: Line, redis_factory: Callable[[], Redi
             assert elapsed > TTL_MS / 1000 * 0.5  # not before the presence could expire
             assert b.snapshot()["Z2"].requests == ("d.b@WS-02",)
             await b.take("Z2")
-            assert b.may_command("Z2")[0]
+            assert b.may_command("Z2") is None
 
     run(scenario())
 
@@ -307,17 +375,21 @@ def test_redis_killed_and_restarted(
             availability: list[bool] = []
             a.availability.connect(availability.append)
             await a.take("Z1")
-            assert a.may_command("Z1")[0]
+            assert a.may_command("Z1") is None
 
             await asyncio.to_thread(r.stop)
             await until(lambda: not a.available and not b.available, timeout=5.0)
             assert availability == [False]
             assert a.down_since_ms is not None
-            ok, reason = a.may_command("Z1")
-            assert not ok
-            assert reason.startswith("zone authority unavailable: Redis down since ")
-            with pytest.raises(AuthorityUnavailable):
+            down = a.may_command("Z1")
+            assert down is not None and down.code is RefusalCode.AUTHORITY_DOWN
+            assert str(down).startswith("zone authority unavailable: Redis down since ")
+            assert down.params["error"] == a.last_error != ""
+            assert a.unavailable_reason() == str(down)
+            with pytest.raises(AuthorityUnavailable) as unavailable:
                 await b.take("Z3")
+            assert unavailable.value.code == "unavailable"
+            assert unavailable.value.refusal.code is RefusalCode.AUTHORITY_DOWN
 
             again = await asyncio.to_thread(restart_on_same_port, r, tmp_path / "again")
             try:
@@ -326,7 +398,7 @@ def test_redis_killed_and_restarted(
                 assert a.down_since_ms is None
                 # The new Redis is empty: the state was re-read, not kept from before.
                 assert holder(a, "Z1") == ""
-                assert a.may_command("Z1") == (False, "zone Z1 has no holder: take control first")
+                assert a.may_command("Z1") == no_holder("Z1")
                 raw = aioredis.Redis.from_url(again.url, decode_responses=True)
                 try:
                     fields = await raw.hgetall("t:zone:Z1")
@@ -337,7 +409,7 @@ def test_redis_killed_and_restarted(
                 await b.take("Z1")
                 await until(lambda: holder(a, "Z1") == b.who)
             finally:
-                await group.close()
+                await group.aclose()
                 group.opened.clear()
                 await asyncio.to_thread(again.stop)
 
@@ -361,7 +433,7 @@ def test_concurrent_takes_one_wins(
             assert winners[0].version == 1
             for s in racers:
                 await until(lambda st=s: holder(st, "Z5") == winners[0].holder)
-            assert sum(s.may_command("Z5")[0] for s in racers) == 1
+            assert sum(s.may_command("Z5") is None for s in racers) == 1
 
     run(scenario())
 
@@ -374,18 +446,22 @@ def test_fails_closed_before_sync(demo_line: Line) -> None:
             client, demo_line, workstation="WS-01", dispatcher="d.a", role="dispatcher"
         )
         try:
-            ok, reason = store.may_command("Z1")
-            assert not ok
-            assert reason == "zone authority unavailable: not synchronised with Redis yet"
+            unsynced = store.may_command("Z1")
+            assert unsynced == Refusal.of(RefusalCode.AUTHORITY_NOT_SYNCHRONISED)
+            assert str(unsynced) == "zone authority unavailable: not synchronised with Redis yet"
             store.start()
             assert not await store.wait_available(0.5)
             assert store.down_since_ms is not None
-            assert "Redis down since" in store.may_command("Z1")[1]
+            assert "Redis down since" in str(store.may_command("Z1"))
             with pytest.raises(AuthorityUnavailable):
                 await store.take("Z1")
         finally:
-            await store.close()
+            await store.aclose()
+            await store.aclose()  # again: nothing
             await client.aclose()
+        closed = store.may_command("Z1")
+        assert closed == Refusal.of(RefusalCode.AUTHORITY_CLOSED)
+        assert str(closed) == "zone authority unavailable: store closed"
         with pytest.raises(ValueError):
             ZoneAuthorityStore(
                 client, demo_line, workstation="WS-01", dispatcher="d.a", role="root"

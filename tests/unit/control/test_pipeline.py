@@ -39,6 +39,7 @@ from app.control.redlock import (
 )
 from app.counterparts.services import RedisProcess
 from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.refusal import Refusal, RefusalCode
 from app.model.topology import Line
 
 DEVICE = "W0101"  # a switch of zone Z1 on the demo line
@@ -117,14 +118,15 @@ class FakeSession:
 
 
 class FakeAuthority:
-    def __init__(self, ok: bool = True, reason: str = "") -> None:
-        self.ok = ok
-        self.reason = reason
+    """Answers every zone with ``refusal`` (None: may command)."""
+
+    def __init__(self, refusal: Refusal | None = None) -> None:
+        self.refusal = refusal
         self.asked: list[str] = []
 
-    def may_command(self, zone: str) -> tuple[bool, str]:
+    def may_command(self, zone: str) -> Refusal | None:
         self.asked.append(zone)
-        return self.ok, self.reason
+        return self.refusal
 
 
 class TokenLock(LocalDeviceLock):
@@ -228,7 +230,7 @@ def rig(demo_line: Line, tmp_path: Path) -> Iterator[Callable[..., Rig]]:
 
     yield make
     for r in made:
-        r.audit.close()
+        asyncio.run(r.audit.aclose())
 
 
 async def until(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
@@ -288,6 +290,8 @@ def test_executed_one_send_with_the_intent_key_and_the_grant_token_then_released
         "result": "executed",
         "reason_code": "",
         "reason": "",
+        "refusal_code": "",
+        "reason_params": {},
     }
     assert entry["intent_ms"] == intent.created_ms
     assert entry["intent_ms"] <= entry["started_ms"] <= entry["finished_ms"]
@@ -301,6 +305,7 @@ def test_executed_one_send_with_the_intent_key_and_the_grant_token_then_released
 def test_observer_is_refused_before_the_lock_or_the_link(rig: Callable[..., Rig]) -> None:
     r = rig(role="observer")
     intent = r.intent()
+    assert r.pipeline.refusal(intent) == Refusal.of(RefusalCode.OBSERVER)
     assert r.pipeline.check(intent) == "observers may not command"
     result = asyncio.run(r.execute(intent))
     assert (result.outcome, result.reason_code, result.reason) == (
@@ -313,21 +318,45 @@ def test_observer_is_refused_before_the_lock_or_the_link(rig: Callable[..., Rig]
     assert r.authority is not None and r.authority.asked == []
     [entry] = r.lines()
     assert (entry["role"], entry["result"], entry["fencing_token"]) == ("observer", "refused", 0)
+    assert (entry["refusal_code"], entry["reason_params"]) == ("observer", {})
+    [record] = r.records
+    assert record.refusal == Refusal.of(RefusalCode.OBSERVER)
 
 
 def test_authority_refusal_passes_its_reason_through(rig: Callable[..., Rig]) -> None:
-    r = rig(authority=FakeAuthority(False, "Z1 is held exclusively by bob@WS-2"))
+    held = Refusal.of(RefusalCode.ZONE_HELD, zone=ZONE, holder="bob@WS-2")
+    r = rig(authority=FakeAuthority(held))
     result = asyncio.run(r.execute())
     assert (result.outcome, result.reason_code, result.reason) == (
         Outcome.REFUSED,
         "not_authorised",
-        "Z1 is held exclusively by bob@WS-2",
+        "zone Z1 is held by bob@WS-2",
     )
     assert r.authority is not None and r.authority.asked == [ZONE]
     assert r.session.sends == []
     assert r.lock.granted == []
     [entry] = r.lines()
-    assert (entry["result"], entry["reason"]) == ("refused", "Z1 is held exclusively by bob@WS-2")
+    assert (entry["result"], entry["reason"]) == ("refused", "zone Z1 is held by bob@WS-2")
+    assert (entry["refusal_code"], entry["reason_params"]) == (
+        "zone_held",
+        {"zone": ZONE, "holder": "bob@WS-2"},
+    )
+    [record] = r.records
+    assert record.refusal == held
+
+
+def test_a_device_in_no_zone_is_refused_when_authority_is_shared(
+    rig: Callable[..., Rig],
+) -> None:
+    r = rig()
+    intent = r.pipeline.intent(DEVICE, OP, zone="")
+    assert r.pipeline.refusal(intent) == Refusal.of(RefusalCode.NO_ZONE, device=DEVICE)
+    assert (
+        r.pipeline.check(intent) == f"{DEVICE} is in no control zone: nobody has authority over it"
+    )
+    result = asyncio.run(r.execute(intent))
+    assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
+    assert r.session.sends == []
 
 
 def test_no_authority_with_a_shared_lock_is_refused(rig: Callable[..., Rig]) -> None:
@@ -345,6 +374,7 @@ def test_no_authority_with_a_shared_lock_is_refused(rig: Callable[..., Rig]) -> 
             await close_clients(clients)
 
     intent = r.intent()
+    assert r.pipeline.refusal(intent) == Refusal.of(RefusalCode.AUTHORITY_UNAVAILABLE)
     assert r.pipeline.check(intent) == "zone authority unavailable"
     result = asyncio.run(main())
     assert (result.outcome, result.reason_code, result.reason) == (
@@ -359,6 +389,7 @@ def test_no_authority_with_a_shared_lock_is_refused(rig: Callable[..., Rig]) -> 
 def test_no_authority_with_the_local_lock_may_command(rig: Callable[..., Rig]) -> None:
     r = rig(lock=LocalDeviceLock(), no_authority=True)
     intent = r.intent()
+    assert r.pipeline.refusal(intent) is None
     assert r.pipeline.check(intent) == ""
     result = asyncio.run(r.execute(intent))
     assert result.outcome is Outcome.EXECUTED
@@ -389,6 +420,7 @@ def test_lock_busy_is_refused_naming_the_holder_and_nothing_is_sent(
     assert theirs_still_held  # the pipeline did not release somebody else's lock
     [entry] = r.lines()
     assert (entry["result"], entry["reason_code"]) == ("refused", "busy")
+    assert (entry["refusal_code"], entry["reason_params"]) == ("busy", {"holder": "bob@WS-2"})
 
 
 def test_lock_unavailable_fails_closed_and_nothing_is_sent(rig: Callable[..., Rig]) -> None:
@@ -397,10 +429,18 @@ def test_lock_unavailable_fails_closed_and_nothing_is_sent(rig: Callable[..., Ri
     assert (result.outcome, result.reason_code) == (Outcome.FAILED, "lock_unavailable")
     assert "not sent" in result.reason
     assert "0 of 1 nodes answered" in result.reason
+    assert result.reason == (
+        "device lock service unavailable "
+        "(lock service unavailable for device:W0101: 0 of 1 nodes answered); not sent"
+    )
     assert r.session.sends == []
     assert r.lock.released == 0
     [entry] = r.lines()
     assert (entry["result"], entry["reason_code"]) == ("failed", "lock_unavailable")
+    assert entry["refusal_code"] == "lock_unavailable"
+    assert entry["reason_params"] == {
+        "error": "lock service unavailable for device:W0101: 0 of 1 nodes answered"
+    }
 
 
 # -- an answer lost: asked again with the same key, never "not sent" -------------------
@@ -420,6 +460,7 @@ def test_link_down_once_is_asked_again_with_the_same_key_and_token(
     assert r.pipeline.resolved == 1
     [entry] = r.lines()
     assert (entry["result"], entry["fencing_token"]) == ("executed", 7)
+    assert (entry["refusal_code"], entry["reason_params"]) == ("", {})
 
 
 def test_an_answer_lost_then_not_sent_is_never_reported_not_sent(
@@ -515,6 +556,47 @@ def test_two_concurrent_intents_for_the_same_device_and_op_send_once(
     assert (entries[second.key]["joined"], entries[second.key]["result"]) == (True, "executed")
 
 
+class SlowBusyLock(LocalDeviceLock):
+    """Every acquisition waits for ``go``, then finds the device held by bob."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def acquire(self, resource: str, holder: str) -> LockGrant:
+        await self.go.wait()
+        raise LockBusy(resource, "bob@WS-2")
+
+
+def test_an_intent_joined_to_a_refused_one_is_told_the_same_refusal(
+    rig: Callable[..., Rig],
+) -> None:
+    lock = SlowBusyLock()
+    r = rig(lock=lock)
+
+    async def main() -> tuple[CommandResult, CommandResult]:
+        t1 = asyncio.create_task(r.execute())
+        await until(lambda: len(r.started) == 1)
+        t2 = asyncio.create_task(r.execute())
+        await asyncio.sleep(0.01)
+        lock.go.set()
+        return await t1, await t2
+
+    first, second = asyncio.run(main())
+    assert first == second
+    assert (first.outcome, first.reason_code, first.reason) == (
+        Outcome.REFUSED,
+        "busy",
+        "being executed by bob@WS-2",
+    )
+    busy = Refusal.of(RefusalCode.BUSY, holder="bob@WS-2")
+    assert [(rec.joined, rec.refusal) for rec in r.records] == [(False, busy), (True, busy)]
+    assert [(e["joined"], e["refusal_code"], e["reason_params"]) for e in r.lines()] == [
+        (False, "busy", {"holder": "bob@WS-2"}),
+        (True, "busy", {"holder": "bob@WS-2"}),
+    ]
+
+
 def test_a_repeat_within_the_window_after_executed_sends_nothing(
     rig: Callable[..., Rig],
 ) -> None:
@@ -587,8 +669,10 @@ def test_a_session_that_raises_ends_unknown_never_raises_and_releases(
     assert not r.lock.held()
     [record] = r.records
     assert record.result == result
+    assert record.refusal == Refusal.of(RefusalCode.BROKEN_AFTER_SENDING, error="codec exploded")
     [entry] = r.lines()
     assert (entry["result"], entry["reason_code"]) == ("unknown", "internal_error")
+    assert entry["reason_params"] == {"error": "codec exploded"}
 
 
 def test_a_cancelled_caller_does_not_cancel_the_command_in_flight(
@@ -665,6 +749,7 @@ def test_shutdown_with_a_command_in_flight_releases_the_lock_and_audits_cancelle
         "cancelled",
         "cancelled after sending; outcome unknown: check the device",
     )
+    assert (entry["refusal_code"], entry["reason_params"]) == ("cancelled_after_sending", {})
 
 
 def test_the_cancelled_audit_line_names_the_fencing_token_that_was_sent(
