@@ -415,6 +415,9 @@ def build_linux(times: dict[str, float]) -> Path:
                 "app",
                 "--collect-submodules",
                 "ui",
+                # data files inside packages: the lock's and the zone authority's Lua scripts
+                "--collect-data",
+                "app",
                 "--exclude-module",
                 "tkinter",
                 INSTALLER / "linux" / "entry.py",
