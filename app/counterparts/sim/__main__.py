@@ -347,7 +347,7 @@ async def serve(args: argparse.Namespace) -> int:
     except asyncio.CancelledError:
         pass
     finally:
-        await server.close()
+        await server.aclose()
         await close_clients(fence_clients)
     log.info("simulator %s stopped", args.node)
     return 0

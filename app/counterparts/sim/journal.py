@@ -36,7 +36,8 @@ class Journal:
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close the file; a second call does nothing."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -3,40 +3,36 @@
 Time is passed in (``step(dt)``), never read from a clock, so tests can run it
 faster than real time and get the same answers every run.
 
-Trains run on sight of signals: a train may only pass a signal that shows
-proceed, stops at every platform for its dwell, and reverses at the end of a
-turnback track. Automatic route setting (ARS) asks the interlocking for the
-straightest route from the signal ahead of each train, except from a signal the
-dispatcher has closed. A train the dispatcher holds (扣车) does not leave its
-platform once its dwell is over; a held train on the way stops at its next
-platform as usual and stays there, until released.
+:class:`World` holds the line's state and publishes it (snapshots, numbered deltas),
+places the trains at start, takes the dispatcher's holds, and exports and restores
+itself for replication to the standby. Its other parts, each in its own module:
 
-Trains are made of units (one 6-car train set each; a ``SimTrain`` is a unit).
-Two units standing still end to end on the same track may be coupled (联挂)
-into one consist: the front unit carries the consist (``consist`` lists its
-units front to back), the others ride with it (``carried_by``) and report
-positions one unit length apart behind its head. Coupling and uncoupling (解编)
-take ``couple_s``; a consist stands still meanwhile. The front unit's cab is
-the master; a turnback reverses the order and moves the master to the new
-front. Coupling faults (flicker, disagreeing units, two masters, no master,
-lost reports) are injected into the *reports* (:meth:`World.unit_reports`), not
-into the consist itself: the world keeps the truth, the reports lie.
+- ``units.py``: trains are made of units (one 6-car train set each; a
+  :class:`SimTrain` is a unit), and where a unit stands on the track;
+- ``running.py``: trains run on sight of signals, stop at platforms, reverse at
+  turnbacks; automatic route setting; the dispatcher's holds (扣车) and closed signals;
+- ``consists.py``: coupling (联挂) and uncoupling (解编), and each unit's coupling
+  report, where injected faults lie (the world keeps the truth, the reports lie).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from app.counterparts.sim.interlocking import Interlocking, Refused, SetRoute, SwitchMachine
-from app.model.commands import parse_train_device
+from app.counterparts.sim.consists import (
+    COUPLE_RANGE_M,
+    COUPLING_FAULTS,
+    Consists,
+    CouplingFault,
+    UnitReport,
+)
+from app.counterparts.sim.interlocking import Interlocking, SetRoute, SwitchMachine
+from app.counterparts.sim.running import FOLLOW_GAP_M, LOOKAHEAD_SECTIONS, STOP_MARGIN_M, Running
+from app.counterparts.sim.units import ServiceSettings, SimTrain, UnitGeometry
 from app.model.state import (
     Aspect,
-    CabRole,
-    CouplingState,
     RouteState,
     RouteStatus,
     SectionState,
@@ -47,79 +43,36 @@ from app.model.state import (
     SwitchState,
     TrainState,
 )
-from app.model.topology import Direction, Line, Section, SwitchLeg, TrackKind
+from app.model.topology import Direction, Line, Section, SwitchLeg
 from app.model.track import TrackGraph
+
+__all__ = [
+    "COUPLE_RANGE_M",
+    "COUPLING_FAULTS",
+    "FOLLOW_GAP_M",
+    "LOOKAHEAD_SECTIONS",
+    "PAIR_GAP_M",
+    "STOP_MARGIN_M",
+    "CouplingFault",
+    "Record",
+    "ServiceSettings",
+    "SimTrain",
+    "UnitGeometry",
+    "UnitReport",
+    "World",
+]
 
 Record = SectionState | SwitchState | SignalState | RouteState
 
-STOP_MARGIN_M = 8.0
-LOOKAHEAD_SECTIONS = 4
-#: how close (m) two units must stand, end to end, to be coupled
-COUPLE_RANGE_M = 30.0
-#: the gap a unit keeps to the tail of a unit ahead of it on the same section (m)
-FOLLOW_GAP_M = 1.0
 #: how far behind the unit ahead the second unit of a starting pair stands (m)
 PAIR_GAP_M = 1.0
-#: faults that can be injected into a consist's coupling reports
-COUPLING_FAULTS = ("flicker", "disagree", "dual_master", "no_master", "lost", "none")
-_CYCLE = ("uncoupled", "coupling", "coupled", "uncoupling")
 
 
-@dataclass(frozen=True, slots=True)
-class UnitReport:
-    """What one unit reports this cycle (after any injected fault)."""
+class World(Running, Consists):
+    """The line's state and its trains; :meth:`step` moves time on, :meth:`publish` tells
+    what changed. Its parts: ``units.py`` (where units stand), ``running.py`` (trains and
+    ARS), ``consists.py`` (coupling and the units' reports)."""
 
-    train: TrainState
-    consist: int
-    index: int
-    count: int
-    coupling: CouplingState
-    cab: CabRole
-
-
-@dataclass(slots=True)
-class CouplingFault:
-    kind: str
-    until: float = 0.0  # simulated time it ends (0: until cleared)
-
-
-@dataclass(slots=True)
-class SimTrain:
-    id: int
-    trip: int
-    direction: Direction
-    section: str
-    entry_end: int
-    travelled_m: float
-    speed_ms: float = 0.0
-    dwell_left_s: float = 0.0
-    dwelled_in: str = ""
-    trail: list[str] = field(default_factory=list)
-    held: bool = False
-    #: on the unit that carries a consist: its units, front to back (empty: alone)
-    consist: list[int] = field(default_factory=list)
-    carried_by: int = 0  # the unit carrying this one in a consist (0: none)
-    coupling: str = "uncoupled"  # a CouplingState value
-    cab: str = "master"  # a CabRole value
-    phase_until: float = 0.0  # when coupling or uncoupling is done
-
-    @property
-    def number(self) -> str:
-        return f"{self.id:02d}{self.trip % 100:02d}"
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSettings:
-    trains: int = 20
-    dwell_s: float = 30.0
-    turnback_s: float = 40.0
-    accel_ms2: float = 0.9
-    brake_ms2: float = 0.9
-    pairs: int = 0  # extra units placed, held, end to end behind the first trains
-    couple_s: float = 5.0
-
-
-class World:
     def __init__(
         self,
         line: Line,
@@ -262,89 +215,6 @@ class World:
             out["route", rid] = RouteState(rid, status)
         return out
 
-    def train_state(self, t: SimTrain) -> TrainState:
-        body = self.trains.get(t.carried_by, t) if t.carried_by else t
-        section, entry_end, travelled = self.unit_position(t)
-        sec = self.line.section_by_id[section]
-        offset = travelled if entry_end == 0 else sec.length_m - travelled
-        return TrainState(
-            t.id,
-            t.number,
-            section,
-            round(max(0.0, min(sec.length_m, offset)), 2),
-            round(body.speed_ms * 3.6, 1),
-            body.direction,
-            CouplingState(t.coupling),
-            CabRole(t.cab),
-            held=body.held,
-        )
-
-    # -- units and consists -------------------------------------------------------------
-
-    def body(self, t: SimTrain) -> SimTrain:
-        """The unit that carries ``t``'s consist (``t`` itself when alone or in front)."""
-        return self.trains.get(t.carried_by, t) if t.carried_by else t
-
-    def units_of(self, t: SimTrain) -> list[int]:
-        """The unit ids of ``t``'s consist, front to back."""
-        body = self.body(t)
-        return list(body.consist) if body.consist else [body.id]
-
-    def unit_position(
-        self, t: SimTrain, positions: dict[str, str] | None = None
-    ) -> tuple[str, int, float]:
-        """(section, entry end, metres from it) of the unit's head."""
-        body = self.body(t)
-        if not body.consist:
-            return body.section, body.entry_end, body.travelled_m
-        back = body.consist.index(t.id) * self.train_length if t.id in body.consist else 0.0
-        if back <= 0:
-            return body.section, body.entry_end, body.travelled_m
-        return self._walk_back(body.section, body.entry_end, body.travelled_m, back, positions)
-
-    def _walk_back(
-        self,
-        section: str,
-        entry_end: int,
-        travelled: float,
-        distance: float,
-        positions: dict[str, str] | None = None,
-    ) -> tuple[str, int, float]:
-        """The point ``distance`` m behind a head at (section, entry end, travelled)."""
-        if positions is None:
-            positions = self.interlocking.positions()
-        for _ in range(64):
-            if distance <= travelled:
-                return section, entry_end, travelled - distance
-            distance -= travelled
-            join = self.graph.ahead(section, entry_end, positions)
-            if join is None:
-                return section, entry_end, 0.0
-            section, entry_end = join.section, 1 - join.end
-            travelled = self.line.section_by_id[section].length_m
-        return section, entry_end, 0.0
-
-    def _gap_behind(
-        self, ahead: tuple[str, int, float], behind: tuple[str, int, float], limit: float
-    ) -> float | None:
-        """How far ``behind`` is behind the point ``ahead`` (same direction), up to ``limit``."""
-        section, entry_end, travelled = ahead
-        positions = self.interlocking.positions()
-        gone = 0.0
-        for _ in range(16):
-            if (section, entry_end) == behind[:2] and behind[2] <= travelled + 0.01:
-                gap = gone + travelled - behind[2]
-                return gap if gap <= limit else None
-            gone += travelled
-            if gone > limit:
-                return None
-            join = self.graph.ahead(section, entry_end, positions)
-            if join is None:
-                return None
-            section, entry_end = join.section, 1 - join.end
-            travelled = self.line.section_by_id[section].length_m
-        return None
-
     def snapshot(self) -> StateSnapshot:
         recs = list(self._published.values())
         return StateSnapshot(
@@ -426,143 +296,6 @@ class World:
                 self._move(train, dt)
         self.interlocking.step(self.now, self.occupancy())
 
-    def _signal_ahead(self, t: SimTrain) -> str | None:
-        return self._signal_at.get((t.section, t.direction))
-
-    def _auto_route_setting(self) -> None:
-        il = self.interlocking
-        for t in self.trains.values():
-            if t.carried_by:
-                continue
-            sig = self._signal_ahead(t)
-            if sig is None or sig in il.closed or il.signal_clear(sig) is not None:
-                continue
-            routes = il.routes_from(sig)
-            if any(r.id in il.routes for r in routes):
-                continue
-            for route in routes:
-                try:
-                    il.set_route(route, self.now)
-                except Refused:  # not now; try the next one, or again next step
-                    continue
-                break
-
-    def _authority_m(self, t: SimTrain) -> tuple[float, bool]:
-        """Distance the train may run, and whether it ends at a turnback buffer."""
-        il = self.interlocking
-        positions = il.positions()
-        sec = self.line.section_by_id[t.section]
-        dist = sec.length_m - t.travelled_m
-        section, entry = sec, t.entry_end
-        first = True
-        ahead = self._unit_ahead_m(t)
-        if ahead is not None and ahead < dist - STOP_MARGIN_M:
-            return max(0.0, ahead), False
-        for _ in range(LOOKAHEAD_SECTIONS):
-            if section.id in self._platform_sections and (
-                not first
-                or t.dwelled_in != section.id
-                # held: one that stopped here does not start off (once past its stopping
-                # point it has left, and the hold takes effect at the next platform)
-                or (t.held and t.travelled_m <= section.length_m - STOP_MARGIN_M + 0.5)
-            ):
-                return max(0.0, dist - STOP_MARGIN_M), False
-            signal = self._signal_at.get((section.id, t.direction))
-            if signal is not None and il.signal_clear(signal) is None:
-                buffer = section.kind is TrackKind.TURNBACK and not il.routes_from(signal)
-                return max(0.0, dist - STOP_MARGIN_M), buffer
-            join = self.graph.ahead(section.id, 1 - entry, positions)
-            if join is None:
-                return max(0.0, dist - STOP_MARGIN_M), section.kind is TrackKind.TURNBACK
-            if join.section in il.occupied and join.section != t.section:
-                return max(0.0, dist - STOP_MARGIN_M), False
-            section, entry = self.line.section_by_id[join.section], join.end
-            dist += section.length_m
-            first = False
-        return dist, False
-
-    def _unit_ahead_m(self, t: SimTrain) -> float | None:
-        """Room to the nearest end of another consist's unit ahead on ``t``'s own section.
-
-        Trains never enter an occupied section, but units of a starting pair, or
-        the two halves of a consist just uncoupled, share one.
-        """
-        own = set(self.units_of(t))
-        length = self.line.section_by_id[t.section].length_m
-        positions = self.interlocking.positions()
-        best: float | None = None
-        for other in self.trains.values():
-            if other.id in own:
-                continue
-            head = self.unit_position(other, positions)
-            tail = self._walk_back(*head, self.train_length, positions)
-            for sec_id, entry_end, travelled in (head, tail):
-                if sec_id != t.section:
-                    continue
-                pos = travelled if entry_end == t.entry_end else length - travelled
-                if pos > t.travelled_m:
-                    room = pos - t.travelled_m - FOLLOW_GAP_M
-                    best = room if best is None else min(best, room)
-        return best
-
-    def _move(self, t: SimTrain, dt: float) -> None:
-        s = self.settings
-        if t.coupling in ("coupling", "uncoupling"):
-            t.speed_ms = 0.0  # a consist being coupled or split stands still
-            return
-        if t.dwell_left_s > 0:
-            t.dwell_left_s = max(0.0, t.dwell_left_s - dt)
-            return
-        authority, at_buffer = self._authority_m(t)
-        if authority <= 0.05 and t.speed_ms <= 0.05:
-            t.speed_ms = 0.0
-            if t.section in self._platform_sections and t.dwelled_in != t.section:
-                t.dwelled_in = t.section
-                t.dwell_left_s = s.dwell_s
-            elif at_buffer:
-                self._reverse(t)
-            return
-        target = min(self.vmax, math.sqrt(2 * s.brake_ms2 * max(0.0, authority)))
-        if t.speed_ms < target:
-            t.speed_ms = min(target, t.speed_ms + s.accel_ms2 * dt)
-        else:
-            t.speed_ms = target
-        run = min(t.speed_ms * dt, authority)
-        self._advance(t, run)
-
-    def _advance(self, t: SimTrain, run: float) -> None:
-        positions = self.interlocking.positions()
-        t.travelled_m += run
-        sec = self.line.section_by_id[t.section]
-        while t.travelled_m > sec.length_m:
-            join = self.graph.ahead(sec.id, 1 - t.entry_end, positions)
-            if join is None:
-                t.travelled_m = sec.length_m
-                t.speed_ms = 0.0
-                return
-            t.travelled_m -= sec.length_m
-            t.trail.insert(0, sec.id)
-            del t.trail[3:]
-            t.section, t.entry_end = join.section, join.end
-            sec = self.line.section_by_id[t.section]
-
-    def _reverse(self, t: SimTrain) -> None:
-        sec = self.line.section_by_id[t.section]
-        t.direction = t.direction.opposite
-        t.entry_end = 1 - t.entry_end
-        t.travelled_m = max(0.0, sec.length_m - t.travelled_m)
-        t.trail.clear()
-        t.trip += 1
-        t.dwell_left_s = self.settings.turnback_s
-        t.dwelled_in = t.section
-        if t.consist:
-            # the other end leads now: its cab becomes the master
-            t.consist.reverse()
-            for i, uid in enumerate(t.consist):
-                unit = self.trains[uid]
-                unit.cab = "master" if i == 0 else "slave"
-                unit.trip = t.trip
-
     # -- replication ----------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
@@ -625,13 +358,6 @@ class World:
     def switch_position(self, switch: str) -> SwitchPosition:
         return self.interlocking.switches[switch].position
 
-    def _train(self, device: str) -> SimTrain:
-        train_id = parse_train_device(device)
-        train = self.trains.get(train_id) if train_id is not None else None
-        if train is None:
-            raise Refused("unknown_device", f"no train {device} on this line")
-        return train
-
     def hold_train(self, device: str) -> bool:
         """Hold train ``train:<id>`` (扣车); returns False if it was held already.
 
@@ -649,185 +375,3 @@ class World:
             return False
         train.held = False
         return True
-
-    # -- coupling (联挂) and uncoupling (解编) ---------------------------------------------
-
-    def couple_train(self, device: str) -> str:
-        """Couple unit ``train:<id>`` with the unit standing end to end with it.
-
-        Both must be alone, stopped, running the same way, within
-        :data:`COUPLE_RANGE_M` of each other on the same track. Returns the
-        partner's id as text; raises :class:`Refused` otherwise.
-        """
-        unit = self._train(device)
-        if unit.carried_by or unit.consist or unit.coupling != "uncoupled":
-            raise Refused(
-                "already_coupled", f"train {unit.number} is in a consist ({unit.coupling})"
-            )
-        if unit.speed_ms > 0.05:
-            raise Refused("not_stopped", f"train {unit.number} is moving")
-        head = self.unit_position(unit)
-        tail = self._walk_back(*head, self.train_length)
-        found: tuple[float, SimTrain, bool] | None = None  # (gap, partner, partner is ahead)
-        for other in self.trains.values():
-            if (
-                other.id == unit.id
-                or other.carried_by
-                or other.consist
-                or other.coupling != "uncoupled"
-                or other.direction is not unit.direction
-                or other.speed_ms > 0.05
-            ):
-                continue
-            o_head = self.unit_position(other)
-            o_tail = self._walk_back(*o_head, self.train_length)
-            for gap, ahead in (
-                (self._gap_behind(o_tail, head, COUPLE_RANGE_M), True),
-                (self._gap_behind(tail, o_head, COUPLE_RANGE_M), False),
-            ):
-                if gap is not None and (found is None or gap < found[0]):
-                    found = (gap, other, ahead)
-        if found is None:
-            raise Refused(
-                "no_partner",
-                f"no stopped unit stands end to end with train {unit.number} "
-                f"within {COUPLE_RANGE_M:g} m",
-            )
-        _, partner, partner_ahead = found
-        front, rear = (partner, unit) if partner_ahead else (unit, partner)
-        front.consist = [front.id, rear.id]
-        rear.carried_by = front.id
-        rear.speed_ms = front.speed_ms = 0.0
-        rear.trail.clear()
-        front.held = front.held or rear.held
-        rear.held = False
-        for u, cab in ((front, "master"), (rear, "slave")):
-            u.coupling = "coupling"
-            u.cab = cab
-        front.phase_until = self.now + self.settings.couple_s
-        return str(partner.id)
-
-    def uncouple_train(self, device: str) -> str:
-        """Split the consist of unit ``train:<id>`` (解编): it must be coupled and stopped."""
-        unit = self._train(device)
-        body = self.body(unit)
-        if not body.consist:
-            raise Refused("not_coupled", f"train {unit.number} is not in a consist")
-        if body.coupling != "coupled":
-            raise Refused(
-                "coupling_in_progress", f"the consist of train {unit.number} is {body.coupling}"
-            )
-        if body.speed_ms > 0.05:
-            raise Refused("not_stopped", f"the consist of train {unit.number} is moving")
-        for uid in body.consist:
-            self.trains[uid].coupling = "uncoupling"
-        body.phase_until = self.now + self.settings.couple_s
-        return ""
-
-    def _coupling_phases(self) -> None:
-        for uid, fault in list(self.coupling_faults.items()):
-            if fault.until and self.now >= fault.until:
-                del self.coupling_faults[uid]
-        for body in list(self.trains.values()):
-            if not body.consist or body.phase_until <= 0 or self.now < body.phase_until:
-                continue
-            body.phase_until = 0.0
-            if body.coupling == "coupling":
-                for uid in body.consist:
-                    self.trains[uid].coupling = "coupled"
-            elif body.coupling == "uncoupling":
-                self._split(body)
-
-    def _split(self, body: SimTrain) -> None:
-        units = [self.trains[uid] for uid in body.consist]
-        places = {u.id: self.unit_position(u) for u in units}
-        held = body.held
-        body.consist = []
-        for i, u in enumerate(units):
-            section, entry_end, travelled = places[u.id]
-            u.section, u.entry_end, u.travelled_m = section, entry_end, travelled
-            u.direction = body.direction
-            u.carried_by = 0
-            u.speed_ms = 0.0
-            u.coupling, u.cab = "uncoupled", "master"
-            u.held = held
-            if i > 0:
-                u.trail = []
-                u.dwelled_in = section
-                u.dwell_left_s = self.settings.dwell_s
-
-    # -- fault injection into the coupling reports ------------------------------------
-
-    def inject_fault(self, device: str, arg: str) -> str:
-        """Make the reports of ``train:<id>``'s consist lie: ``KIND[:SECONDS]``.
-
-        Kinds: flicker (the coupling state alternates every cycle), disagree (the
-        last unit reports another state than the others), dual_master, no_master,
-        lost (no reports at all), none (clears). SECONDS ends it by itself.
-        """
-        unit = self._train(device)
-        kind, _, seconds = arg.partition(":")
-        if kind not in COUPLING_FAULTS:
-            raise Refused(
-                "bad_argument", f"fault {kind!r} is not one of {', '.join(COUPLING_FAULTS)}"
-            )
-        try:
-            duration = float(seconds) if seconds else 0.0
-        except ValueError:
-            duration = -1.0
-        if not (duration >= 0 and math.isfinite(duration)):
-            raise Refused("bad_argument", f"fault duration {seconds!r} is not seconds >= 0")
-        if kind == "disagree" and len(self.units_of(unit)) < 2:
-            raise Refused("bad_argument", "disagree needs a consist of two units or more")
-        if kind == "none":
-            return "" if self.coupling_faults.pop(unit.id, None) else "no fault was injected"
-        until = self.now + duration if duration else 0.0
-        self.coupling_faults[unit.id] = CouplingFault(kind, until)
-        return ""
-
-    def _fault_of(self, units: list[int]) -> str:
-        for uid in units:
-            fault = self.coupling_faults.get(uid)
-            if fault is None:
-                continue
-            if fault.until and self.now >= fault.until:
-                del self.coupling_faults[uid]
-                continue
-            return fault.kind
-        return ""
-
-    def unit_reports(self) -> list[UnitReport]:
-        """Every unit's report for this cycle, faults applied; lost ones left out."""
-        self.report_cycle += 1
-        out: list[UnitReport] = []
-        for t in self.trains.values():
-            if t.carried_by:
-                continue
-            units = self.units_of(t)
-            fault = self._fault_of(units)
-            if fault == "lost":
-                continue
-            count = len(units)
-            for index, uid in enumerate(units):
-                unit = self.trains[uid]
-                coupling, cab = unit.coupling, unit.cab
-                other = _CYCLE[(_CYCLE.index(coupling) + 1) % len(_CYCLE)]
-                if (fault == "flicker" and self.report_cycle % 2) or (
-                    fault == "disagree" and index == count - 1
-                ):
-                    coupling = other
-                elif fault == "dual_master":
-                    cab = "master"
-                elif fault == "no_master":
-                    cab = "slave"
-                out.append(
-                    UnitReport(
-                        self.train_state(unit),
-                        t.id,
-                        index,
-                        count,
-                        CouplingState(coupling),
-                        CabRole(cab),
-                    )
-                )
-        return out

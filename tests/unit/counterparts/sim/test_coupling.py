@@ -214,22 +214,20 @@ def test_server_commands_datagrams_and_consist_alarms(demo_line: Line) -> None:
 
     class Client:
         udp_target = ("127.0.0.1", 1)
-        conn = SimpleNamespace(udp_key=None)  # an unprotected link
+        udp_key = None  # an unprotected link
 
-    server._udp = Udp()  # type: ignore[assignment]
+    server.status.udp = Udp()
     for _ in range(4):
         world.step(0.1)
-        server._send_status([Client()])  # type: ignore[list-item]
+        server.status.send([Client()])
     recs = {r.train_id: r for r in map(decode_train_status, sent[-len(world.trains) :])}
     assert (recs[rear].consist, recs[rear].unit_index, recs[rear].unit_count) == (front, 1, 2)
     assert recs[front].cab == recs[rear].cab == 1  # both say master: the fault
-    view = server.consists.get(front)
+    view = server.status.consists.get(front)
     assert view is not None and view.state is ConsistState.DUAL_MASTER
 
 
 def test_the_server_raises_and_clears_consist_alarms_on_its_topic(demo_line: Line) -> None:
-    from types import SimpleNamespace
-
     from app.counterparts.sim.alarms import AlarmManager
 
     emitted: list[tuple[str, str, bool]] = []
@@ -244,11 +242,11 @@ def test_the_server_raises_and_clears_consist_alarms_on_its_topic(demo_line: Lin
     run(world, 3)
     world.inject_fault(train_device(front), "dual_master")
     for _ in range(4):
-        server._send_status([])
+        server.status.send([])
     assert emitted == [("consist_dual_master", "consist 0101+0301: two master cabs", True)]
     row = next(iter(manager.rows.values()))
     assert row.device == train_device(front) and row.zone and row.station
     world.inject_fault(train_device(front), "none")
     for _ in range(4):
-        server._send_status([])
+        server.status.send([])
     assert emitted[-1] == ("consist_dual_master", "consist 0101+0301: two master cabs", False)
