@@ -34,10 +34,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from app.clock import mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
 from app.model.commands import Command, CommandOp, CommandResult
@@ -134,7 +134,7 @@ class DispatcherSession(LinkHandler):
         #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
         self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
-        self._clock_ms = clock_ms or (lambda: time.monotonic_ns() // 1_000_000)
+        self._clock_ms = clock_ms or mono_ms
         self._coupling_watch: asyncio.TimerHandle | None = None
         self.links = [
             ServerLink(
@@ -306,7 +306,7 @@ class DispatcherSession(LinkHandler):
             self.links_changed.emit(self.link_infos())
 
     def _raise(self, code: str, text: str, active: bool) -> None:
-        alarm = LocalAlarm(code, text, active, time.time_ns() // 1_000_000)
+        alarm = LocalAlarm(code, text, active, wall_ms())
         if active:
             self.alarms[code] = alarm
             log.error("local alarm %s: %s", code, text)

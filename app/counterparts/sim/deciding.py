@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Protocol
 
+from app.clock import wall_ms
 from app.counterparts.sim.alarms import AlarmRefused, AlarmSystem
 from app.counterparts.sim.guard import CommandGuard
 from app.counterparts.sim.interlocking import Refused
@@ -203,7 +203,7 @@ class CommandDesk:
             result.reason,
             " (repeat, not executed again)" if repeat else "",
         )
-        self.journal.record(time.time_ns() // 1_000_000, self.node, cmd, result, repeat=repeat)
+        self.journal.record(wall_ms(), self.node, cmd, result, repeat=repeat)
 
     async def aclose(self) -> None:
         """Stop deciding (a command being decided is abandoned); a second call does nothing."""

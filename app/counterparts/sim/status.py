@@ -10,10 +10,10 @@ masters, no master) go to the alarm topic like any other alarm.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from app.clock import wall_ms
 from app.counterparts.sim.alarms import AlarmSystem
 from app.counterparts.sim.world import World
 from app.model.commands import train_device
@@ -57,7 +57,7 @@ class StatusSender:
     def records(self) -> list[TrainStatus]:
         """This tick's record of every unit that reports (the next sequence number)."""
         self.seq = (self.seq + 1) % SEQ_MODULUS
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = wall_ms()
         line = self.world.line
         return [
             status_from_train(
