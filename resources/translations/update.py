@@ -4,12 +4,13 @@
     .venv/bin/python resources/translations/update.py            # lupdate, then lrelease
     .venv/bin/python resources/translations/update.py --release  # lrelease only
 
-``lupdate`` reads every ``ui/*.py`` and adds new strings to each ``.ts`` here
-(unfinished, for a translator), drops the ones the code no longer has, and
-keeps every existing translation. ``lrelease`` compiles each ``.ts`` into the
-``.qm`` the program loads. Both ``.ts`` and ``.qm`` are committed: the
-tests check that the ``.qm`` is what ``lrelease`` makes of the ``.ts`` and that
-the ``.ts`` has every string of the code, translated. See docs/translations.md.
+``lupdate`` reads every ``ui/**/*.py`` (the window's counterparts too) and adds
+new strings to each ``.ts`` here (unfinished, for a translator), drops the ones
+the code no longer has, and keeps every existing translation. ``lrelease``
+compiles each ``.ts`` into the ``.qm`` the program loads. Both ``.ts`` and
+``.qm`` are committed: the tests check that the ``.qm`` is what ``lrelease``
+makes of the ``.ts`` and that the ``.ts`` has every string of the code,
+translated. See docs/translations.md.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def qm_file(language: str) -> Path:
 
 
 def sources() -> list[str]:
-    return [str(p) for p in sorted((ROOT / SOURCES).glob("*.py"))]
+    """Every ``.py`` under ``ui/``: the window's and its counterparts' (``ui/counterparts``)."""
+    return [str(p) for p in sorted((ROOT / SOURCES).rglob("*.py"))]
 
 
 def lupdate(language: str, target: Path) -> None:
-    """Extract the strings of ``ui/*.py`` into ``target`` (merged with what it has)."""
+    """Extract the strings of ``ui/**/*.py`` into ``target`` (merged with what it has)."""
     cmd = [
         tool("lupdate"),
         *sources(),

@@ -78,10 +78,10 @@ def test_every_message_is_translated_with_its_placeholders() -> None:
 
 
 def test_the_ts_has_every_string_of_the_code(tmp_path: Path) -> None:
-    """What lupdate finds in ui/*.py now is what the committed .ts translates."""
+    """What lupdate finds in ui/**/*.py now is what the committed .ts translates."""
     fresh = tmp_path / TS.name
     shutil.copy(TS, fresh)
-    sources = [str(p) for p in sorted((ROOT / "ui").glob("*.py"))]
+    sources = [str(p) for p in sorted((ROOT / "ui").rglob("*.py"))]
     subprocess.run(
         [tool("lupdate"), *sources, "-no-obsolete", "-locations", "none", "-ts", str(fresh)],
         check=True,
@@ -114,7 +114,7 @@ def test_every_context_is_one_the_code_translates_in() -> None:
     translate in "" too (a ``window.tr(...)`` would be filed under "window": wrong).
     """
     known = {""}
-    for path in (ROOT / "ui").glob("*.py"):
+    for path in (ROOT / "ui").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
