@@ -233,7 +233,7 @@ def test_ack_round_trip_across_two_hmi_cores_and_while_the_link_is_down(
         finally:
             await a1.close()
             await a2.close()
-            await s1.close()
+            await s1.aclose()
 
     asyncio.run(scenario())
     print(f"ack seen by the other HMI after {timings['ack_seen_by_other_ms']:.0f} ms (target 500)")

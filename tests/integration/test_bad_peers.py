@@ -316,6 +316,6 @@ def test_a_snapshot_naming_a_device_the_line_lacks_is_counted_not_raised(
                 assert session.links[0].is_up()  # the link stayed up
                 assert session.links[0].reconnects == 0
             finally:
-                await session.close()
+                await session.aclose()
 
     asyncio.run(main())

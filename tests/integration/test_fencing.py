@@ -52,7 +52,7 @@ def test_same_key_twice_executes_once(
             assert first.outcome is again.outcome is Outcome.EXECUTED
             assert first.command_id != again.command_id
         finally:
-            await s.close()
+            await s.aclose()
 
     asyncio.run(scenario())
     entries = journal(tmp_path / "journal-0.jsonl")
@@ -80,7 +80,7 @@ def test_stale_fencing_token_is_refused(
             res = await s.command("W0903", CommandOp.THROW_NORMAL, fencing_token=11)
             assert (res.outcome, res.reason_code) == (Outcome.REFUSED, "stale_token")
         finally:
-            await s.close()
+            await s.aclose()
 
     asyncio.run(scenario())
 
@@ -111,7 +111,7 @@ def test_a_retry_after_failover_is_not_executed_again(
             stale = await s.command("W0903", CommandOp.THROW_NORMAL, fencing_token=2)
             assert stale.reason_code == "stale_token"
         finally:
-            await s.close()
+            await s.aclose()
 
     asyncio.run(scenario())
     on_b = journal(tmp_path / "journal-B.jsonl")

@@ -84,7 +84,7 @@ def test_all_four_links_up_and_state_from_the_master(
             await until(lambda: all(lk.rtt_ms is not None for lk in session.links), 5, "RTTs")
             assert not session.alarms
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
 
@@ -120,7 +120,7 @@ def test_kill_master_fails_over_within_the_bound_and_matches_the_survivor(
             )
             ours = session.state.to_json()
         finally:
-            await session.close()
+            await session.aclose()
         survivor = cli_state(pair.endpoints[2])
         for kind in ("sections", "switches", "signals", "routes"):
             strip = [{k: v for k, v in r.items() if k != "since_ms"} for r in ours[kind]]  # type: ignore[attr-defined]
@@ -179,7 +179,7 @@ def test_paused_master_pending_command_fails_with_a_reason_then_old_master_steps
         finally:
             if a.proc is not None:
                 os.kill(a.pid, signal.SIGCONT)
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
 
@@ -225,7 +225,7 @@ def test_cutting_one_network_interrupts_nothing_and_both_fails_over_to_standby_s
             a_net1.restore()
             await until(lambda: following(session, "A"), 15, "back on A")
         finally:
-            await session.close()
+            await session.aclose()
             for r in relays:
                 await r.close()
 
@@ -252,6 +252,6 @@ def test_two_masters_follow_the_higher_epoch_and_raise_an_alarm(
             assert "dual_master" not in session.alarms
             assert [a.active for a in alarms] == [True, False]
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())

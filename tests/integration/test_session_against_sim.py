@@ -58,7 +58,7 @@ def test_a_train_moves_from_one_section_to_the_next(
             # The new section joins the old one: a train moves along the track, never jumps.
             assert train.section in demo_line.neighbours(first[train.id])
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
 
@@ -89,7 +89,7 @@ def test_switch_throw_executed_and_refused_with_reason(
             assert res.reason_code == "route_locked"
             assert "locked in route R_SPD09_SDT09A" in res.reason
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
     journal = [json.loads(x) for x in (tmp_path / "journal-0.jsonl").read_text().splitlines()]
@@ -114,7 +114,7 @@ def test_observer_is_refused_before_sending(
             res = await session.command("W0903", CommandOp.THROW_REVERSE)
             assert (res.outcome, res.reason_code) == (Outcome.REFUSED, "not_authorised")
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
     assert (tmp_path / "journal-0.jsonl").read_text() == ""
@@ -130,7 +130,7 @@ def test_no_link_means_a_failed_outcome_not_a_hang(demo_line: Line) -> None:
             res = await session.command("W0903", CommandOp.THROW_REVERSE)
             assert (res.outcome, res.reason_code) == (Outcome.FAILED, "no_link")
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
 
@@ -156,6 +156,6 @@ def test_killed_server_marks_the_state_stale_at_once(
             res = await session.command("W0903", CommandOp.THROW_REVERSE)
             assert (res.outcome, res.reason_code) == (Outcome.FAILED, "no_link")
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
