@@ -397,8 +397,8 @@ def full_replay(bootstrap: str, day: Day) -> float:
 @dataclass(frozen=True, slots=True)
 class Qt:
     app: Any  # the QApplication
-    table_model: Any  # ui.alarmlist.AlarmTableModel
-    bridge: Any  # ui.alarmlist.AlarmBridge
+    table_model: Any  # ui.alarmtable.AlarmTableModel
+    bridge: Any  # ui.bridge.AlarmBridge
 
 
 def load_qt() -> tuple[Qt | None, str]:
@@ -407,7 +407,8 @@ def load_qt() -> tuple[Qt | None, str]:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication
 
-        from ui.alarmlist import AlarmBridge, AlarmTableModel
+        from ui.alarmtable import AlarmTableModel
+        from ui.bridge import AlarmBridge
     except Exception as exc:  # no Qt here: the list alone, and say so
         return None, f"{type(exc).__name__}: {exc}"
     app = QApplication.instance() or QApplication([sys.argv[0]])

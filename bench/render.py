@@ -48,6 +48,8 @@ from app.alarms.records import AlarmEvent, EventType, Priority, Record, RecordTy
 from app.alarms.service import AlarmService
 from app.comms.link import LinkInfo, LinkState
 from app.config import load_line
+from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
+from app.control.service import ControlService
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.state import (
@@ -119,8 +121,28 @@ class BenchSession:
     def link_infos(self) -> list[LinkInfo]:
         return list(self.links)
 
-    async def command(self, device: str, op: CommandOp) -> CommandResult:
+    async def wait_commandable(self, timeout_s: float) -> bool:
+        return True
+
+    async def command(self, device: str, op: CommandOp, **_kw: Any) -> CommandResult:
         return CommandResult("bench", device, op, Outcome.REFUSED, "benchmark")
+
+
+def bench_control(session: BenchSession) -> ControlService:
+    """The window's control services as without Redis (the single-workstation lock)."""
+    lock = LocalDeviceLock()
+    audit = AuditLog(None)
+    pipeline = CommandPipeline(
+        session,
+        session.line,
+        dispatcher=session.dispatcher,
+        workstation=session.node,
+        lock=lock,
+        authority=None,
+        audit=audit,
+        zone_of=session.state.zone_of,
+    )
+    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
 
 
 def main_line_paths(line: Line) -> list[tuple[Direction, list[tuple[str, int]]]]:
@@ -329,7 +351,7 @@ def build_variant(name: str, line: Line, trains: int, clocks: dict[int, PaintClo
 
     session = BenchSession(line)
     alarms = AlarmService(FeedSettings("127.0.0.1:1"), sender=None, ack_op=None)
-    window = MainWindow(session, None, alarms)
+    window = MainWindow(session, bench_control(session), alarms)
     if name == "baseline":
         window.scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         window.view.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)

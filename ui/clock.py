@@ -1,9 +1,16 @@
-"""Times on screen: every clock time the window shows is in the line's time zone."""
+"""Times on screen: every clock time the window shows is in the line's time zone.
+
+The one place the views turn milliseconds into what a dispatcher reads; the
+clocks themselves are the core's (:mod:`app.clock`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.clock import ClockMs, mono_ms, wall_ms
 
 EPOCH_2000_MS = 946_684_800_000  # a "time" before this is not a clock time (simulated, unset)
 
@@ -16,8 +23,37 @@ def line_zone(name: str) -> dt.tzinfo | None:
         return None
 
 
+def time_text(ms: int, tz: dt.tzinfo | None) -> str:
+    """``HH:MM:SS`` of the wall-clock time ``ms`` (ms since the epoch) in ``tz``."""
+    return f"{dt.datetime.fromtimestamp(ms / 1000, tz):%H:%M:%S}"
+
+
 def clock_text(ms: int, tz: dt.tzinfo | None) -> str:
     """``HH:MM:SS`` of a wall-clock time in ``tz``; "" when ``ms`` is not a clock time."""
     if ms < EPOCH_2000_MS:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000, tz).strftime("%H:%M:%S")
+    return time_text(ms, tz)
+
+
+def now_text(tz: dt.tzinfo | None) -> str:
+    """``HH:MM:SS`` now, in ``tz`` (event log and command log lines)."""
+    return time_text(wall_ms(), tz)
+
+
+def date_time_text(tz: dt.tzinfo | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` now, in ``tz`` (the status bar's clock)."""
+    return f"{dt.datetime.now(tz):%Y-%m-%d %H:%M:%S}"
+
+
+def since_when_text(mono: int, clock: ClockMs, tz: dt.tzinfo | None) -> str:
+    """A moment on the monotonic ``clock`` as the wall-clock time it was, and how long ago:
+    ``14:02:37 (12 s)``."""
+    ago = max(0, clock() - mono)
+    return f"{time_text(wall_ms() - ago, tz)} ({ago // 1000} s)"
+
+
+def session_clock(session: Any) -> ClockMs:
+    """The monotonic clock a session stamps its reports with (``clock_ms``), else
+    :func:`app.clock.mono_ms` (the session's own default)."""
+    clock = getattr(session, "clock_ms", None)
+    return clock if callable(clock) else mono_ms

@@ -1,16 +1,11 @@
-"""Coupling and uncoupling (联挂解编) in the window: consists on the schematic, the dock, menus.
+"""Coupling and uncoupling (联挂解编) in the window: the dock, the schematic, the menus.
 
-- On the schematic a consist of two or more units is drawn at its head unit: the
-  units' boxes joined end to end with a coupler, each with its number, the
-  master cab marked with a filled "M" tab at that unit's leading end. The other
-  units' own markers are hidden while they ride in the consist. The outline
-  tells how far the reports stand behind it: solid when confirmed, dashed amber
-  with "?" while unconfirmed (units disagree, or a new state not yet confirmed),
-  red with 双主/无主 for a cab fault, dotted grey with "?" when reports were lost.
+- On the schematic a consist of two or more units is drawn at its head unit
+  (:mod:`ui.consists`).
 - The *Coupling* dock lists every consist and its units: state, cab roles,
   since-when, and how old each unit's last report is.
 - :func:`add_coupling_actions` puts Couple (联挂) / Uncouple (解编) in a train's
-  context menu; they go through the window's confirmation and command pipeline.
+  context menu; they go through the window's command flow (:mod:`ui.commands`).
 
 Everything here reads the session's :class:`~app.model.coupling.CouplingTracker`;
 nothing here decides a state.
@@ -19,46 +14,25 @@ nothing here decides a state.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QGraphicsItem,
-    QMenu,
-    QStyleOptionGraphicsItem,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QWidget,
-)
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from app.alarms.service import AlarmService
+from app.clock import ClockMs
 from app.events import Event
-from app.model.commands import CommandOp, parse_train_device, train_device
-from app.model.coupling import (
-    ConsistState,
-    ConsistView,
-    CouplingChanges,
-    CouplingTracker,
-)
+from app.model.commands import CommandOp, train_device
+from app.model.coupling import ConsistState, ConsistView, CouplingChanges, CouplingTracker
+from app.model.devices import DeviceRef
 from app.model.state import CabRole, TrainState
 from app.session import LocalAlarm
-from ui import style
-from ui.dialogs import CommandRequest, op_text
-from ui.items import TRAIN_W, TrainItem, Z, draw_held_badge
-
-if TYPE_CHECKING:
-    from ui.mainwindow import MainWindow
+from ui.bridge import Coalescer
+from ui.clock import since_when_text
+from ui.consists import FAULT, UNCONFIRMED, UNKNOWN, ConsistOverlay, Look, consist_name, look_of
+from ui.host import Host
 
 REFRESH_MS = 100
-UNIT_GAP = 3.0  # scene units between two unit boxes: the coupler
-
-COUPLED_EDGE = QColor("#4cc3ff")
-UNCONFIRMED = style.ATTENTION
-FAULT = style.LINK_DOWN
-UNKNOWN = style.TEXT_MUTED
 
 
 def state_text(state: ConsistState) -> str:
@@ -83,202 +57,6 @@ def cab_text(cab: CabRole) -> str:
     }[cab]
 
 
-class Look:
-    """How a consist is drawn: confirmed, unconfirmed, fault or unknown."""
-
-    CONFIRMED = "confirmed"
-    UNCONFIRMED = "unconfirmed"
-    FAULT = "fault"
-    UNKNOWN = "unknown"
-
-
-def look_of(view: ConsistView) -> str:
-    if view.fault:
-        return Look.FAULT
-    if view.state is ConsistState.UNKNOWN:
-        return Look.UNKNOWN
-    return Look.CONFIRMED if view.confirmed else Look.UNCONFIRMED
-
-
-def consist_name(view: ConsistView) -> str:
-    return "+".join(u.number for u in view.ordered_units()) or str(view.id)
-
-
-class ConsistMark(QGraphicsItem):
-    """Drawn on the head unit's :class:`TrainItem` (a child: it moves with it)."""
-
-    def __init__(self, head: TrainItem) -> None:
-        super().__init__(head)
-        self.head = head
-        self.numbers: list[str] = []
-        self.master: int | None = None  # index of the master unit, None: not exactly one
-        self.masters: list[int] = []
-        self.look = Look.CONFIRMED
-        self.state = ConsistState.UNKNOWN
-        self.setZValue(Z.TRAIN + 1)
-        self._font = style.font(8.2, bold=True, mono=True)
-        self._small = style.font(6.0, bold=True)
-
-    def set_view(self, view: ConsistView) -> None:
-        units = view.ordered_units()
-        numbers = [u.number for u in units]
-        masters = [i for i, u in enumerate(units) if u.cab is CabRole.MASTER]
-        look = look_of(view)
-        if (numbers, masters, look, view.state) != (
-            self.numbers,
-            self.masters,
-            self.look,
-            self.state,
-        ):
-            if len(numbers) != len(self.numbers):
-                self.prepareGeometryChange()
-            self.numbers, self.masters, self.look, self.state = numbers, masters, look, view.state
-            self.update()
-
-    def unit_box(self, index: int) -> QRectF:
-        box = self.head.box()
-        return box.translated(-self.head.travel * index * (TRAIN_W + UNIT_GAP), 0)
-
-    def boundingRect(self) -> QRectF:
-        rect = self.head.box()
-        for i in range(1, max(1, len(self.numbers))):
-            rect = rect.united(self.unit_box(i))
-        shift = -self.head.travel * max(0, len(self.numbers) - 1) * (TRAIN_W + UNIT_GAP)
-        rect = rect.united(self.head.held_badge().translated(shift, 0))
-        return rect.adjusted(-4, -9, 4, 4)
-
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionGraphicsItem,
-        widget: QWidget | None = None,
-    ) -> None:
-        if not self.numbers:
-            return
-        stale = self.head.stale
-        colour = {
-            Look.CONFIRMED: COUPLED_EDGE,
-            Look.UNCONFIRMED: UNCONFIRMED,
-            Look.FAULT: FAULT,
-            Look.UNKNOWN: UNKNOWN,
-        }[self.look]
-        if stale:
-            colour = style.TRACK_STALE
-        # the trailing units' boxes (the head unit's own box is the TrainItem's)
-        for i in range(1, len(self.numbers)):
-            box = self.unit_box(i)
-            painter.setPen(QPen(style.TRAIN_EDGE if not stale else style.TRACK_STALE, 0.6))
-            muted = stale or self.look == Look.UNKNOWN
-            painter.setBrush(style.TRAIN_FILL if not muted else style.BACKGROUND)
-            painter.drawRoundedRect(box, 1.2, 1.2)
-            painter.setPen(style.TRAIN_TEXT if not muted else style.TEXT_MUTED)
-            painter.setFont(self._font)
-            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), self.numbers[i])
-            # the coupler between this box and the one ahead of it
-            ahead = self.unit_box(i - 1)
-            x0 = ahead.left() if self.head.travel > 0 else ahead.right()
-            x1 = box.right() if self.head.travel > 0 else box.left()
-            cy = box.center().y()
-            painter.setPen(QPen(colour, 1.2))
-            painter.drawLine(QPointF(x0, cy - 1.5), QPointF(x1, cy - 1.5))
-            painter.drawLine(QPointF(x0, cy + 1.5), QPointF(x1, cy + 1.5))
-        # the outline around the whole consist, by how far the reports stand behind it
-        whole = self.head.box()
-        for i in range(1, len(self.numbers)):
-            whole = whole.united(self.unit_box(i))
-        pen = QPen(colour, 1.4 if self.look == Look.FAULT else 1.0)
-        pen.setStyle(
-            {
-                Look.CONFIRMED: Qt.PenStyle.SolidLine,
-                Look.UNCONFIRMED: Qt.PenStyle.DashLine,
-                Look.FAULT: Qt.PenStyle.SolidLine,
-                Look.UNKNOWN: Qt.PenStyle.DotLine,
-            }[self.look]
-        )
-        if self.look == Look.CONFIRMED and self.state in (
-            ConsistState.COUPLING,
-            ConsistState.UNCOUPLING,
-        ):
-            pen.setStyle(Qt.PenStyle.DashDotLine)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRoundedRect(whole.adjusted(-1.6, -1.6, 1.6, 1.6), 2.0, 2.0)
-        # the master cab: an "M" tab at the leading end of the master unit's box
-        for index in self.masters:
-            if index >= len(self.numbers):
-                continue
-            box = self.unit_box(index)
-            lead_x = box.right() if self.head.travel > 0 else box.left()
-            tab = QRectF(0, 0, 6.0, 6.0)
-            tab.moveCenter(QPointF(lead_x - self.head.travel * 3.6, box.top() - 3.4))
-            painter.setPen(Qt.PenStyle.NoPen)
-            if self.look == Look.UNKNOWN or stale:
-                painter.setBrush(UNKNOWN)  # the last reported roles: not fresh
-            else:
-                painter.setBrush(FAULT if len(self.masters) > 1 else COUPLED_EDGE)
-            painter.drawRect(tab)
-            painter.setPen(style.TRAIN_TEXT)
-            painter.setFont(self._small)
-            painter.drawText(tab, int(Qt.AlignmentFlag.AlignCenter), "M")
-        # a held consist (扣车): the badge at the tail of the last unit, not under the coupler
-        if self.head.train.held and not stale and len(self.numbers) > 1:
-            shift = -self.head.travel * (len(self.numbers) - 1) * (TRAIN_W + UNIT_GAP)
-            draw_held_badge(painter, self.head.held_badge().translated(shift, 0))
-        # what is wrong, above the consist
-        note = {
-            ConsistState.DUAL_MASTER: "双主",
-            ConsistState.NO_MASTER: "无主",
-        }.get(self.state)
-        if note is None and self.look in (Look.UNCONFIRMED, Look.UNKNOWN):
-            note = "?"
-        if note:
-            painter.setPen(colour)
-            painter.setFont(self._small)
-            at = QRectF(whole.left(), whole.top() - 9.5, whole.width(), 7.5)
-            painter.drawText(at, int(Qt.AlignmentFlag.AlignCenter), note)
-
-
-class ConsistOverlay:
-    """Keeps a :class:`ConsistMark` on each consist's head unit; hides riding units."""
-
-    def __init__(self, items: dict[int, TrainItem]) -> None:
-        self.items = items
-        self.marks: dict[int, ConsistMark] = {}  # consist id -> mark
-        self.hidden: set[int] = set()
-
-    def apply(self, tracker: CouplingTracker) -> None:
-        wanted: dict[int, ConsistView] = {}
-        for view in tracker.consists():
-            units = view.ordered_units()
-            if len(units) > 1 or look_of(view) != Look.CONFIRMED:
-                wanted[view.id] = view
-        hide: set[int] = set()
-        for cid, view in wanted.items():
-            units = [u for u in view.ordered_units() if u.unit in self.items]
-            if not units:
-                continue
-            head = self.items[units[0].unit]
-            mark = self.marks.get(cid)
-            if mark is None or mark.head is not head or mark.scene() is None:
-                if mark is not None and mark.scene() is not None:
-                    mark.scene().removeItem(mark)
-                mark = ConsistMark(head)
-                self.marks[cid] = mark
-            mark.set_view(view)
-            hide.update(u.unit for u in units[1:])
-        for cid in [c for c in self.marks if c not in wanted]:
-            mark = self.marks.pop(cid)
-            if mark.scene() is not None:
-                mark.scene().removeItem(mark)
-        for uid in hide - self.hidden:
-            if uid in self.items:
-                self.items[uid].setVisible(False)
-        for uid in self.hidden - hide:
-            if uid in self.items:
-                self.items[uid].setVisible(True)
-        self.hidden = hide
-
-
 class CouplingDock(QDockWidget):
     """Every consist and its units: state, cab roles, since-when, report ages."""
 
@@ -289,7 +67,7 @@ class CouplingDock(QDockWidget):
         tracker: CouplingTracker,
         *,
         tz: dt.tzinfo | None,
-        clock_ms: Callable[[], int],
+        clock_ms: ClockMs,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(self.tr("Coupling (联挂解编)"), parent)
@@ -316,9 +94,7 @@ class CouplingDock(QDockWidget):
 
     def _since(self, mono_ms: int) -> str:
         """A monotonic time as the wall-clock time it was, and how long ago."""
-        ago = max(0, self.clock_ms() - mono_ms)
-        wall = dt.datetime.fromtimestamp(time.time() - ago / 1000, self.tz)
-        return f"{wall:%H:%M:%S} ({ago // 1000} s)"
+        return since_when_text(mono_ms, self.clock_ms, self.tz)
 
     def refresh(self) -> None:
         seen = set()
@@ -401,45 +177,45 @@ class CouplingDock(QDockWidget):
 class CouplingView(QObject):
     """The window's coupling parts: the dock, the schematic overlay, local alarms."""
 
-    def __init__(self, window: MainWindow, tracker: CouplingTracker, changed: Event[Any]) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        host: Host,
+        tracker: CouplingTracker,
+        changed: Event[CouplingChanges],
+        alarms: AlarmService | None,
+        clock_ms: ClockMs,
+    ) -> None:
+        super().__init__(host.main_window)
+        self.host = host
         self.tracker = tracker
         self.changed = changed
-        clock = getattr(window.session, "_clock_ms", None)
-        self.clock_ms: Callable[[], int] = (
-            clock if callable(clock) else (lambda: time.monotonic_ns() // 1_000_000)
-        )
-        self.overlay = ConsistOverlay(window.scene.train_items)
-        self.dock = CouplingDock(tracker, tz=window._tz, clock_ms=self.clock_ms, parent=window)
+        self.alarms = alarms  # local alarms go to its list, when there is one
+        self.clock_ms = clock_ms  # the tracker's clock (monotonic ms)
+        self.overlay = ConsistOverlay(host.scene.train_items)
+        self.dock = CouplingDock(tracker, tz=host.tz, clock_ms=clock_ms, parent=host.main_window)
         self.dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.log_menu.addAction(self.dock.toggleViewAction())
-        self.dock.focusDevice.connect(window.focus_device)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        host.add_dock(self.dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock.focusDevice.connect(host.focus_device)
+        # the session tells every change; the view follows at most every REFRESH_MS
+        self.changes = Coalescer(
+            CouplingChanges, lambda _c: self.refresh(), self, REFRESH_MS, ready=lambda _c: True
+        )
         self._ages = QTimer(self)
         self._ages.setInterval(1000)
         self._ages.timeout.connect(self.dock.refresh)
         self._ages.start()
-        changed.connect(self._on_changed)
-        window.bridge.stateChanged.connect(lambda _c: self.refresh())  # train items come and go
-        window.bridge.alarmRaised.connect(self._on_alarm)
+        changed.connect(self.changes.add)
+        host.bridge.stateChanged.connect(lambda _c: self.refresh())  # train items come and go
+        host.bridge.alarmRaised.connect(self._on_alarm)
         self.refresh()
 
     def detach(self) -> None:
-        self.changed.disconnect(self._on_changed)
-        self._timer.stop()
+        self.changed.disconnect(self.changes.add)
+        self.changes.stop()
         self._ages.stop()
-
-    def _on_changed(self, _changes: CouplingChanges) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
 
     def refresh(self) -> None:
         self.overlay.apply(self.tracker)
@@ -447,34 +223,29 @@ class CouplingView(QObject):
 
     def _on_alarm(self, alarm: LocalAlarm) -> None:
         """Local alarms (the consists' cab faults among them) into the alarm list."""
-        service = self.window.alarms
-        if service is None:
+        if self.alarms is None:
             return
         _kind, _, consist = alarm.code.partition(":")
         device = train_device(int(consist)) if consist.isdigit() else ""
-        service.local(alarm.code, alarm.text, alarm.active, alarm.time_ms, device=device)
+        self.alarms.local(alarm.code, alarm.text, alarm.active, alarm.time_ms, device=device)
 
 
-def install(window: MainWindow) -> CouplingView | None:
-    """The coupling parts for ``window``, if its session confirms consists."""
-    tracker = getattr(window.session, "coupling", None)
-    changed = getattr(window.session, "coupling_changed", None)
+def install(host: Host, alarms: AlarmService | None, clock_ms: ClockMs) -> CouplingView | None:
+    """The coupling parts for the window, if its session confirms consists."""
+    tracker = getattr(host.session, "coupling", None)
+    changed: Any = getattr(host.session, "coupling_changed", None)
     if not isinstance(tracker, CouplingTracker) or not isinstance(changed, Event):
         return None
-    return CouplingView(window, tracker, changed)
+    return CouplingView(host, tracker, changed, alarms, clock_ms)
 
 
 def add_coupling_actions(
-    window: MainWindow,
-    menu: QMenu,
-    device: str,
-    train: TrainState | None,
-    blocked: str,
+    host: Host, menu: QMenu, device: DeviceRef, train: TrainState | None
 ) -> None:
-    """Couple (联挂) / Uncouple (解编) in a train's context menu, through the pipeline."""
+    """Couple (联挂) / Uncouple (解编) in a train's context menu, through the command flow."""
     translate = QCoreApplication.translate
-    tracker = getattr(window.session, "coupling", None)
-    train_id = parse_train_device(device)
+    tracker = getattr(host.session, "coupling", None)
+    train_id = device.train_id
     view = (
         tracker.consist_of(train_id)
         if isinstance(tracker, CouplingTracker) and train_id is not None
@@ -512,12 +283,8 @@ def add_coupling_actions(
             translate("Coupling", "not a confirmed, stopped consist"),
         ),
     ):
-        action = menu.addAction(op_text(op))
-        action.setObjectName(op.value)
-        action.setEnabled(not blocked and train is not None and enabled)
-        if train is not None and not enabled:
-            action.setToolTip(why)
-        request = CommandRequest(
-            device, translate("Coupling", "train"), op, window._zone_text(device), detail
+        entry = host.command_entry(
+            menu, device, op, possible=train is not None and enabled, detail=detail
         )
-        action.triggered.connect(window._requester(request))
+        if train is not None and not enabled:
+            entry.action.setToolTip(why)

@@ -1,9 +1,10 @@
 """The confirmation step every command goes through before it is sent.
 
-Selecting an operation in a context menu is step one; this dialog is step two.
-It names the device, the operation and the control zone, and only an explicit
-click on the confirm button sends anything: the default button (the one Enter
-presses) is Cancel, and Escape or closing the window cancels too.
+Selecting an operation in a context menu is step one (the intent is built then,
+:mod:`ui.commands`); this dialog is step two. It names the device, the operation
+and the control zone, and only an explicit click on the confirm button sends
+anything: the default button (the one Enter presses) is Cancel, and Escape or
+closing the window cancels too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.control.pipeline import Intent
 from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.devices import DeviceKind, DeviceRef
 from ui import style
 
 
@@ -44,6 +47,15 @@ def op_text(op: CommandOp) -> str:
         CommandOp.ACK_ALARM: QCoreApplication.translate("Commands", "Acknowledge alarm"),
         CommandOp.SHELVE_ALARM: QCoreApplication.translate("Commands", "Shelve alarm"),
     }.get(op, op.value)
+
+
+def kind_text(kind: DeviceKind) -> str:
+    return {
+        DeviceKind.SWITCH: QCoreApplication.translate("Commands", "switch"),
+        DeviceKind.SIGNAL: QCoreApplication.translate("Commands", "signal"),
+        DeviceKind.ROUTE: QCoreApplication.translate("Commands", "route"),
+        DeviceKind.TRAIN: QCoreApplication.translate("Commands", "train"),
+    }[kind]
 
 
 def outcome_text(outcome: Outcome) -> str:
@@ -80,13 +92,16 @@ def result_text(result: CommandResult) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CommandRequest:
-    """A command the dispatcher picked, described for the confirmation dialog."""
+    """A command the dispatcher picked: its intent, described for the confirmation dialog."""
 
-    device: str
-    device_kind: str  # already translated: "switch", "route", "signal", "train"
-    op: CommandOp
+    device: DeviceRef
+    intent: Intent  # built at the gesture; the one sent on confirmation
     zone: str  # already formatted: "Z2 文庙渡线区 (Wenmiao crossover zone)", or ""
     detail: str = ""
+
+    @property
+    def op(self) -> CommandOp:
+        return self.intent.op
 
 
 class ConfirmCommandDialog(QDialog):
@@ -99,11 +114,9 @@ class ConfirmCommandDialog(QDialog):
         self.setModal(True)
         self.setObjectName("confirmCommandDialog")
 
-        heading = QLabel(
-            self.tr("{0} {1}: {2}?").format(
-                request.device_kind.capitalize(), request.device, op_text(request.op)
-            )
-        )
+        kind = kind_text(request.device.kind)
+        what = (kind.capitalize(), request.device.id, op_text(request.op))
+        heading = QLabel(self.tr("{0} {1}: {2}?").format(*what))
         heading.setObjectName("heading")
         font = heading.font()
         font.setBold(True)
@@ -111,7 +124,7 @@ class ConfirmCommandDialog(QDialog):
         heading.setFont(font)
 
         form = QFormLayout()
-        form.addRow(self.tr("Device:"), QLabel(f"{request.device_kind} {request.device}"))
+        form.addRow(self.tr("Device:"), QLabel(f"{kind} {request.device.id}"))
         form.addRow(self.tr("Operation:"), QLabel(op_text(request.op)))
         form.addRow(self.tr("Control zone:"), QLabel(request.zone or self.tr("(none)")))
         if request.detail:
@@ -127,7 +140,7 @@ class ConfirmCommandDialog(QDialog):
         buttons = QDialogButtonBox()
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.confirm_button = QPushButton(
-            self.tr("Confirm: {0} {1}").format(op_text(request.op), request.device)
+            self.tr("Confirm: {0} {1}").format(op_text(request.op), request.device.id)
         )
         self.confirm_button.setObjectName("confirmButton")
         self.cancel_button.setObjectName("cancelButton")

@@ -10,35 +10,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QBrush,
-    QColor,
     QContextMenuEvent,
     QKeyEvent,
     QPainter,
     QPainterPath,
-    QPen,
     QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
+from app.model.commands import parse_train_device
 from app.model.state import Changes, LineState, SwitchPosition
 from app.model.topology import Direction, Line, Section, Switch
 from app.model.track import nearest_end
 from ui import style
 from ui.clock import line_zone
-from ui.decor import PathItem, RectItem, StationLabel, TextItem
-from ui.items import (
-    SWITCH_GAP,
-    SectionItem,
-    SignalItem,
-    SwitchItem,
-    TrainItem,
-    Z,
-    held_badge_text,
-    padlock_path,
-)
+from ui.decor import PathItem, RectItem, StationLabel, TextItem, add_legend, add_row_furniture
+from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem, Z
 from ui.layout import Layout
+from ui.trains import TrainItem
 from ui.zones import ZoneBracket, ZoneLook
 
 BLINK_MS = 500
@@ -158,9 +148,10 @@ class SchematicScene(QGraphicsScene):
             centre = lay.point(st.x, mid_y)
             label.setPos(centre.x(), centre.y() - label.boundingRect().height() / 2)
             self.addItem(label)
-        self._build_row_furniture()
+        add_row_furniture(self, line, lay)
         self._build_zones()
-        self._build_legend()
+        #: where the legend strip lies (Help → Legend shows this part of the scene)
+        self.legend_rect = add_legend(self, lay)
         # Text and static shapes are drawn once into pixmaps and blitted after: with
         # trains moving everywhere most frames repaint most of the view, and
         # laying out hundreds of labels each time is what costs (bench render).
@@ -182,69 +173,6 @@ class SchematicScene(QGraphicsScene):
             y = lay.row_rect(0).top() + 6
         self.banner.setPos(lay.row_rect(0).center().x(), y)
         self.addItem(self.banner)
-
-    def _build_row_furniture(self) -> None:
-        """Direction labels at the start of each row; continuation marks at the cuts."""
-        lay = self.plan
-        small = style.font(5.6, bold=True)
-        for row in lay.rows:
-            x = lay.left_margin - 6
-            for y, text in (
-                (lay.down_y, QCoreApplication.translate("Schematic", "DOWN ▶")),
-                (lay.up_y, QCoreApplication.translate("Schematic", "◀ UP")),
-            ):
-                label = TextItem(text, small, style.TEXT_MUTED, Qt.AlignmentFlag.AlignRight)
-                label.setPos(x, y * lay.scale_y + row.dy)
-                self.addItem(label)
-        # chevrons after every track that runs on past the end of a row
-        cut_pen = QPen(style.TEXT_MUTED, 1.0)
-        ends = {i: lay.to_scene(row.x_end, 0, i).x() for i, row in enumerate(lay.rows[:-1])}
-        for sec in self.line.sections:
-            for piece in lay.section_pieces(sec):
-                end_x = ends.get(piece.row)
-                if end_x is None:
-                    continue
-                for p in (piece.line.p1(), piece.line.p2()):
-                    if abs(p.x() - end_x) > 1e-6:
-                        continue
-                    path = QPainterPath()
-                    for k in (0.0, 4.0):
-                        tip = p + QPointF(7.0 + k, 0)
-                        path.moveTo(tip + QPointF(-3.5, -3.5))
-                        path.lineTo(tip)
-                        path.lineTo(tip + QPointF(-3.5, 3.5))
-                    self.addItem(PathItem(path, cut_pen))
-        note = style.font(5.6)
-        for i in range(len(lay.rows) - 1):
-            cur_rect, nxt_rect = lay.row_rect(i), lay.row_rect(i + 1)
-            gap_top, gap_bottom = cur_rect.bottom(), nxt_rect.top()
-            nxt, cur = lay.rows[i + 1], lay.rows[i]
-            first = nxt.stations[0] if nxt.stations else None
-            last = cur.stations[-1] if cur.stations else None
-            if first is not None:
-                end_x = lay.to_scene(cur.x_end, 0, i).x() + 18
-                label = TextItem(
-                    QCoreApplication.translate(
-                        "Schematic", "continues on the next row: {0} {1} ▼"
-                    ).format(first.name_zh, first.name_en),
-                    note,
-                    style.TEXT_SECONDARY,
-                    Qt.AlignmentFlag.AlignRight,
-                )
-                label.setPos(end_x, gap_top + (gap_bottom - gap_top) * 0.25)
-                self.addItem(label)
-            if last is not None:
-                start_x = lay.to_scene(nxt.x_start, 0, i + 1).x() - 18
-                label = TextItem(
-                    QCoreApplication.translate(
-                        "Schematic", "▼ continued from the row above: {0} {1}"
-                    ).format(last.name_zh, last.name_en),
-                    note,
-                    style.TEXT_SECONDARY,
-                    Qt.AlignmentFlag.AlignLeft,
-                )
-                label.setPos(start_x, gap_top + (gap_bottom - gap_top) * 0.75)
-                self.addItem(label)
 
     def _build_zones(self) -> None:
         """Each control zone's extent as a bracket along the top of its rows.
@@ -279,110 +207,6 @@ class SchematicScene(QGraphicsScene):
     def set_zone_look(self, zone: str, look: ZoneLook) -> None:
         for bracket in self.zone_items.get(zone, ()):
             bracket.set_look(look)
-
-    def _build_legend(self) -> None:
-        lay = self.plan
-        last = lay.row_rect(len(lay.rows) - 1)
-        y = last.bottom() + 8
-        x = lay.left_margin
-        font = style.font(5.4)
-        entries: list[tuple[str, str, QColor]] = [
-            ("track", QCoreApplication.translate("Schematic", "free"), style.TRACK_FREE),
-            ("thick", QCoreApplication.translate("Schematic", "occupied"), style.TRACK_OCCUPIED),
-            ("track", QCoreApplication.translate("Schematic", "route set"), style.TRACK_ROUTE),
-            (
-                "dash",
-                QCoreApplication.translate("Schematic", "route setting"),
-                style.TRACK_ROUTE_SETTING,
-            ),
-            ("dash", QCoreApplication.translate("Schematic", "track fault"), style.TRACK_FAULT),
-            ("lamp", QCoreApplication.translate("Schematic", "stop"), style.ASPECT_STOP),
-            ("lamp", QCoreApplication.translate("Schematic", "proceed"), style.ASPECT_PROCEED),
-            ("lamp", QCoreApplication.translate("Schematic", "diverging"), style.ASPECT_DIVERGING),
-            ("hollow", QCoreApplication.translate("Schematic", "dark"), style.SIGNAL_DARK),
-            ("ring", QCoreApplication.translate("Schematic", "switch moving"), style.SWITCH_MOVING),
-            ("diamond", QCoreApplication.translate("Schematic", "switch lost"), style.SWITCH_LOST),
-            (
-                "square",
-                QCoreApplication.translate("Schematic", "switch blocked"),
-                style.SWITCH_BLOCKED,
-            ),
-            (
-                "padlock",
-                QCoreApplication.translate("Schematic", "switch locked"),
-                style.DISPATCHER_MARK,
-            ),
-            (
-                "cross",
-                QCoreApplication.translate("Schematic", "signal closed"),
-                style.DISPATCHER_MARK,
-            ),
-            ("badge", QCoreApplication.translate("Schematic", "train held"), style.TRAIN_HELD),
-        ]
-        for kind, text, colour in entries:
-            path = QPainterPath()
-            brush: QBrush | None = None
-            pen = QPen(colour, 1.2)
-            if kind in ("track", "dash", "thick"):
-                path.moveTo(x, y)
-                path.lineTo(x + 12, y)
-                width = style.TRACK_WIDTH
-                if kind == "thick":
-                    width *= style.OCCUPIED_WIDTH_FACTOR
-                pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
-                if kind == "dash":
-                    pen.setStyle(Qt.PenStyle.DashLine)
-                    pen.setDashPattern([2.0, 1.2])
-                w = 12.0
-            else:
-                if kind == "lamp":
-                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-                    brush = QBrush(colour)
-                    pen = QPen(colour.darker(140), 0.6)
-                elif kind in ("hollow", "ring"):
-                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-                elif kind == "diamond":
-                    path.moveTo(x + 3, y - 3.5)
-                    path.lineTo(x + 6.5, y)
-                    path.lineTo(x + 3, y + 3.5)
-                    path.lineTo(x - 0.5, y)
-                    path.closeSubpath()
-                elif kind == "padlock":
-                    path = padlock_path(QPointF(x + 3, y))
-                    pen = QPen(colour, 1.0)
-                elif kind == "cross":
-                    path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-                    self.addItem(
-                        PathItem(
-                            path,
-                            QPen(style.ASPECT_STOP.darker(140), 0.6),
-                            QBrush(style.ASPECT_STOP),
-                        )
-                    )
-                    path = QPainterPath()
-                    for dy in (-3.5, 3.5):
-                        path.moveTo(x - 0.5, y - dy)
-                        path.lineTo(x + 6.5, y + dy)
-                elif kind == "badge":
-                    path.addRoundedRect(QRectF(x - 0.5, y - 3.5, 7, 7), 0.8, 0.8)
-                    brush = QBrush(colour)
-                    pen = QPen(style.TRAIN_HELD_TEXT, 0.5)
-                    badge = TextItem(
-                        held_badge_text(), style.font(4.4, bold=True), style.TRAIN_HELD_TEXT
-                    )
-                    badge.setPos(x + 3, y)
-                    badge.setZValue(Z.STATIC + 0.1)
-                    self.addItem(badge)
-                else:
-                    path.addRect(QRectF(x - 0.5, y - 3.5, 7, 7))
-                w = 6.0
-            self.addItem(PathItem(path, pen, brush))
-            label = TextItem(text, font, style.TEXT_SECONDARY, Qt.AlignmentFlag.AlignLeft)
-            label.setPos(x + w + 2.5, y)
-            self.addItem(label)
-            x += w + 2.5 + label.boundingRect().width() + 9
-        #: where the legend strip lies (Help → Legend shows this part of the scene)
-        self.legend_rect = QRectF(lay.left_margin - 4, y - 8, x - lay.left_margin + 4, 16)
 
     # -- live state ------------------------------------------------------------------------
 
@@ -515,6 +339,17 @@ class SchematicScene(QGraphicsScene):
             for item in found:
                 if isinstance(item, kind):
                     return item
+        return None
+
+    def device_item(self, device: str) -> QGraphicsItem | None:
+        """The item drawing ``device``: a switch, a signal, a section or a train (train:<id>)."""
+        train_id = parse_train_device(device)
+        if train_id is not None:
+            return self.train_items.get(train_id)
+        for items in (self.switch_items, self.signal_items, self.section_items):
+            item = items.get(device)
+            if item is not None:
+                return item
         return None
 
     def station_at(self, pos: QPointF) -> str | None:

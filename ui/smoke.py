@@ -21,9 +21,10 @@ from PySide6.QtWidgets import QApplication
 
 from app import __version__
 from app.config import Workstation
+from app.control.service import ControlService
 from app.model.topology import Line
 from app.session import DispatcherSession, Endpoint
-from app.wiring import build_session
+from app.wiring import build_control, build_session
 from ui.mainwindow import MainWindow
 
 #: Exit status when no snapshot arrived in time.
@@ -65,9 +66,12 @@ async def smoke_test(
             flush=True,
         )
         return NO_SNAPSHOT
+    # the window's command pipeline as with no Redis: nothing is commanded here
+    control = build_control(ws, session, redis_nodes=[])
     try:
-        painted = await paint_window(session)
+        painted = await paint_window(session, control)
     finally:
+        await control.aclose()
         await session.close()
     if painted.isNull():
         print("dispatcher-hmi: smoke test FAILED: Qt painted nothing", file=sys.stderr, flush=True)
@@ -83,9 +87,9 @@ async def smoke_test(
     return 0
 
 
-async def paint_window(session: DispatcherSession) -> QPixmap:
+async def paint_window(session: DispatcherSession, control: ControlService) -> QPixmap:
     """The main window (no Redis, no Kafka) with the live line, painted offscreen once."""
-    window = MainWindow(session)
+    window = MainWindow(session, control)
     window.resize(1280, 800)
     window.show()
     await asyncio.sleep(0.2)  # the bridge flushes the snapshot on the next frame

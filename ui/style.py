@@ -87,3 +87,8 @@ def font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
     f.setBold(bold)
     f.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
     return f
+
+
+def coloured(colour: QColor, text: str) -> str:
+    """``text`` in ``colour``, for a rich-text label (the status bar, the header)."""
+    return f'<span style="color:{colour.name()}">{text}</span>'

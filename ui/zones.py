@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.control.authority import AuthorityRefused, ZoneAuthority, ZoneAuthorityStore, ZoneMode
+from app.model.roles import Role
 from app.model.topology import ControlZone
 from ui import style
 from ui.clock import clock_text, line_zone
@@ -238,7 +239,7 @@ class ZoneDock(QDockWidget):
         self.status.setWordWrap(True)
         column.addWidget(self.status)
         self.setWidget(body)
-        supervisor = store.role.value == "supervisor"
+        supervisor = store.role is Role.SUPERVISOR
         self.force_button.setVisible(supervisor)
         self.mode_button.setVisible(supervisor)
         if self.line.zones:
@@ -307,15 +308,15 @@ class ZoneDock(QDockWidget):
         ok = self.store.available and state is not None
         me = self.store.who
         exclusive = ok and state is not None and state.mode is ZoneMode.EXCLUSIVE
-        observer = self.store.role.value == "observer"
+        watcher = not self.store.role.may_command
         mine = exclusive and state is not None and state.holder == me
         held_by_other = exclusive and state is not None and bool(state.holder) and not mine
         self.take_button.setEnabled(
-            exclusive and not observer and state is not None and not state.holder
+            exclusive and not watcher and state is not None and not state.holder
         )
         self.release_button.setEnabled(mine or (state is not None and me in state.requests))
         self.request_button.setEnabled(
-            held_by_other and not observer and state is not None and me not in state.requests
+            held_by_other and not watcher and state is not None and me not in state.requests
         )
         self.grant_button.setEnabled(mine and state is not None and bool(state.requests))
         self.force_button.setEnabled(exclusive)

@@ -232,46 +232,6 @@
         <translation>相同命令已发出，未重复发送</translation>
     </message>
     <message>
-        <source>show station</source>
-        <translation>显示车站</translation>
-    </message>
-    <message>
-        <source>show device</source>
-        <translation>显示设备</translation>
-    </message>
-    <message>
-        <source>show alarm</source>
-        <translation>显示报警</translation>
-    </message>
-    <message>
-        <source>ISCS (reference program)</source>
-        <translation>综合监控（参考程序）</translation>
-    </message>
-    <message>
-        <source>waiting for a hand-off from the dispatcher workstation…</source>
-        <translation>等待调度工作站转来的画面请求…</translation>
-    </message>
-    <message>
-        <source>Received (newest first):</source>
-        <translation>已收到（最新的在前）：</translation>
-    </message>
-    <message>
-        <source>station</source>
-        <translation>车站</translation>
-    </message>
-    <message>
-        <source>device</source>
-        <translation>设备</translation>
-    </message>
-    <message>
-        <source>alarm</source>
-        <translation>报警</translation>
-    </message>
-    <message>
-        <source>from {0} at {1}</source>
-        <translation>来自 {0}，{1}</translation>
-    </message>
-    <message>
         <source>exclusive</source>
         <translation>独占</translation>
     </message>
@@ -391,6 +351,116 @@
         <source>exclusive · mine · asked for by {0}</source>
         <translation>独占 · 本席 · {0} 申请控制权</translation>
     </message>
+    <message>
+        <source>show station</source>
+        <translation>显示车站</translation>
+    </message>
+    <message>
+        <source>show device</source>
+        <translation>显示设备</translation>
+    </message>
+    <message>
+        <source>show alarm</source>
+        <translation>显示报警</translation>
+    </message>
+    <message>
+        <source>ISCS (reference program)</source>
+        <translation>综合监控（参考程序）</translation>
+    </message>
+    <message>
+        <source>waiting for a hand-off from the dispatcher workstation…</source>
+        <translation>等待调度工作站转来的画面请求…</translation>
+    </message>
+    <message>
+        <source>Received (newest first):</source>
+        <translation>已收到（最新的在前）：</translation>
+    </message>
+    <message>
+        <source>station</source>
+        <translation>车站</translation>
+    </message>
+    <message>
+        <source>device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>alarm</source>
+        <translation>报警</translation>
+    </message>
+    <message>
+        <source>from {0} at {1}</source>
+        <translation>来自 {0}，{1}</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmAnnunciation</name>
+    <message>
+        <source>ALARMS STALE {0} s</source>
+        <translation>报警数据 {0} 秒未更新</translation>
+    </message>
+    <message>
+        <source>Alarms live</source>
+        <translation>报警实时</translation>
+    </message>
+    <message>
+        <source>lag {0}</source>
+        <translation>滞后 {0}</translation>
+    </message>
+    <message>
+        <source>Alarms catching up {0}%</source>
+        <translation>报警数据追赶中 {0}%</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>已过时</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Alarms: {0}</source>
+        <translation>报警：{0}</translation>
+    </message>
+    <message>
+        <source>topic {0}, offset {1}, lag {2}, malformed {3}</source>
+        <translation>主题 {0}，偏移 {1}，滞后 {2}，格式错误 {3}</translation>
+    </message>
+</context>
+<context>
+    <name>CommandFlow</name>
+    <message>
+        <source>observer workstation: commands disabled</source>
+        <translation>观察工作站：不能下达命令</translation>
+    </message>
+    <message>
+        <source>no live data: commands disabled</source>
+        <translation>无实时数据：不能下达命令</translation>
+    </message>
+    <message>
+        <source>master unreachable: commands disabled</source>
+        <translation>主服务器不可达：不能下达命令</translation>
+    </message>
+    <message>
+        <source>zone control unavailable (Redis down): commands refused</source>
+        <translation>控制权服务不可用（Redis 中断）：命令将被拒绝</translation>
+    </message>
+    <message>
+        <source>Not sent: {0} {1}: {2}</source>
+        <translation>未发送：{0} {1}：{2}</translation>
+    </message>
+    <message>
+        <source>Cancelled: {0} {1}</source>
+        <translation>已取消：{0} {1}</translation>
+    </message>
+    <message>
+        <source>Sending: {0} {1} …</source>
+        <translation>正在发送：{0} {1} …</translation>
+    </message>
+    <message>
+        <source>Confirmed: {0} {1}</source>
+        <translation>已确认：{0} {1}</translation>
+    </message>
 </context>
 <context>
     <name>Commands</name>
@@ -473,6 +543,22 @@
     <message>
         <source>outcome unknown</source>
         <translation>结果未知</translation>
+    </message>
+    <message>
+        <source>switch</source>
+        <translation>道岔</translation>
+    </message>
+    <message>
+        <source>signal</source>
+        <translation>信号机</translation>
+    </message>
+    <message>
+        <source>route</source>
+        <translation>进路</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>列车</translation>
     </message>
 </context>
 <context>
@@ -580,10 +666,6 @@
         <source>not a confirmed, stopped consist</source>
         <translation>不是已确认、停稳的编组</translation>
     </message>
-    <message>
-        <source>train</source>
-        <translation>列车</translation>
-    </message>
 </context>
 <context>
     <name>CouplingDock</name>
@@ -649,6 +731,98 @@
     </message>
 </context>
 <context>
+    <name>DeviceMenus</name>
+    <message>
+        <source>Switch {0}</source>
+        <translation>道岔 {0}</translation>
+    </message>
+    <message>
+        <source>Locked (单锁): unlock before throwing</source>
+        <translation>已单锁：须先单解才能转换</translation>
+    </message>
+    <message>
+        <source>Signal {0}</source>
+        <translation>信号机 {0}</translation>
+    </message>
+    <message>
+        <source>Set route</source>
+        <translation>排列进路</translation>
+    </message>
+    <message>
+        <source>Cancel route</source>
+        <translation>取消进路</translation>
+    </message>
+    <message>
+        <source>No routes start at this signal</source>
+        <translation>没有以此信号机为始端的进路</translation>
+    </message>
+    <message>
+        <source>Closed (封闭): reopen before setting a route</source>
+        <translation>已封闭：须先解封才能排列进路</translation>
+    </message>
+    <message>
+        <source>Train {0} (#{1})</source>
+        <translation>列车 {0}（#{1}）</translation>
+    </message>
+    <message>
+        <source>Train {0}</source>
+        <translation>列车 {0}</translation>
+    </message>
+    <message>
+        <source>train {0}, in section {1}</source>
+        <translation>列车 {0}，位于区段 {1}</translation>
+    </message>
+    <message>
+        <source>This train is no longer reported</source>
+        <translation>该列车已不再报告</translation>
+    </message>
+    <message>
+        <source>Follow on the schematic</source>
+        <translation>在站场图上跟踪</translation>
+    </message>
+    <message>
+        <source>Station {0} {1}</source>
+        <translation>车站 {0} {1}</translation>
+    </message>
+    <message>
+        <source>Show in station detail</source>
+        <translation>在车站详图中显示</translation>
+    </message>
+    <message>
+        <source>Show this station&apos;s alarms</source>
+        <translation>显示本站报警</translation>
+    </message>
+    <message>
+        <source>N</source>
+        <comment>switch normal</comment>
+        <translation>定</translation>
+    </message>
+    <message>
+        <source>R</source>
+        <comment>switch reverse</comment>
+        <translation>反</translation>
+    </message>
+    <message>
+        <source>to {0}</source>
+        <translation>至 {0}</translation>
+    </message>
+    <message>
+        <source>from {0} to {1}; sections {2}</source>
+        <translation>自 {0} 至 {1}；区段 {2}</translation>
+    </message>
+    <message>
+        <source>switches {0}</source>
+        <translation>道岔 {0}</translation>
+    </message>
+</context>
+<context>
+    <name>EventLogDock</name>
+    <message>
+        <source>Event log</source>
+        <translation>事件记录</translation>
+    </message>
+</context>
+<context>
     <name>FindDialog</name>
     <message>
         <source>Find</source>
@@ -661,6 +835,206 @@
     <message>
         <source>Nothing called {0} on this line</source>
         <translation>本线路上没有 {0}</translation>
+    </message>
+</context>
+<context>
+    <name>Finder</name>
+    <message>
+        <source>&amp;Find…</source>
+        <translation>查找(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>train {0}</source>
+        <translation>列车 {0}</translation>
+    </message>
+    <message>
+        <source>train</source>
+        <translation>列车</translation>
+    </message>
+    <message>
+        <source>Nothing called {0} on this line</source>
+        <translation>本线路上没有 {0}</translation>
+    </message>
+</context>
+<context>
+    <name>Header</name>
+    <message>
+        <source>Workstation {0} · {1} ({2})</source>
+        <translation>工作站 {0} · {1}（{2}）</translation>
+    </message>
+    <message>
+        <source>dispatcher</source>
+        <translation>调度员</translation>
+    </message>
+    <message>
+        <source>supervisor</source>
+        <translation>调度长</translation>
+    </message>
+    <message>
+        <source>observer</source>
+        <translation>观察员</translation>
+    </message>
+    <message>
+        <source>no live data</source>
+        <translation>无实时数据</translation>
+    </message>
+    <message>
+        <source>Trains</source>
+        <translation>列车</translation>
+    </message>
+    <message>
+        <source>Routes</source>
+        <translation>进路</translation>
+    </message>
+    <message>
+        <source>Occupied</source>
+        <translation>占用</translation>
+    </message>
+    <message>
+        <source>Switches reverse</source>
+        <translation>道岔反位</translation>
+    </message>
+    <message>
+        <source>moving</source>
+        <translation>转换中</translation>
+    </message>
+    <message>
+        <source>lost</source>
+        <translation>失表</translation>
+    </message>
+    <message>
+        <source>Track faults</source>
+        <translation>区段故障</translation>
+    </message>
+</context>
+<context>
+    <name>HelpMenu</name>
+    <message>
+        <source>&amp;Legend</source>
+        <translation>图例(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>快捷键(&amp;K)</translation>
+    </message>
+    <message>
+        <source>&amp;Diagnostics…</source>
+        <translation>诊断信息(&amp;D)…</translation>
+    </message>
+    <message>
+        <source>Legend</source>
+        <translation>图例</translation>
+    </message>
+    <message>
+        <source>Zoom about the mouse</source>
+        <translation>以鼠标为中心缩放</translation>
+    </message>
+    <message>
+        <source>Wheel</source>
+        <translation>滚轮</translation>
+    </message>
+    <message>
+        <source>Pan</source>
+        <translation>平移</translation>
+    </message>
+    <message>
+        <source>Drag</source>
+        <translation>拖动</translation>
+    </message>
+    <message>
+        <source>Device, station or alarm menu</source>
+        <translation>设备、车站或报警菜单</translation>
+    </message>
+    <message>
+        <source>Right-click</source>
+        <translation>右键单击</translation>
+    </message>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>快捷键</translation>
+    </message>
+    <message>
+        <source>Program: dispatcher-hmi {0}</source>
+        <translation>程序：dispatcher-hmi {0}</translation>
+    </message>
+    <message>
+        <source>Workstation file: {0}</source>
+        <translation>工作站配置文件：{0}</translation>
+    </message>
+    <message>
+        <source>Line: {0} {1} ({2})</source>
+        <translation>线路：{0} {1}（{2}）</translation>
+    </message>
+    <message>
+        <source>Resources: {0}</source>
+        <translation>资源目录：{0}</translation>
+    </message>
+    <message>
+        <source>Log file: {0}</source>
+        <translation>日志文件：{0}</translation>
+    </message>
+    <message>
+        <source>Logs and local data: {0}</source>
+        <translation>日志和本地数据：{0}</translation>
+    </message>
+    <message>
+        <source>Layout saved in: {0}</source>
+        <translation>布局保存位置：{0}</translation>
+    </message>
+    <message>
+        <source>ISCS program: {0}</source>
+        <translation>综合监控程序：{0}</translation>
+    </message>
+    <message>
+        <source>Diagnostics</source>
+        <translation>诊断信息</translation>
+    </message>
+</context>
+<context>
+    <name>IscsActions</name>
+    <message>
+        <source>Open in ISCS</source>
+        <translation>在综合监控中打开</translation>
+    </message>
+    <message>
+        <source>show station</source>
+        <translation>显示车站</translation>
+    </message>
+    <message>
+        <source>show device</source>
+        <translation>显示设备</translation>
+    </message>
+    <message>
+        <source>show alarm</source>
+        <translation>显示报警</translation>
+    </message>
+    <message>
+        <source>ISCS: {0} {1}</source>
+        <translation>综合监控：{0} {1}</translation>
+    </message>
+    <message>
+        <source>ISCS not keeping up: an older {0} was replaced by a newer one</source>
+        <translation>综合监控响应不及：较早的“{0}”请求已被新请求替代</translation>
+    </message>
+    <message>
+        <source>ISCS not running</source>
+        <translation>综合监控未运行</translation>
+    </message>
+    <message>
+        <source>ISCS starting</source>
+        <translation>综合监控启动中</translation>
+    </message>
+    <message>
+        <source>ISCS ready</source>
+        <translation>综合监控就绪</translation>
+    </message>
+    <message>
+        <source>ISCS NOT ANSWERING</source>
+        <translation>综合监控无响应</translation>
+    </message>
+    <message>
+        <source>pending {0}, delivered {1}, replaced {2}, launches {3}</source>
+        <translation>待发 {0}，已送达 {1}，被替代 {2}，启动次数 {3}</translation>
     </message>
 </context>
 <context>
@@ -827,6 +1201,18 @@
         <translation>{0} {1} — 调度员 {2}</translation>
     </message>
     <message>
+        <source>{0} is not on the schematic</source>
+        <translation>站场图上没有 {0}</translation>
+    </message>
+    <message>
+        <source>Demo: took control of zone {0}</source>
+        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
+        <translation>演示：已接管联锁区 {0} 的控制权</translation>
+    </message>
+</context>
+<context>
+    <name>MenuBar</name>
+    <message>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -867,401 +1253,6 @@ Version {0}</source>
     <message>
         <source>About Dispatcher HMI</source>
         <translation>关于调度工作站</translation>
-    </message>
-    <message>
-        <source>Workstation {0} · {1} ({2})</source>
-        <translation>工作站 {0} · {1}（{2}）</translation>
-    </message>
-    <message>
-        <source>dispatcher</source>
-        <translation>调度员</translation>
-    </message>
-    <message>
-        <source>supervisor</source>
-        <translation>调度长</translation>
-    </message>
-    <message>
-        <source>observer</source>
-        <translation>观察员</translation>
-    </message>
-    <message>
-        <source>no live data</source>
-        <translation>无实时数据</translation>
-    </message>
-    <message>
-        <source>Trains</source>
-        <translation>列车</translation>
-    </message>
-    <message>
-        <source>Routes</source>
-        <translation>进路</translation>
-    </message>
-    <message>
-        <source>Occupied</source>
-        <translation>占用</translation>
-    </message>
-    <message>
-        <source>Switches reverse</source>
-        <translation>道岔反位</translation>
-    </message>
-    <message>
-        <source>moving</source>
-        <translation>转换中</translation>
-    </message>
-    <message>
-        <source>lost</source>
-        <translation>失表</translation>
-    </message>
-    <message>
-        <source>Track faults</source>
-        <translation>区段故障</translation>
-    </message>
-    <message>
-        <source>Event log</source>
-        <translation>事件记录</translation>
-    </message>
-    <message>
-        <source>{0} is not on the schematic</source>
-        <translation>站场图上没有 {0}</translation>
-    </message>
-    <message>
-        <source>ALARMS STALE {0} s</source>
-        <translation>报警数据 {0} 秒未更新</translation>
-    </message>
-    <message>
-        <source>Alarms live</source>
-        <translation>报警实时</translation>
-    </message>
-    <message>
-        <source>lag {0}</source>
-        <translation>滞后 {0}</translation>
-    </message>
-    <message>
-        <source>Alarms catching up {0}%</source>
-        <translation>报警数据追赶中 {0}%</translation>
-    </message>
-    <message>
-        <source>stale</source>
-        <translation>已过时</translation>
-    </message>
-    <message>
-        <source>stopped</source>
-        <translation>已停止</translation>
-    </message>
-    <message>
-        <source>Alarms: {0}</source>
-        <translation>报警：{0}</translation>
-    </message>
-    <message>
-        <source>topic {0}, offset {1}, lag {2}, malformed {3}</source>
-        <translation>主题 {0}，偏移 {1}，滞后 {2}，格式错误 {3}</translation>
-    </message>
-    <message>
-        <source>Open in ISCS</source>
-        <translation>在综合监控中打开</translation>
-    </message>
-    <message>
-        <source>show station</source>
-        <translation>显示车站</translation>
-    </message>
-    <message>
-        <source>show device</source>
-        <translation>显示设备</translation>
-    </message>
-    <message>
-        <source>show alarm</source>
-        <translation>显示报警</translation>
-    </message>
-    <message>
-        <source>ISCS: {0} {1}</source>
-        <translation>综合监控：{0} {1}</translation>
-    </message>
-    <message>
-        <source>ISCS not keeping up: an older {0} was replaced by a newer one</source>
-        <translation>综合监控响应不及：较早的“{0}”请求已被新请求替代</translation>
-    </message>
-    <message>
-        <source>ISCS not running</source>
-        <translation>综合监控未运行</translation>
-    </message>
-    <message>
-        <source>ISCS starting</source>
-        <translation>综合监控启动中</translation>
-    </message>
-    <message>
-        <source>ISCS ready</source>
-        <translation>综合监控就绪</translation>
-    </message>
-    <message>
-        <source>ISCS NOT ANSWERING</source>
-        <translation>综合监控无响应</translation>
-    </message>
-    <message>
-        <source>pending {0}, delivered {1}, replaced {2}, launches {3}</source>
-        <translation>待发 {0}，已送达 {1}，被替代 {2}，启动次数 {3}</translation>
-    </message>
-    <message>
-        <source>Zone control available again</source>
-        <translation>控制权服务已恢复</translation>
-    </message>
-    <message>
-        <source>Zone control unavailable: commands refused</source>
-        <translation>控制权服务不可用：命令将被拒绝</translation>
-    </message>
-    <message>
-        <source>no command pipeline</source>
-        <translation>无命令通道</translation>
-    </message>
-    <message>
-        <source>single-workstation lock</source>
-        <translation>单工作站锁</translation>
-    </message>
-    <message>
-        <source>Redis up</source>
-        <translation>Redis 正常</translation>
-    </message>
-    <message>
-        <source>REDIS DOWN</source>
-        <translation>Redis 中断</translation>
-    </message>
-    <message>
-        <source>Zone control unavailable: every command is refused. {0}</source>
-        <translation>控制权服务不可用：所有命令均被拒绝。{0}</translation>
-    </message>
-    <message>
-        <source>Line state synchronised (seq {0})</source>
-        <translation>线路状态已同步（序号 {0}）</translation>
-    </message>
-    <message>
-        <source>Waiting for snapshot</source>
-        <translation>等待状态快照</translation>
-    </message>
-    <message>
-        <source>Line state synchronised</source>
-        <translation>线路状态已同步</translation>
-    </message>
-    <message>
-        <source>Line state not current: waiting for a snapshot</source>
-        <translation>线路状态不是最新：等待状态快照</translation>
-    </message>
-    <message>
-        <source>Link {0} {1}:{2} is {3}</source>
-        <translation>链路 {0} {1}:{2} {3}</translation>
-    </message>
-    <message>
-        <source>down</source>
-        <translation>中断</translation>
-    </message>
-    <message>
-        <source>connecting</source>
-        <translation>连接中</translation>
-    </message>
-    <message>
-        <source>handshake</source>
-        <translation>握手中</translation>
-    </message>
-    <message>
-        <source>up</source>
-        <translation>正常</translation>
-    </message>
-    <message>
-        <source>closing</source>
-        <translation>关闭中</translation>
-    </message>
-    <message>
-        <source>closed</source>
-        <translation>已关闭</translation>
-    </message>
-    <message>
-        <source>Server {0} at {1}:{2}: {3}</source>
-        <translation>服务器 {0}（{1}:{2}）：{3}</translation>
-    </message>
-    <message>
-        <source>role {0}, epoch {1}</source>
-        <translation>角色 {0}，任期 {1}</translation>
-    </message>
-    <message>
-        <source>round trip {0:.1f} ms</source>
-        <translation>往返时延 {0:.1f} ms</translation>
-    </message>
-    <message>
-        <source>last frame {0:.1f} s ago</source>
-        <translation>上一帧在 {0:.1f} 秒前</translation>
-    </message>
-    <message>
-        <source>reconnects {0}, bad frames {1}, bad datagrams {2}</source>
-        <translation>重连 {0} 次，错误帧 {1}，错误报文 {2}</translation>
-    </message>
-    <message>
-        <source>last error: {0}</source>
-        <translation>最近错误：{0}</translation>
-    </message>
-    <message>
-        <source>No server reachable</source>
-        <translation>所有服务器均不可达</translation>
-    </message>
-    <message>
-        <source>Master {0} (epoch {1})</source>
-        <translation>主服务器 {0}（任期 {1}）</translation>
-    </message>
-    <message>
-        <source>Master unreachable: showing standby {0}</source>
-        <translation>主服务器不可达：显示备服务器 {0} 的数据</translation>
-    </message>
-    <message>
-        <source>DUAL MASTER</source>
-        <translation>双主</translation>
-    </message>
-    <message>
-        <source>ALARM: {0}</source>
-        <translation>报警：{0}</translation>
-    </message>
-    <message>
-        <source>Cleared: {0}</source>
-        <translation>已恢复：{0}</translation>
-    </message>
-    <message>
-        <source>observer workstation: commands disabled</source>
-        <translation>观察工作站：不能下达命令</translation>
-    </message>
-    <message>
-        <source>no live data: commands disabled</source>
-        <translation>无实时数据：不能下达命令</translation>
-    </message>
-    <message>
-        <source>master unreachable: commands disabled</source>
-        <translation>主服务器不可达：不能下达命令</translation>
-    </message>
-    <message>
-        <source>zone control unavailable (Redis down): commands refused</source>
-        <translation>控制权服务不可用（Redis 中断）：命令将被拒绝</translation>
-    </message>
-    <message>
-        <source>Switch {0}</source>
-        <translation>道岔 {0}</translation>
-    </message>
-    <message>
-        <source>switch</source>
-        <translation>道岔</translation>
-    </message>
-    <message>
-        <source>Locked (单锁): unlock before throwing</source>
-        <translation>已单锁：须先单解才能转换</translation>
-    </message>
-    <message>
-        <source>Signal {0}</source>
-        <translation>信号机 {0}</translation>
-    </message>
-    <message>
-        <source>Set route</source>
-        <translation>排列进路</translation>
-    </message>
-    <message>
-        <source>Cancel route</source>
-        <translation>取消进路</translation>
-    </message>
-    <message>
-        <source>No routes start at this signal</source>
-        <translation>没有以此信号机为始端的进路</translation>
-    </message>
-    <message>
-        <source>signal</source>
-        <translation>信号机</translation>
-    </message>
-    <message>
-        <source>Closed (封闭): reopen before setting a route</source>
-        <translation>已封闭：须先解封才能排列进路</translation>
-    </message>
-    <message>
-        <source>Train {0} (#{1})</source>
-        <translation>列车 {0}（#{1}）</translation>
-    </message>
-    <message>
-        <source>Train {0}</source>
-        <translation>列车 {0}</translation>
-    </message>
-    <message>
-        <source>train {0}, in section {1}</source>
-        <translation>列车 {0}，位于区段 {1}</translation>
-    </message>
-    <message>
-        <source>train</source>
-        <translation>列车</translation>
-    </message>
-    <message>
-        <source>This train is no longer reported</source>
-        <translation>该列车已不再报告</translation>
-    </message>
-    <message>
-        <source>Follow on the schematic</source>
-        <translation>在站场图上跟踪</translation>
-    </message>
-    <message>
-        <source>Station {0} {1}</source>
-        <translation>车站 {0} {1}</translation>
-    </message>
-    <message>
-        <source>Show in station detail</source>
-        <translation>在车站详图中显示</translation>
-    </message>
-    <message>
-        <source>Show this station&apos;s alarms</source>
-        <translation>显示本站报警</translation>
-    </message>
-    <message>
-        <source>N</source>
-        <comment>switch normal</comment>
-        <translation>定</translation>
-    </message>
-    <message>
-        <source>R</source>
-        <comment>switch reverse</comment>
-        <translation>反</translation>
-    </message>
-    <message>
-        <source>to {0}</source>
-        <translation>至 {0}</translation>
-    </message>
-    <message>
-        <source>from {0} to {1}; sections {2}</source>
-        <translation>自 {0} 至 {1}；区段 {2}</translation>
-    </message>
-    <message>
-        <source>switches {0}</source>
-        <translation>道岔 {0}</translation>
-    </message>
-    <message>
-        <source>route</source>
-        <translation>进路</translation>
-    </message>
-    <message>
-        <source>Not sent: {0} {1}: {2}</source>
-        <translation>未发送：{0} {1}：{2}</translation>
-    </message>
-    <message>
-        <source>Cancelled: {0} {1}</source>
-        <translation>已取消：{0} {1}</translation>
-    </message>
-    <message>
-        <source>Sending: {0} {1} …</source>
-        <translation>正在发送：{0} {1} …</translation>
-    </message>
-    <message>
-        <source>Confirmed: {0} {1}</source>
-        <translation>已确认：{0} {1}</translation>
-    </message>
-    <message>
-        <source>Command error: {0}</source>
-        <translation>命令出错：{0}</translation>
-    </message>
-    <message>
-        <source>Demo: took control of zone {0}</source>
-        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
-        <translation>演示：已接管联锁区 {0} 的控制权</translation>
-    </message>
-    <message>
-        <source>{0} asks for zone {1} {2}: grant or keep it in Zone control</source>
-        <translation>{0} 申请联锁区 {1} {2} 的控制权：请在“控制权”中交出或保留</translation>
     </message>
 </context>
 <context>
@@ -1446,6 +1437,7 @@ Version {0}</source>
     <message>
         <source>Train {0} (#{1}) {2}, {3:.0f} km/h
 {4} +{5:.0f} m</source>
+        <extracomment>What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>列车 {0}（#{1}）{2}，{3:.0f} km/h
 {4} +{5:.0f} m</translation>
     </message>
@@ -1455,7 +1447,7 @@ Version {0}</source>
     </message>
     <message>
         <source>NO LIVE DATA: waiting for the server&apos;s snapshot</source>
-        <extracomment>the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end))</extracomment>
+        <extracomment>the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end)) where the legend strip lies (Help → Legend shows this part of the scene)</extracomment>
         <translation>无实时数据：等待服务器的状态快照</translation>
     </message>
     <message>
@@ -1527,11 +1519,79 @@ Version {0}</source>
     </message>
 </context>
 <context>
-    <name>Workspace</name>
+    <name>StatusBar</name>
     <message>
-        <source>&amp;Find…</source>
-        <translation>查找(&amp;F)…</translation>
+        <source>Line state synchronised (seq {0})</source>
+        <extracomment>Exit status when no snapshot arrived in time.</extracomment>
+        <translation>线路状态已同步（序号 {0}）</translation>
     </message>
+    <message>
+        <source>Waiting for snapshot</source>
+        <translation>等待状态快照</translation>
+    </message>
+    <message>
+        <source>Line state synchronised</source>
+        <translation>线路状态已同步</translation>
+    </message>
+    <message>
+        <source>Line state not current: waiting for a snapshot</source>
+        <translation>线路状态不是最新：等待状态快照</translation>
+    </message>
+    <message>
+        <source>Link {0} {1}:{2} is {3}</source>
+        <translation>链路 {0} {1}:{2} {3}</translation>
+    </message>
+    <message>
+        <source>Server {0} at {1}:{2}: {3}</source>
+        <translation>服务器 {0}（{1}:{2}）：{3}</translation>
+    </message>
+    <message>
+        <source>role {0}, epoch {1}</source>
+        <translation>角色 {0}，任期 {1}</translation>
+    </message>
+    <message>
+        <source>round trip {0:.1f} ms</source>
+        <translation>往返时延 {0:.1f} ms</translation>
+    </message>
+    <message>
+        <source>last frame {0:.1f} s ago</source>
+        <translation>上一帧在 {0:.1f} 秒前</translation>
+    </message>
+    <message>
+        <source>reconnects {0}, bad frames {1}, bad datagrams {2}</source>
+        <translation>重连 {0} 次，错误帧 {1}，错误报文 {2}</translation>
+    </message>
+    <message>
+        <source>last error: {0}</source>
+        <translation>最近错误：{0}</translation>
+    </message>
+    <message>
+        <source>No server reachable</source>
+        <translation>所有服务器均不可达</translation>
+    </message>
+    <message>
+        <source>Master {0} (epoch {1})</source>
+        <translation>主服务器 {0}（任期 {1}）</translation>
+    </message>
+    <message>
+        <source>Master unreachable: showing standby {0}</source>
+        <translation>主服务器不可达：显示备服务器 {0} 的数据</translation>
+    </message>
+    <message>
+        <source>DUAL MASTER</source>
+        <translation>双主</translation>
+    </message>
+    <message>
+        <source>ALARM: {0}</source>
+        <translation>报警：{0}</translation>
+    </message>
+    <message>
+        <source>Cleared: {0}</source>
+        <translation>已恢复：{0}</translation>
+    </message>
+</context>
+<context>
+    <name>Workspace</name>
     <message>
         <source>&amp;Reset layout</source>
         <translation>恢复默认布局(&amp;R)</translation>
@@ -1545,20 +1605,7 @@ Version {0}</source>
         <translation>缩略图(&amp;M)</translation>
     </message>
     <message>
-        <source>&amp;Legend</source>
-        <translation>图例(&amp;L)</translation>
-    </message>
-    <message>
-        <source>&amp;Keyboard shortcuts</source>
-        <translation>快捷键(&amp;K)</translation>
-    </message>
-    <message>
-        <source>&amp;Diagnostics…</source>
-        <translation>诊断信息(&amp;D)…</translation>
-    </message>
-    <message>
         <source>No longer following a train</source>
-        <extracomment>where the legend strip lies (Help → Legend shows this part of the scene) Exit status when no snapshot arrived in time. What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>已停止跟踪列车</translation>
     </message>
     <message>
@@ -1570,80 +1617,8 @@ Version {0}</source>
         <translation>正在跟踪列车 {0}（拖动画面或按 Esc 停止）</translation>
     </message>
     <message>
-        <source>train {0}</source>
-        <translation>列车 {0}</translation>
-    </message>
-    <message>
-        <source>train</source>
-        <translation>列车</translation>
-    </message>
-    <message>
-        <source>Nothing called {0} on this line</source>
-        <translation>本线路上没有 {0}</translation>
-    </message>
-    <message>
-        <source>Legend</source>
-        <translation>图例</translation>
-    </message>
-    <message>
         <source>Abnormal states differ in shape or line pattern as well as colour: a fault is dashed, a lost switch is a diamond, a blocked one a square, a closed signal is crossed, a held train carries a badge.</source>
         <translation>异常状态除颜色外还以形状或线型区分：故障为虚线，失表道岔为菱形，卡阻道岔为方形，封闭信号机带叉，扣车列车带标记。</translation>
-    </message>
-    <message>
-        <source>Zoom about the mouse</source>
-        <translation>以鼠标为中心缩放</translation>
-    </message>
-    <message>
-        <source>Wheel</source>
-        <translation>滚轮</translation>
-    </message>
-    <message>
-        <source>Pan</source>
-        <translation>平移</translation>
-    </message>
-    <message>
-        <source>Drag</source>
-        <translation>拖动</translation>
-    </message>
-    <message>
-        <source>Device, station or alarm menu</source>
-        <translation>设备、车站或报警菜单</translation>
-    </message>
-    <message>
-        <source>Right-click</source>
-        <translation>右键单击</translation>
-    </message>
-    <message>
-        <source>Keyboard shortcuts</source>
-        <translation>快捷键</translation>
-    </message>
-    <message>
-        <source>Program: dispatcher-hmi {0}</source>
-        <translation>程序：dispatcher-hmi {0}</translation>
-    </message>
-    <message>
-        <source>Workstation file: {0}</source>
-        <translation>工作站配置文件：{0}</translation>
-    </message>
-    <message>
-        <source>Line: {0} {1} ({2})</source>
-        <translation>线路：{0} {1}（{2}）</translation>
-    </message>
-    <message>
-        <source>Resources: {0}</source>
-        <translation>资源目录：{0}</translation>
-    </message>
-    <message>
-        <source>Log file: {0}</source>
-        <translation>日志文件：{0}</translation>
-    </message>
-    <message>
-        <source>Logs and local data: {0}</source>
-        <translation>日志和本地数据：{0}</translation>
-    </message>
-    <message>
-        <source>Layout saved in: {0}</source>
-        <translation>布局保存位置：{0}</translation>
     </message>
     <message>
         <source>Workstation {0}, dispatcher {1}, role {2}</source>
@@ -1661,13 +1636,36 @@ Version {0}</source>
         <source>Alarms: topic {0}, offset {1}, lag {2}, malformed records {3}</source>
         <translation>报警：主题 {0}，偏移 {1}，滞后 {2}，格式错误记录 {3}</translation>
     </message>
+</context>
+<context>
+    <name>ZoneControl</name>
     <message>
-        <source>ISCS program: {0}</source>
-        <translation>综合监控程序：{0}</translation>
+        <source>{0} asks for zone {1} {2}: grant or keep it in Zone control</source>
+        <translation>{0} 申请联锁区 {1} {2} 的控制权：请在“控制权”中交出或保留</translation>
     </message>
     <message>
-        <source>Diagnostics</source>
-        <translation>诊断信息</translation>
+        <source>Zone control available again</source>
+        <translation>控制权服务已恢复</translation>
+    </message>
+    <message>
+        <source>Zone control unavailable: commands refused</source>
+        <translation>控制权服务不可用：命令将被拒绝</translation>
+    </message>
+    <message>
+        <source>single-workstation lock</source>
+        <translation>单工作站锁</translation>
+    </message>
+    <message>
+        <source>Redis up</source>
+        <translation>Redis 正常</translation>
+    </message>
+    <message>
+        <source>REDIS DOWN</source>
+        <translation>Redis 中断</translation>
+    </message>
+    <message>
+        <source>Zone control unavailable: every command is refused. {0}</source>
+        <translation>控制权服务不可用：所有命令均被拒绝。{0}</translation>
     </message>
 </context>
 </TS>

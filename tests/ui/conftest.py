@@ -1,4 +1,5 @@
-"""Fixtures for the Qt view tests: a small hand-made line, a fake session, an asyncio loop on Qt.
+"""Fixtures for the Qt view tests: a small hand-made line, a fake session and its command
+pipeline (the single-workstation lock, a fake commander), an asyncio loop on Qt.
 
 Everything runs offscreen (set here too, in case this folder runs on its own).
 """
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.comms.link import LinkInfo, LinkState
+from app.control.pipeline import AuditLog, Commander, CommandPipeline, LocalDeviceLock
+from app.control.service import ControlService
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.state import Changes, LineState, StateSnapshot
@@ -143,7 +146,7 @@ def line() -> Line:
 
 
 class FakeSession:
-    """Enough of DispatcherSession for the views; ``command`` records what it was asked."""
+    """Enough of DispatcherSession for the views; ``calls``: what its commander was asked."""
 
     def __init__(self, line: Line, role: str = "dispatcher") -> None:
         self.line = line
@@ -172,17 +175,64 @@ class FakeSession:
     def synchronise(self) -> None:
         self.state_changed.emit(self.state.apply_snapshot(StateSnapshot(seq=1)))
 
-    async def command(self, device: str, op: CommandOp) -> CommandResult:
-        self.calls.append((device, op))
+
+class FakeCommander:
+    """The pipeline's side of a :class:`FakeSession`: each COMMAND is recorded in the
+    session's ``calls`` and executed."""
+
+    def __init__(self, session: FakeSession) -> None:
+        self.session = session
+
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    async def wait_commandable(self, timeout_s: float) -> bool:
+        return True
+
+    async def command(
+        self,
+        device: str,
+        op: CommandOp,
+        *,
+        idempotency_key: str = "",
+        fencing_token: int = 0,
+        zone: str | None = None,
+        arg: str = "",
+    ) -> CommandResult:
+        self.session.calls.append((device, op))
         await asyncio.sleep(0)
-        result = CommandResult(f"c{len(self.calls)}", device, op, Outcome.EXECUTED)
-        self.command_finished.emit(result)
-        return result
+        return CommandResult(f"c{len(self.session.calls)}", device, op, Outcome.EXECUTED)
+
+
+def local_control(session: Any, commander: Commander | None = None) -> ControlService:
+    """The window's control services as without Redis (``app/wiring.py``): the real
+    pipeline with the single-workstation lock, no zone authority, no audit file. Its
+    commander is ``commander`` (a real session), else a :class:`FakeCommander`."""
+    lock = LocalDeviceLock()
+    audit = AuditLog(None)
+    pipeline = CommandPipeline(
+        commander if commander is not None else FakeCommander(session),
+        session.line,
+        dispatcher=session.dispatcher,
+        workstation=session.node,
+        lock=lock,
+        authority=None,
+        audit=audit,
+        zone_of=session.state.zone_of,  # a train's zone is where it stands now
+    )
+    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
 
 
 @pytest.fixture
 def fake_session(line: Line) -> FakeSession:
     return FakeSession(line)
+
+
+@pytest.fixture
+def control_for() -> Callable[..., ControlService]:
+    """``control_for(session, commander=None)``: :func:`local_control`, for a window."""
+    return local_control
 
 
 @pytest.fixture

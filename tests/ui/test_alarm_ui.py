@@ -13,7 +13,8 @@ from app.alarms.model import AlarmChanges
 from app.alarms.records import AlarmEvent, EventType, Priority, Record, RecordType
 from app.alarms.service import AlarmService
 from app.model.commands import CommandOp, CommandResult, Outcome
-from ui.alarmlist import ID_ROLE, AlarmDock, AlarmTableModel
+from ui.alarmlist import AlarmDock
+from ui.alarmtable import ID_ROLE, AlarmTableModel
 from ui.mainwindow import MainWindow
 
 pytestmark = pytest.mark.ui
@@ -181,19 +182,20 @@ def test_counts_banner_and_flood(qtbot: QtBot, service: AlarmService) -> None:
 
 
 def test_double_click_centres_the_schematic_on_the_device(
-    qtbot: QtBot, fake_session: Any, service: AlarmService
+    qtbot: QtBot, fake_session: Any, service: AlarmService, control_for: Any
 ) -> None:
-    window = MainWindow(fake_session, None, service)
+    window = MainWindow(fake_session, control_for(fake_session), service)
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
     window.view.zoom_by(4)
     feed = Feed(service)
     feed.send(ev(1, device="W1"), ev(2, device="PUC"))
-    assert window.alarm_dock is not None
-    window.alarm_dock.bridge.flush()
-    assert set(window.alarm_marks) == {"W1", "PUC"}  # unacknowledged devices are marked
-    dock = window.alarm_dock
+    annunciation = window.annunciation
+    assert annunciation is not None
+    annunciation.dock.bridge.flush()
+    assert set(annunciation.marks) == {"W1", "PUC"}  # unacknowledged devices are marked
+    dock = annunciation.dock
     row = next(
         r
         for r in range(dock.proxy.rowCount())
@@ -202,11 +204,11 @@ def test_double_click_centres_the_schematic_on_the_device(
     with qtbot.waitSignal(dock.focusDevice) as got:
         dock._double_clicked(dock.proxy.index(row, 3))
     assert got.args == ["PUC"]
-    target = window.device_item("PUC")
+    target = window.scene.device_item("PUC")
     assert target is not None
     centre = window.view.mapToScene(window.view.viewport().rect().center())
     assert (centre - target.sceneBoundingRect().center()).manhattanLength() < 5
     feed.send(ev(2, EventType.ACK, device="PUC"))
     dock.bridge.flush()
-    assert set(window.alarm_marks) == {"W1"}
+    assert set(annunciation.marks) == {"W1"}
     assert window.focus_device("nowhere") is False

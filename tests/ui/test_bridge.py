@@ -60,8 +60,10 @@ def test_detach_stops_listening(qtbot: QtBot, fake_session: Any) -> None:
     assert got == []
 
 
-def test_main_window_repaints_once_per_burst(qtbot: QtBot, fake_session: Any) -> None:
-    window = MainWindow(fake_session)
+def test_main_window_repaints_once_per_burst(
+    qtbot: QtBot, fake_session: Any, control_for: Any
+) -> None:
+    window = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(window)
     fake_session.synchronise()
     qtbot.waitUntil(lambda: window.bridge.flushes == 1, timeout=1000)

@@ -22,12 +22,12 @@ from app.control.redlock import Redlock, clients_for, close_clients
 from app.counterparts.services import RedisProcess
 from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp
+from app.model.devices import DeviceRef
 from app.model.topology import Line
 from app.paths import default_workstation_file
 from app.session import DispatcherSession
 from app.wiring import build_control
 from ui import style
-from ui.dialogs import CommandRequest
 from ui.mainwindow import MainWindow
 from ui.zones import ZoneKind
 
@@ -119,16 +119,16 @@ def test_zone_outline_follows_transfers_made_by_other_processes(
     try:
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.OTHER, timeout=5_000)
         assert "bob@WS-B" in bracket(w, "Z1").text
-        assert w.zone_dock is not None
-        row = w.zone_dock.rows["Z1"]
-        assert w.zone_dock.table.item(row, 1).text() == "bob@WS-B"
+        dock = w.zones.dock
+        assert dock is not None
+        row = dock.rows["Z1"]
+        assert dock.table.item(row, 1).text() == "bob@WS-B"
         # The menu says why, with the actions disabled ...
-        menu = w.switch_menu("W0101")
+        menu = w.menus.switch_menu("W0101")
         assert not any(a.isEnabled() for a in menu.actions() if a.objectName().startswith("throw"))
         assert any("held by bob@WS-B" in a.text() for a in menu.actions())
         # ... and commanding Z1 is refused here before any dialog opens.
-        request = CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1")
-        assert w.request_command(request) is None
+        assert w.request_command(DeviceRef("switch", "W0101"), CommandOp.THROW_REVERSE) is None
         assert "held by bob@WS-B" in w.statusBar().currentMessage()
         # A supervisor elsewhere forces the zone to this desk.
         sup = cli(
@@ -140,8 +140,8 @@ def test_zone_outline_follows_transfers_made_by_other_processes(
         _, err = sup.communicate(timeout=30)
         assert sup.returncode == 0, err
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
-        assert w.zone_dock.table.item(row, 1).text() == ME
-        qtbot.waitUntil(w.zone_dock.release_button.isEnabled, timeout=2_000)
+        assert dock.table.item(row, 1).text() == ME
+        qtbot.waitUntil(dock.release_button.isEnabled, timeout=2_000)
     finally:
         if bob.poll() is None:
             bob.kill()
@@ -155,7 +155,8 @@ def test_a_request_for_my_zone_is_told_and_shown_where_it_is_seen(
     schematic says who, in the attention colour; the event log and the status
     bar say it once; the dock's Requests column, next to the holder, shows it."""
     w = desk.window
-    assert w.control is not None and w.control.authority is not None and w.zone_dock is not None
+    dock = w.zones.dock
+    assert w.control.authority is not None and dock is not None
     run_async(w.control.authority.take("Z1"))
     qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
     assert not bracket(w, "Z1").look.requested
@@ -172,20 +173,16 @@ def test_a_request_for_my_zone_is_told_and_shown_where_it_is_seen(
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.requested, timeout=5_000)
         look = bracket(w, "Z1").look
         assert look.kind is ZoneKind.MINE and "asked for by bob@WS-B" in look.caption
-        row = w.zone_dock.rows["Z1"]
-        assert w.zone_dock.table.item(row, 2).text() == "bob@WS-B"
-        assert w.zone_dock.table.item(row, 0).foreground().color() == style.ATTENTION
-        told = [
-            w.log_list.item(i).text()
-            for i in range(w.log_list.count())
-            if "asks for zone Z1" in w.log_list.item(i).text()
-        ]
+        row = dock.rows["Z1"]
+        assert dock.table.item(row, 2).text() == "bob@WS-B"
+        assert dock.table.item(row, 0).foreground().color() == style.ATTENTION
+        told = [line for line in w.events.lines() if "asks for zone Z1" in line]
         assert len(told) == 1 and "bob@WS-B" in told[0]
         assert "bob@WS-B asks for zone Z1" in w.statusBar().currentMessage()
-        qtbot.waitUntil(w.zone_dock.grant_button.isEnabled, timeout=2_000)
+        qtbot.waitUntil(dock.grant_button.isEnabled, timeout=2_000)
         # Granting ends it: the zone is bob's, nothing is asked for any more.
-        w.zone_dock.select_zone("Z1")
-        w.zone_dock.grant_button.click()
+        dock.select_zone("Z1")
+        dock.grant_button.click()
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.OTHER, timeout=5_000)
         assert not bracket(w, "Z1").look.requested
     finally:
@@ -198,7 +195,7 @@ def test_being_executed_by_another_dispatcher_sends_nothing(
     qtbot: QtBot, desk: Desk, run_async: Callable[..., Any]
 ) -> None:
     w = desk.window
-    assert w.control is not None and w.control.authority is not None
+    assert w.control.authority is not None
     run_async(w.control.authority.take("Z1"))
     qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.MINE, timeout=5_000)
 
@@ -206,15 +203,12 @@ def test_being_executed_by_another_dispatcher_sends_nothing(
     other = Redlock(clients, ttl_ms=30_000)
     grant = run_async(other.acquire("device:W0101", "bob@WS-B"))
     try:
-        dialog = w.request_command(
-            CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1 尖石村折返区")
-        )
+        dialog = w.request_command(DeviceRef("switch", "W0101"), CommandOp.THROW_REVERSE)
         assert dialog is not None
-        assert dialog.request.device == "W0101" and "Z1" in dialog.request.zone
+        assert dialog.request.device.id == "W0101" and "Z1" in dialog.request.zone
         qtbot.waitUntil(dialog.isVisible)
         qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
-        assert w.command_log is not None
-        log = w.command_log
+        log = w.commands.log
         qtbot.waitUntil(lambda: bool(log.rows()) and "…" not in log.rows()[0][5], timeout=5_000)
         row = log.rows()[0]
         assert row[2] == "W0101" and row[4] == "Z1"
@@ -228,9 +222,7 @@ def test_being_executed_by_another_dispatcher_sends_nothing(
     assert not desk.journal.exists() or desk.journal.read_text() == ""
 
     # The lock is free now: the same command goes out and is executed, with a token.
-    dialog = w.request_command(
-        CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1 尖石村折返区")
-    )
+    dialog = w.request_command(DeviceRef("switch", "W0101"), CommandOp.THROW_REVERSE)
     assert dialog is not None
     qtbot.waitUntil(dialog.isVisible)
     qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
@@ -244,19 +236,19 @@ def test_redis_down_is_unmistakable_and_commands_are_refused(
     qtbot: QtBot, desk: Desk, tmp_path: Path
 ) -> None:
     w = desk.window
-    assert not w.banner.isVisible()
-    assert "Redis up" in w.control_label.text()
+    banner, label = w.zones.banner, w.status_bar.control_label
+    assert not banner.isVisible()
+    assert "Redis up" in label.text()
     desk.redis.stop()
-    qtbot.waitUntil(w.banner.isVisible, timeout=10_000)
-    assert "every command is refused" in w.banner.text()
-    assert "REDIS DOWN" in w.control_label.text()
+    qtbot.waitUntil(banner.isVisible, timeout=10_000)
+    assert "every command is refused" in banner.text()
+    assert "REDIS DOWN" in label.text()
     qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.UNKNOWN, timeout=5_000)
-    menu = w.switch_menu("W0101")
+    menu = w.menus.switch_menu("W0101")
     actions = {a.objectName(): a for a in menu.actions()}
     assert not actions["throw_reverse"].isEnabled()
     assert any("Redis down" in a.text() for a in menu.actions())
-    request = CommandRequest("W0101", "switch", CommandOp.THROW_REVERSE, "Z1")
-    assert w.request_command(request) is None
+    assert w.request_command(DeviceRef("switch", "W0101"), CommandOp.THROW_REVERSE) is None
     path = tmp_path / "redis-down.png"
     assert w.grab().save(str(path))
 
@@ -271,6 +263,6 @@ def test_every_item_model_of_the_full_window_passes_qt_checks(
     models = {id(v.model()): v.model() for v in views if v.model() is not None}
     names = {v.objectName() for v in views}
     assert {"linkTable"} <= names
-    assert desk.window.zone_dock is not None and desk.window.command_log is not None
+    assert desk.window.zones.dock is not None and desk.window.commands.log is not None
     for model in models.values():
         qtmodeltester.check(model)

@@ -16,8 +16,9 @@ from app.model.coupling import ConsistState, CouplingChanges, CouplingTracker, U
 from app.model.state import CabRole, CouplingState, StateSnapshot, TrainState
 from app.model.topology import Direction
 from app.session import LocalAlarm
-from ui import coupling as ui_coupling
-from ui.coupling import ConsistMark, CouplingDock, Look
+from ui import consists
+from ui.consists import ConsistMark, Look
+from ui.coupling import CouplingDock
 from ui.dialogs import ConfirmCommandDialog
 from ui.mainwindow import MainWindow
 
@@ -36,11 +37,11 @@ def action(menu: QMenu, name: str) -> QAction:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, fake_session: Any, qloop: Any) -> MainWindow:
+def window(qtbot: QtBot, fake_session: Any, qloop: Any, control_for: Any) -> MainWindow:
     fake_session.coupling = CouplingTracker(confirm=2, lost_after_ms=1000)
     fake_session.coupling_changed = Event("coupling_changed")
-    fake_session._clock_ms = lambda: CLOCK[0]
-    win = MainWindow(fake_session)
+    fake_session.clock_ms = lambda: CLOCK[0]
+    win = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(win)
     win.resize(1400, 800)
     win.show()
@@ -110,7 +111,7 @@ def test_a_consist_is_drawn_joined_at_its_head_with_the_master_marked(
     assert window.scene.train_items[7].isVisible()
     # the second box trails the head's box, away from the way it runs
     assert m.unit_box(1).right() <= m.head.box().left()
-    assert ui_coupling.COUPLED_EDGE.name() in colours_in(window, m)
+    assert consists.COUPLED_EDGE.name() in colours_in(window, m)
 
 
 def test_unconfirmed_fault_and_unknown_look_different(window: MainWindow, qtbot: QtBot) -> None:
@@ -119,19 +120,19 @@ def test_unconfirmed_fault_and_unknown_look_different(window: MainWindow, qtbot:
     report(window, 3, states=(CouplingState.COUPLED, CouplingState.UNCOUPLING))  # disagree
     refreshed(window)
     assert mark(window).look == Look.UNCONFIRMED
-    assert ui_coupling.UNCONFIRMED.name() in colours_in(window, mark(window))
+    assert consists.UNCONFIRMED.name() in colours_in(window, mark(window))
     for seq in (4, 5):
         report(window, seq, cabs=(CabRole.MASTER, CabRole.MASTER))
     refreshed(window)
     m = mark(window)
     assert m.look == Look.FAULT and m.state is ConsistState.DUAL_MASTER and m.masters == [0, 1]
-    assert ui_coupling.FAULT.name() in colours_in(window, m)
+    assert consists.FAULT.name() in colours_in(window, m)
     CLOCK[0] += 5000
     session: Any = window.session
     session.coupling_changed.emit(session.coupling.tick(CLOCK[0]))
     refreshed(window)
     assert mark(window).look == Look.UNKNOWN
-    assert ui_coupling.FAULT.name() not in colours_in(window, mark(window))
+    assert consists.FAULT.name() not in colours_in(window, mark(window))
 
 
 def test_the_dock_lists_consists_and_units(window: MainWindow, qtbot: QtBot) -> None:
@@ -158,16 +159,17 @@ def test_the_dock_lists_consists_and_units(window: MainWindow, qtbot: QtBot) -> 
 def test_couple_and_uncouple_in_the_train_menu_go_through_the_confirmation(
     window: MainWindow, qtbot: QtBot
 ) -> None:
-    menu = window.train_menu("train:7")
+    menus = window.menus
+    menu = menus.train_menu("train:7")
     assert not action(menu, CommandOp.COUPLE_TRAIN.value).isEnabled()  # nothing confirmed yet
     for seq in (1, 2):
         report(window, seq)
-    menu = window.train_menu("train:8")
+    menu = menus.train_menu("train:8")
     assert not action(menu, CommandOp.COUPLE_TRAIN.value).isEnabled()  # in a consist
     uncouple = action(menu, CommandOp.UNCOUPLE_TRAIN.value)
     assert uncouple.isEnabled()
     uncouple.trigger()
-    dialog = window.dialog
+    dialog = window.commands.dialog
     assert isinstance(dialog, ConfirmCommandDialog)
     assert dialog.request.op is CommandOp.UNCOUPLE_TRAIN and "0701+0801" in dialog.request.detail
     dialog.accept()
@@ -175,7 +177,7 @@ def test_couple_and_uncouple_in_the_train_menu_go_through_the_confirmation(
     qtbot.waitUntil(lambda: session.calls == [("train:8", CommandOp.UNCOUPLE_TRAIN)])
     # a disagreeing consist cannot be uncoupled from the menu
     report(window, 3, states=(CouplingState.COUPLED, CouplingState.UNCOUPLING))
-    assert not action(window.train_menu("train:7"), CommandOp.UNCOUPLE_TRAIN.value).isEnabled()
+    assert not action(menus.train_menu("train:7"), CommandOp.UNCOUPLE_TRAIN.value).isEnabled()
 
 
 def test_a_lone_unit_may_be_coupled(window: MainWindow, qtbot: QtBot) -> None:
@@ -183,7 +185,7 @@ def test_a_lone_unit_may_be_coupled(window: MainWindow, qtbot: QtBot) -> None:
     for seq in (1, 2):
         rec = UnitReport(7, "0701", seq, 7, 0, 1, CouplingState.UNCOUPLED, CabRole.MASTER)
         session.coupling.report(rec, CLOCK[0])
-    menu = window.train_menu("train:7")
+    menu = window.menus.train_menu("train:7")
     assert action(menu, CommandOp.COUPLE_TRAIN.value).isEnabled()
     assert not action(menu, CommandOp.UNCOUPLE_TRAIN.value).isEnabled()
 
@@ -195,7 +197,8 @@ def test_local_alarms_reach_the_alarm_list(window: MainWindow) -> None:
         def local(self, code: str, text: str, active: bool, time_ms: int, *, device: str) -> None:
             got.append((code, active, device))
 
-    window.alarms = Service()  # type: ignore[assignment]
+    assert window.coupling_view is not None
+    window.coupling_view.alarms = Service()  # type: ignore[assignment]
     window.bridge.alarmRaised.emit(LocalAlarm("consist_dual_master:7", "two masters", True, 1))
     window.bridge.alarmRaised.emit(LocalAlarm("dual_master", "servers", True, 2))
     assert got == [("consist_dual_master:7", True, "train:7"), ("dual_master", True, "")]

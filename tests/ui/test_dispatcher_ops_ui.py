@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QMenu, QStyleOptionGraphicsItem
 from pytestqt.qtbot import QtBot
 
 from app.model.commands import CommandOp
+from app.model.devices import DeviceRef
 from app.model.state import (
     LineState,
     SignalState,
@@ -22,9 +23,9 @@ from app.model.state import (
 from app.model.topology import Direction, Line
 from ui import style
 from ui.dialogs import op_text
-from ui.items import TrainItem
 from ui.mainwindow import MainWindow
 from ui.schematic import SchematicScene, SchematicView
+from ui.trains import TrainItem
 
 pytestmark = pytest.mark.ui
 
@@ -43,8 +44,8 @@ def texts(menu: QMenu) -> list[str]:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, fake_session: Any, qloop: Any) -> MainWindow:
-    win = MainWindow(fake_session)
+def window(qtbot: QtBot, fake_session: Any, qloop: Any, control_for: Any) -> MainWindow:
+    win = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(win)
     win.resize(1200, 700)
     win.show()
@@ -66,25 +67,25 @@ def confirm(qtbot: QtBot, window: MainWindow, menu: QMenu, op: CommandOp) -> Any
     assert entry.isEnabled(), op
     assert entry.text() == op_text(op)
     entry.trigger()
-    dialog = window.dialog
+    dialog = window.commands.dialog
     assert dialog is not None and dialog.request.op is op
     qtbot.waitUntil(dialog.isVisible)
     assert dialog.cancel_button.isDefault()  # the same two-step path as a throw
     qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.dialog is None)
+    qtbot.waitUntil(lambda: window.commands.dialog is None)
     return dialog.request
 
 
 def test_switch_menu_locks_and_unlocks(qtbot: QtBot, window: MainWindow, fake_session: Any) -> None:
-    menu = window.switch_menu("W1")
+    menu = window.menus.switch_menu("W1")
     assert not action(menu, CommandOp.UNLOCK_SWITCH.value).isEnabled()
     request = confirm(qtbot, window, menu, CommandOp.LOCK_SWITCH)
-    assert (request.device, request.device_kind) == ("W1", "switch")
+    assert request.device == DeviceRef("switch", "W1")
     assert "Z1" in request.zone
     qtbot.waitUntil(lambda: fake_session.calls == [("W1", CommandOp.LOCK_SWITCH)])
 
     apply(fake_session, switches=(SwitchState("W1", locked=True),))
-    menu = window.switch_menu("W1")
+    menu = window.menus.switch_menu("W1")
     assert not action(menu, CommandOp.LOCK_SWITCH.value).isEnabled()
     assert not action(menu, CommandOp.THROW_REVERSE.value).isEnabled()  # locked: no throws
     assert any("unlock before throwing" in t for t in texts(menu))
@@ -95,15 +96,15 @@ def test_switch_menu_locks_and_unlocks(qtbot: QtBot, window: MainWindow, fake_se
 def test_signal_menu_closes_and_reopens(
     qtbot: QtBot, window: MainWindow, fake_session: Any
 ) -> None:
-    menu = window.signal_menu("SDBC")
+    menu = window.menus.signal_menu("SDBC")
     assert not action(menu, CommandOp.REOPEN_SIGNAL.value).isEnabled()
     assert action(menu, "R_SDBC_SPUB").isEnabled()
     request = confirm(qtbot, window, menu, CommandOp.CLOSE_SIGNAL)
-    assert (request.device, request.device_kind) == ("SDBC", "signal")
+    assert request.device == DeviceRef("signal", "SDBC")
     qtbot.waitUntil(lambda: fake_session.calls == [("SDBC", CommandOp.CLOSE_SIGNAL)])
 
     apply(fake_session, signals=(SignalState("SDBC", closed=True),))
-    menu = window.signal_menu("SDBC")
+    menu = window.menus.signal_menu("SDBC")
     assert not action(menu, CommandOp.CLOSE_SIGNAL.value).isEnabled()
     assert not action(menu, "R_SDBC_SPUB").isEnabled()  # closed: no route from it
     assert any("reopen before setting a route" in t for t in texts(menu))
@@ -112,11 +113,11 @@ def test_signal_menu_closes_and_reopens(
 
 
 def test_train_menu_holds_and_releases(qtbot: QtBot, window: MainWindow, fake_session: Any) -> None:
-    menu = window.train_menu("train:7")
+    menu = window.menus.train_menu("train:7")
     assert texts(menu)[0] == "Train 0701 (#7)"
     assert not action(menu, CommandOp.RELEASE_TRAIN.value).isEnabled()
     request = confirm(qtbot, window, menu, CommandOp.HOLD_TRAIN)
-    assert (request.device, request.device_kind) == ("train:7", "train")
+    assert request.device == DeviceRef("train", "train:7")
     assert "Z1" in request.zone  # the zone of the section it stands in
     assert "PDB" in request.detail and "0701" in request.detail
     qtbot.waitUntil(lambda: fake_session.calls == [("train:7", CommandOp.HOLD_TRAIN)])
@@ -124,7 +125,7 @@ def test_train_menu_holds_and_releases(qtbot: QtBot, window: MainWindow, fake_se
     apply(
         fake_session, trains=(TrainState(7, "0701", "PDB", 60.0, 0.0, Direction.DOWN, held=True),)
     )
-    menu = window.train_menu("train:7")
+    menu = window.menus.train_menu("train:7")
     assert not action(menu, CommandOp.HOLD_TRAIN.value).isEnabled()
     confirm(qtbot, window, menu, CommandOp.RELEASE_TRAIN)
     qtbot.waitUntil(lambda: fake_session.calls[-1] == ("train:7", CommandOp.RELEASE_TRAIN))
@@ -133,14 +134,15 @@ def test_train_menu_holds_and_releases(qtbot: QtBot, window: MainWindow, fake_se
 def test_menus_for_a_gone_train_and_without_live_data(
     qtbot: QtBot, window: MainWindow, fake_session: Any
 ) -> None:
-    menu = window.train_menu("train:8")
+    menus = window.menus
+    menu = menus.train_menu("train:8")
     assert not action(menu, CommandOp.HOLD_TRAIN.value).isEnabled()
     assert any("no longer reported" in t for t in texts(menu))
     fake_session.state.invalidate()
     for menu, op in (
-        (window.switch_menu("W1"), CommandOp.LOCK_SWITCH),
-        (window.signal_menu("SDBC"), CommandOp.CLOSE_SIGNAL),
-        (window.train_menu("train:7"), CommandOp.HOLD_TRAIN),
+        (menus.switch_menu("W1"), CommandOp.LOCK_SWITCH),
+        (menus.signal_menu("SDBC"), CommandOp.CLOSE_SIGNAL),
+        (menus.train_menu("train:7"), CommandOp.HOLD_TRAIN),
     ):
         assert not action(menu, op.value).isEnabled()
 

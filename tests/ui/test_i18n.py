@@ -154,8 +154,8 @@ def chinese(qapp: QApplication) -> Iterator[None]:
         i18n._active = active
 
 
-def build(qtbot: QtBot, fake_session: Any) -> MainWindow:
-    win = MainWindow(fake_session)
+def build(qtbot: QtBot, fake_session: Any, control_for: Any) -> MainWindow:
+    win = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(win)
     win.resize(1600, 900)
     win.show()
@@ -168,16 +168,18 @@ def menu_titles(win: MainWindow) -> list[str]:
     return [a.text() for a in win.menuBar().actions()]
 
 
-def test_the_window_in_chinese(qtbot: QtBot, fake_session: Any, qloop: Any, chinese: None) -> None:
-    win = build(qtbot, fake_session)
+def test_the_window_in_chinese(
+    qtbot: QtBot, fake_session: Any, qloop: Any, chinese: None, control_for: Any
+) -> None:
+    win = build(qtbot, fake_session, control_for)
     assert menu_titles(win)[:2] == ["文件(&F)", "视图(&V)"]
     assert "调度员" in win.windowTitle()
-    assert win.log_dock.windowTitle() == "事件记录"
-    assert "线路状态已同步" in win.sync_label.text()
-    actions = [a.text() for a in win.switch_menu("W1").actions()]
+    assert win.events.windowTitle() == "事件记录"
+    assert "线路状态已同步" in win.status_bar.sync_label.text()
+    actions = [a.text() for a in win.menus.switch_menu("W1").actions()]
     assert "道岔单锁" in actions and "道岔反操（至反位）" in actions
     # Help > Keyboard shortcuts: the actions' names without "(&F)"
-    names = [name for name, _ in win.workspace.shortcuts()]
+    names = [name for name, _ in win.workspace.help.shortcuts()]
     assert "全线显示" in names and not any(re.search(r"\(\w\)", n) for n in names), names
     # a text from the app layer, translated pattern by pattern
     assert i18n.reason_text("zone Z1 is held by d2@WS-02") == "联锁区 Z1 的控制权在 d2@WS-02"
@@ -197,10 +199,12 @@ def test_the_window_in_chinese(qtbot: QtBot, fake_session: Any, qloop: Any, chin
         assert win.grab().save(shot, "PNG")
 
 
-def test_the_window_in_english(qtbot: QtBot, fake_session: Any, qloop: Any) -> None:
-    win = build(qtbot, fake_session)
+def test_the_window_in_english(
+    qtbot: QtBot, fake_session: Any, qloop: Any, control_for: Any
+) -> None:
+    win = build(qtbot, fake_session, control_for)
     assert menu_titles(win)[:2] == ["&File", "&View"]
-    assert win.log_dock.windowTitle() == "Event log"
+    assert win.events.windowTitle() == "Event log"
 
 
 # -- choosing the language -----------------------------------------------------------------
@@ -220,10 +224,10 @@ def test_start_up_order(tmp_path: Path) -> None:
 
 
 def test_the_language_menu_saves_the_choice_for_the_next_start(
-    qtbot: QtBot, fake_session: Any, qloop: Any, tmp_path: Path
+    qtbot: QtBot, fake_session: Any, qloop: Any, tmp_path: Path, control_for: Any
 ) -> None:
     settings = QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(fake_session, settings=settings)
+    win = MainWindow(fake_session, control_for(fake_session), settings=settings)
     qtbot.addWidget(win)
     menu = win.language_menu
     by_name = {a.objectName(): a for a in menu.actions()}
@@ -232,12 +236,12 @@ def test_the_language_menu_saves_the_choice_for_the_next_start(
     chinese.trigger()
     assert chinese.isChecked() and not english.isChecked()
     assert "next starts" in win.statusBar().currentMessage()
-    assert "next starts" in win.log_list.item(0).text()
+    assert "next starts" in win.events.lines()[0]
     again = QSettings(str(tmp_path / "hmi.ini"), QSettings.Format.IniFormat)
     assert i18n.saved_language(again) == "zh_CN"
     assert i18n.startup_language(None, "en", again) == "zh_CN"
     # the next window shows the saved choice ticked
-    other = MainWindow(fake_session, settings=again)
+    other = MainWindow(fake_session, control_for(fake_session), settings=again)
     qtbot.addWidget(other)
     ticked = [a.objectName() for a in other.language_menu.actions() if a.isChecked()]
     assert ticked == ["language:zh_CN"]

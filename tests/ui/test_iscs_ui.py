@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.integration]
 
 
 def test_open_in_iscs_from_the_switch_menu(
-    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path
+    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path, control_for: Any
 ) -> None:
     journal = tmp_path / "handled.txt"
     iscs = IscsHandoff(
@@ -26,16 +26,17 @@ def test_open_in_iscs_from_the_switch_menu(
         dispatcher="tester",
     )
     run_async(iscs.start())
-    window = MainWindow(fake_session, iscs=iscs)
+    window = MainWindow(fake_session, control_for(fake_session), iscs=iscs)
     qtbot.addWidget(window)
     try:
-        assert "ISCS not running" in window.iscs_label.text()
-        menu = window.switch_menu("W1")
+        label = window.status_bar.iscs_label
+        assert "ISCS not running" in label.text()
+        menu = window.menus.switch_menu("W1")
         action = next(a for a in menu.actions() if a.objectName() == "openInIscs")
         assert action.isEnabled()
         action.trigger()
         qtbot.waitUntil(lambda: iscs.delivered == 1, timeout=15_000)
-        qtbot.waitUntil(lambda: "ISCS ready" in window.iscs_label.text(), timeout=5_000)
+        qtbot.waitUntil(lambda: "ISCS ready" in label.text(), timeout=5_000)
         assert iscs.state is IscsState.READY
         assert len(journal.read_text().split()) == 1
     finally:
@@ -43,13 +44,15 @@ def test_open_in_iscs_from_the_switch_menu(
         run_async(iscs.close())
 
 
-def test_without_an_iscs_program_the_entry_is_disabled(qtbot: QtBot, fake_session: Any) -> None:
-    window = MainWindow(fake_session)
+def test_without_an_iscs_program_the_entry_is_disabled(
+    qtbot: QtBot, fake_session: Any, control_for: Any
+) -> None:
+    window = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(window)
-    menu = window.signal_menu(next(iter(fake_session.line.signal_by_id)))
+    menu = window.menus.signal_menu(next(iter(fake_session.line.signal_by_id)))
     action = next(a for a in menu.actions() if a.objectName() == "openInIscs")
     assert not action.isEnabled()
-    assert window.open_in_iscs(HandoffKind.SHOW_DEVICE, device="W1") is False
+    assert window.iscs_actions.open(HandoffKind.SHOW_DEVICE, device="W1") is False
 
 
 def _iscs(
@@ -63,11 +66,11 @@ def _iscs(
 
 
 def test_open_in_iscs_from_a_station_name_on_the_schematic(
-    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path, caplog: Any
+    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path, caplog: Any, control_for: Any
 ) -> None:
     iscs, journal = _iscs(tmp_path)
     run_async(iscs.start())
-    window = MainWindow(fake_session, iscs=iscs)
+    window = MainWindow(fake_session, control_for(fake_session), iscs=iscs)
     qtbot.addWidget(window)
     try:
         station = fake_session.line.stations[0]
@@ -78,7 +81,7 @@ def test_open_in_iscs_from_a_station_name_on_the_schematic(
             if getattr(item, "station", None) is not None and item.station.id == station.id
         )
         assert window.scene.station_at(label.sceneBoundingRect().center()) == station.id
-        menu = window.station_menu(station.id)
+        menu = window.menus.station_menu(station.id)
         assert station.name_zh in menu.actions()[0].text()
         action = next(a for a in menu.actions() if a.objectName() == "openInIscs")
         with caplog.at_level("INFO"):
@@ -95,7 +98,7 @@ def test_open_in_iscs_from_a_station_name_on_the_schematic(
 
 
 def test_open_in_iscs_from_an_alarm_row(
-    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path, caplog: Any
+    qtbot: QtBot, fake_session: Any, run_async: Any, tmp_path: Path, caplog: Any, control_for: Any
 ) -> None:
     from app.alarms.consumer import FeedSettings
     from app.alarms.service import AlarmService
@@ -110,12 +113,12 @@ def test_open_in_iscs_from_an_alarm_row(
     )
     iscs, journal = _iscs(tmp_path)
     run_async(iscs.start())
-    window = MainWindow(fake_session, None, alarms, iscs=iscs)
+    window = MainWindow(fake_session, control_for(fake_session), alarms, iscs=iscs)
     qtbot.addWidget(window)
     try:
         Feed(alarms).send(ev(7, device="W1", station="B"))
-        dock = window.alarm_dock
-        assert dock is not None
+        assert window.annunciation is not None
+        dock = window.annunciation.dock
         dock.bridge.flush()
         row = alarms.list.get("A7")
         assert row is not None
@@ -131,7 +134,7 @@ def test_open_in_iscs_from_an_alarm_row(
             )
         assert len(journal.read_text().split()) == 1
         # the station menu filters the list to that station
-        window.station_menu("B")
+        window.menus.station_menu("B")
         dock.show_station("B")
         assert dock.proxy.rowCount() == 1
     finally:

@@ -25,6 +25,7 @@ def live(
     run_async: Callable[..., Any],
     start_sim: Callable[..., SimulatorProcess],
     demo_line: Line,
+    control_for: Callable[..., Any],
 ) -> Iterator[tuple[SimulatorProcess, DispatcherSession, MainWindow]]:
     sim = start_sim("--time-scale", "20", "--trains", "12")
     session = DispatcherSession(
@@ -35,7 +36,7 @@ def live(
         role="dispatcher",
         timings=LinkTimings(heartbeat_s=0.5, reconnect_min_s=0.1, reconnect_max_s=0.5),
     )
-    window = MainWindow(session)
+    window = MainWindow(session, control_for(session, session))
     # pytest-qt closes and deletes its widgets before fixtures are torn down: the
     # window is shut down then, not after (its C++ side may be gone by then).
     qtbot.addWidget(window, before_close_func=lambda w: run_async(w.shutdown()))
@@ -54,9 +55,9 @@ def test_a_train_marker_moves_to_a_new_section(
     _, session, window = live
     qtbot.waitUntil(lambda: session.state.synchronised, timeout=15_000)
     qtbot.waitUntil(lambda: len(window.scene.train_items) > 0, timeout=5_000)
-    label = window.link_labels[session.links[0].name]
+    label = window.status_bar.link_labels[session.links[0].name]
     qtbot.waitUntil(lambda: " up" in label.text(), timeout=5_000)
-    assert "synchronised" in window.sync_label.text()
+    assert "synchronised" in window.status_bar.sync_label.text()
     start = {tid: item.train.section for tid, item in window.scene.train_items.items()}
 
     def moved() -> int | None:
@@ -81,19 +82,20 @@ def test_status_bar_shows_the_link_going_down(
 ) -> None:
     sim, session, window = live
     link = session.links[0]
-    label = window.link_labels[link.name]
+    status = window.status_bar
+    label = status.link_labels[link.name]
     qtbot.waitUntil(lambda: " up" in label.text(), timeout=15_000)
     assert "master" in label.toolTip()
-    qtbot.waitUntil(lambda: "Master A" in window.master_label.text(), timeout=5_000)
-    qtbot.waitUntil(lambda: "synchronised" in window.sync_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Master A" in status.master_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "synchronised" in status.sync_label.text(), timeout=5_000)
     sim.stop()
     qtbot.waitUntil(lambda: " up" not in label.text(), timeout=10_000)
     assert link.state is not LinkState.UP
-    qtbot.waitUntil(lambda: "Waiting for snapshot" in window.sync_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Waiting for snapshot" in status.sync_label.text(), timeout=5_000)
     assert window.scene.banner.isVisible()
-    log = [window.log_list.item(i).text() for i in range(window.log_list.count())]
+    log = window.events.lines()
     assert any("is down" in line for line in log)
-    assert "No server reachable" in window.master_label.text()
+    assert "No server reachable" in status.master_label.text()
 
 
 def _distance(p: Any, a: Any, b: Any) -> float:

@@ -23,9 +23,10 @@ from app.model.state import (
 )
 from app.model.topology import Direction, Line
 from ui import style
-from ui.items import SectionItem, SignalItem, SwitchItem, TrainItem
+from ui.items import SectionItem, SignalItem, SwitchItem
 from ui.layout import Layout
 from ui.schematic import SchematicScene, SchematicView
+from ui.trains import TrainItem
 
 pytestmark = pytest.mark.ui
 

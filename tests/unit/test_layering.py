@@ -94,6 +94,14 @@ def test_no_import_circle_in_the_core() -> None:
     assert import_cycles(graph, "app") == []
 
 
+def test_no_import_circle_in_the_views() -> None:
+    """The window's features are handed the host (ui/host.py): none imports the window."""
+    graph = grimp.build_graph("app", "ui")
+    assert import_cycles(graph, "ui") == []
+    # only what starts a window knows the window's class
+    assert graph.find_modules_that_directly_import("ui.mainwindow") <= {"ui.runtime", "ui.smoke"}
+
+
 def test_the_circle_finder_finds_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pkg = tmp_path / "circled"
     pkg.mkdir()

@@ -1,0 +1,117 @@
+"""Find (Ctrl+F): a station (id, Chinese or English name), a device id (any case) or
+a train number, completed while typing; Enter centres the schematic on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QStringListModel, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QCompleter, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from ui.host import Host
+
+
+class FindDialog(QDialog):
+    """A line with completion over everything that can be found; Enter goes there."""
+
+    def __init__(self, entries: list[str], go: Callable[[str], bool], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("findDialog")
+        self.setWindowTitle(self.tr("Find"))
+        self._go = go
+        column = QVBoxLayout(self)
+        column.addWidget(QLabel(self.tr("Station, device or train number:")))
+        self.edit = QLineEdit()
+        self.edit.setObjectName("findText")
+        self.edit.setClearButtonEnabled(True)
+        completer = QCompleter(QStringListModel(entries, self), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setMaxVisibleItems(15)
+        self.edit.setCompleter(completer)
+        column.addWidget(self.edit)
+        self.message = QLabel()
+        self.message.setObjectName("findResult")
+        column.addWidget(self.message)
+        self.edit.returnPressed.connect(self.go)
+        self.resize(420, 110)
+
+    def go(self) -> None:
+        if self._go(self.edit.text()):
+            self.accept()
+        else:
+            self.message.setText(
+                self.tr("Nothing called {0} on this line").format(self.edit.text().strip())
+            )
+
+
+class Finder(QObject):
+    """The Find action, its dialog, and what a text names."""
+
+    def __init__(self, host: Host) -> None:
+        super().__init__(host.main_window)
+        self.host = host
+        self.dialog: FindDialog | None = None
+        self.action = QAction(self.tr("&Find…"), host.main_window)
+        self.action.setObjectName("findAction")
+        self.action.setShortcut(QKeySequence.StandardKey.Find)
+        self.action.triggered.connect(self.open)
+
+    def entries(self) -> list[str]:
+        """What the find box completes: stations, devices, and the trains running now."""
+        line = self.host.session.line
+        out = [f"{s.id} {s.name_zh} {s.name_en}" for s in line.stations]
+        out += [s.id for s in line.switches] + [s.id for s in line.signals]
+        out += [s.id for s in line.sections]
+        out += [
+            self.tr("train {0}").format(t.number)
+            for t in sorted(self.host.session.state.trains.values(), key=lambda t: t.number)
+        ]
+        return out
+
+    def open(self) -> FindDialog:
+        self.dialog = FindDialog(self.entries(), self.find, self.host.main_window)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog.destroyed.connect(self._forget_dialog)
+        self.dialog.show()
+        self.dialog.edit.setFocus()
+        return self.dialog
+
+    def _forget_dialog(self) -> None:
+        self.dialog = None
+
+    def find(self, text: str) -> bool:
+        """Centre the schematic on what ``text`` names; False (and a status line) if nothing."""
+        host = self.host
+        words = text.strip().split()
+        if not words:
+            return False
+        line = host.session.line
+        state = host.session.state
+        if len(words) >= 2 and words[0].lower() in (
+            "train",
+            self.tr("train").lower(),
+        ):
+            words = words[1:]
+        first = words[0]
+        folded = first.casefold()
+        for st in line.stations:
+            if folded in (st.id.casefold(), st.name_zh.casefold(), st.name_en.casefold()):
+                return self._centre_on_station(st.id)
+        for device in (first, first.upper()):
+            if host.scene.device_item(device) is not None:
+                return bool(host.focus_device(device))
+        for train in state.trains.values():
+            if train.number == first or str(train.id) == first:
+                return bool(host.focus_device(f"train:{train.id}"))
+        host.show_status(self.tr("Nothing called {0} on this line").format(text.strip()))
+        return False
+
+    def _centre_on_station(self, station_id: str) -> bool:
+        for item in self.host.scene.items():
+            station = getattr(item, "station", None)
+            if station is not None and getattr(station, "id", None) == station_id:
+                self.host.view.centerOn(item.sceneBoundingRect().center())
+                return True
+        return False

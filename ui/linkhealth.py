@@ -1,0 +1,159 @@
+"""Link health: every link's state, peer role and epoch, RTT, age of the last frame,
+reconnects and bad input counters, in a dock (a table model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableView, QWidget
+
+from app.comms.link import LinkInfo, LinkState
+from ui import style
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def link_state_text(state: LinkState) -> str:
+    """A link's state in words (the status bar and the link health dock)."""
+    translate = QCoreApplication.translate
+    return {
+        LinkState.DOWN: translate("LinkTableModel", "down"),
+        LinkState.CONNECTING: translate("LinkTableModel", "connecting"),
+        LinkState.HANDSHAKE: translate("LinkTableModel", "handshake"),
+        LinkState.UP: translate("LinkTableModel", "up"),
+        LinkState.DRAINING: translate("LinkTableModel", "closing"),
+        LinkState.CLOSED: translate("LinkTableModel", "closed"),
+    }.get(state, state.value)
+
+
+class LinkTableModel(QAbstractTableModel):
+    """One row per link; the rows are replaced when the set of links changes."""
+
+    COLUMNS = (
+        QT_TRANSLATE_NOOP("LinkTableModel", "Link"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "State"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Peer"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "RTT ms"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Last frame s"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Reconnects"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Bad frames"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Bad datagrams"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Protected"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Integrity failures"),
+        QT_TRANSLATE_NOOP("LinkTableModel", "Last error"),
+    )
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.links: list[LinkInfo] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.links)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation is Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.tr(str(self.COLUMNS[section]))
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.links):
+            return None
+        info = self.links[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(info, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return {
+                LinkState.UP: style.LINK_UP,
+                LinkState.DOWN: style.LINK_DOWN,
+            }.get(info.state, style.LINK_PENDING)
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            (col == 8 and not info.protected) or (col == 9 and info.integrity_failures)
+        ):
+            return style.ATTENTION
+        if role == Qt.ItemDataRole.TextAlignmentRole and (3 <= col <= 7 or col == 9):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{info.host}:{info.port}"
+        return None
+
+    @staticmethod
+    def _text(info: LinkInfo, col: int) -> str:
+        if col == 0:
+            return info.name
+        translate = QCoreApplication.translate
+        if col == 1:
+            return link_state_text(info.state)
+        if col == 2:
+            role = {
+                "master": translate("LinkTableModel", "master"),
+                "standby": translate("LinkTableModel", "standby"),
+            }.get(info.peer_role, info.peer_role)
+            return f"{role} #{info.peer_epoch}" if info.peer_role else ""
+        if col == 3:
+            return "" if info.rtt_ms is None else f"{info.rtt_ms:.1f}"
+        if col == 4:
+            return "" if info.last_rx_age_s is None else f"{info.last_rx_age_s:.1f}"
+        if col == 5:
+            return str(info.reconnects)
+        if col == 6:
+            return str(info.bad_frames)
+        if col == 7:
+            return str(info.bad_datagrams)
+        if col == 8:
+            # a link without the MAC (no key configured) is said plainly (docs/security.md)
+            return (
+                translate("LinkTableModel", "MAC")
+                if info.protected
+                else translate("LinkTableModel", "NO")
+            )
+        if col == 9:
+            return str(info.integrity_failures)
+        return info.last_error
+
+    def set_links(self, links: list[LinkInfo]) -> None:
+        if [i.name for i in links] == [i.name for i in self.links]:
+            self.links = list(links)
+            if links:
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(links) - 1, len(self.COLUMNS) - 1)
+                )
+            return
+        self.beginResetModel()
+        self.links = list(links)
+        self.endResetModel()
+
+
+class LinkHealthDock(QDockWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(QCoreApplication.translate("LinkHealthDock", "Link health"), parent)
+        self.setObjectName("linkHealthDock")
+        self.model = LinkTableModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("linkTable")
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(
+            len(LinkTableModel.COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
+        )
+        self.table.setColumnWidth(0, 170)
+        self.setWidget(self.table)

@@ -1,0 +1,144 @@
+"""A train on the schematic: its number in a box beside the track, its direction, its badge."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from app.model.commands import train_device
+from app.model.state import TrainState
+from app.model.topology import Direction
+from ui import style
+from ui.items import Z
+from ui.marks import draw_held_badge
+
+
+def direction_text(direction: Direction) -> str:
+    if direction is Direction.DOWN:
+        return QCoreApplication.translate("Schematic", "down")
+    return QCoreApplication.translate("Schematic", "up")
+
+
+TRAIN_W = 32.0
+TRAIN_H = 13.0
+TRAIN_LIFT = 11.5  # from the track to the near edge of the box
+TRAIN_TIER_GAP = 2.0  # between stacked boxes of trains close together
+
+
+HELD_BADGE = 9.0  # the held badge's side, at the box's tail end
+
+
+class TrainItem(QGraphicsItem):
+    """A train: its number in a box beside the track, an arrow for its direction.
+
+    The item's position is the train's head on the track; the box trails behind it.
+    A train a dispatcher holds (扣车) has a 扣 badge at the box's tail.
+    ``device_id`` is the train's command device id (``train:<id>``).
+    """
+
+    def __init__(self, train: TrainState) -> None:
+        super().__init__()
+        self.device_id = train_device(train.id)
+        self.train = train
+        self.side = -1.0
+        self.tier = 0
+        self.stale = False
+        self.setZValue(Z.TRAIN)
+        self._font = style.font(8.2, bold=True, mono=True)
+        self._refresh_tooltip()
+
+    @property
+    def travel(self) -> float:
+        return 1.0 if self.train.direction is Direction.DOWN else -1.0
+
+    def set_tier(self, tier: int) -> None:
+        """How many boxes out from the track: trains close together are stacked, not overlaid."""
+        if tier != self.tier:
+            self.prepareGeometryChange()
+            self.tier = tier
+            self.update()
+
+    def box(self) -> QRectF:
+        lift = TRAIN_LIFT + self.tier * (TRAIN_H + TRAIN_TIER_GAP)
+        near = self.side * lift
+        far = self.side * (lift + TRAIN_H)
+        x0 = -self.travel * TRAIN_W
+        return QRectF(QPointF(min(x0, 0.0), min(near, far)), QPointF(max(x0, 0.0), max(near, far)))
+
+    def held_badge(self) -> QRectF:
+        """Where the held badge goes: a square just beyond the box's tail end."""
+        box = self.box()
+        tail = box.left() if self.travel > 0 else box.right()
+        x = tail - self.travel * (HELD_BADGE + 0.8)
+        rect = QRectF(0, 0, HELD_BADGE, HELD_BADGE)
+        rect.moveCenter(QPointF(x + self.travel * HELD_BADGE / 2, box.center().y()))
+        return rect
+
+    def boundingRect(self) -> QRectF:
+        return (
+            self.box().united(QRectF(-1, -1, 2, 2)).united(self.held_badge()).adjusted(-7, -2, 7, 2)
+        )
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(self.box().adjusted(-1, -1, 1, 1))
+        if self.train.held:
+            path.addRect(self.held_badge())
+        return path
+
+    def update_state(self, train: TrainState, pos: QPointF, side: float, stale: bool) -> None:
+        if side != self.side or train.direction != self.train.direction:
+            self.prepareGeometryChange()
+        self.side = side
+        changed = train != self.train or stale != self.stale
+        self.train, self.stale = train, stale
+        if self.pos() != pos:
+            self.setPos(pos)
+        if changed:
+            self._refresh_tooltip()
+            self.update()
+
+    def _refresh_tooltip(self) -> None:
+        t = self.train
+        text = QCoreApplication.translate(
+            "Schematic", "Train {0} (#{1}) {2}, {3:.0f} km/h\n{4} +{5:.0f} m"
+        ).format(t.number, t.id, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m)
+        if t.held:
+            text += "\n" + QCoreApplication.translate("Schematic", "HELD (扣车)")
+        self.setToolTip(text)
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        box = self.box()
+        edge = style.TRAIN_EDGE if not self.stale else style.TRACK_STALE
+        fill = style.TRAIN_FILL if not self.stale else style.BACKGROUND
+        text = style.TRAIN_TEXT if not self.stale else style.TEXT_MUTED
+        # the tick from the head on the track to the box
+        painter.setPen(QPen(edge, 0.9))
+        painter.drawLine(QPointF(0, self.side * 1.5), QPointF(0, self.side * TRAIN_LIFT))
+        painter.setPen(QPen(edge, 0.6))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(box, 1.2, 1.2)
+        # the arrow ahead of the box, pointing the way the train runs
+        cy = box.center().y()
+        tip = self.travel * 5.5
+        arrow = QPolygonF(
+            [
+                QPointF(self.travel * 0.8, cy - 3.6),
+                QPointF(tip, cy),
+                QPointF(self.travel * 0.8, cy + 3.6),
+            ]
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(edge)
+        painter.drawPolygon(arrow)
+        painter.setPen(text)
+        painter.setFont(self._font)
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), self.train.number)
+        if self.train.held and not self.stale:
+            draw_held_badge(painter, self.held_badge())

@@ -1,0 +1,117 @@
+"""Zone control in the window: who may command each zone, and whether anyone may at all.
+
+- each zone's bracket on the schematic (:mod:`ui.zones` draws it) follows its authority;
+- the *Zone control* dock, when there is zone authority (Redis);
+- a request for a zone this desk holds is told once in the event log and the
+  status bar (the bracket and the dock show it as long as it stands);
+- control's state in the status bar (Redis up or down, or the single-workstation
+  lock) and, while commands are refused, a red banner across the window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel
+
+from app.control.authority import ZoneAuthority
+from app.control.service import ControlMode, ControlService
+from ui import style
+from ui.bridge import ControlBridge
+from ui.host import Host
+from ui.i18n import reason_text
+from ui.style import coloured
+from ui.zones import ZoneDock, zone_look
+
+REQUEST_SHOW_MS = 15_000
+
+
+class ZoneControl(QObject):
+    def __init__(
+        self, host: Host, control: ControlService, bridge: ControlBridge, label: QLabel
+    ) -> None:
+        super().__init__(host.main_window)
+        self.host = host
+        self.control = control
+        self.label = label  # in the status bar
+        self.banner = QLabel()  # across the window, above the schematic
+        self.banner.setObjectName("controlBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(
+            f"QLabel#controlBanner {{ background: {style.LINK_DOWN.name()}; color: #ffffff;"
+            " font-weight: bold; padding: 6px 12px; }"
+        )
+        self.banner.hide()
+        self.dock: ZoneDock | None = None
+        self._requests: dict[str, tuple[str, ...]] = {}  # to tell new requests
+        if control.authority is not None:
+            self.dock = ZoneDock(control.authority, host.main_window)
+            self.dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
+            host.add_dock(self.dock, Qt.DockWidgetArea.RightDockWidgetArea)
+            self.dock.message.connect(host.log_event)
+        bridge.zoneChanged.connect(self._on_zone)
+        bridge.availabilityChanged.connect(self._on_availability)
+        bridge.statusChanged.connect(lambda _status: self.refresh())
+
+    def _on_zone(self, state: ZoneAuthority) -> None:
+        store = self.control.authority
+        if store is None:
+            return
+        self.host.scene.set_zone_look(state.zone, zone_look(state, store.who, store.available))
+        if self.dock is not None:
+            self.dock.show_zone(state.zone, state, store.available)
+            self.dock.refresh_buttons()
+        before = self._requests.get(state.zone, ())
+        self._requests[state.zone] = tuple(state.requests)
+        if state.holder == store.who:
+            for asker in state.requests:
+                if asker != store.who and asker not in before:
+                    zone = self.host.session.line.zone_by_id.get(state.zone)
+                    text = self.tr("{0} asks for zone {1} {2}: grant or keep it in Zone control")
+                    text = text.format(asker, state.zone, zone.name_zh if zone else "")
+                    self.host.log_event(text)
+                    self.host.main_window.statusBar().showMessage(text, REQUEST_SHOW_MS)
+
+    def _on_availability(self, available: bool) -> None:
+        self.host.log_event(
+            self.tr("Zone control available again")
+            if available
+            else self.tr("Zone control unavailable: commands refused")
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The status-bar label, the banner, every zone bracket and the zone dock."""
+        status = self.control.status()
+        if status.mode is ControlMode.LOCAL:
+            text = coloured(style.ATTENTION, "◆ " + self.tr("single-workstation lock"))
+        elif status.ok:
+            text = coloured(style.LINK_UP, "● " + self.tr("Redis up"))
+        else:
+            text = coloured(style.LINK_DOWN, "■ " + self.tr("REDIS DOWN"))
+        self.label.setText(text)
+        self.label.setToolTip(reason_text(status.detail))
+        if status.ok:
+            self.banner.hide()
+        else:
+            self.banner.setText(
+                self.tr("Zone control unavailable: every command is refused. {0}").format(
+                    reason_text(status.detail)
+                )
+            )
+            self.banner.show()
+        store = self.control.authority
+        if store is not None:
+            snapshot = store.snapshot()
+            for zone in self.host.session.line.zones:
+                self.host.scene.set_zone_look(
+                    zone.id, zone_look(snapshot.get(zone.id), store.who, store.available)
+                )
+            if self.dock is not None:
+                self.dock.refresh()
+
+    async def shutdown(self) -> None:
+        if self.dock is not None:
+            await self.dock.shutdown()
