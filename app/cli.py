@@ -77,7 +77,7 @@ async def cmd_state(session: DispatcherSession, wait_s: float) -> int:
         )
         return EXIT_NOT_EXECUTED
     finally:
-        await session.close()
+        await session.aclose()
     json.dump(state, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return EXIT_OK
@@ -196,7 +196,7 @@ async def cmd_command(
             executed += result.outcome is Outcome.EXECUTED
     finally:
         await control.aclose()
-        await session.close()
+        await session.aclose()
     return EXIT_OK if executed == len(intents) else EXIT_NOT_EXECUTED
 
 
@@ -329,7 +329,7 @@ async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> i
             for aid in sorted(changes.removed):
                 print(json.dumps({"alarm_id": aid, "state": "normal"}), flush=True)
     finally:
-        await service.close()
+        await service.aclose()
 
 
 # -- parser -----------------------------------------------------------------------

@@ -341,7 +341,7 @@ def catch_up_ours(bootstrap: str, day: Day) -> CatchUp:
             got = as_flags(alarms)
             records = delivered[0]
     finally:
-        feed.stop()
+        feed.close()
     start = first[0] if first else -1
     if got != expected:
         st = live_status[0]
@@ -598,7 +598,7 @@ def live(bootstrap: str, qt: Qt | None, opts: Options) -> Live:
             raw.join(5)
             if bridge is not None:
                 bridge.detach()
-            await service.close()
+            await service.aclose()
 
     run_loop(qt, main)
     return out

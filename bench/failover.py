@@ -67,7 +67,7 @@ async def _rounds(
                     await asyncio.sleep(0.01)
             master, standby = standby, master
     finally:
-        await session.close()
+        await session.aclose()
     return times
 
 

@@ -117,13 +117,16 @@ class AckOutbox:
         if self._pending:
             self._wake.set()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Idempotent: stop trying, keep what is pending on disk for the next start."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._save()
+
+    close = aclose  # the old name, until every caller says aclose
 
     def kick(self) -> None:
         """Try again now (the owner calls this when a link comes up)."""

@@ -195,7 +195,8 @@ class AlarmFeed:
         self._thread = threading.Thread(target=self._run, name="alarm-feed", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Idempotent: the feed's thread ends (a blocking call: from an executor)."""
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:

@@ -83,7 +83,8 @@ class AlarmService:
         if self.acks is not None:
             self.acks.start()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Idempotent: the shelve timer, the feed's thread and the ack outbox stop."""
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,9 +92,11 @@ class AlarmService:
             self._ticker = None
         if self._feed is not None:
             feed, self._feed = self._feed, None
-            await asyncio.get_running_loop().run_in_executor(None, feed.stop)
+            await asyncio.get_running_loop().run_in_executor(None, feed.close)
         if self.acks is not None:
-            await self.acks.close()
+            await self.acks.aclose()
+
+    close = aclose  # the old name, until every caller says aclose
 
     @property
     def feed(self) -> AlarmFeed | None:

@@ -214,7 +214,7 @@ class ServerLink:
         if self._task is None and not self.is_closed():
             self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
-    async def close(self, reason: str = "closed by its owner") -> None:
+    async def aclose(self, reason: str = "closed by its owner") -> None:
         """Idempotent: drain what was written (bounded), fail pending requests, stop."""
         if self.is_closed():
             return

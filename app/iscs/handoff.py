@@ -108,7 +108,10 @@ class IscsHandoff:
         self.port = int(self._server.sockets[0].getsockname()[1])
         self._watch = asyncio.get_running_loop().create_task(self._watchdog())
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Idempotent: stop listening, close the channel, stop the program."""
+        if self._closing:
+            return
         self._closing = True
         if self._watch is not None:
             self._watch.cancel()
@@ -121,6 +124,8 @@ class IscsHandoff:
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
         await self.stop_program()
+
+    close = aclose  # the old name, until every caller says aclose
 
     async def stop_program(self) -> None:
         if self._launching is not None:

@@ -232,7 +232,7 @@ class DispatcherSession(LinkHandler):
         if self._coupling_watch is not None:
             self._coupling_watch.cancel()
         for link in self.links:
-            await link.close()
+            await link.aclose()
         self._cancel_reorder_timer()
 
     #: the former name, kept for the callers that still use it

@@ -217,7 +217,7 @@ def feed_factory(
 
     yield make
     for feed in feeds:
-        feed.stop()
+        feed.close()
 
 
 def wait(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -417,7 +417,7 @@ def test_the_hmis_service_refuses_and_counts_records_whose_text_cannot_be_writte
                     await asyncio.sleep(0.02)
             assert service.feed is not None and service.feed.bad_count == len(BAD_TEXT)
         finally:
-            await service.close()
+            await service.aclose()
         return service
 
     service = asyncio.run(scenario())

@@ -99,7 +99,7 @@ async def with_peer(
         try:
             await body(link, rec)
         finally:
-            await link.close()
+            await link.aclose()
 
 
 def test_garbage_is_counted_and_the_link_recovers_by_reconnecting() -> None:
@@ -238,7 +238,7 @@ def test_a_link_closed_while_its_connection_completes_stays_closed(demo_line: Li
                 while not made:
                     await asyncio.sleep(0.005)
             gate.set()  # the connection completes in this iteration ...
-            await link.close()  # ... and its owner closes the link in the same one
+            await link.aclose()  # ... and its owner closes the link in the same one
             await asyncio.sleep(0.05)
             assert link.state is LinkState.CLOSED
             assert made[0].is_closing()

@@ -322,7 +322,7 @@ def test_observer_is_refused_locally_and_by_the_server(
                 assert (result.outcome, result.reason_code) == (Outcome.REFUSED, "not_authorised")
                 assert "observer" in result.reason
         finally:
-            await s.close()
+            await s.aclose()
 
     asyncio.run(hand_crafted())
     entries = journal(tmp_path / JOURNAL)
@@ -373,7 +373,7 @@ class Workstation:
         await self.store.aclose()
         await self.lock.aclose()
         await close_clients([self.store_client, *self.lock_clients])
-        await self.session.close()
+        await self.session.aclose()
 
 
 def test_exclusive_zone_request_and_grant(
@@ -465,7 +465,7 @@ async def main():
     p.refusal = lambda intent: None  # zone authority is not what this test is about
     res = await p.execute(p.intent("W0901", CommandOp.THROW_REVERSE))
     print(f"result {res.outcome.value} {res.reason_code}", flush=True)
-    await s.close()
+    await s.aclose()
 
 asyncio.run(main())
 """

@@ -147,7 +147,7 @@ def test_couple_faults_and_uncouple_through_the_simulator(
             assert (await command(CommandOp.UNCOUPLE_TRAIN, FRONT))[1] == "not_coupled"
             assert session.coupling.stats.skips == 0  # every step was seen in order
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
 
@@ -171,6 +171,6 @@ def test_a_fault_injected_at_start_is_never_confirmed_as_healthy(
             await asyncio.sleep(0.5)
             assert consist(session, 1) is None  # unit 1 never reported: nothing shown for it
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())

@@ -89,7 +89,7 @@ def test_lock_close_and_hold_round_trip_through_the_simulator(
             res = await session.command(train_device(99), CommandOp.HOLD_TRAIN)
             assert (res.outcome, res.reason_code) == (Outcome.REFUSED, "unknown_device"), res
         finally:
-            await session.close()
+            await session.aclose()
 
     asyncio.run(scenario())
     journal = [json.loads(x) for x in (tmp_path / "journal-0.jsonl").read_text().splitlines()]

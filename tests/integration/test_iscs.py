@@ -55,7 +55,7 @@ def test_every_hand_off_is_handled_exactly_once(tmp_path: Path) -> None:
             await until(lambda: h.delivered == 3000)
             assert len(h.outbox) == 0 and h.state is IscsState.READY and h.launches == 1
         finally:
-            await h.close()
+            await h.aclose()
 
     run(scenario)
     ids = handled(journal)
@@ -78,7 +78,7 @@ def test_killed_mid_stream_and_relaunched_nothing_lost_nothing_twice(tmp_path: P
             await until(lambda: h.delivered == 1500)
             assert h.launches >= 4
         finally:
-            await h.close()
+            await h.aclose()
 
     run(scenario)
     ids = handled(journal)
@@ -110,7 +110,7 @@ def test_a_program_that_stops_reading_gets_a_bounded_outbox(tmp_path: Path) -> N
             await until(lambda: h.state is IscsState.NOT_ANSWERING)
             assert len(h.outbox) <= 50
         finally:
-            await h.close()
+            await h.aclose()
 
     run(scenario)
     assert len(superseded) > 4000  # the dispatcher was told each time
@@ -140,7 +140,7 @@ def test_wrong_secret_and_garbage_are_refused_and_the_channel_goes_on(tmp_path: 
             await until(lambda: h.delivered == 1)
             assert item.id not in h.outbox
         finally:
-            await h.close()
+            await h.aclose()
 
     run(scenario)
 
@@ -181,7 +181,7 @@ def test_oversize_and_malformed_messages_close_the_channel_and_it_reopens(
             await until(lambda: h.delivered == 20)
             assert sorted(handled(journal)) == sorted(i.id for i in items)
         finally:
-            await h.close()
+            await h.aclose()
 
     with caplog.at_level("WARNING", logger="app.iscs.handoff"):
         run(scenario)

@@ -170,7 +170,7 @@ async def protected_session(
             await s.wait_synchronised()
         yield s
     finally:
-        await s.close()
+        await s.aclose()
 
 
 async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
@@ -481,7 +481,7 @@ def test_an_observer_workstations_key_cannot_open_a_dispatcher_session(
             await until(lambda: s.links[0].reconnects >= 1, 10, "a refused handshake")
             assert not s.state.synchronised and not s.links[0].is_up()
         finally:
-            await s.close()
+            await s.aclose()
         await until(
             lambda: "integrity: role at HELLO.role" in caplog.text, 5, "the server's log line"
         )
@@ -511,7 +511,7 @@ def test_an_unprotected_hmi_and_a_protected_server_do_not_talk(
             await until(lambda: s.links[0].reconnects >= 1, 10)
             assert not s.state.synchronised and not s.links[0].is_up()
         finally:
-            await s.close()
+            await s.aclose()
 
     run(body())
 
@@ -542,6 +542,6 @@ def test_the_integrity_alarm_clears_once_every_link_is_quiet(demo_line: Line) ->
             assert alarms[-1] == ("link_integrity", False)
             assert link.info().integrity_failures == 2
         finally:
-            await s.close()
+            await s.aclose()
 
     run(body())

@@ -296,7 +296,7 @@ class SimServer:
         self._closed = True
         await self.desk.aclose()
         for link in self._peer_links:
-            await link.close("server shutting down")
+            await link.aclose("server shutting down")
         for server in self._servers:
             server.close()
         for c in list(self.clients):

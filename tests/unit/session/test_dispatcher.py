@@ -58,7 +58,7 @@ class FakeLink:
     def forget(self, command_id: str) -> None:
         self.forgotten.append(command_id)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.closed += 1
 
 
