@@ -39,6 +39,7 @@ from app.config.secrets import SecretError
 from app.control.authority import AuthorityRefused, ZoneAuthority
 from app.control.pipeline import CommandRecord, Intent
 from app.control.service import ControlService
+from app.lifetime import running
 from app.model.commands import CommandOp, Outcome
 from app.model.roles import Role
 from app.paths import default_workstation_file
@@ -64,20 +65,18 @@ class UsageError(Exception):
 
 
 async def cmd_state(session: DispatcherSession, wait_s: float) -> int:
-    session.start()
-    try:
-        async with asyncio.timeout(wait_s):
-            await session.wait_synchronised()
+    async with running(session):
+        try:
+            async with asyncio.timeout(wait_s):
+                await session.wait_synchronised()
+        except TimeoutError:
+            print(
+                f"dispatcher-cli: no line state within {wait_s:g} s ({_links(session)})",
+                file=sys.stderr,
+            )
+            return EXIT_NOT_EXECUTED
         # Taken before closing: a closed session no longer vouches for its state.
         state = session.state.to_json()
-    except TimeoutError:
-        print(
-            f"dispatcher-cli: no line state within {wait_s:g} s ({_links(session)})",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_EXECUTED
-    finally:
-        await session.aclose()
     json.dump(state, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return EXIT_OK
@@ -170,10 +169,8 @@ async def cmd_command(
     take: bool,
     arg: str = "",
 ) -> int:
-    session.start()
-    control.start()
     executed = 0
-    try:
+    async with running(session, control):
         await _ready(session, control, wait_s)
         if take and control.authority is not None:
             wanted = {z or session.state.zone_of(d) or "" for d, _, z in intents}
@@ -194,9 +191,6 @@ async def cmd_command(
             rec = records[-1] if records else CommandRecord(intent, result, 0, 0, 0)
             print(json.dumps(record_json(rec, session.dispatcher), ensure_ascii=False), flush=True)
             executed += result.outcome is Outcome.EXECUTED
-    finally:
-        await control.aclose()
-        await session.aclose()
     return EXIT_OK if executed == len(intents) else EXIT_NOT_EXECUTED
 
 
@@ -220,9 +214,8 @@ async def cmd_zones(
     if store is None:
         print("dispatcher-cli: no Redis configured: zone authority is not shared", file=sys.stderr)
         return EXIT_USAGE
-    control.start()
     status = EXIT_OK
-    try:
+    async with running(control):
         if not await store.wait_available(args.timeout):
             print(f"dispatcher-cli: {store.unavailable_refusal()}", file=sys.stderr)
             return EXIT_NOT_EXECUTED
@@ -247,8 +240,6 @@ async def cmd_zones(
         if args.hold > 0 and status == EXIT_OK:
             # Stay logged in (presence refreshed) so an exclusive zone stays held.
             await asyncio.sleep(args.hold)
-    finally:
-        await control.aclose()
     return status
 
 
@@ -296,8 +287,7 @@ async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> i
             live.set()
 
     service.status_changed.connect(on_status)
-    service.start()
-    try:
+    async with running(service):
         try:
             async with asyncio.timeout(wait_s):
                 await live.wait()
@@ -328,8 +318,6 @@ async def cmd_alarms(service: AlarmService, *, wait_s: float, follow: bool) -> i
                     print(json.dumps(alarm_json(row), ensure_ascii=False), flush=True)
             for aid in sorted(changes.removed):
                 print(json.dumps({"alarm_id": aid, "state": "normal"}), flush=True)
-    finally:
-        await service.aclose()
 
 
 # -- parser -----------------------------------------------------------------------
