@@ -287,11 +287,11 @@ async def run_session(
             with contextlib.suppress(asyncio.CancelledError):
                 await demo_task
         await window.shutdown()
-        await iscs.close()
+        await iscs.aclose()
         if alarms is not None:
-            await alarms.close()
-        await control.close()
-        await session.close()
+            await alarms.aclose()
+        await control.aclose()
+        await session.aclose()
         window.hide()
         window.deleteLater()
     return status

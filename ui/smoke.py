@@ -58,7 +58,7 @@ async def smoke_test(
     try:
         await asyncio.wait_for(session.wait_synchronised(), wait_s)
     except TimeoutError:
-        await session.close()
+        await session.aclose()
         print(
             f"dispatcher-hmi: smoke test FAILED: no state snapshot from {where} "
             f"within {wait_s:g} s",
@@ -72,7 +72,7 @@ async def smoke_test(
         painted = await paint_window(session, control)
     finally:
         await control.aclose()
-        await session.close()
+        await session.aclose()
     if painted.isNull():
         print("dispatcher-hmi: smoke test FAILED: Qt painted nothing", file=sys.stderr, flush=True)
         return 1
