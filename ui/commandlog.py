@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.control.pipeline import CommandRecord, Intent
 from ui import style
+from ui.clock import now_text
 from ui.dialogs import op_text, outcome_look, outcome_text
 
 LIMIT = 500
@@ -64,8 +65,7 @@ class CommandLogDock(QDockWidget):
         self._rows_by_key: dict[str, QTableWidgetItem] = {}  # key -> its time cell (in flight)
 
     def _now(self) -> str:
-        now = dt.datetime.now(self._tz) if self._tz is not None else dt.datetime.now()
-        return f"{now:%H:%M:%S}"
+        return now_text(self._tz)
 
     def _insert(self, values: list[str], colour: QColor) -> QTableWidgetItem:
         self.table.insertRow(0)
