@@ -23,6 +23,7 @@ from app.control.pipeline import CommandRecord, Intent
 from ui import style
 from ui.clock import now_text
 from ui.dialogs import op_text, outcome_look, outcome_text
+from ui.i18n import refusal_text
 
 LIMIT = 500
 
@@ -108,7 +109,11 @@ class CommandLogDock(QDockWidget):
         else:
             symbol, colour = outcome_look(result.outcome)
             outcome = outcome_text(result.outcome)
-            reason = result.reason or result.reason_code
+            reason = (
+                refusal_text(rec.refusal)
+                if rec.refusal is not None
+                else result.reason or result.reason_code
+            )
         values = [
             self._now(),
             self.dispatcher,

@@ -35,7 +35,7 @@ from ui.bridge import ControlBridge
 from ui.commandlog import CommandLogDock
 from ui.dialogs import CommandRequest, ConfirmCommandDialog, op_text, outcome_look, result_text
 from ui.host import CommandEntry, Host
-from ui.i18n import reason_text
+from ui.i18n import refusal_text
 
 
 class CommandFlow(QObject):
@@ -86,7 +86,8 @@ class CommandFlow(QObject):
         return CommandRequest(device, intent, self.zone_text(intent.zone), detail)
 
     def _refusal(self, intent: Intent) -> str:
-        return reason_text(self.pipeline.check(intent))
+        refusal = self.pipeline.check(intent)
+        return "" if refusal is None else refusal_text(refusal)
 
     # -- gestures -----------------------------------------------------------------------
 
@@ -161,8 +162,9 @@ class CommandFlow(QObject):
         self.log.on_finished(rec)
         if rec.joined:
             return
-        self.host.log_event(result_text(rec.result))
-        self.host.show_status(result_text(rec.result), outcome_look(rec.result.outcome)[1])
+        text = result_text(rec.result, rec.refusal)
+        self.host.log_event(text)
+        self.host.show_status(text, outcome_look(rec.result.outcome)[1])
 
     async def shutdown(self) -> None:
         """Wait for the commands in flight to end (cancelled: each is told its outcome)."""

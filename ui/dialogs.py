@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 from app.control.pipeline import Intent
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.devices import DeviceKind, DeviceRef
+from app.model.refusal import Refusal
 from ui import style
+from ui.i18n import refusal_text
 
 
 def op_text(op: CommandOp) -> str:
@@ -78,12 +80,16 @@ def outcome_look(outcome: Outcome) -> tuple[str, QColor]:
     }[outcome]
 
 
-def result_text(result: CommandResult) -> str:
-    """One line for the status bar and the command log."""
+def result_text(result: CommandResult, refusal: Refusal | None = None) -> str:
+    """One line for the status bar and the event log; ``refusal``: why, when this
+    workstation decided the outcome (translated by code; the server's reasons come
+    in its words)."""
     text = QCoreApplication.translate("Commands", "{0} {1}: {2}").format(
         op_text(result.op), result.device, outcome_text(result.outcome)
     )
-    if result.reason:
+    if refusal is not None:
+        text += f" ({refusal_text(refusal)})"
+    elif result.reason:
         text += f" ({result.reason})"
     elif result.reason_code:
         text += f" ({result.reason_code})"

@@ -8,10 +8,9 @@ chosen at start-up, in this order: ``--lang``, else the user's own choice
 ``language``. A new choice applies at the next start: the window's texts are
 set once, as it is built.
 
-Texts that come from ``app/`` (which never imports Qt), such as the reasons
-the control pipeline gives for refusing a command, are translated here by
-:func:`reason_text`, pattern by pattern; anything it does not know is shown
-as it is.
+Reasons that come from ``app/`` (which never imports Qt) come as values: a
+:class:`~app.model.refusal.Refusal` is a code and its parameters, translated here
+by :func:`refusal_text` from the code's template.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QCoreApplication,
     QLibraryInfo,
     QLocale,
@@ -31,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from app.model.refusal import Refusal
 from app.paths import resource_dir
 
 log = logging.getLogger(__name__)
@@ -162,90 +161,9 @@ def plain_text(text: str) -> str:
 
 # -- texts from app/ ---------------------------------------------------------------------------
 
-#: Reasons and details the app layer gives in English, as regular expressions and the
-#: translatable text with one ``{n}`` per group (each group is translated in its turn).
-_REASONS: tuple[tuple[str, object], ...] = (  # QT_TRANSLATE_NOOP: object to mypy
-    (r"observers may not command", QT_TRANSLATE_NOOP("Reasons", "observers may not command")),
-    (
-        r"(.+) is an observer: observers may not command",
-        QT_TRANSLATE_NOOP("Reasons", "{0} is an observer: observers may not command"),
-    ),
-    (
-        r"(.+) is in no control zone: nobody has authority over it",
-        QT_TRANSLATE_NOOP("Reasons", "{0} is in no control zone: nobody has authority over it"),
-    ),
-    (r"zone authority unavailable", QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable")),
-    (
-        r"zone authority unavailable: store closed",
-        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: store closed"),
-    ),
-    (
-        r"zone authority unavailable: not synchronised with Redis yet",
-        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: not synchronised with Redis yet"),
-    ),
-    (
-        r"zone authority unavailable: Redis down since (\S+)(.*)",
-        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: Redis down since {0}{1}"),
-    ),
-    (
-        r"zone authority unavailable: no state for zone (\S+)",
-        QT_TRANSLATE_NOOP("Reasons", "zone authority unavailable: no state for zone {0}"),
-    ),
-    (r"unknown zone (\S+)", QT_TRANSLATE_NOOP("Reasons", "unknown zone {0}")),
-    (r"zone (\S+) is shared", QT_TRANSLATE_NOOP("Reasons", "zone {0} is shared")),
-    (
-        r"zone (\S+) is shared: nobody holds it",
-        QT_TRANSLATE_NOOP("Reasons", "zone {0} is shared: nobody holds it"),
-    ),
-    (r"zone (\S+) is held by (\S+)", QT_TRANSLATE_NOOP("Reasons", "zone {0} is held by {1}")),
-    (
-        r"zone (\S+) is not held by (\S+)",
-        QT_TRANSLATE_NOOP("Reasons", "zone {0} is not held by {1}"),
-    ),
-    (
-        r"zone (\S+) has no holder: take control first",
-        QT_TRANSLATE_NOOP("Reasons", "zone {0} has no holder: take control first"),
-    ),
-    (r"zone (\S+) is free: take it", QT_TRANSLATE_NOOP("Reasons", "zone {0} is free: take it")),
-    (
-        r"role (\S+) may not hold a zone",
-        QT_TRANSLATE_NOOP("Reasons", "role {0} may not hold a zone"),
-    ),
-    (
-        r"only the holder may grant zone (\S+) \(held by (\S+)\)",
-        QT_TRANSLATE_NOOP("Reasons", "only the holder may grant zone {0} (held by {1})"),
-    ),
-    (
-        r"only a supervisor may force a transfer \(role (\S+)\)",
-        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may force a transfer (role {0})"),
-    ),
-    (
-        r"only a supervisor may change a zone mode \(role (\S+)\)",
-        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may change a zone mode (role {0})"),
-    ),
-    (
-        r"only a supervisor may do this \(role (\S+)\)",
-        QT_TRANSLATE_NOOP("Reasons", "only a supervisor may do this (role {0})"),
-    ),
-    (r"Redis (\S+): (.+)", QT_TRANSLATE_NOOP("Reasons", "Redis {0}: {1}")),
-    (
-        r"No Redis is configured: device locks protect this workstation's own commands only, "
-        r"and zone control is not shared with other workstations\.",
-        QT_TRANSLATE_NOOP(
-            "Reasons",
-            "No Redis is configured: device locks protect this workstation's own commands "
-            "only, and zone control is not shared with other workstations.",
-        ),
-    ),
-)
-_COMPILED = tuple((re.compile(p), str(text)) for p, text in _REASONS)
 
-
-def reason_text(reason: str) -> str:
-    """``reason`` (from the app layer, in English) in the user's language, when known."""
-    for pattern, text in _COMPILED:
-        m = pattern.fullmatch(reason)
-        if m is not None:
-            parts = [reason_text(g) for g in m.groups()]
-            return QCoreApplication.translate("Reasons", text).format(*parts)
-    return reason
+def refusal_text(refusal: Refusal) -> str:
+    """A refusal in the user's language, by its code: its English template (marked for
+    lupdate in app/model/refusal.py, context "Refusals") translated, then its
+    parameters put in. No sentence is ever parsed back."""
+    return QCoreApplication.translate("Refusals", refusal.template).format_map(refusal.params)

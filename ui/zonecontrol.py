@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from app.control.authority import ZoneAuthority
-from app.control.service import ControlMode, ControlService
+from app.control.service import ControlMode, ControlService, ControlStatus
 from ui import style
 from ui.bridge import ControlBridge
 from ui.host import Host
-from ui.i18n import reason_text
+from ui.i18n import refusal_text
 from ui.style import coloured
 from ui.zones import ZoneDock, zone_look
 
@@ -82,6 +82,22 @@ class ZoneControl(QObject):
         )
         self.refresh()
 
+    def detail(self, status: ControlStatus) -> str:
+        """The tooltip: the Redis nodes, the lock's quorum, and why commands are refused."""
+        if status.mode is ControlMode.LOCAL:
+            return self.tr(
+                "No Redis is configured: device locks protect this workstation's own "
+                "commands only, and zone control is not shared with other workstations."
+            )
+        nodes = ", ".join(status.nodes)
+        if status.refusal is not None:
+            return self.tr("Redis {0}: {1}").format(nodes, refusal_text(status.refusal))
+        if len(status.nodes) > 1:
+            return self.tr("Redis {0}; lock quorum {1} of {2}").format(
+                nodes, status.quorum, len(status.nodes)
+            )
+        return self.tr("Redis {0}").format(nodes)
+
     def refresh(self) -> None:
         """The status-bar label, the banner, every zone bracket and the zone dock."""
         status = self.control.status()
@@ -92,14 +108,13 @@ class ZoneControl(QObject):
         else:
             text = coloured(style.LINK_DOWN, "■ " + self.tr("REDIS DOWN"))
         self.label.setText(text)
-        self.label.setToolTip(reason_text(status.detail))
+        detail = self.detail(status)
+        self.label.setToolTip(detail)
         if status.ok:
             self.banner.hide()
         else:
             self.banner.setText(
-                self.tr("Zone control unavailable: every command is refused. {0}").format(
-                    reason_text(status.detail)
-                )
+                self.tr("Zone control unavailable: every command is refused. {0}").format(detail)
             )
             self.banner.show()
         store = self.control.authority

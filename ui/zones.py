@@ -41,7 +41,7 @@ from app.model.roles import Role
 from app.model.topology import ControlZone
 from ui import style
 from ui.clock import clock_text, line_zone
-from ui.i18n import reason_text
+from ui.i18n import refusal_text
 from ui.items import Z
 
 log = logging.getLogger(__name__)
@@ -329,7 +329,7 @@ class ZoneDock(QDockWidget):
             try:
                 await action()
             except AuthorityRefused as exc:
-                text = tr("{0} refused: {1}").format(what, reason_text(exc.reason))
+                text = tr("{0} refused: {1}").format(what, refusal_text(exc.refusal))
                 self.status.setText(text)
                 self.status.setStyleSheet(f"color: {style.ATTENTION.name()};")
                 self.message.emit(text)

@@ -183,7 +183,7 @@ class CommandPipeline:
             zone = self._zone_of(device) or ""
         return Intent(device, op, zone, uuid.uuid4().hex, self._clock_ms(), arg)
 
-    def refusal(self, intent: Intent) -> Refusal | None:
+    def check(self, intent: Intent) -> Refusal | None:
         """Why this intent may not be sent now (None: it may): shown before confirming."""
         if not Role(self.session.role).may_command:
             return Refusal.of(RefusalCode.OBSERVER)
@@ -195,15 +195,6 @@ class CommandPipeline:
         if getattr(self.lock, "shared", True):
             return Refusal.of(RefusalCode.AUTHORITY_UNAVAILABLE)
         return None
-
-    def check(self, intent: Intent) -> str:
-        """:meth:`refusal` in English, "" when the intent may be sent.
-
-        For the views until they translate by code (``ui/mainwindow.py``); new code
-        calls :meth:`refusal`.
-        """
-        refusal = self.refusal(intent)
-        return "" if refusal is None else str(refusal)
 
     async def execute(self, intent: Intent) -> CommandResult:
         """Run a confirmed intent to its outcome. Never raises."""
@@ -290,7 +281,7 @@ class CommandPipeline:
         return self._decided(intent, progress, Outcome.FAILED, code, refusal)
 
     async def _attempt(self, intent: Intent, progress: _Progress) -> tuple[CommandResult, int]:
-        refusal = self.refusal(intent)
+        refusal = self.check(intent)
         if refusal is not None:
             return self._decided(intent, progress, Outcome.REFUSED, "not_authorised", refusal), 0
         try:

@@ -27,6 +27,7 @@ from app.control.devicelock import LocalDeviceLock
 from app.control.pipeline import CommandPipeline
 from app.control.redlock import Redlock
 from app.events import Event
+from app.model.refusal import Refusal, RefusalCode
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,16 @@ class ControlMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ControlStatus:
+    """Where control stands, as values (a view words them in its language) and in
+    English (``text``, ``detail``: the CLI and the log)."""
+
     mode: ControlMode
     ok: bool  # commands possible as far as control is concerned
-    text: str  # one line for the status bar
-    detail: str  # the tooltip: nodes, the last error
+    text: str  # one line for the status bar, in English
+    detail: str  # the tooltip: nodes, the last error, in English
+    nodes: tuple[str, ...] = ()  # the Redis nodes
+    quorum: int = 0  # the lock's quorum (of len(nodes))
+    refusal: Refusal | None = None  # why commands are refused (not ok)
 
 
 class ControlService:
@@ -103,14 +110,25 @@ class ControlService:
                 "commands only, and zone control is not shared with other workstations.",
             )
         where = ", ".join(self.nodes)
+        quorum = self.lock_quorum()
         if self.authority is not None and self.authority.available:
-            quorum = f"; lock quorum {self.lock_quorum()} of {len(self.nodes)}"
+            of = f"; lock quorum {quorum} of {len(self.nodes)}" if len(self.nodes) > 1 else ""
             return ControlStatus(
-                self.mode, True, "Redis up", f"Redis {where}{quorum if len(self.nodes) > 1 else ''}"
+                self.mode, True, "Redis up", f"Redis {where}{of}", self.nodes, quorum
             )
-        reason = self.authority.unavailable_reason() if self.authority is not None else ""
+        refusal = (
+            self.authority.unavailable_refusal()
+            if self.authority is not None
+            else Refusal.of(RefusalCode.AUTHORITY_UNAVAILABLE)
+        )
         return ControlStatus(
-            self.mode, False, "REDIS DOWN: commands refused", f"Redis {where}: {reason}"
+            self.mode,
+            False,
+            "REDIS DOWN: commands refused",
+            f"Redis {where}: {refusal}",
+            self.nodes,
+            quorum,
+            refusal,
         )
 
     def lock_quorum(self) -> int:

@@ -9,8 +9,9 @@ workstation gives, and never the server's (those come as the server words them).
 
 ``str(refusal)`` is the one English rendering, for logs, the CLI and the audit
 file. A view in another language translates by code, not by the English
-sentence: :data:`TEMPLATES` holds each code's English template, so
-``tr(TEMPLATES[r.code]).format_map(r.params)`` says it in the user's language.
+sentence: :data:`TEMPLATES` holds each code's English template, marked for Qt's
+lupdate in the context ``Refusals``, so ``translate("Refusals",
+r.template).format_map(r.params)`` says it in the user's language (ui/i18n.py).
 Rewording a template changes its rendering everywhere at once and the
 translator sees the new source text.
 
@@ -72,6 +73,15 @@ class RefusalCode(StrEnum):
 
 _C = RefusalCode
 
+
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
+    """Marks ``text`` for translation in ``context``: Qt's lupdate finds each template
+    here by this name (``resources/translations/update.py`` reads this file), and a
+    view translates it by code: ``QCoreApplication.translate("Refusals", template)``."""
+    del context
+    return text
+
+
 #: Each code's English rendering; ``{name}`` is a parameter (``{name!r}``: quoted, as
 #: Python's ``repr`` of the text). Parameters: ``zone`` a zone id; ``holder``, ``who``
 #: and ``target`` ``dispatcher@workstation``; ``role`` a role as Redis has it;
@@ -79,39 +89,73 @@ _C = RefusalCode
 #: a diagnostic in English (an exception's text); ``op`` a zone operation.
 TEMPLATES: Mapping[RefusalCode, str] = MappingProxyType(
     {
-        _C.OBSERVER: "observers may not command",
-        _C.OBSERVER_NAMED: "{who} is an observer: observers may not command",
-        _C.NO_ZONE: "{device} is in no control zone: nobody has authority over it",
-        _C.UNKNOWN_ZONE: "unknown zone {zone}",
-        _C.AUTHORITY_UNAVAILABLE: "zone authority unavailable",
-        _C.AUTHORITY_CLOSED: "zone authority unavailable: store closed",
-        _C.AUTHORITY_NOT_SYNCHRONISED: (
-            "zone authority unavailable: not synchronised with Redis yet"
+        _C.OBSERVER: QT_TRANSLATE_NOOP("Refusals", "observers may not command"),
+        _C.OBSERVER_NAMED: QT_TRANSLATE_NOOP(
+            "Refusals", "{who} is an observer: observers may not command"
         ),
-        _C.AUTHORITY_DOWN: "zone authority unavailable: Redis down since {since} ({error})",
-        _C.AUTHORITY_NO_STATE: "zone authority unavailable: no state for zone {zone}",
-        _C.ZONE_SHARED: "zone {zone} is shared: nobody holds it",
-        _C.ZONE_HELD: "zone {zone} is held by {holder}",
-        _C.ZONE_NO_HOLDER: "zone {zone} has no holder: take control first",
-        _C.ZONE_FREE: "zone {zone} is free: take it",
-        _C.NOT_HOLDER: "zone {zone} is not held by {who}",
-        _C.GRANT_NOT_HOLDER: "only the holder may grant zone {zone} (held by {holder})",
-        _C.GRANT_NO_HOLDER: "only the holder may grant zone {zone} (held by nobody)",
-        _C.ROLE_MAY_NOT_HOLD: "role {role} may not hold a zone",
-        _C.TARGET_ROLE_MAY_NOT_HOLD: "{target} may not hold a zone (role {role})",
-        _C.TARGET_ABSENT: "{target} is not logged in",
-        _C.SUPERVISOR_ONLY: "only a supervisor may do this (role {role})",
-        _C.FORCE_SUPERVISOR_ONLY: "only a supervisor may force a transfer (role {role})",
-        _C.MODE_SUPERVISOR_ONLY: "only a supervisor may change a zone mode (role {role})",
-        _C.BAD_MODE: "unknown zone mode {mode!r}",
-        _C.BAD_TARGET: "expected dispatcher@workstation, got {target!r}",
-        _C.SCRIPT_ERROR: "{op} failed in Redis: {error}",
-        _C.BUSY: "being executed by {holder}",
-        _C.LOCK_UNAVAILABLE: "device lock service unavailable ({error}); not sent",
-        _C.CANCELLED_BEFORE_SENDING: "cancelled before sending; not sent",
-        _C.CANCELLED_AFTER_SENDING: "cancelled after sending; outcome unknown: check the device",
-        _C.BROKEN_BEFORE_SENDING: "{error} before sending; not sent",
-        _C.BROKEN_AFTER_SENDING: "{error} after sending; outcome unknown: check the device",
+        _C.NO_ZONE: QT_TRANSLATE_NOOP(
+            "Refusals", "{device} is in no control zone: nobody has authority over it"
+        ),
+        _C.UNKNOWN_ZONE: QT_TRANSLATE_NOOP("Refusals", "unknown zone {zone}"),
+        _C.AUTHORITY_UNAVAILABLE: QT_TRANSLATE_NOOP("Refusals", "zone authority unavailable"),
+        _C.AUTHORITY_CLOSED: QT_TRANSLATE_NOOP(
+            "Refusals", "zone authority unavailable: store closed"
+        ),
+        _C.AUTHORITY_NOT_SYNCHRONISED: QT_TRANSLATE_NOOP(
+            "Refusals", "zone authority unavailable: not synchronised with Redis yet"
+        ),
+        _C.AUTHORITY_DOWN: QT_TRANSLATE_NOOP(
+            "Refusals", "zone authority unavailable: Redis down since {since} ({error})"
+        ),
+        _C.AUTHORITY_NO_STATE: QT_TRANSLATE_NOOP(
+            "Refusals", "zone authority unavailable: no state for zone {zone}"
+        ),
+        _C.ZONE_SHARED: QT_TRANSLATE_NOOP("Refusals", "zone {zone} is shared: nobody holds it"),
+        _C.ZONE_HELD: QT_TRANSLATE_NOOP("Refusals", "zone {zone} is held by {holder}"),
+        _C.ZONE_NO_HOLDER: QT_TRANSLATE_NOOP(
+            "Refusals", "zone {zone} has no holder: take control first"
+        ),
+        _C.ZONE_FREE: QT_TRANSLATE_NOOP("Refusals", "zone {zone} is free: take it"),
+        _C.NOT_HOLDER: QT_TRANSLATE_NOOP("Refusals", "zone {zone} is not held by {who}"),
+        _C.GRANT_NOT_HOLDER: QT_TRANSLATE_NOOP(
+            "Refusals", "only the holder may grant zone {zone} (held by {holder})"
+        ),
+        _C.GRANT_NO_HOLDER: QT_TRANSLATE_NOOP(
+            "Refusals", "only the holder may grant zone {zone} (held by nobody)"
+        ),
+        _C.ROLE_MAY_NOT_HOLD: QT_TRANSLATE_NOOP("Refusals", "role {role} may not hold a zone"),
+        _C.TARGET_ROLE_MAY_NOT_HOLD: QT_TRANSLATE_NOOP(
+            "Refusals", "{target} may not hold a zone (role {role})"
+        ),
+        _C.TARGET_ABSENT: QT_TRANSLATE_NOOP("Refusals", "{target} is not logged in"),
+        _C.SUPERVISOR_ONLY: QT_TRANSLATE_NOOP(
+            "Refusals", "only a supervisor may do this (role {role})"
+        ),
+        _C.FORCE_SUPERVISOR_ONLY: QT_TRANSLATE_NOOP(
+            "Refusals", "only a supervisor may force a transfer (role {role})"
+        ),
+        _C.MODE_SUPERVISOR_ONLY: QT_TRANSLATE_NOOP(
+            "Refusals", "only a supervisor may change a zone mode (role {role})"
+        ),
+        _C.BAD_MODE: QT_TRANSLATE_NOOP("Refusals", "unknown zone mode {mode!r}"),
+        _C.BAD_TARGET: QT_TRANSLATE_NOOP(
+            "Refusals", "expected dispatcher@workstation, got {target!r}"
+        ),
+        _C.SCRIPT_ERROR: QT_TRANSLATE_NOOP("Refusals", "{op} failed in Redis: {error}"),
+        _C.BUSY: QT_TRANSLATE_NOOP("Refusals", "being executed by {holder}"),
+        _C.LOCK_UNAVAILABLE: QT_TRANSLATE_NOOP(
+            "Refusals", "device lock service unavailable ({error}); not sent"
+        ),
+        _C.CANCELLED_BEFORE_SENDING: QT_TRANSLATE_NOOP(
+            "Refusals", "cancelled before sending; not sent"
+        ),
+        _C.CANCELLED_AFTER_SENDING: QT_TRANSLATE_NOOP(
+            "Refusals", "cancelled after sending; outcome unknown: check the device"
+        ),
+        _C.BROKEN_BEFORE_SENDING: QT_TRANSLATE_NOOP("Refusals", "{error} before sending; not sent"),
+        _C.BROKEN_AFTER_SENDING: QT_TRANSLATE_NOOP(
+            "Refusals", "{error} after sending; outcome unknown: check the device"
+        ),
     }
 )
 

@@ -1263,19 +1263,23 @@ Version {0}</source>
     </message>
 </context>
 <context>
-    <name>Reasons</name>
+    <name>Refusals</name>
     <message>
         <source>observers may not command</source>
-        <extracomment>Reasons and details the app layer gives in English, as regular expressions and the translatable text with one ``{n}`` per group (each group is translated in its turn).</extracomment>
+        <extracomment>Each code&apos;s English rendering; ``{name}`` is a parameter (``{name!r}``: quoted, as Python&apos;s ``repr`` of the text). Parameters: ``zone`` a zone id; ``holder``, ``who`` and ``target`` ``dispatcher@workstation``; ``role`` a role as Redis has it; ``device`` a device id; ``since`` a local wall-clock time ``HH:MM:SS``; ``error`` a diagnostic in English (an exception&apos;s text); ``op`` a zone operation.</extracomment>
         <translation>观察员不能下达命令</translation>
     </message>
     <message>
-        <source>{0} is an observer: observers may not command</source>
-        <translation>{0} 是观察员：观察员不能下达命令</translation>
+        <source>{who} is an observer: observers may not command</source>
+        <translation>{who} 是观察员：观察员不能下达命令</translation>
     </message>
     <message>
-        <source>{0} is in no control zone: nobody has authority over it</source>
-        <translation>{0} 不属于任何联锁区：无人拥有其控制权</translation>
+        <source>{device} is in no control zone: nobody has authority over it</source>
+        <translation>{device} 不属于任何联锁区：无人拥有其控制权</translation>
+    </message>
+    <message>
+        <source>unknown zone {zone}</source>
+        <translation>未知联锁区 {zone}</translation>
     </message>
     <message>
         <source>zone authority unavailable</source>
@@ -1290,68 +1294,100 @@ Version {0}</source>
         <translation>控制权服务不可用：尚未与 Redis 同步</translation>
     </message>
     <message>
-        <source>zone authority unavailable: Redis down since {0}{1}</source>
-        <translation>控制权服务不可用：Redis 自 {0} 起中断{1}</translation>
+        <source>zone authority unavailable: Redis down since {since} ({error})</source>
+        <translation>控制权服务不可用：Redis 自 {since} 起中断（{error}）</translation>
     </message>
     <message>
-        <source>zone authority unavailable: no state for zone {0}</source>
-        <translation>控制权服务不可用：没有联锁区 {0} 的状态</translation>
+        <source>zone authority unavailable: no state for zone {zone}</source>
+        <translation>控制权服务不可用：没有联锁区 {zone} 的状态</translation>
     </message>
     <message>
-        <source>unknown zone {0}</source>
-        <translation>未知联锁区 {0}</translation>
+        <source>zone {zone} is shared: nobody holds it</source>
+        <translation>联锁区 {zone} 为共享模式：无人独占控制权</translation>
     </message>
     <message>
-        <source>zone {0} is shared</source>
-        <translation>联锁区 {0} 为共享模式</translation>
+        <source>zone {zone} is held by {holder}</source>
+        <translation>联锁区 {zone} 的控制权在 {holder}</translation>
     </message>
     <message>
-        <source>zone {0} is shared: nobody holds it</source>
-        <translation>联锁区 {0} 为共享模式：无人独占控制权</translation>
+        <source>zone {zone} has no holder: take control first</source>
+        <translation>联锁区 {zone} 无人控制：请先接管控制权</translation>
     </message>
     <message>
-        <source>zone {0} is held by {1}</source>
-        <translation>联锁区 {0} 的控制权在 {1}</translation>
+        <source>zone {zone} is free: take it</source>
+        <translation>联锁区 {zone} 无人控制：可直接接管</translation>
     </message>
     <message>
-        <source>zone {0} is not held by {1}</source>
-        <translation>联锁区 {0} 的控制权不在 {1}</translation>
+        <source>zone {zone} is not held by {who}</source>
+        <translation>联锁区 {zone} 的控制权不在 {who}</translation>
     </message>
     <message>
-        <source>zone {0} has no holder: take control first</source>
-        <translation>联锁区 {0} 无人控制：请先接管控制权</translation>
+        <source>only the holder may grant zone {zone} (held by {holder})</source>
+        <translation>只有控制者才能交出联锁区 {zone}（当前控制者 {holder}）</translation>
     </message>
     <message>
-        <source>zone {0} is free: take it</source>
-        <translation>联锁区 {0} 无人控制：可直接接管</translation>
+        <source>only the holder may grant zone {zone} (held by nobody)</source>
+        <translation>只有控制者才能交出联锁区 {zone}（当前无人控制）</translation>
     </message>
     <message>
-        <source>role {0} may not hold a zone</source>
-        <translation>角色 {0} 不能拥有联锁区控制权</translation>
+        <source>role {role} may not hold a zone</source>
+        <translation>角色 {role} 不能拥有联锁区控制权</translation>
     </message>
     <message>
-        <source>only the holder may grant zone {0} (held by {1})</source>
-        <translation>只有控制者才能交出联锁区 {0}（当前控制者 {1}）</translation>
+        <source>{target} may not hold a zone (role {role})</source>
+        <translation>{target} 不能拥有联锁区控制权（角色 {role}）</translation>
     </message>
     <message>
-        <source>only a supervisor may force a transfer (role {0})</source>
-        <translation>只有调度长才能强制转移控制权（当前角色 {0}）</translation>
+        <source>{target} is not logged in</source>
+        <translation>{target} 未登录</translation>
     </message>
     <message>
-        <source>only a supervisor may change a zone mode (role {0})</source>
-        <translation>只有调度长才能切换联锁区模式（当前角色 {0}）</translation>
+        <source>only a supervisor may do this (role {role})</source>
+        <translation>只有调度长才能执行此操作（当前角色 {role}）</translation>
     </message>
     <message>
-        <source>only a supervisor may do this (role {0})</source>
-        <translation>只有调度长才能执行此操作（当前角色 {0}）</translation>
+        <source>only a supervisor may force a transfer (role {role})</source>
+        <translation>只有调度长才能强制转移控制权（当前角色 {role}）</translation>
     </message>
     <message>
-        <source>Redis {0}: {1}</source>
-        <translation>Redis {0}：{1}</translation>
+        <source>only a supervisor may change a zone mode (role {role})</source>
+        <translation>只有调度长才能切换联锁区模式（当前角色 {role}）</translation>
     </message>
     <message>
-        <source>No Redis is configured: device locks protect this workstation&apos;s own commands only, and zone control is not shared with other workstations.</source>
-        <translation>未配置 Redis：设备锁只保护本工作站自己的命令，控制权也不与其他工作站共享。</translation>
+        <source>unknown zone mode {mode!r}</source>
+        <translation>未知的联锁区模式 {mode!r}</translation>
+    </message>
+    <message>
+        <source>expected dispatcher@workstation, got {target!r}</source>
+        <translation>应为“调度员@工作站”，收到 {target!r}</translation>
+    </message>
+    <message>
+        <source>{op} failed in Redis: {error}</source>
+        <translation>{op} 在 Redis 中执行失败：{error}</translation>
+    </message>
+    <message>
+        <source>being executed by {holder}</source>
+        <translation>正由 {holder} 执行</translation>
+    </message>
+    <message>
+        <source>device lock service unavailable ({error}); not sent</source>
+        <translation>设备锁服务不可用（{error}）；未发送</translation>
+    </message>
+    <message>
+        <source>cancelled before sending; not sent</source>
+        <translation>发送前已取消；未发送</translation>
+    </message>
+    <message>
+        <source>cancelled after sending; outcome unknown: check the device</source>
+        <translation>发送后已取消；结果未知：请检查设备</translation>
+    </message>
+    <message>
+        <source>{error} before sending; not sent</source>
+        <translation>发送前出错：{error}；未发送</translation>
+    </message>
+    <message>
+        <source>{error} after sending; outcome unknown: check the device</source>
+        <translation>发送后出错：{error}；结果未知：请检查设备</translation>
     </message>
 </context>
 <context>
@@ -1666,6 +1702,22 @@ Version {0}</source>
     <message>
         <source>Zone control unavailable: every command is refused. {0}</source>
         <translation>控制权服务不可用：所有命令均被拒绝。{0}</translation>
+    </message>
+    <message>
+        <source>No Redis is configured: device locks protect this workstation&apos;s own commands only, and zone control is not shared with other workstations.</source>
+        <translation>未配置 Redis：设备锁只保护本工作站自己的命令，控制权也不与其他工作站共享。</translation>
+    </message>
+    <message>
+        <source>Redis {0}: {1}</source>
+        <translation>Redis {0}：{1}</translation>
+    </message>
+    <message>
+        <source>Redis {0}; lock quorum {1} of {2}</source>
+        <translation>Redis {0}；锁的法定数 {1}/{2}</translation>
+    </message>
+    <message>
+        <source>Redis {0}</source>
+        <translation>Redis {0}</translation>
     </message>
 </context>
 </TS>

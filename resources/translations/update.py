@@ -4,7 +4,8 @@
     .venv/bin/python resources/translations/update.py            # lupdate, then lrelease
     .venv/bin/python resources/translations/update.py --release  # lrelease only
 
-``lupdate`` reads every ``ui/**/*.py`` (the window's counterparts too) and adds
+``lupdate`` reads every ``ui/**/*.py`` (the window's counterparts too) and the
+core's texts marked for it (:data:`APP_SOURCES`: the refusal templates) and adds
 new strings to each ``.ts`` here (unfinished, for a translator), drops the ones
 the code no longer has, and keeps every existing translation. ``lrelease``
 compiles each ``.ts`` into the ``.qm`` the program loads. Both ``.ts`` and
@@ -24,6 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SOURCES = "ui"
+#: Files of the core (no Qt) whose texts are marked with QT_TRANSLATE_NOOP for lupdate.
+APP_SOURCES = ("app/model/refusal.py",)
 LANGUAGES = ("zh_CN",)
 CATALOGUE = "dispatcher_hmi"
 
@@ -46,12 +49,14 @@ def qm_file(language: str) -> Path:
 
 
 def sources() -> list[str]:
-    """Every ``.py`` under ``ui/``: the window's and its counterparts' (``ui/counterparts``)."""
-    return [str(p) for p in sorted((ROOT / SOURCES).rglob("*.py"))]
+    """Every ``.py`` under ``ui/`` (the window's and its counterparts'), and the core's
+    files with marked texts: what lupdate reads, and what the tests check against."""
+    views = [str(p) for p in sorted((ROOT / SOURCES).rglob("*.py"))]
+    return views + [str(ROOT / name) for name in APP_SOURCES]
 
 
 def lupdate(language: str, target: Path) -> None:
-    """Extract the strings of ``ui/**/*.py`` into ``target`` (merged with what it has)."""
+    """Extract the strings of :func:`sources` into ``target`` (merged with what it has)."""
     cmd = [
         tool("lupdate"),
         *sources(),

@@ -9,6 +9,7 @@ language choice goes round QSettings (the font: test_fonts.py).
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from PySide6.QtCore import QCoreApplication, QLocale, QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.model.refusal import TEMPLATES, Refusal, RefusalCode, parameters
 from ui import i18n
 from ui.mainwindow import MainWindow
 
@@ -77,11 +79,22 @@ def test_every_message_is_translated_with_its_placeholders() -> None:
             assert re.search(r"&\w", text), f"{where}: the menu accelerator is lost"
 
 
+def translation_sources() -> list[str]:
+    """What resources/translations/update.py gives lupdate (the views and the core's
+    marked texts): the test reads the same list."""
+    spec = importlib.util.spec_from_file_location("update", TS.parent / "update.py")
+    assert spec is not None and spec.loader is not None
+    update = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update)
+    found: list[str] = update.sources()
+    return found
+
+
 def test_the_ts_has_every_string_of_the_code(tmp_path: Path) -> None:
-    """What lupdate finds in ui/**/*.py now is what the committed .ts translates."""
+    """What lupdate finds in the sources now is what the committed .ts translates."""
     fresh = tmp_path / TS.name
     shutil.copy(TS, fresh)
-    sources = [str(p) for p in sorted((ROOT / "ui").rglob("*.py"))]
+    sources = translation_sources()
     subprocess.run(
         [tool("lupdate"), *sources, "-no-obsolete", "-locations", "none", "-ts", str(fresh)],
         check=True,
@@ -114,7 +127,7 @@ def test_every_context_is_one_the_code_translates_in() -> None:
     translate in "" too (a ``window.tr(...)`` would be filed under "window": wrong).
     """
     known = {""}
-    for path in (ROOT / "ui").rglob("*.py"):
+    for path in map(Path, translation_sources()):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
@@ -181,9 +194,16 @@ def test_the_window_in_chinese(
     # Help > Keyboard shortcuts: the actions' names without "(&F)"
     names = [name for name, _ in win.workspace.help.shortcuts()]
     assert "全线显示" in names and not any(re.search(r"\(\w\)", n) for n in names), names
-    # a text from the app layer, translated pattern by pattern
-    assert i18n.reason_text("zone Z1 is held by d2@WS-02") == "联锁区 Z1 的控制权在 d2@WS-02"
-    assert i18n.reason_text("something new") == "something new"
+    # a reason from the app layer, translated by its code with its parameters put in
+    held = Refusal.of(RefusalCode.ZONE_HELD, zone="Z1", holder="d2@WS-02")
+    assert i18n.refusal_text(held) == "联锁区 Z1 的控制权在 d2@WS-02"
+    assert str(held) == "zone Z1 is held by d2@WS-02"  # the English, for logs and the CLI
+    # every code has its translation, with every parameter in it
+    for code in RefusalCode:
+        names = parameters(code)
+        text = i18n.refusal_text(Refusal.of(code, **{n: f"<{n}>" for n in names}))
+        assert text != TEMPLATES[code].format_map({n: f"<{n}>" for n in names}), code
+        assert all(f"<{n}>" in text for n in names), (code, text)
     # the empty context (module tr() helpers) and a translate() context
     from ui.alarmlist import tr as alarm_tr
     from ui.coupling import cab_text
