@@ -12,28 +12,13 @@ import functools
 import zoneinfo
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from app.config.loader import (
-    COORD,
-    ID,
-    POSITIVE,
-    Choice,
-    Convert,
-    Document,
-    Field,
-    Int,
-    ListOf,
-    Nullable,
-    Num,
-    Obj,
-    Str,
-    compose,
-    read_document,
-    read_text,
-)
+from msgspec import Meta
+
+from app.config.loader import Document, Id, Positive, Text, compose, read_text, unique
 from app.model.topology import (
     ControlZone,
     Direction,
@@ -51,6 +36,7 @@ from app.model.topology import (
     TrainSpec,
 )
 
+T = TypeVar("T")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -62,127 +48,150 @@ def _known_timezones() -> frozenset[str]:
         return frozenset()
 
 
-def _timezone(name: str) -> str:
-    known = _known_timezones()
-    # Without a tz database (a bare Windows install) there is nothing to check against.
-    if known and name not in known:
-        raise ValueError(f"unknown time zone {name!r} (expected an IANA name like Asia/Shanghai)")
-    return name
+class TimeZoneName(str):
+    """An IANA time zone name, checked against the system's tz database if it has one."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, name: str) -> TimeZoneName:
+        known = _known_timezones()
+        # Without a tz database (a bare Windows install) there is nothing to check against.
+        if known and name not in known:
+            raise ValueError(
+                f"unknown time zone {name!r} (expected an IANA name like Asia/Shanghai)"
+            )
+        return cls(name)
 
 
-def _make(cls: Callable[..., Any], **extra: Any) -> Callable[[dict[str, Any]], Any]:
-    return lambda values: cls(**values, **extra)
+# -- the line file, declared once: each key's type, default and bounds -------------------
+#
+# The keys are the field names of app.model.topology (which knows nothing of files);
+# these classes say what a file may hold, msgspec reads them (app/config/loader.py)
+# and line_from_document builds the topology from them.
+
+_TRAIN = TrainSpec()
+_DEFAULT_TIMEZONE = TimeZoneName(DEFAULT_TIMEZONE)
+_Ids = Annotated[tuple[Id, ...], unique(".")]
 
 
-_TRAIN_DEFAULT = TrainSpec()
-_TEXT = Str()
-_IDS = ListOf(ID, unique=".")
+@dataclass(frozen=True, slots=True)
+class TrainEntry:
+    cars: Annotated[int, Meta(ge=1, le=20, description="cars per train")] = _TRAIN.cars
+    length_m: Annotated[Positive, Meta(description="train length, metres")] = _TRAIN.length_m
+    max_speed_kmh: Annotated[Positive, Meta(description="line speed")] = _TRAIN.max_speed_kmh
 
-TRAIN = Obj(
-    {
-        "cars": Field(Int(low=1, high=20), _TRAIN_DEFAULT.cars),
-        "length_m": Field(POSITIVE, _TRAIN_DEFAULT.length_m),
-        "max_speed_kmh": Field(POSITIVE, _TRAIN_DEFAULT.max_speed_kmh),
-    },
-    _make(TrainSpec),
-)
-STATION = Obj(
-    {
-        "id": Field(ID),
-        "name_zh": Field(_TEXT),
-        "name_en": Field(_TEXT),
-        "km": Field(Num(low=0)),
-        "x": Field(COORD),
-    },
-    _make(Station, platforms=()),
-)
-PLATFORM = Obj(
-    {
-        "id": Field(ID),
-        "station": Field(ID),
-        "direction": Field(Choice(Direction)),
-        "section": Field(ID),
-    },
-    _make(Platform),
-)
-SECTION = Obj(
-    {
-        "id": Field(ID),
-        "kind": Field(Choice(TrackKind)),
-        "length_m": Field(POSITIVE),
-        "x0": Field(COORD),
-        "x1": Field(COORD),
-        "y0": Field(COORD),
-        "y1": Field(COORD),
-        "station": Field(Nullable(ID), None),
-    },
-    _make(Section),
-)
-LINK = Obj({"a": Field(ID), "b": Field(ID)}, _make(Link))
-SWITCH = Obj(
-    {
-        "id": Field(ID),
-        "zone": Field(ID),
-        "root": Field(ID),
-        "normal": Field(ID),
-        "reverse": Field(ID),
-        "x": Field(COORD),
-        "y": Field(COORD),
-    },
-    _make(Switch),
-)
-SIGNAL = Obj(
-    {
-        "id": Field(ID),
-        "zone": Field(Nullable(ID), None),
-        "section": Field(ID),
-        "direction": Field(Choice(Direction)),
-        "x": Field(COORD),
-        "y": Field(COORD),
-    },
-    _make(Signal),
-)
-SWITCH_SETTING = Obj(
-    {"switch": Field(ID), "position": Field(Choice(SwitchLeg))}, _make(SwitchSetting)
-)
-ROUTE = Obj(
-    {
-        "id": Field(ID),
-        "entry": Field(ID),
-        "exit": Field(ID),
-        "sections": Field(ListOf(ID, unique=".", min_len=1)),
-        "switches": Field(ListOf(SWITCH_SETTING, unique="switch"), ()),
-    },
-    _make(Route),
-)
-ZONE = Obj(
-    {
-        "id": Field(ID),
-        "name_zh": Field(_TEXT),
-        "name_en": Field(_TEXT),
-        "stations": Field(_IDS, ()),
-        "switches": Field(_IDS, ()),
-        "signals": Field(_IDS, ()),
-    },
-    _make(ControlZone),
-)
-LINE = Obj(
-    {
-        "id": Field(ID),
-        "name_zh": Field(_TEXT),
-        "name_en": Field(_TEXT),
-        "timezone": Field(Convert(_TEXT, _timezone), DEFAULT_TIMEZONE),
-        "train": Field(TRAIN, _TRAIN_DEFAULT),
-        "stations": Field(ListOf(STATION, unique="id", min_len=1)),
-        "platforms": Field(ListOf(PLATFORM, unique="id")),
-        "sections": Field(ListOf(SECTION, unique="id", min_len=1)),
-        "links": Field(ListOf(LINK), ()),
-        "switches": Field(ListOf(SWITCH, unique="id"), ()),
-        "signals": Field(ListOf(SIGNAL, unique="id"), ()),
-        "routes": Field(ListOf(ROUTE, unique="id"), ()),
-        "zones": Field(ListOf(ZONE, unique="id"), ()),
-    }
-)
+
+@dataclass(frozen=True, slots=True)
+class StationEntry:
+    id: Id
+    name_zh: Text
+    name_en: Text
+    km: Annotated[float, Meta(ge=0, description="chainage of the station centre")]
+    x: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEntry:
+    id: Id
+    station: Id
+    direction: Direction
+    section: Id
+
+
+@dataclass(frozen=True, slots=True)
+class SectionEntry:
+    id: Id
+    kind: TrackKind
+    length_m: Annotated[Positive, Meta(description="physical length, metres")]
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    station: Id | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEntry:
+    a: Id
+    b: Id
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchEntry:
+    id: Id
+    zone: Id
+    root: Id
+    normal: Id
+    reverse: Id
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalEntry:
+    id: Id
+    zone: Id | None = None
+    section: Id
+    direction: Direction
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchSettingEntry:
+    switch: Id
+    position: SwitchLeg
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    id: Id
+    entry: Id
+    exit: Id
+    sections: Annotated[_Ids, Meta(min_length=1)]
+    switches: Annotated[tuple[SwitchSettingEntry, ...], unique("switch")] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneEntry:
+    id: Id
+    name_zh: Text
+    name_en: Text
+    stations: _Ids = ()
+    switches: _Ids = ()
+    signals: _Ids = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineEntry:
+    id: Id
+    name_zh: Text
+    name_en: Text
+    timezone: Annotated[TimeZoneName, Meta(description="IANA time zone of the line")] = (
+        _DEFAULT_TIMEZONE
+    )
+    train: TrainEntry = TrainEntry()
+    stations: Annotated[tuple[StationEntry, ...], Meta(min_length=1), unique("id")]
+    platforms: Annotated[tuple[PlatformEntry, ...], unique("id")]
+    sections: Annotated[tuple[SectionEntry, ...], Meta(min_length=1), unique("id")]
+    links: tuple[LinkEntry, ...] = ()
+    switches: Annotated[tuple[SwitchEntry, ...], unique("id")] = ()
+    signals: Annotated[tuple[SignalEntry, ...], unique("id")] = ()
+    routes: Annotated[tuple[RouteEntry, ...], unique("id")] = ()
+    zones: Annotated[tuple[ZoneEntry, ...], unique("id")] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LineFile:
+    """A line file: ``line:`` at the top."""
+
+    line: LineEntry
+
+
+def _model(cls: Callable[..., T], entry: Any, **extra: Any) -> T:
+    """The topology object ``cls`` with the fields of ``entry`` (and ``extra``)."""
+    return cls(**{f.name: getattr(entry, f.name) for f in fields(entry)} | extra)
 
 
 def load_line(path: str | Path) -> Line:
@@ -196,30 +205,47 @@ def parse_line(text: str, file: str = "<string>") -> Line:
 
 
 def line_from_document(doc: Document) -> Line:
-    values: dict[str, Any] = read_document(doc, "line", LINE)
-    _Checker(doc, values).run()
-    platforms: tuple[Platform, ...] = values["platforms"]
-    values["stations"] = tuple(
-        replace(st, platforms=tuple(p.id for p in platforms if p.station == st.id))
-        for st in values["stations"]
+    entry = doc.read(LineFile).line
+    platforms = tuple(_model(Platform, p) for p in entry.platforms)
+    line = Line(
+        id=entry.id,
+        name_zh=entry.name_zh,
+        name_en=entry.name_en,
+        timezone=str(entry.timezone),
+        train=_model(TrainSpec, entry.train),
+        stations=tuple(
+            _model(Station, st, platforms=tuple(p.id for p in platforms if p.station == st.id))
+            for st in entry.stations
+        ),
+        platforms=platforms,
+        sections=tuple(_model(Section, s) for s in entry.sections),
+        links=tuple(_model(Link, link) for link in entry.links),
+        switches=tuple(_model(Switch, sw) for sw in entry.switches),
+        signals=tuple(_model(Signal, sig) for sig in entry.signals),
+        routes=tuple(
+            _model(Route, r, switches=tuple(_model(SwitchSetting, s) for s in r.switches))
+            for r in entry.routes
+        ),
+        zones=tuple(_model(ControlZone, z) for z in entry.zones),
     )
-    return Line(**values)
+    _Checker(doc, line).run()
+    return line
 
 
 class _Checker:
     """Cross-reference and structure checks on the values read from a line file."""
 
-    def __init__(self, doc: Document, values: dict[str, Any]) -> None:
+    def __init__(self, doc: Document, line: Line) -> None:
         self.doc = doc
-        self.stations: tuple[Station, ...] = values["stations"]
-        self.platforms: tuple[Platform, ...] = values["platforms"]
-        self.sections: tuple[Section, ...] = values["sections"]
-        self.links: tuple[Link, ...] = values["links"]
-        self.switches: tuple[Switch, ...] = values["switches"]
-        self.signals: tuple[Signal, ...] = values["signals"]
-        self.routes: tuple[Route, ...] = values["routes"]
-        self.zones: tuple[ControlZone, ...] = values["zones"]
-        self.signal_by_id = {s.id: s for s in self.signals}
+        self.stations = line.stations
+        self.platforms = line.platforms
+        self.sections = line.sections
+        self.links = line.links
+        self.switches = line.switches
+        self.signals = line.signals
+        self.routes = line.routes
+        self.zones = line.zones
+        self.signal_by_id = line.signal_by_id
 
     def run(self) -> None:
         self.check_stations()

@@ -1,32 +1,47 @@
-"""A small, table-driven YAML-to-typed-object walker that reports precise locations.
+"""Reading a YAML configuration file into declared types, with every error located.
 
-The text is *composed* (``yaml.compose``), not loaded, so every node keeps its
-position. A schema is a tree of :class:`Spec` objects: scalars (:class:`Str`,
-:class:`Int`, :class:`Num`, :class:`Bool`, :class:`Choice`), :class:`Nullable`,
-:class:`ListOf` and :class:`Obj` (a mapping described by a table of :class:`Field`).
-One walker (:meth:`Document.read`) turns a node into values following the schema and
-raises :class:`ConfigError` at the first problem. While walking it records the
-position of every value it read under its key path, so the semantic checks that run
-afterwards can report dangling references and the like at the right line too.
+The settings are declared once, as frozen dataclasses whose annotations carry the
+type, the default, the bounds and a description (``msgspec.Meta``);
+``msgspec.convert`` turns a file's values into them and checks them. This module
+does what msgspec cannot see:
+
+1. :func:`compose` composes the text (``yaml.compose``) instead of loading it, so
+   every node keeps its position; bad text (not UTF-8, a NUL, a lone surrogate) and
+   YAML syntax errors are refused here.
+2. :meth:`Document.read` walks the nodes along the declared type into plain data for
+   msgspec (dicts in file order, lists, scalars) and keeps the node of every key
+   path. On the way it notes the first problem msgspec cannot see: a key that is
+   not a string, given twice or not declared (left out of the data), or a repeated
+   key in a list declared unique (``unique("id")``); the keys of those lists are
+   kept in :attr:`Document.ids` for the caller's checks.
+3. msgspec converts the data. Its refusal names a path (``$.servers[0].port`` is the
+   key path ``servers[0].port``): the node there gives file:line:column, the type
+   declared there and the node give the words (``must be <= 65535, got 70000``).
+   Whichever of the walk's problem and msgspec's refusal comes first in the file is
+   raised as a :class:`ConfigError`. The caller's own checks (references, and the
+   like) raise theirs with :meth:`Document.error`, at the recorded positions too.
 """
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 import yaml
+from msgspec import Meta
+from msgspec import inspect as mi
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.config.errors import ConfigError
 from app.wiretext import first_surrogate
+
+T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 #: Byte order marks of UTF-16 and UTF-32 (LE: FF FE, FF FE 00 00; BE: FE FF, 00 00 FE FF).
@@ -41,6 +56,28 @@ _TYPE_NAMES = {
     "timestamp": "timestamp",
     "binary": "binary",
 }
+
+# -- the vocabulary of the declarations ---------------------------------------------
+
+#: An identifier: letters, digits, ``_``, ``.`` and ``-``.
+Id = Annotated[
+    str,
+    Meta(
+        min_length=1, pattern=r"\A[A-Za-z0-9_.\-]+\Z", title="id (letters, digits, '_', '.', '-')"
+    ),
+]
+#: A string that must not be empty.
+Text = Annotated[str, Meta(min_length=1)]
+#: A finite number greater than 0.
+Positive = Annotated[float, Meta(gt=0)]
+
+
+def unique(key: str) -> Meta:
+    """Annotates a list whose items must differ in ``key`` (``"."``: the item itself)."""
+    return Meta(extra={"unique": key})
+
+
+# -- text and YAML -------------------------------------------------------------------
 
 
 def join(path: str, key: str | int) -> str:
@@ -69,310 +106,6 @@ def describe(node: Node) -> str:
     if len(text) > 40:
         text = text[:37] + "..."
     return f"{name} {text!r}"
-
-
-class Document:
-    """One composed YAML file and the positions of every value read from it."""
-
-    def __init__(self, file: str, root: Node) -> None:
-        self.file = file
-        self.root = root
-        #: key path -> (line, column), both 1-based
-        self.marks: dict[str, tuple[int, int]] = {}
-        #: list path -> unique key -> path of the list item holding it
-        self.ids: dict[str, dict[str, str]] = {}
-
-    # -- errors ---------------------------------------------------------------
-
-    def error(self, path: str, message: str, node: Node | None = None) -> ConfigError:
-        """A ConfigError at ``node`` or, failing that, at the value recorded for ``path``."""
-        if node is not None:
-            line, column = node.start_mark.line + 1, node.start_mark.column + 1
-        else:
-            line, column = self.position(path)
-        return ConfigError(self.file, line, column, path, message)
-
-    def position(self, path: str) -> tuple[int, int]:
-        """The recorded position of ``path``, or of its nearest recorded parent."""
-        probe = path
-        while probe:
-            if probe in self.marks:
-                return self.marks[probe]
-            cut = max(probe.rfind("."), probe.rfind("["))
-            probe = probe[:cut] if cut > 0 else ""
-        return self.marks.get("", (1, 1))
-
-    def line_of(self, path: str) -> int:
-        return self.position(path)[0]
-
-    # -- walking --------------------------------------------------------------
-
-    def read(self, spec: Spec, node: Node, path: str) -> Any:
-        self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-        return spec.read(self, node, path)
-
-    def scalar(self, node: Node, path: str, tags: tuple[str, ...], expected: str) -> Any:
-        """The Python value of a scalar node whose tag is one of ``tags``."""
-        if not isinstance(node, ScalarNode) or _short_tag(node) not in tags:
-            raise self.error(path, f"expected {expected}, got {describe(node)}", node)
-        tag = _short_tag(node)
-        try:
-            if tag == "int":
-                return _SAFE.construct_yaml_int(node)
-            if tag == "float":
-                return _SAFE.construct_yaml_float(node)
-            if tag == "bool":
-                return _SAFE.construct_yaml_bool(node)
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError, yaml.YAMLError):
-            raise self.error(path, f"expected {expected}, got {describe(node)}", node) from None
-        return str(node.value)
-
-
-# -- specs ---------------------------------------------------------------------
-
-
-class Spec:
-    """How to read one value; ``expected`` names it in type errors."""
-
-    expected = "value"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Str(Spec):
-    """A string; optionally it must match ``pattern`` (the whole string)."""
-
-    pattern: str | None = None
-    what: str = "string"
-    allow_empty: bool = False
-    expected = "string"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        value: str = doc.scalar(node, path, ("str",), "string")
-        if not value and not self.allow_empty:
-            raise doc.error(path, "must not be empty", node)
-        if self.pattern is not None and not re.fullmatch(self.pattern, value):
-            raise doc.error(path, f"invalid {self.what} {value!r}", node)
-        return value
-
-
-#: Identifiers: letters, digits, ``_``, ``.`` and ``-``.
-ID = Str(pattern=r"[A-Za-z0-9_.\-]+", what="id (letters, digits, '_', '.', '-')")
-
-
-def _num(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
-def _check_range(
-    doc: Document,
-    node: Node,
-    path: str,
-    value: float,
-    low: float | None,
-    low_open: bool,
-    high: float | None,
-) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise doc.error(path, f"must be a finite number, got {value}", node)
-    if low is not None and (value <= low if low_open else value < low):
-        sign = ">" if low_open else ">="
-        raise doc.error(path, f"must be {sign} {_num(low)}, got {_num(value)}", node)
-    if high is not None and value > high:
-        raise doc.error(path, f"must be <= {_num(high)}, got {_num(value)}", node)
-
-
-@dataclass(frozen=True)
-class Int(Spec):
-    low: int | None = None
-    high: int | None = None
-    expected = "integer"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        value: int = doc.scalar(node, path, ("int",), "integer")
-        _check_range(doc, node, path, value, self.low, False, self.high)
-        return value
-
-
-@dataclass(frozen=True)
-class Num(Spec):
-    """A finite number (an integer is accepted); ``low_open`` makes ``low`` exclusive."""
-
-    low: float | None = None
-    low_open: bool = False
-    high: float | None = None
-    expected = "number"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        raw = doc.scalar(node, path, ("int", "float"), "number")
-        try:
-            value = float(raw)
-        except OverflowError:
-            raise doc.error(path, "must be a finite number", node) from None
-        _check_range(doc, node, path, value, self.low, self.low_open, self.high)
-        return value
-
-
-POSITIVE = Num(low=0, low_open=True)
-COORD = Num()
-
-
-@dataclass(frozen=True)
-class Bool(Spec):
-    expected = "boolean"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        return doc.scalar(node, path, ("bool",), "boolean")
-
-
-@dataclass(frozen=True)
-class Choice(Spec):
-    """A string naming one member of a string-valued enum."""
-
-    enum: type[Enum]
-
-    @property
-    def allowed(self) -> str:
-        return ", ".join(str(m.value) for m in self.enum)
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        value = doc.scalar(node, path, ("str",), f"one of: {self.allowed}")
-        for member in self.enum:
-            if member.value == value:
-                return member
-        raise doc.error(path, f"invalid value {value!r}; allowed values: {self.allowed}", node)
-
-
-@dataclass(frozen=True)
-class Nullable(Spec):
-    """``inner`` or ``null`` (read as None)."""
-
-    inner: Spec
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        if isinstance(node, ScalarNode) and _short_tag(node) == "null":
-            return None
-        return self.inner.read(doc, node, path)
-
-
-@dataclass(frozen=True)
-class Convert(Spec):
-    """Read ``inner`` and pass it through ``convert``; a ValueError becomes a ConfigError."""
-
-    inner: Spec
-    convert: Callable[[Any], Any]
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        value = self.inner.read(doc, node, path)
-        try:
-            return self.convert(value)
-        except ValueError as exc:
-            raise doc.error(path, str(exc), node) from None
-
-
-@dataclass(frozen=True)
-class ListOf(Spec):
-    """A list, read into a tuple.
-
-    ``unique`` names the item field that must be unique across the list (``"."``:
-    the item itself); the walker then records ``doc.ids[path][key] = item path``.
-    """
-
-    item: Spec
-    unique: str | None = None
-    min_len: int = 0
-    max_len: int | None = None
-    expected = "a list"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        if not isinstance(node, SequenceNode) or _short_tag(node) != "seq":
-            raise doc.error(path, f"expected a list, got {describe(node)}", node)
-        count = len(node.value)
-        if count < self.min_len:
-            raise doc.error(path, f"must have at least {self.min_len} item(s), got {count}", node)
-        if self.max_len is not None and count > self.max_len:
-            raise doc.error(path, f"must have at most {self.max_len} item(s), got {count}", node)
-        seen = doc.ids.setdefault(path, {}) if self.unique else {}
-        out = []
-        for index, child in enumerate(node.value):
-            item_path = join(path, index)
-            item = doc.read(self.item, child, item_path)
-            if self.unique:
-                if self.unique == ".":
-                    key, key_path = str(item), item_path
-                else:
-                    field = (
-                        item[self.unique] if isinstance(item, dict) else getattr(item, self.unique)
-                    )
-                    key, key_path = str(field), join(item_path, self.unique)
-                if key in seen:
-                    first = seen[key]
-                    raise doc.error(
-                        key_path,
-                        f"duplicate {'id' if self.unique == 'id' else 'value'} {key!r} "
-                        f"(first at line {doc.line_of(first)}, {first})",
-                    )
-                seen[key] = item_path
-            out.append(item)
-        return tuple(out)
-
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
-
-
-@dataclass(frozen=True)
-class Field:
-    spec: Spec
-    default: Any = REQUIRED
-
-
-@dataclass(frozen=True)
-class Obj(Spec):
-    """A mapping with a fixed set of keys, built into an object by ``build(values)``.
-
-    Keys are read in file order: a duplicate or unknown key, or a bad value, is
-    reported where it stands; missing required keys are reported at the mapping.
-    """
-
-    fields: Mapping[str, Field]
-    build: Callable[[dict[str, Any]], Any] = dict
-    expected = "a mapping"
-
-    def read(self, doc: Document, node: Node, path: str) -> Any:
-        if not isinstance(node, MappingNode) or _short_tag(node) != "map":
-            raise doc.error(path, f"expected a mapping, got {describe(node)}", node)
-        values: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or _short_tag(key_node) != "str":
-                raise doc.error(path, f"keys must be strings, got {describe(key_node)}", key_node)
-            key = str(key_node.value)
-            key_path = join(path, key)
-            if key in first_line:
-                raise doc.error(
-                    key_path, f"duplicate key {key!r} (first at line {first_line[key]})", key_node
-                )
-            first_line[key] = key_node.start_mark.line + 1
-            if key not in self.fields:
-                allowed = ", ".join(self.fields) or "(none)"
-                raise doc.error(key_path, f"unknown key {key!r}; allowed keys: {allowed}", key_node)
-            values[key] = doc.read(self.fields[key].spec, value_node, key_path)
-        for name, spec in self.fields.items():
-            if name not in values:
-                if spec.default is REQUIRED:
-                    raise doc.error(path, f"missing required key {name!r}", node)
-                values[name] = spec.default
-        return self.build(values)
-
-
-# -- entry points --------------------------------------------------------------
 
 
 def read_text(path: str | Path) -> str:
@@ -485,10 +218,320 @@ def top_key(doc: Document) -> str | None:
     return None
 
 
-def read_document(doc: Document, key: str, spec: Spec) -> Any:
-    """Read a document whose top level is the mapping ``{key: <spec>}``."""
-    holder = Obj({key: Field(spec)}, build=lambda values: values[key])
+# -- the declared types, as msgspec sees them -------------------------------------------
+
+_LISTS = (mi.VarTupleType, mi.ListType)
+
+
+def _bare(t: mi.Type, node: Node | None = None) -> mi.Type:
+    """``t`` without its metadata; of ``X | None``, the X (or None for a null node)."""
+    t = _option(t, node)
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    return t
+
+
+def _option(t: mi.Type, node: Node | None = None) -> mi.Type:
+    """Of ``X | None``, the X (or the None for a null node), with its metadata."""
+    union = t
+    while isinstance(union, mi.Metadata):
+        union = union.type
+    if not isinstance(union, mi.UnionType):
+        return t
+    null = node is not None and _short_tag(node) == "null"
+    return next(o for o in union.types if isinstance(_bare(o), mi.NoneType) == null)
+
+
+def _fields(t: mi.DataclassType) -> dict[str, mi.Type]:
+    """The keys of a class and their types, in the order the class declares them (msgspec
+    lists the required ones first)."""
+    types = {f.name: f.type for f in t.fields}
+    return {f.name: types[f.name] for f in dataclasses.fields(t.cls)}
+
+
+def _extra(t: mi.Type, key: str) -> Any:
+    """The ``key`` of the metadata (``title`` and ``extra``) around ``t``, or None."""
+    while isinstance(t, mi.Metadata):
+        for found in (t.extra or {}, t.extra_json_schema or {}):
+            if key in found:
+                return found[key]
+        t = t.type
+    return None
+
+
+def _expected(t: mi.Type) -> str:
+    """What a type is called in ``expected ..., got ...``."""
+    t = _bare(t)
+    if isinstance(t, mi.EnumType):
+        return "one of: " + _allowed(t)
+    names = {
+        mi.DataclassType: "a mapping",
+        mi.VarTupleType: "a list",
+        mi.ListType: "a list",
+        mi.StrType: "string",
+        mi.IntType: "integer",
+        mi.FloatType: "number",
+        mi.BoolType: "boolean",
+        mi.CustomType: "string",  # an Address, a Path: read from a string
+    }
+    return names.get(type(t), "value")
+
+
+def _allowed(t: mi.EnumType) -> str:
+    return ", ".join(str(m.value) for m in t.cls)
+
+
+def _num(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+class _Unreadable:
+    """A node msgspec must refuse whatever the type: a tag or a kind nothing here reads
+    (``!custom a``, a timestamp, ``!!int x``, a mapping where no mapping belongs)."""
+
+    __slots__ = ()
+
+
+class _NonFinite(_Unreadable):
+    """``.inf`` or ``.nan``: refused where a number belongs, saying so."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+_UNREADABLE = _Unreadable()
+
+
+def _scalar(node: Node) -> Any:
+    """A scalar node's value: a string, a finite number, a boolean or None; anything
+    else (a mapping or a list too) as a value msgspec refuses whatever the type."""
+    tag = _short_tag(node)
+    if not isinstance(node, ScalarNode):
+        return _UNREADABLE
     try:
-        return doc.read(holder, doc.root, "")
-    except RecursionError:
-        raise doc.error("", "nesting too deep") from None
+        if tag == "str":
+            return str(node.value)
+        if tag == "null":
+            return None
+        if tag == "bool":
+            return _SAFE.construct_yaml_bool(node)
+        if tag == "int":
+            return _SAFE.construct_yaml_int(node)
+        if tag == "float":
+            number = _SAFE.construct_yaml_float(node)
+            return number if math.isfinite(number) else _NonFinite(number)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, yaml.YAMLError):
+        pass
+    return _UNREADABLE
+
+
+def _from_text(tp: type[Any], value: Any) -> Any:
+    """msgspec's hook for the types it does not know (an ``Address``, a ``Path``): they
+    are read from a non-empty string, by the type's ``parse`` if it has one."""
+    if not isinstance(value, str):
+        raise TypeError(f"Expected `str`, got `{type(value).__name__}`")
+    if not value:
+        raise ValueError("must not be empty")
+    return getattr(tp, "parse", tp)(value)
+
+
+def _key_of(item: Any, unique_key: str, item_type: mi.Type) -> str | None:
+    """The key of a list item as read (``"."``: the item), or None if it has none.
+    Two spellings of one address are one address: a custom type's key is its text."""
+    key = item if unique_key == "." else item.get(unique_key) if type(item) is dict else None
+    if not isinstance(key, str):
+        return None
+    item_type = _bare(item_type)
+    if isinstance(item_type, mi.CustomType):
+        try:
+            return str(_from_text(item_type.cls, key))
+        except (TypeError, ValueError):
+            return None
+    return key
+
+
+def _problem(message: str, t: mi.Type, node: Node) -> str:
+    """What is wrong with ``node`` as a ``t``, msgspec having said ``message``."""
+    bare = _bare(t, node)
+    value = _scalar(node)
+    if isinstance(value, _NonFinite) and isinstance(bare, mi.FloatType):
+        return f"must be a finite number, got {value.value}"
+    if message == "Number out of range" and isinstance(bare, mi.FloatType):
+        return "must be a finite number"
+    if re.match(r"Expected `[^`]+`, got `", message):
+        return f"expected {_expected(t)}, got {describe(node)}"
+    if isinstance(bare, mi.IntType | mi.FloatType):
+        number = float(value) if isinstance(bare, mi.FloatType) else value
+        if bare.ge is not None and number < bare.ge:
+            return f"must be >= {_num(bare.ge)}, got {_num(number)}"
+        if bare.gt is not None and number <= bare.gt:
+            return f"must be > {_num(bare.gt)}, got {_num(number)}"
+        if bare.le is not None and number > bare.le:
+            return f"must be <= {_num(bare.le)}, got {_num(number)}"
+    if isinstance(bare, _LISTS) and isinstance(node, SequenceNode):
+        count = len(node.value)
+        if bare.min_length is not None and count < bare.min_length:
+            return f"must have at least {bare.min_length} item(s), got {count}"
+        return f"must have at most {bare.max_length} item(s), got {count}"
+    if isinstance(bare, mi.StrType) and isinstance(value, str):
+        if not value and bare.min_length:
+            return "must not be empty"
+        return f"invalid {_extra(_option(t, node), 'title') or 'string'} {value!r}"
+    if isinstance(bare, mi.EnumType):
+        return f"invalid value {value!r}; allowed values: {_allowed(bare)}"
+    return message  # a conversion's own words (an address, a path)
+
+
+class Document:
+    """One composed YAML file, and the node of every key path read from it."""
+
+    def __init__(self, file: str, root: Node) -> None:
+        self.file = file
+        self.root = root
+        #: key path -> the node it was read from
+        self.nodes: dict[str, Node] = {}
+        #: unique list path -> key -> path of the list item holding it
+        self.ids: dict[str, dict[str, str]] = {}
+        # When the walk came to each key path (and to the end of each mapping), so that
+        # its first problem and msgspec's first refusal are told in file order.
+        self._steps = 0
+        self._step: dict[str, int] = {}
+        self._end: dict[str, int] = {}
+        self._walk_problem: tuple[float, ConfigError] | None = None
+
+    # -- errors ---------------------------------------------------------------
+
+    def error(self, path: str, message: str, node: Node | None = None) -> ConfigError:
+        """A ConfigError at ``node`` or, failing that, at the node read for ``path``."""
+        if node is not None:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        else:
+            line, column = self.position(path)
+        return ConfigError(self.file, line, column, path, message)
+
+    def position(self, path: str) -> tuple[int, int]:
+        """The 1-based (line, column) of ``path``, or of its nearest parent read."""
+        probe = path
+        while probe and probe not in self.nodes:
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        node = self.nodes.get(probe, self.root)
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def line_of(self, path: str) -> int:
+        return self.position(path)[0]
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, tp: type[T]) -> T:
+        """The whole document as a ``tp`` (a dataclass), or its first problem."""
+        info = mi.type_info(tp)
+        data = self._plain(self.root, info, "")
+        first = self._walk_problem
+        try:
+            value: T = msgspec.convert(data, tp, dec_hook=_from_text)
+        except msgspec.ValidationError as exc:
+            refusal = self._refusal(str(exc), info)
+            if first is None or refusal[0] < first[0]:
+                first = refusal
+        if first is not None:
+            raise first[1]
+        return value
+
+    def _plain(self, node: Node, t: mi.Type, path: str) -> Any:
+        """The node as plain data for msgspec, walked along its declared type ``t``."""
+        self.nodes.setdefault(path, node)
+        self._steps += 1
+        self._step.setdefault(path, self._steps)
+        unique_key = _extra(_option(t, node), "unique")
+        t = _bare(t, node)
+        tag = _short_tag(node)
+        if isinstance(node, MappingNode) and tag == "map" and isinstance(t, mi.DataclassType):
+            return self._mapping(node, t, path)
+        if isinstance(node, SequenceNode) and tag == "seq" and isinstance(t, _LISTS):
+            return self._list(node, t, path, unique_key)
+        return _scalar(node)
+
+    def _mapping(self, node: MappingNode, t: mi.DataclassType, path: str) -> dict[str, Any]:
+        """A mapping's values read, its keys checked: strings, once each, declared. A key
+        that is not is left out (msgspec never sees it) and its problem noted."""
+        fields = _fields(t)
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            self._steps += 1
+            key = str(key_node.value)
+            key_path = join(path, key)
+            if not isinstance(key_node, ScalarNode) or _short_tag(key_node) != "str":
+                self._note(path, f"keys must be strings, got {describe(key_node)}", key_node)
+            elif key in first_line:
+                message = f"duplicate key {key!r} (first at line {first_line[key]})"
+                self._note(key_path, message, key_node)
+            elif key not in fields:
+                allowed = ", ".join(fields) or "(none)"
+                self._note(key_path, f"unknown key {key!r}; allowed keys: {allowed}", key_node)
+            else:
+                first_line[key] = key_node.start_mark.line + 1
+                out[key] = self._plain(value_node, fields[key], key_path)
+        self._end[path] = self._steps
+        return out
+
+    def _list(
+        self,
+        node: SequenceNode,
+        t: mi.VarTupleType | mi.ListType,
+        path: str,
+        unique_key: str | None,
+    ) -> list[Any]:
+        """A list's items read; in a list declared unique, a repeated key noted."""
+        out = []
+        seen: dict[str, str] = {}
+        for index, child in enumerate(node.value):
+            item_path = join(path, index)
+            item = self._plain(child, t.item_type, item_path)
+            out.append(item)
+            key = None if unique_key is None else _key_of(item, unique_key, t.item_type)
+            if key is None or unique_key is None:
+                continue  # no key, or not one: then msgspec refuses the item, before this
+            self._steps += 1
+            if key in seen:
+                first = seen[key]
+                what = "id" if unique_key == "id" else "value"
+                message = f"duplicate {what} {key!r} (first at line {self.line_of(first)}, {first})"
+                self._note(item_path if unique_key == "." else join(item_path, unique_key), message)
+            else:
+                seen[key] = item_path
+        if unique_key is not None:
+            self.ids[path] = seen
+        return out
+
+    def _note(self, path: str, message: str, node: Node | None = None) -> None:
+        """Keep the first problem the walk finds; :meth:`read` reports it unless msgspec
+        refuses something the walk came to before it."""
+        if self._walk_problem is None:
+            self._walk_problem = (self._steps, self.error(path, message, node))
+
+    def _refusal(self, error: str, info: mi.Type) -> tuple[float, ConfigError]:
+        """msgspec's refusal (``Expected `int` >= 1 - at `$.a[0].b```) as a ConfigError at
+        the node of that key path, worded from the type declared there and the node; and
+        when the walk came to it (a missing key: at the end of its mapping)."""
+        message, _, where = error.partition(" - at `$")
+        path = where.rstrip("`").lstrip(".")
+        missing = re.fullmatch(r"Object missing required field `(.+)`", message)
+        if missing:
+            step = self._end.get(path, 0) + 0.5
+            return step, self.error(path, f"missing required key {missing[1]!r}")
+        t = info
+        for name in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+            t = _bare(t)
+            if isinstance(t, mi.DataclassType):
+                t = _fields(t)[name]
+            elif isinstance(t, _LISTS):
+                t = t.item_type
+        step = self._step.get(path, 0)
+        node = self.nodes.get(path)
+        if node is None:  # not expected: every path msgspec names was read
+            return step, self.error(path, message)
+        return step, self.error(path, _problem(message, t, node), node)

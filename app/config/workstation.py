@@ -9,26 +9,15 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+import typing
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from app.config.loader import (
-    ID,
-    Bool,
-    Choice,
-    Convert,
-    Document,
-    Field,
-    Int,
-    ListOf,
-    Obj,
-    Str,
-    compose,
-    read_document,
-    read_text,
-)
+from msgspec import Meta
+
+from app.config.loader import Document, Id, Text, compose, read_text, unique
 from app.model.roles import Role
 
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -57,16 +46,39 @@ class Language(StrEnum):
     EN = "en"
 
 
-@dataclass(frozen=True, slots=True)
 class Address:
-    """A TCP/UDP endpoint; ``str()`` gives ``host:port`` (``[v6]:port`` for IPv6)."""
+    """A TCP/UDP endpoint, immutable; ``str()`` gives ``host:port`` (``[v6]:port`` for IPv6).
 
+    Not a dataclass: msgspec reads a dataclass from a mapping, and an address in a
+    workstation file is a string, which msgspec hands to :meth:`parse`.
+    """
+
+    __slots__ = ("host", "port")
     host: str
     port: int
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.port <= 65535:
-            raise ValueError(f"port must be 1..65535, got {self.port}")
+    def __init__(self, host: str, port: int) -> None:
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port must be 1..65535, got {port}")
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "port", port)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"an Address is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Address):
+            return NotImplemented
+        return (self.host, self.port) == (other.host, other.port)
+
+    def __hash__(self) -> int:
+        return hash((self.host, self.port))
+
+    def __repr__(self) -> str:
+        return f"Address(host={self.host!r}, port={self.port!r})"
+
+    def __reduce__(self) -> tuple[type[Address], tuple[str, int]]:
+        return (Address, (self.host, self.port))
 
     @classmethod
     def parse(cls, text: str) -> Address:
@@ -108,57 +120,126 @@ class Address:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+class BootstrapServers(str):
+    """Kafka's ``host:port[,host:port...]``, each address checked, written normalised."""
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, text: str) -> BootstrapServers:
+        return cls(",".join(str(Address.parse(part.strip())) for part in text.split(",")))
+
+
+_LOCAL_KAFKA = BootstrapServers("127.0.0.1:9092")
+
+
+# -- the settings: each declared once, with its type, default, bounds and meaning ----------
+#
+# msgspec reads them (app/config/loader.py); docs/configuration.md documents each key
+# with the same default (tests/unit/config/test_docs.py checks both ways).
+
+
+def _ms(low: int, high: int, meaning: str) -> Meta:
+    """An integer number of milliseconds, ``low``..``high``."""
+    return Meta(ge=low, le=high, description=meaning)
+
+
+def _name(what: str, pattern: str = r"[A-Za-z0-9_.\-]+") -> Meta:
+    """A string of ``pattern``, called ``what`` when it does not match."""
+    return Meta(min_length=1, pattern=rf"\A{pattern}\Z", title=what)
+
+
+def _about(meaning: str) -> Meta:
+    return Meta(description=meaning)
+
+
+_HOUR_MS = 3_600_000
+#: A file named in the settings (never its contents): read relative to the workstation
+#: file, held absolute.
+_File = Annotated[str, _about("a file, relative to the workstation file; '' for none")]
+_EnvName = Annotated[
+    str,
+    Meta(
+        pattern=r"\A(?:[A-Za-z_][A-Za-z0-9_]*)?\Z",
+        title="environment variable name",
+        description="an environment variable; '' for none",
+    ),
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Server:
     """One server of the pair; each address is on a different network."""
 
-    id: str
-    addresses: tuple[Address, ...]
+    id: Annotated[Id, _about("server id, unique")]
+    addresses: Annotated[
+        tuple[Address, ...],
+        Meta(min_length=1, max_length=2),
+        unique("."),
+        _about("one per network"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatSettings:
-    interval_ms: int = 500
-    missed: int = 3
-    connect_timeout_ms: int = 2000
-    reconnect_min_ms: int = 200
-    reconnect_max_ms: int = 5000
+    interval_ms: Annotated[int, _ms(1, _HOUR_MS, "heartbeat period")] = 500
+    missed: Annotated[
+        int, Meta(ge=1, le=100, description="heartbeats missed in a row before the link is down")
+    ] = 3
+    connect_timeout_ms: Annotated[int, _ms(1, _HOUR_MS, "TCP connect timeout")] = 2000
+    reconnect_min_ms: Annotated[int, _ms(1, _HOUR_MS, "first reconnect delay")] = 200
+    reconnect_max_ms: Annotated[int, _ms(1, _HOUR_MS, "longest reconnect delay")] = 5000
 
 
 @dataclass(frozen=True, slots=True)
 class CommandSettings:
-    timeout_ms: int = 5000
-    dedupe_window_ms: int = 2000
-    audit_log: str = ""  # "" = the per-user data folder; relative = to the workstation file
+    timeout_ms: Annotated[int, _ms(1, _HOUR_MS, "no answer by then: failed")] = 5000
+    dedupe_window_ms: Annotated[
+        int, _ms(0, 60_000, "an executed command repeated within this is not sent again")
+    ] = 2000
+    audit_log: _File = ""  # "": the per-user data folder
 
 
 @dataclass(frozen=True, slots=True)
 class CouplingSettings:
     """How consist states are confirmed from the units' reports (docs/coupling.md)."""
 
-    confirm_reports: int = 3  # consecutive complete, agreeing cycles before a state is shown
-    lost_after_ms: int = 1000  # a unit silent this long makes its consist's state unknown
+    confirm_reports: Annotated[
+        int, Meta(ge=1, le=20, description="complete, agreeing report cycles before a state")
+    ] = 3
+    lost_after_ms: Annotated[
+        int, _ms(100, 60_000, "a unit silent this long makes its consist's state unknown")
+    ] = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
-    nodes: tuple[Address, ...] = (Address("127.0.0.1", 6379),)
-    lock_ttl_ms: int = 5000
-    presence_ttl_ms: int = 3000
-    prefix: str = "dhmi"
+    nodes: Annotated[
+        tuple[Address, ...],
+        Meta(max_length=7),
+        unique("."),
+        _about("independent Redis servers: 0, 1, 3, 5 or 7"),
+    ] = (Address("127.0.0.1", 6379),)
+    lock_ttl_ms: Annotated[int, _ms(100, 600_000, "lifetime of a device lock")] = 5000
+    presence_ttl_ms: Annotated[int, _ms(100, 600_000, "lifetime of the presence record")] = 3000
+    prefix: Annotated[str, _name("key prefix"), _about("of every key and channel")] = "dhmi"
     # Zone authority through Redis Sentinel (docs/control.md): when set, the authority
     # lives in whichever server these Sentinels name master of ``sentinel_master``.
-    sentinels: tuple[Address, ...] = ()
-    sentinel_master: str = "dhmi"
+    sentinels: Annotated[
+        tuple[Address, ...], Meta(max_length=7), unique("."), _about("Redis Sentinels")
+    ] = ()
+    sentinel_master: Annotated[
+        str, _name("Sentinel master name"), _about("the master's name at the Sentinels")
+    ] = "dhmi"
     # Security (docs/security.md): an ACL user, its password from a private file or
     # the environment (never here), and TLS with redis-py's ssl options.
-    username: str = ""
-    password_file: str = ""
-    password_env: str = ""
-    tls: bool = False
-    tls_ca_file: str = ""
-    tls_cert_file: str = ""
-    tls_key_file: str = ""
+    username: Annotated[str, _about("ACL user; '' for the default user")] = ""
+    password_file: _File = ""
+    password_env: _EnvName = ""
+    tls: Annotated[bool, _about("connect with TLS")] = False
+    tls_ca_file: _File = ""
+    tls_cert_file: _File = ""
+    tls_key_file: _File = ""
 
 
 class KafkaProtocol(StrEnum):
@@ -177,23 +258,30 @@ class SaslMechanism(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class KafkaSettings:
-    bootstrap_servers: str = "127.0.0.1:9092"
-    topic_prefix: str = "alarms"
+    bootstrap_servers: Annotated[BootstrapServers, _about("comma-separated addresses")] = (
+        _LOCAL_KAFKA
+    )
+    topic_prefix: Annotated[str, _name("topic prefix"), _about("of the alarm topics")] = "alarms"
     # Security, passed through to librdkafka (docs/security.md).
-    security_protocol: KafkaProtocol = KafkaProtocol.PLAINTEXT
-    sasl_mechanism: SaslMechanism = SaslMechanism.NONE
-    sasl_username: str = ""
-    sasl_password_file: str = ""
-    sasl_password_env: str = ""
-    ssl_ca_file: str = ""
-    ssl_cert_file: str = ""
-    ssl_key_file: str = ""
+    security_protocol: Annotated[KafkaProtocol, _about("security.protocol")] = (
+        KafkaProtocol.PLAINTEXT
+    )
+    sasl_mechanism: Annotated[SaslMechanism, _about("sasl.mechanism")] = SaslMechanism.NONE
+    sasl_username: Annotated[str, _about("sasl.username")] = ""
+    sasl_password_file: _File = ""
+    sasl_password_env: _EnvName = ""
+    ssl_ca_file: _File = ""
+    ssl_cert_file: _File = ""
+    ssl_key_file: _File = ""
 
 
 @dataclass(frozen=True, slots=True)
 class IscsSettings:
-    program: str = "python3"
-    args: tuple[str, ...] = ("-m", "app.counterparts.iscs_program")
+    program: Annotated[Text, _about("the ISCS program; python3: the HMI's interpreter")] = "python3"
+    args: Annotated[tuple[str, ...], _about("its arguments")] = (
+        "-m",
+        "app.counterparts.iscs_program",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,138 +289,56 @@ class SecuritySettings:
     """Link protection (``docs/security.md``). The key itself is never in the YAML:
     ``link_key_file`` names a file (mode 600) and ``link_key_env`` a variable holding it."""
 
-    production: bool = False
-    link_key_file: str = ""
-    link_key_env: str = ""
-    max_age_ms: int = 3000
-    max_skew_ms: int = 1000
-    integrity_threshold: int = 3
-    integrity_window_ms: int = 10_000
+    production: Annotated[bool, _about("refuse to start without every security setting")] = False
+    link_key_file: _File = ""
+    link_key_env: _EnvName = ""
+    max_age_ms: Annotated[int, _ms(50, 600_000, "an older frame or datagram is dropped")] = 3000
+    max_skew_ms: Annotated[int, _ms(0, 600_000, "one stamped further ahead is dropped")] = 1000
+    integrity_threshold: Annotated[
+        int, Meta(ge=1, le=1000, description="failed checks in the window that raise the alarm")
+    ] = 3
+    integrity_window_ms: Annotated[int, _ms(100, _HOUR_MS, "that window")] = 10_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Workstation:
-    id: str
-    line: Path  # absolute path of the line file
-    servers: tuple[Server, ...]
-    dispatcher: str = "dispatcher"
-    role: Role = Role.DISPATCHER
-    language: Language = Language.ZH_CN
+    """A workstation file's settings, in the order the file lists them."""
+
+    id: Annotated[Id, _about("workstation id")]
+    dispatcher: Annotated[
+        str, _name("login name", r"[A-Za-z0-9_.@\-]+"), _about("the default login name")
+    ] = "dispatcher"
+    role: Annotated[Role, _about("the default role")] = Role.DISPATCHER
+    language: Annotated[Language, _about("the user-interface language")] = Language.ZH_CN
+    line: Annotated[Path, _about("the line file; read relative, held absolute")]
+    servers: Annotated[
+        tuple[Server, ...], Meta(min_length=1, max_length=2), unique("id"), _about("1 or 2")
+    ]
     heartbeat: HeartbeatSettings = HeartbeatSettings()
     commands: CommandSettings = CommandSettings()
     redis: RedisSettings = RedisSettings()
     kafka: KafkaSettings = KafkaSettings()
     iscs: IscsSettings = IscsSettings()
-    security: SecuritySettings = SecuritySettings()
     coupling: CouplingSettings = CouplingSettings()
+    security: SecuritySettings = SecuritySettings()
 
 
-def _bootstrap(text: str) -> str:
-    """A Kafka ``host:port[,host:port...]`` list, normalised."""
-    return ",".join(str(Address.parse(part.strip())) for part in text.split(","))
+@dataclass(frozen=True, slots=True)
+class WorkstationFile:
+    """A workstation file: ``workstation:`` at the top."""
+
+    workstation: Workstation
 
 
-def _fields(cls: type[Any], **specs: Any) -> Obj:
-    """An Obj for dataclass ``cls``, each field defaulting to the dataclass default."""
-    defaults = cls()
-    return Obj(
-        {name: Field(spec, getattr(defaults, name)) for name, spec in specs.items()},
-        lambda values: cls(**values),
-    )
-
-
-_MS = Int(low=1, high=3_600_000)
-ENV_NAME = Str(
-    pattern=r"(?:[A-Za-z_][A-Za-z0-9_]*)?", what="environment variable name", allow_empty=True
-)
-ADDRESS = Convert(Str(), Address.parse)
-SERVER = Obj(
-    {"id": Field(ID), "addresses": Field(ListOf(ADDRESS, unique=".", min_len=1, max_len=2))},
-    lambda values: Server(**values),
-)
-HEARTBEAT = _fields(
-    HeartbeatSettings,
-    interval_ms=_MS,
-    missed=Int(low=1, high=100),
-    connect_timeout_ms=_MS,
-    reconnect_min_ms=_MS,
-    reconnect_max_ms=_MS,
-)
-COMMANDS = _fields(
-    CommandSettings,
-    timeout_ms=_MS,
-    dedupe_window_ms=Int(low=0, high=60_000),
-    audit_log=Str(allow_empty=True),
-)
-REDIS = _fields(
-    RedisSettings,
-    nodes=ListOf(ADDRESS, unique=".", max_len=7),
-    lock_ttl_ms=Int(low=100, high=600_000),
-    presence_ttl_ms=Int(low=100, high=600_000),
-    prefix=Str(pattern=r"[A-Za-z0-9_.\-]+", what="key prefix"),
-    sentinels=ListOf(ADDRESS, unique=".", max_len=7),
-    sentinel_master=Str(pattern=r"[A-Za-z0-9_.\-]+", what="Sentinel master name"),
-    username=Str(allow_empty=True),
-    password_file=Str(allow_empty=True),
-    password_env=ENV_NAME,
-    tls=Bool(),
-    tls_ca_file=Str(allow_empty=True),
-    tls_cert_file=Str(allow_empty=True),
-    tls_key_file=Str(allow_empty=True),
-)
-KAFKA = _fields(
-    KafkaSettings,
-    bootstrap_servers=Convert(Str(), _bootstrap),
-    topic_prefix=Str(pattern=r"[A-Za-z0-9._\-]+", what="topic prefix"),
-    security_protocol=Choice(KafkaProtocol),
-    sasl_mechanism=Choice(SaslMechanism),
-    sasl_username=Str(allow_empty=True),
-    sasl_password_file=Str(allow_empty=True),
-    sasl_password_env=ENV_NAME,
-    ssl_ca_file=Str(allow_empty=True),
-    ssl_cert_file=Str(allow_empty=True),
-    ssl_key_file=Str(allow_empty=True),
-)
-ISCS = _fields(IscsSettings, program=Str(), args=ListOf(Str(allow_empty=True)))
-SECURITY = _fields(
-    SecuritySettings,
-    production=Bool(),
-    link_key_file=Str(allow_empty=True),
-    link_key_env=ENV_NAME,
-    max_age_ms=Int(low=50, high=600_000),
-    max_skew_ms=Int(low=0, high=600_000),
-    integrity_threshold=Int(low=1, high=1000),
-    integrity_window_ms=Int(low=100, high=3_600_000),
-)
-COUPLING = _fields(
-    CouplingSettings,
-    confirm_reports=Int(low=1, high=20),
-    lost_after_ms=Int(low=100, high=60_000),
-)
-WORKSTATION = Obj(
-    {
-        "id": Field(ID),
-        "dispatcher": Field(Str(pattern=r"[A-Za-z0-9_.@\-]+", what="login name"), "dispatcher"),
-        "role": Field(Choice(Role), Role.DISPATCHER),
-        "language": Field(Choice(Language), Language.ZH_CN),
-        "line": Field(Str()),
-        "servers": Field(ListOf(SERVER, unique="id", min_len=1, max_len=2)),
-        "heartbeat": Field(HEARTBEAT, HeartbeatSettings()),
-        "commands": Field(COMMANDS, CommandSettings()),
-        "redis": Field(REDIS, RedisSettings()),
-        "kafka": Field(KAFKA, KafkaSettings()),
-        "iscs": Field(ISCS, IscsSettings()),
-        "coupling": Field(COUPLING, CouplingSettings()),
-        "security": Field(SECURITY, SecuritySettings()),
+def _resolve_files(obj: Any, base_dir: Path) -> Any:
+    """``obj`` with each file it names (a field declared ``_File``) relative to ``base_dir``."""
+    hints = typing.get_type_hints(type(obj), include_extras=True)
+    paths = {
+        name: str((base_dir / getattr(obj, name)).resolve())
+        for name, hint in hints.items()
+        if hint is _File and getattr(obj, name)
     }
-)
-
-
-_FILES = {
-    "security": ("link_key_file",),
-    "redis": ("password_file", "tls_ca_file", "tls_cert_file", "tls_key_file"),
-    "kafka": ("sasl_password_file", "ssl_ca_file", "ssl_cert_file", "ssl_key_file"),
-}
+    return dataclasses.replace(obj, **paths)
 
 
 def load_workstation(path: str | Path) -> Workstation:
@@ -352,28 +358,21 @@ def parse_workstation(
 
 
 def workstation_from_document(doc: Document, base_dir: Path) -> Workstation:
-    values: dict[str, Any] = read_document(doc, "workstation", WORKSTATION)
+    ws = doc.read(WorkstationFile).workstation
     try:
-        line = (base_dir / values["line"]).resolve()
+        line = (base_dir / ws.line).resolve()
         found = line.is_file()
     except (OSError, ValueError) as exc:
         raise doc.error("workstation.line", f"invalid line file path: {exc}") from None
     if not found:
         raise doc.error("workstation.line", f"line file not found: {line}")
-    values["line"] = line
-    commands: CommandSettings = values["commands"]
-    if commands.audit_log:
-        audit = (base_dir / commands.audit_log).resolve()
-        values["commands"] = CommandSettings(
-            commands.timeout_ms, commands.dedupe_window_ms, str(audit)
-        )
-    # Files named in the security settings are relative to the workstation file.
-    for section, names in _FILES.items():
-        obj = values[section]
-        paths = {n: str((base_dir / getattr(obj, n)).resolve()) for n in names if getattr(obj, n)}
-        if paths:
-            values[section] = dataclasses.replace(obj, **paths)
-    ws = Workstation(**values)
+    changes: dict[str, Any] = {
+        name: _resolve_files(value, base_dir)
+        for name, value in ((f.name, getattr(ws, f.name)) for f in dataclasses.fields(ws))
+        if dataclasses.is_dataclass(value)
+    }
+    changes["line"] = line
+    ws = dataclasses.replace(ws, **changes)
     _check(doc, ws)
     return ws
 

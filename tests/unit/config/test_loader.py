@@ -1,17 +1,21 @@
-"""The generic YAML walker: one test per kind of error, with its exact location."""
+"""Reading YAML into the declared types: one test per kind of error, with its exact location."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import string
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from msgspec import Meta
 
 from app.config import ConfigError, load_line, parse_line, parse_workstation
-from app.config.loader import ID, Field, Int, ListOf, Nullable, Num, Obj, Str, compose
+from app.config.loader import Id, Text, compose, unique
 
 VALID = """\
 line:
@@ -352,21 +356,21 @@ def test_non_string_key(tmp_path: Path) -> None:
     assert err.message == "keys must be strings, got integer '1'"
 
 
-# -- the generic specs on their own ----------------------------------------------
+# -- a declaration on its own ----------------------------------------------------
 
-SPEC = Obj(
-    {
-        "name": Field(ID),
-        "count": Field(Int(low=1, high=9), 1),
-        "ratio": Field(Nullable(Num(low=0, high=1)), None),
-        "tags": Field(ListOf(Str(), unique=".", min_len=1, max_len=3), ("x",)),
-    }
-)
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A declaration like those of the workstation and line files, on its own."""
+
+    name: Id
+    count: Annotated[int, Meta(ge=1, le=9)] = 1
+    ratio: Annotated[float, Meta(ge=0, le=1)] | None = None
+    tags: Annotated[tuple[Text, ...], Meta(min_length=1, max_length=3), unique(".")] = ("x",)
 
 
 def read(text: str) -> object:
-    doc = compose(text, "spec.yaml")
-    return doc.read(SPEC, doc.root, "")
+    return dataclasses.asdict(compose(text, "spec.yaml").read(Spec))
 
 
 def read_error(text: str) -> ConfigError:
