@@ -1,22 +1,26 @@
 """Message bodies: typed values in, JSON payloads out, and back with validation.
 
 Every payload is a UTF-8 JSON object whose keys are the fields of one frozen
-dataclass. Decoding checks every field's presence and type and names the first
-wrong one (``SNAPSHOT.sections[3].occupied: expected bool, got str``). The bytes
-must be strict UTF-8 and no string may hold a lone surrogate (``app/wiretext.py``):
-such text would pass here and crash whatever prints it later.
+dataclass. Decoding (msgspec, into those dataclasses) checks every field's presence
+and type and names the first wrong one (``SNAPSHOT.sections[3].occupied: expected
+bool, got str``). The bytes must be strict UTF-8 and no string may hold a lone
+surrogate (``app/wiretext.py``): such text would pass here and crash whatever prints
+it later.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
-import types
-import typing
+import re
+import sys
 from dataclasses import dataclass
-from enum import Enum
 from functools import cache
-from typing import Any, Union
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
 
 from app.model.commands import Command, CommandResult
 from app.model.state import StateDelta, StateSnapshot
@@ -103,6 +107,12 @@ MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
     MessageType.REPLICA: Replica,
 }
 MESSAGE_TYPES: dict[type[Any], MessageType] = {cls: t for t, cls in MESSAGE_CLASSES.items()}
+_DECODERS = {t: msgspec.json.Decoder(cls) for t, cls in MESSAGE_CLASSES.items()}
+#: json.loads refuses an integer of more digits than this (Python's int/str limit, 0:
+#: none); msgspec skips one in a key it ignores, so such a payload goes the slow way.
+_MAX_DIGITS = sys.get_int_max_str_digits()
+_DIGIT_RUN = b"1" * (_MAX_DIGITS + 1)
+_DIGITS_AS_1 = bytes(49 if 48 <= b <= 57 else 48 for b in range(256))  # b"0".."9" -> b"1"
 
 
 def encode_message(msg: Message) -> tuple[MessageType, bytes]:
@@ -115,6 +125,45 @@ def encode_message(msg: Message) -> tuple[MessageType, bytes]:
 
 
 def decode_message(frame: Frame) -> Message:
+    """The message in ``frame``, checked against its class: every field's presence
+    (unless it has a default) and type, keys it does not know ignored. A bad payload
+    raises :class:`RemoteProtocolError` naming the field (``SNAPSHOT.sections[3].occupied``).
+
+    msgspec decodes and checks the bytes in one pass; a payload it refuses is read
+    again, slowly, to say what and where with the same words as every other refusal
+    (:func:`_explain`).
+    """
+    decoder = _DECODERS.get(frame.type)
+    payload = frame.payload
+    if decoder is not None and not _may_hold_a_long_integer(payload):
+        try:
+            # msgspec checks UTF-8 only in the strings it keeps: the whole payload, first.
+            codecs.utf_8_decode(payload, "strict", True)
+            msg: Message = decoder.decode(payload)
+            return msg
+        except (msgspec.MsgspecError, RecursionError, ValueError):
+            pass  # UnicodeDecodeError is a ValueError
+    return _explain(frame)
+
+
+def _may_hold_a_long_integer(payload: bytes) -> bool:
+    """Whether ``payload`` has a run of digits longer than json.loads reads (a string
+    of digits too: then the slow path decides). A translate and a search: a regular
+    expression over a large snapshot took longer than decoding it."""
+    return (
+        bool(_MAX_DIGITS)
+        and len(payload) > _MAX_DIGITS
+        and _DIGIT_RUN in bytes(payload).translate(_DIGITS_AS_1)
+    )
+
+
+def _explain(frame: Frame) -> Message:
+    """The slow path of :func:`decode_message`: the payload again, saying what is wrong.
+
+    ``decode_json`` refuses what is not strict UTF-8 JSON (a lone surrogate, NaN, an
+    integer longer than Python reads: msgspec would skip one in a key it ignores),
+    then ``msgspec.convert`` of that document names the field it refuses.
+    """
     where = frame.type.name
     try:
         raw = decode_json(frame.payload, where)
@@ -126,8 +175,52 @@ def decode_message(frame: Frame) -> Message:
         # A type the frame codec knows but this link does not carry (the ISCS
         # channel's messages, for one): the peer's error, never a crash here.
         raise RemoteProtocolError("message type is not carried on this link", where)
-    msg: Message = _build(cls, raw, where)
+    if not isinstance(raw, dict):
+        raise RemoteProtocolError(f"expected an object, got {_kind(raw)}", where)
+    try:
+        msg: Message = msgspec.convert(raw, cls)
+    except msgspec.ValidationError as exc:
+        message, _, at = str(exc).partition(" - at `$")
+        path: list[str | int] = [
+            name or int(index) for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", at)
+        ]
+        missing = re.fullmatch(r"Object missing required field `(\w+)`", message)
+        if missing:
+            raise RemoteProtocolError("missing field", _place(where, [*path, missing[1]])) from None
+        raise RemoteProtocolError(_problem(message, cls, raw, path), _place(where, path)) from None
     return msg
+
+
+def _place(where: str, path: list[str | int]) -> str:
+    return where + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
+
+
+def _problem(message: str, cls: Any, raw: Any, path: list[str | int]) -> str:
+    """msgspec's ``message`` about the value at ``path`` in ``raw``, in our words."""
+    t = _type_info(cls)
+    value = raw
+    for key in path:
+        value = value[key]
+        while isinstance(t, mi.Metadata):
+            t = t.type
+        if isinstance(t, mi.DataclassType):
+            t = next(f.type for f in t.fields if f.name == key)
+        elif isinstance(t, mi.VarTupleType):
+            t = t.item_type
+    if isinstance(t, mi.EnumType):
+        allowed = ", ".join(str(m.value) for m in t.cls)
+        return f"{value!r} is not one of {allowed}"
+    if message == "Number out of range":  # an integer past a float's range (1e309 written out)
+        return "number out of range"
+    if expected := re.fullmatch(r"Expected `(\w+)`, got `\w+`", message):
+        name = {"object": "an object", "array": "a list"}.get(expected[1], expected[1])
+        return f"expected {name}, got {_kind(value)}"
+    return message
+
+
+@cache
+def _type_info(cls: Any) -> mi.Type:
+    return mi.type_info(cls)
 
 
 def _plain(obj: object) -> object:
@@ -141,71 +234,6 @@ def _plain(obj: object) -> object:
 @cache
 def _fields(cls: Any) -> tuple[dataclasses.Field[Any], ...]:
     return dataclasses.fields(cls)
-
-
-@cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _build(cls: Any, raw: object, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise RemoteProtocolError(f"expected an object, got {_kind(raw)}", where)
-    hints = _hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in _fields(cls):
-        if f.name in raw:
-            kwargs[f.name] = _convert(raw[f.name], hints[f.name], f"{where}.{f.name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise RemoteProtocolError("missing field", f"{where}.{f.name}")
-    return cls(**kwargs)
-
-
-def _convert(value: object, tp: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin is tuple:
-        (item_tp, _ellipsis) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise RemoteProtocolError(f"expected a list, got {_kind(value)}", where)
-        return tuple(_convert(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin in (Union, types.UnionType):
-        errors = []
-        for option in typing.get_args(tp):
-            try:
-                return _convert(value, option, where)
-            except RemoteProtocolError as exc:
-                errors.append(exc.message)
-        raise RemoteProtocolError(" or ".join(errors), where)
-    if tp is type(None):
-        if value is not None:
-            raise RemoteProtocolError(f"expected null, got {_kind(value)}", where)
-        return None
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        try:
-            return tp(value)
-        except ValueError:
-            allowed = ", ".join(str(m.value) for m in tp)
-            raise RemoteProtocolError(f"{value!r} is not one of {allowed}", where) from None
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except OverflowError:  # an integer past a float's range (1e309 written out)
-                raise RemoteProtocolError("number out of range", where) from None
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    else:
-        raise LocalProtocolError(f"no codec for type {tp!r}", where)
-    raise RemoteProtocolError(f"expected {tp.__name__}, got {_kind(value)}", where)
 
 
 def _kind(value: object) -> str:
