@@ -249,3 +249,24 @@ def test_every_text_a_record_accepts_can_be_printed(text: str) -> None:
         assert isinstance(rec.body, AlarmEvent)
         rec.body.text_en.encode("utf-8")
         json.dumps(rec.body.text_en, ensure_ascii=False).encode("utf-8")
+
+
+# msgspec decodes the bytes in one pass but checks UTF-8 only in the strings it keeps,
+# and skips an integer of any length in a field it ignores: a field this reader does not
+# know is held to the same rules as the others (the record is refused, as before).
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        (b'"x":"\xff"', "not UTF-8: byte 0xFF"),
+        (b'"x":"\xed\xa0\x80"', "not UTF-8: byte 0xED"),
+        (b'"x":"\\ud800"', "lone surrogate U+D800"),
+        (b'"x":1' + b"0" * 5000, "not JSON: ValueError"),
+        (b'"x":NaN', "not JSON"),
+    ],
+)
+def test_a_field_the_reader_ignores_is_still_strict_text(extra: bytes, detail: str) -> None:
+    data = _GOOD[:-1] + b"," + extra + b"}"
+    with pytest.raises(RecordError) as err:
+        decode_record(data, "t@5")
+    assert err.value.where.startswith("t@5") and detail in str(err.value)
+    assert decode_record(_GOOD[:-1] + b',"x":"ok"}', "t@5").body == _EVENT

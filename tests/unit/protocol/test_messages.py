@@ -324,3 +324,24 @@ def test_good_text_still_decodes_whole() -> None:
         msg = decode_message(Frame(MessageType.HELLO, 0, body.encode()))
         assert isinstance(msg, Hello) and msg.node == node
         msg.node.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        (b'"x":"\xff"', "not UTF-8: byte 0xFF"),
+        (b'"x":["\\udc00"]', "lone surrogate U+DC00"),
+        (b'"x":1' + b"0" * 5000, "not JSON: ValueError"),
+        (b'"x":[NaN]', "not JSON"),
+    ],
+)
+def test_a_key_the_decoder_ignores_is_still_strict_text(extra: bytes, detail: str) -> None:
+    """msgspec checks UTF-8 only in the strings it keeps and skips a number of any
+    length in a key it ignores: such a payload is refused all the same."""
+    body = (HELLO_BODY % "").encode()
+    with pytest.raises(RemoteProtocolError) as info:
+        decode_message(Frame(MessageType.HELLO, 0, body[:-1] + b"," + extra + b"}"))
+    assert info.value.where.startswith("HELLO") and detail in str(info.value)
+    assert decode_message(Frame(MessageType.HELLO, 0, body[:-1] + b',"x":"ok"}')) == Hello(
+        "A", "master", "L", "d"
+    )
