@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.alarms.records import (
     AlarmEvent,
+    Body,
     EndOfTopic,
     EventType,
     Priority,
@@ -56,11 +57,12 @@ def snapshot_parts(draw: st.DrawFn) -> SnapshotPart:
 @st.composite
 def records(draw: st.DrawFn) -> Record:
     kind = draw(st.sampled_from(RecordType))
-    body = {
+    bodies: dict[RecordType, st.SearchStrategy[Body]] = {
         RecordType.CHANGE: events,
         RecordType.SNAPSHOT: snapshot_parts(),
         RecordType.END: st.builds(EndOfTopic, names),
-    }[kind]
+    }
+    body = bodies[kind]
     return Record(
         kind,
         draw(st.text(max_size=4)),
