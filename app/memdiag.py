@@ -304,14 +304,37 @@ def pymalloc_stats() -> dict[str, int]:
 
 def python_heap(top_sites: int = TOP_SITES, top_types: int = TOP_TYPES) -> dict[str, Any]:
     """Blocks allocated, pymalloc's arenas, gc objects by type, and (while tracemalloc
-    traces) its total and top sites."""
-    out: dict[str, Any] = {"blocks": sys.getallocatedblocks()}
-    for key, value in pymalloc_stats().items():
-        out[f"pymalloc_{key}"] = value
-    counts: Counter[str] = Counter(type(o).__qualname__ for o in gc.get_objects())
-    out["gc_objects"] = sum(counts.values())
-    out["types"] = dict(counts.most_common(top_types))
-    if tracemalloc.is_tracing():
+    traces) its total and top sites by size. :class:`PythonHeap` adds the sites that
+    grew most since its first record."""
+    return PythonHeap(top_sites, top_types, grown_sites=0)()
+
+
+class PythonHeap:
+    """The ``py`` part of a record; it keeps every site's size at its first record, so
+    that each record also names the sites that grew most since then (``grown``:
+    ``[site, bytes now, bytes grown, blocks grown]``), however small they still are,
+    and lists them among ``sites`` too (their series can then be followed)."""
+
+    def __init__(
+        self, top_sites: int = TOP_SITES, top_types: int = TOP_TYPES, grown_sites: int = 20
+    ) -> None:
+        self.top_sites = top_sites
+        self.top_types = top_types
+        self.grown_sites = grown_sites
+        self._first: dict[str, tuple[int, int]] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"blocks": sys.getallocatedblocks()}
+        for key, value in pymalloc_stats().items():
+            out[f"pymalloc_{key}"] = value
+        counts: Counter[str] = Counter(type(o).__qualname__ for o in gc.get_objects())
+        out["gc_objects"] = sum(counts.values())
+        out["types"] = dict(counts.most_common(self.top_types))
+        # full collections are what frees cyclic garbage that reached the oldest generation
+        out["gc_collections"] = [g["collections"] for g in gc.get_stats()]
+        out["gc_frozen"] = gc.get_freeze_count()
+        if not tracemalloc.is_tracing():
+            return out
         current, peak = tracemalloc.get_traced_memory()
         out["traced"] = current
         out["traced_peak"] = peak
@@ -321,12 +344,38 @@ def python_heap(top_sites: int = TOP_SITES, top_types: int = TOP_TYPES) -> dict[
                 tracemalloc.Filter(False, __file__),
             )
         )
-        sites = []
-        for stat in snap.statistics("lineno")[:top_sites]:
+        now: dict[str, tuple[int, int]] = {}
+        for stat in snap.statistics("lineno"):
             frame = stat.traceback[0]
-            sites.append([f"{_short(frame.filename)}:{frame.lineno}", stat.size, stat.count])
+            key = f"{_short(frame.filename)}:{frame.lineno}"
+            size, count = now.get(key, (0, 0))
+            now[key] = (size + stat.size, count + stat.count)
+        del snap
+        by_size = sorted(now.items(), key=lambda kv: -kv[1][0])[: self.top_sites]
+        listed = {site for site, _ in by_size}
+        sites = [[site, size, count] for site, (size, count) in by_size]
+        if self._first is None:
+            self._first = now
+        elif self.grown_sites > 0:
+            first = self._first
+            grown = sorted(
+                (
+                    (
+                        site,
+                        size,
+                        size - first.get(site, (0, 0))[0],
+                        count - first.get(site, (0, 0))[1],
+                    )
+                    for site, (size, count) in now.items()
+                ),
+                key=lambda g: -g[2],
+            )[: self.grown_sites]
+            out["grown"] = [list(g) for g in grown if g[2] > 0]
+            for site, size, _grew, _n in grown:
+                if site not in listed:
+                    sites.append([site, size, now[site][1]])
         out["sites"] = sites
-    return out
+        return out
 
 
 def _short(filename: str) -> str:
@@ -453,7 +502,7 @@ class Recorder:
         defaults: dict[str, Source] = {
             "proc": proc_status,
             "malloc": malloc_state,
-            "py": python_heap,
+            "py": PythonHeap(),
         }
         self.sources = {**defaults, **self.sources}
 
@@ -532,7 +581,7 @@ def flatten(rec: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
     for key in ("traced", "traced_peak", "pymalloc_arena_bytes", "pymalloc_block_bytes"):
         if isinstance(py.get(key), int | float):
             out[f"py.{key}"] = (py[key] / 1e6, "MB")
-    for key in ("blocks", "gc_objects", "pymalloc_arenas"):
+    for key in ("blocks", "gc_objects", "pymalloc_arenas", "gc_frozen"):
         if isinstance(py.get(key), int | float):
             out[f"py.{key}"] = (float(py[key]), "")
     for name, n in (py.get("types") or {}).items():
@@ -781,6 +830,40 @@ def report(
         },
     }
     return "\n".join(lines), data
+
+
+def add_program_arguments(p: argparse.ArgumentParser) -> None:
+    """``--diagnose-memory [--diagnose-every MIN] [--diagnose-file PATH]`` for
+    ``dispatcher-hmi`` (no Qt imported here: ``--check-config`` stays Qt-free)."""
+    g = p.add_argument_group("memory diagnostics (docs/operations.md)")
+    g.add_argument(
+        "--diagnose-memory",
+        action="store_true",
+        help="record memory (RSS, Python heap by site, Qt objects by class, librdkafka, the "
+        "C allocator) to a file every --diagnose-every minutes; read it with "
+        "'dispatcher-cli diagnose FILE'",
+    )
+    g.add_argument(
+        "--diagnose-every",
+        type=float,
+        default=10.0,
+        metavar="MIN",
+        help="with --diagnose-memory: minutes between records (default 10)",
+    )
+    g.add_argument(
+        "--diagnose-file",
+        default=None,
+        metavar="PATH",
+        help="with --diagnose-memory: the record file (default "
+        "<user data>/logs/memory-<date>-<time>.jsonl)",
+    )
+    g.add_argument(
+        "--diagnose-tracemalloc",
+        type=int,
+        default=1,
+        metavar="FRAMES",
+        help="with --diagnose-memory: frames per Python allocation site (default 1; 0: off)",
+    )
 
 
 def diagnose_main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

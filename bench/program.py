@@ -41,6 +41,28 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--diagnose-file", default=None, metavar="PATH")
     p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES")
     p.add_argument("--kafka-stats-ms", type=int, default=10_000)
+    p.add_argument(
+        "--find-holders",
+        default=None,
+        metavar="FILE:LINE",
+        help="with --tracemalloc: every --find-every minutes, write what holds the objects "
+        "allocated at this site (a tail of the path and the line) to --find-out",
+    )
+    p.add_argument("--find-every", type=float, default=5.0, metavar="MIN")
+    p.add_argument(
+        "--gc-freeze-after",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="gc.freeze() this long after the window opens (0: never)",
+    )
+    p.add_argument(
+        "--gc-collect-every", type=float, default=0.0, metavar="S", help="gc.collect() (0: never)"
+    )
+    p.add_argument(
+        "--malloc-trim-every", type=float, default=0.0, metavar="S", help="malloc_trim(0)"
+    )
+    p.add_argument("--find-out", default="holders.txt", metavar="PATH")
     if "--" in argv:
         i = argv.index("--")
         return p.parse_args(argv[:i]), argv[i + 1 :]
@@ -72,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if "redis" in without:
         setattr(demo, names["redis"], lambda ws: (None, []))
     if "alarm-table" in without:
-        ui.mainwindow.MainWindow._build_alarm_dock = (  # type: ignore[method-assign]
-            lambda self, alarms: None
-        )
+        if hasattr(ui.mainwindow, "AlarmAnnunciation"):  # the alarm dock, rings and label
+            ui.mainwindow.AlarmAnnunciation = lambda *a, **kw: None
+        else:  # before the window was split into features
+            ui.mainwindow.MainWindow._build_alarm_dock = lambda self, alarms: None
     if "trains" in without:
         real_pair = demo.SimulatorPair
 
@@ -102,6 +125,31 @@ def main(argv: list[str] | None = None) -> int:
         w = real_window(*a, **kw)
         if "schematic" in without:
             w.view.hide()
+        from PySide6.QtCore import QTimer
+
+        if args.gc_freeze_after > 0:
+            import gc
+
+            def freeze() -> None:
+                gc.collect()
+                gc.freeze()
+
+            QTimer.singleShot(int(args.gc_freeze_after * 1000), freeze)
+        for every, what in ((args.gc_collect_every, "gc"), (args.malloc_trim_every, "trim")):
+            if every > 0:
+                import gc
+
+                from app.memdiag import malloc_trim
+
+                t = QTimer(w)
+                t.setInterval(int(every * 1000))
+                t.timeout.connect(gc.collect if what == "gc" else malloc_trim)
+                t.start()
+        if args.find_holders:
+            timer = QTimer(w)
+            timer.setInterval(int(args.find_every * 60_000))
+            timer.timeout.connect(lambda: find_holders(args.find_holders, args.find_out))
+            timer.start()
         if args.diagnose_every > 0:
             from ui.memdiag_qt import start_memory_diagnostics
 
@@ -116,6 +164,44 @@ def main(argv: list[str] | None = None) -> int:
 
     ui.runtime.MainWindow = window  # type: ignore[assignment,misc]
     return ui.main.main(hmi_argv)
+
+
+def find_holders(site: str, out: str, limit: int = 40) -> None:
+    """Write which objects refer to the live objects allocated at ``site`` (tracemalloc
+    must run), and what refers to those: two levels of referrers, by type, with a
+    sample of each. For a growth that tracemalloc names but does not explain."""
+    import gc
+    import time
+    import tracemalloc
+    from collections import Counter
+
+    path, _, line = site.rpartition(":")
+
+    def made_here(obj: object) -> bool:
+        tb = tracemalloc.get_object_traceback(obj)
+        return bool(tb) and tb[0].filename.endswith(path) and tb[0].lineno == int(line)
+
+    gc.collect()
+    found: dict[int, object] = {}
+    holders: dict[int, object] = {}
+    for o in gc.get_objects():
+        if made_here(o):
+            found[id(o)] = o
+        for ref in gc.get_referents(o):
+            if id(ref) not in found and made_here(ref):
+                found[id(ref)] = ref
+            if id(ref) in found:
+                holders[id(o)] = o
+    kinds = Counter(type(h).__qualname__ for h in holders.values())
+    lines = [f"== {time.strftime('%H:%M:%S')} {site}: {len(found)} objects, held by {dict(kinds)}"]
+    for h in list(holders.values())[:limit]:
+        lines.append(f"  holder {type(h).__qualname__}: {repr(h)[:300]}")
+        for r in gc.get_referrers(h)[:6]:
+            if r is holders or r is found:
+                continue
+            lines.append(f"    <- {type(r).__qualname__}: {repr(r)[:300]}")
+    with open(out, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ async def _soak(
         datagrams = sum(lk.datagrams for lk in session.links)
         gaps, failovers = session.gaps, session.failovers
     finally:
-        await session.close()
+        await session.aclose()
     warm = [s for s in rss if s[0] >= seconds * 0.25]
     warm_traced = [s for s in traced if s[0] >= seconds * 0.25]
     return {
@@ -215,6 +215,7 @@ def program_soak(
     wrap: list[str] | None = None,
     warmup_s: float | None = None,
     progress: str | None = None,
+    program_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """The real program in demo mode, offscreen, sampled from outside; its own memory
     records (``bench/program.py``) every ``diagnose_every_min`` minutes."""
@@ -227,6 +228,7 @@ def program_soak(
     if diagnose_every_min > 0:
         cmd += ["--diagnose-every", f"{diagnose_every_min:g}", "--diagnose-file", records]
         cmd += ["--tracemalloc", str(tracemalloc_frames)]
+    cmd += program_args or []
     cmd += [
         "--", "--demo", "--demo-time-scale", f"{time_scale:g}",
         "--no-login", "--quit-after", f"{seconds + 15:g}", "--log-file", log_file,
@@ -265,6 +267,7 @@ def program_soak(
     result: dict[str, Any] = {
         "mode": "program",
         "without": list(without),
+        "program_args": list(program_args or []),
         "seconds": round(seconds, 1),
         "time_scale": time_scale,
         "samples": len(rss),
@@ -329,6 +332,13 @@ def run(argv: list[str]) -> dict[str, Any]:
     p.add_argument(
         "--keep", default=None, metavar="DIR", help="--program: keep the log and records here"
     )
+    p.add_argument(
+        "--program-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="--program: pass to bench/program.py (e.g. --program-arg=--gc-freeze-after=60)",
+    )
     args = p.parse_args(argv)
     seconds = args.minutes * 60
     if args.program:
@@ -349,6 +359,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 wrap=shlex.split(args.wrap),
                 warmup_s=None if args.warmup_min is None else args.warmup_min * 60,
                 progress=os.path.join(args.keep, "rss.txt") if args.keep else None,
+                program_args=args.program_arg,
             )
         parts = result.get("parts", {})
         report = parts.pop("report", "")

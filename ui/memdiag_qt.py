@@ -170,6 +170,32 @@ class MemorySampler(QObject):
             self._started_tracemalloc = False
 
 
+def memory_diagnostics_from_args(
+    args: Any, window: QObject, alarms: Any = None
+) -> MemorySampler | None:
+    """The one call ``ui/runtime.py`` makes once the window exists and before the alarm
+    feed starts: nothing unless ``--diagnose-memory``; else librdkafka's statistics
+    are asked of the feed (``alarms.settings.extra``) and a sampler owned by
+    ``window`` records every ``--diagnose-every`` minutes."""
+    if not getattr(args, "diagnose_memory", False):
+        return None
+    every_min = float(getattr(args, "diagnose_every", 10.0))
+    kafka = None
+    settings = getattr(alarms, "settings", None)
+    extra = getattr(settings, "extra", None)
+    if isinstance(extra, dict):
+        kafka = KafkaStats()
+        # librdkafka's statistics each minute at most: the record keeps the last one
+        kafka.attach(extra, int(min(60.0, every_min * 60) * 1000))
+    return start_memory_diagnostics(
+        window,
+        path=getattr(args, "diagnose_file", None),
+        every_min=every_min,
+        kafka=kafka,
+        tracemalloc_frames=int(getattr(args, "diagnose_tracemalloc", 1)),
+    )
+
+
 def start_memory_diagnostics(
     parent: QObject,
     *,

@@ -106,3 +106,31 @@ def test_start_memory_diagnostics_owns_its_sampler(
     qtbot.waitUntil(lambda: sampler.recorder.records >= 2, timeout=10_000)
     sampler.stop()
     assert (tmp_path / "m.jsonl").exists()
+
+
+def test_the_hook_attaches_librdkafka_statistics_and_starts_only_when_asked(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    import argparse
+    from types import SimpleNamespace
+
+    from ui.memdiag_qt import memory_diagnostics_from_args
+
+    p = argparse.ArgumentParser()
+    memdiag.add_program_arguments(p)
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    alarms = SimpleNamespace(settings=SimpleNamespace(extra={}))
+    off = p.parse_args([])
+    assert memory_diagnostics_from_args(off, owner, alarms) is None
+    assert alarms.settings.extra == {}
+    on = p.parse_args(
+        ["--diagnose-memory", "--diagnose-every", "0.01", "--diagnose-file", str(tmp_path / "m"),
+         "--diagnose-tracemalloc", "0"]
+    )  # fmt: skip
+    sampler = memory_diagnostics_from_args(on, owner, alarms)
+    assert sampler is not None
+    assert alarms.settings.extra["statistics.interval.ms"] == 600
+    assert callable(alarms.settings.extra["stats_cb"])
+    qtbot.waitUntil(lambda: sampler.recorder.records >= 1, timeout=15_000)
+    sampler.stop(final=False)

@@ -111,7 +111,7 @@ def test_python_heap_names_the_site_that_allocates() -> None:
     here = [s for s in sites if s.endswith("test_memdiag.py:" + str(_line_of("hoard = [")))]
     assert here, sorted(sites)[:10]
     assert sites[here[0]] > 2_000_000
-    assert after["types"]["list"] - before["types"].get("list", 0) >= 50_000  # gc-tracked
+    assert after["types"]["list"] - before["types"].get("list", 0) >= 45_000  # gc-tracked
     del hoard
 
 
