@@ -13,14 +13,15 @@ Standard library only: every layer may use it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable
 from typing import Protocol
 
 __all__ = ["Part", "running"]
 
 
 class Part(Protocol):
-    def start(self) -> None: ...
+    def start(self) -> None | Awaitable[None]: ...  # some start by awaiting (a server)
 
     async def aclose(self) -> None: ...
 
@@ -36,5 +37,7 @@ async def running(*parts: Part | None) -> AsyncIterator[contextlib.AsyncExitStac
             if part is None:
                 continue
             stack.push_async_callback(part.aclose)
-            part.start()
+            started = part.start()
+            if inspect.isawaitable(started):
+                await started
         yield stack

@@ -597,7 +597,7 @@ def live(bootstrap: str, qt: Qt | None, opts: Options) -> Live:
             raw_stop.set()
             raw.join(5)
             if bridge is not None:
-                bridge.detach()
+                bridge.close()
             await service.aclose()
 
     run_loop(qt, main)

@@ -75,7 +75,7 @@ async def main(n: int, journal: Path) -> dict[str, Any]:
         hmi1 = rss_mb()
         iscs1 = rss_mb(proc.pid) if proc is not None else float("nan")
     finally:
-        await h.close()
+        await h.aclose()
     return {
         "sent": sent,
         "handoffs": n,

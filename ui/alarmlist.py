@@ -455,7 +455,8 @@ class AlarmDock(QDockWidget):
         dialog.open()
         return dialog
 
-    def shutdown(self) -> None:
+    async def aclose(self) -> None:
+        """Stop the timers and leave the alarm service (a widget: ``close`` is Qt's)."""
         self._flash.stop()
         self._tick.stop()
-        self.bridge.detach()
+        self.bridge.close()

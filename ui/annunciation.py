@@ -124,6 +124,6 @@ class AlarmAnnunciation(QObject):
             )
         )
 
-    def shutdown(self) -> None:
+    async def aclose(self) -> None:
         self._blink.stop()
-        self.dock.shutdown()
+        await self.dock.aclose()

@@ -140,7 +140,7 @@ class SessionBridge(QObject):
                 event.connect(hook)
             self._attached = True
 
-    def detach(self) -> None:
+    def close(self) -> None:
         """Stop listening (the session may outlive the window, or the other way round)."""
         if self._attached:
             for event, hook in self._hooks():
@@ -197,7 +197,7 @@ class ControlBridge(QObject):
                 event.connect(hook)
             self._attached = True
 
-    def detach(self) -> None:
+    def close(self) -> None:
         if self._attached:
             for event, hook in self._hooks():
                 event.disconnect(hook)
@@ -243,7 +243,7 @@ class AlarmBridge(QObject):
     def flushes(self) -> int:
         return self.changes.flushes
 
-    def detach(self) -> None:
+    def close(self) -> None:
         self.service.changed.disconnect(self.changes.add)
         self.service.status_changed.disconnect(self._on_status)
         self.service.bad_record.disconnect(self._on_bad)

@@ -166,7 +166,7 @@ class CommandFlow(QObject):
         self.host.log_event(text)
         self.host.show_status(text, outcome_look(rec.result.outcome)[1])
 
-    async def shutdown(self) -> None:
+    async def aclose(self) -> None:
         """Wait for the commands in flight to end (cancelled: each is told its outcome)."""
         tasks = list(self._tasks)
         for task in tasks:

@@ -212,7 +212,7 @@ class CouplingView(QObject):
         host.bridge.alarmRaised.connect(self._on_alarm)
         self.refresh()
 
-    def detach(self) -> None:
+    def close(self) -> None:
         self.changed.disconnect(self.changes.add)
         self.changes.stop()
         self._ages.stop()

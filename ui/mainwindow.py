@@ -208,17 +208,17 @@ class MainWindow(QMainWindow):
 
     # -- life -------------------------------------------------------------------------------
 
-    async def shutdown(self) -> None:
+    async def aclose(self) -> None:
         """Stop timers, forget the session, and wait for commands in flight to end."""
         self._tick.stop()
-        self.bridge.detach()
+        self.bridge.close()
         if self.coupling_view is not None:
-            self.coupling_view.detach()
-        self.control_bridge.detach()
-        await self.zones.shutdown()
+            self.coupling_view.close()
+        self.control_bridge.close()
+        await self.zones.aclose()
         if self.annunciation is not None:
-            self.annunciation.shutdown()
-        await self.commands.shutdown()
+            await self.annunciation.aclose()
+        await self.commands.aclose()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

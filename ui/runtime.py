@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication
 from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
 from app.counterparts.demo import SimulatorError, demo_counterparts
+from app.lifetime import running
 from app.model.topology import Line
 from app.paths import resource_dir
 from app.session import Endpoint
@@ -253,22 +254,21 @@ async def run_session(
     demo_without_broker = args.demo and bootstrap is None
     alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
     iscs = build_iscs(ws, session.dispatcher)
-    await iscs.start()
-    window = MainWindow(session, control, alarms, iscs=iscs)
     closed = stopping or asyncio.Event()
-    window.closing.connect(closed.set)
-    app.aboutToQuit.connect(closed.set)
     status = 0
-    demo_task: asyncio.Task[None] | None = None
-    try:
-        session.start()
-        control.start()
-        if alarms is not None:
-            alarms.start()
+    # One owner: the parts start in order and close in reverse, each whatever the
+    # others do; the window closes first (timers, commands in flight), then is freed.
+    async with running(iscs, session, control, alarms) as stack:
+        window = MainWindow(session, control, alarms, iscs=iscs)
+        stack.callback(_dispose, window)
+        stack.push_async_callback(window.aclose)
+        window.closing.connect(closed.set)
+        app.aboutToQuit.connect(closed.set)
         if args.demo and control.authority is not None:
-            demo_task = asyncio.get_running_loop().create_task(
+            task = asyncio.get_running_loop().create_task(
                 take_free_zones(control.authority, window)
             )
+            stack.push_async_callback(_cancelled, task)
         if args.screenshot:
             window.resize(*SCREENSHOT_SIZE)
             window.show()
@@ -281,20 +281,18 @@ async def run_session(
             await closed.wait()
         if args.screenshot:
             status = await save_screenshot(window, args.screenshot)
-    finally:
-        if demo_task is not None:
-            demo_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await demo_task
-        await window.shutdown()
-        await iscs.aclose()
-        if alarms is not None:
-            await alarms.aclose()
-        await control.aclose()
-        await session.aclose()
-        window.hide()
-        window.deleteLater()
     return status
+
+
+def _dispose(window: MainWindow) -> None:
+    window.hide()
+    window.deleteLater()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def take_free_zones(store: ZoneAuthorityStore, window: MainWindow) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from app import __version__
 from app.config import Workstation
 from app.control.service import ControlService
+from app.lifetime import running
 from app.model.topology import Line
 from app.session import DispatcherSession, Endpoint
 from app.wiring import build_control, build_session
@@ -54,25 +55,20 @@ async def smoke_test(
     where = ", ".join(f"{e.host}:{e.port}" for e in endpoints) or "no server configured"
     started = time.monotonic()
     session = build_session(ws, line, endpoints)
-    session.start()
-    try:
-        await asyncio.wait_for(session.wait_synchronised(), wait_s)
-    except TimeoutError:
-        await session.aclose()
-        print(
-            f"dispatcher-hmi: smoke test FAILED: no state snapshot from {where} "
-            f"within {wait_s:g} s",
-            file=sys.stderr,
-            flush=True,
-        )
-        return NO_SNAPSHOT
     # the window's command pipeline as with no Redis: nothing is commanded here
     control = build_control(ws, session, redis_nodes=[])
-    try:
+    async with running(session, control):
+        try:
+            await asyncio.wait_for(session.wait_synchronised(), wait_s)
+        except TimeoutError:
+            print(
+                f"dispatcher-hmi: smoke test FAILED: no state snapshot from {where} "
+                f"within {wait_s:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            return NO_SNAPSHOT
         painted = await paint_window(session, control)
-    finally:
-        await control.aclose()
-        await session.aclose()
     if painted.isNull():
         print("dispatcher-hmi: smoke test FAILED: Qt painted nothing", file=sys.stderr, flush=True)
         return 1
@@ -95,7 +91,7 @@ async def paint_window(session: DispatcherSession, control: ControlService) -> Q
     await asyncio.sleep(0.2)  # the bridge flushes the snapshot on the next frame
     window.view.zoom_to_fit()
     pixmap = window.grab()
-    await window.shutdown()
+    await window.aclose()
     window.hide()
     window.deleteLater()
     return pixmap

@@ -127,6 +127,6 @@ class ZoneControl(QObject):
             if self.dock is not None:
                 self.dock.refresh()
 
-    async def shutdown(self) -> None:
+    async def aclose(self) -> None:
         if self.dock is not None:
-            await self.dock.shutdown()
+            await self.dock.aclose()

@@ -394,7 +394,7 @@ class ZoneDock(QDockWidget):
                 lambda: self.store.set_mode(zone, new),
             )
 
-    async def shutdown(self) -> None:
+    async def aclose(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -126,7 +126,6 @@ class AckOutbox:
                 await task
         self._save()
 
-    close = aclose  # the old name, until every caller says aclose
 
     def kick(self) -> None:
         """Try again now (the owner calls this when a link comes up)."""

@@ -96,7 +96,6 @@ class AlarmService:
         if self.acks is not None:
             await self.acks.aclose()
 
-    close = aclose  # the old name, until every caller says aclose
 
     @property
     def feed(self) -> AlarmFeed | None:

@@ -205,10 +205,6 @@ class ZoneAuthorityStore:
         """
         await self._link.aclose()
 
-    async def close(self) -> None:
-        """:meth:`aclose` (the old name, for the views until they call aclose)."""
-        await self.aclose()
-
     async def wait_available(self, timeout_s: float) -> bool:
         """Wait until the store is connected and synchronised; False on timeout."""
         return await self._link.wait_available(timeout_s)

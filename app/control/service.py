@@ -93,10 +93,6 @@ class ControlService:
         await close_clients(self.clients)
         await self.audit.aclose()
 
-    async def close(self) -> None:
-        """:meth:`aclose` (the old name, for the views until they call aclose)."""
-        await self.aclose()
-
     def _on_availability(self, _available: bool) -> None:
         self.status_changed.emit(self.status())
 

@@ -125,7 +125,6 @@ class IscsHandoff:
                 await self._server.wait_closed()
         await self.stop_program()
 
-    close = aclose  # the old name, until every caller says aclose
 
     async def stop_program(self) -> None:
         if self._launching is not None:

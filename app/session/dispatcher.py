@@ -235,9 +235,6 @@ class DispatcherSession(LinkHandler):
             await link.aclose()
         self._cancel_reorder_timer()
 
-    #: the former name, kept for the callers that still use it
-    close = aclose
-
     async def wait_synchronised(self) -> None:
         """Wait until a snapshot from the master has been applied."""
         await self._synced.wait()

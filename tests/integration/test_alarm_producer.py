@@ -231,8 +231,8 @@ def test_ack_round_trip_across_two_hmi_cores_and_while_the_link_is_down(
                         break
                     await asyncio.sleep(0.02)
         finally:
-            await a1.close()
-            await a2.close()
+            await a1.aclose()
+            await a2.aclose()
             await s1.aclose()
 
     asyncio.run(scenario())
@@ -278,11 +278,11 @@ def test_broker_killed_and_restarted_the_live_list_converges_with_a_fresh_one(
                             a = {r.alarm_id: r.state for r in live.list.active()}
                             b = {r.alarm_id: r.state for r in fresh.list.active()}
                         finally:
-                            await fresh.close()
+                            await fresh.aclose()
                         if a == b and a:
                             break
         finally:
-            await live.close()
+            await live.aclose()
 
     asyncio.run(scenario())
     assert FeedState.STALE in seen and seen[-1] is FeedState.STOPPED

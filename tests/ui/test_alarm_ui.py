@@ -166,10 +166,10 @@ def test_filters_sort_acknowledge_shelve_and_silence(
     dock.silence()
     assert not dock.horn_on and not dock.flash_visible
     assert all(service.list.get(f"A{n}").unacked for n in range(12))  # type: ignore[union-attr]
-    dock.shutdown()
+    run_async(dock.aclose())
 
 
-def test_counts_banner_and_flood(qtbot: QtBot, service: AlarmService) -> None:
+def test_counts_banner_and_flood(qtbot: QtBot, service: AlarmService, run_async: Any) -> None:
     feed = Feed(service)
     dock = AlarmDock(service)
     qtbot.addWidget(dock)
@@ -178,7 +178,7 @@ def test_counts_banner_and_flood(qtbot: QtBot, service: AlarmService) -> None:
     assert "FLOOD" in dock.flood_label.text()
     assert "道岔W8失去表示" in dock.banner.text()  # newest of the most urgent (priority 1)
     assert "3/3" in dock.counts.text()
-    dock.shutdown()
+    run_async(dock.aclose())
 
 
 def test_double_click_centres_the_schematic_on_the_device(

@@ -54,7 +54,7 @@ def test_detach_stops_listening(qtbot: QtBot, fake_session: Any) -> None:
     got: list[Changes] = []
     bridge.stateChanged.connect(got.append)
     fake_session.state_changed.emit(Changes(trains={1}))
-    bridge.detach()
+    bridge.close()
     fake_session.state_changed.emit(Changes(trains={2}))
     qtbot.wait(4 * FRAME_MS)
     assert got == []

@@ -82,7 +82,7 @@ def desk(
     window = MainWindow(session, control)
     # pytest-qt closes and deletes its widgets before fixtures are torn down: the
     # window is shut down then, not after (its C++ side may be gone by then).
-    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.shutdown()))
+    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.aclose()))
     window.resize(1600, 900)
     window.show()
     session.start()
@@ -92,8 +92,8 @@ def desk(
         qtbot.waitUntil(lambda: control.status().ok, timeout=5_000)
         yield Desk(sim, redis, session, window, tmp_path / "journal-0.jsonl")
     finally:
-        run_async(control.close())
-        run_async(session.close())
+        run_async(control.aclose())
+        run_async(session.aclose())
 
 
 def bracket(window: MainWindow, zone: str) -> Any:

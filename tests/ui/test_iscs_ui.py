@@ -40,8 +40,8 @@ def test_open_in_iscs_from_the_switch_menu(
         assert iscs.state is IscsState.READY
         assert len(journal.read_text().split()) == 1
     finally:
-        run_async(window.shutdown())
-        run_async(iscs.close())
+        run_async(window.aclose())
+        run_async(iscs.aclose())
 
 
 def test_without_an_iscs_program_the_entry_is_disabled(
@@ -93,8 +93,8 @@ def test_open_in_iscs_from_a_station_name_on_the_schematic(
             )
         assert len(journal.read_text().split()) == 1
     finally:
-        run_async(window.shutdown())
-        run_async(iscs.close())
+        run_async(window.aclose())
+        run_async(iscs.aclose())
 
 
 def test_open_in_iscs_from_an_alarm_row(
@@ -138,8 +138,8 @@ def test_open_in_iscs_from_an_alarm_row(
         dock.show_station("B")
         assert dock.proxy.rowCount() == 1
     finally:
-        run_async(window.shutdown())
-        run_async(iscs.close())
+        run_async(window.aclose())
+        run_async(iscs.aclose())
 
 
 def test_the_reference_program_window_shows_what_it_received(qtbot: QtBot) -> None:
@@ -171,4 +171,4 @@ def test_the_windowed_reference_program_is_launched_and_acknowledges(
         assert iscs.state is IscsState.READY
         assert len(journal.read_text().split()) == 3
     finally:
-        run_async(iscs.close())
+        run_async(iscs.aclose())

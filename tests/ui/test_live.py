@@ -39,14 +39,14 @@ def live(
     window = MainWindow(session, control_for(session, session))
     # pytest-qt closes and deletes its widgets before fixtures are torn down: the
     # window is shut down then, not after (its C++ side may be gone by then).
-    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.shutdown()))
+    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.aclose()))
     window.resize(1600, 900)
     window.show()
     session.start()
     try:
         yield sim, session, window
     finally:
-        run_async(session.close())
+        run_async(session.aclose())
 
 
 def test_a_train_marker_moves_to_a_new_section(

@@ -49,3 +49,19 @@ def test_a_part_that_fails_to_start_closes_what_started_before() -> None:
         asyncio.run(main())
     # the one that failed to start is closed too (its aclose is idempotent)
     assert log == ["start session", "close alarms", "close session"]
+
+
+def test_a_part_that_starts_by_awaiting_is_awaited() -> None:
+    log: list[str] = []
+
+    class Server(Part):
+        async def start(self) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            log.append("listening")
+
+    async def main() -> None:
+        async with running(Server("iscs", log), Part("session", log)):
+            log.append("work")
+
+    asyncio.run(main())
+    assert log == ["listening", "start session", "work", "close session", "close iscs"]

@@ -55,7 +55,7 @@ def test_an_ack_while_the_link_is_down_is_sent_when_it_comes_back(tmp_path: Path
         box.start()
         box.ack("A7", "Z1")
         await until(lambda: bool(done))
-        await box.close()
+        await box.aclose()
 
     run(scenario)
     assert len(server.calls) == 5
@@ -76,7 +76,7 @@ def test_a_refusal_settles_it_and_is_announced() -> None:
         box.ack("A1")
         await until(lambda: bool(done))
         assert box.pending == []
-        await box.close()
+        await box.aclose()
 
     run(scenario)
     assert (done[0].result.outcome, done[0].result.reason_code) == (
@@ -95,7 +95,7 @@ def test_a_second_ack_of_the_same_alarm_joins_the_first() -> None:
         assert box.ack("A1") is first
         box.start()
         await until(lambda: not box.pending)
-        await box.close()
+        await box.aclose()
 
     run(scenario)
     assert len({key for _, key, _ in server.calls}) == 1
@@ -111,7 +111,7 @@ def test_owed_acks_survive_a_restart(tmp_path: Path) -> None:
         box.ack("A1", "Z1")
         box.ack("A2", "Z2")
         await until(lambda: len(down.calls) >= 4)
-        await box.close()
+        await box.aclose()
 
     run(first_run)
     keys = {d: k for d, k, _ in down.calls}
@@ -124,7 +124,7 @@ def test_owed_acks_survive_a_restart(tmp_path: Path) -> None:
         box.finished.connect(done.append)
         box.start()
         await until(lambda: len(done) == 2)
-        await box.close()
+        await box.aclose()
 
     run(second_run)
     assert {d: k for d, k, _ in up.calls} == keys, "the keys must survive the restart"

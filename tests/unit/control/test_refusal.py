@@ -213,7 +213,6 @@ def test_every_closable_part_closes_twice_without_harm(demo_line: Line, tmp_path
         service = ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
         await service.aclose()
         await service.aclose()
-        await service.close()  # the old name, for the views
         await audit.aclose()
         await lock.aclose()
         clients = clients_for(["127.0.0.1:1"])  # nothing listens: never connected

@@ -352,14 +352,12 @@ def test_an_observer_is_refused_without_sending(demo_line: Line) -> None:
     run(scenario)
 
 
-def test_aclose_is_idempotent_and_close_is_its_other_name(demo_line: Line) -> None:
+def test_aclose_is_idempotent(demo_line: Line) -> None:
     async def scenario() -> None:
         rig = Rig(demo_line)
         s = rig.session
         await s.aclose()
         await s.aclose()
-        await s.close()
         assert [lk.closed for lk in (rig.a1, rig.a2, rig.b1, rig.b2)] == [1, 1, 1, 1]
-        assert DispatcherSession.close is DispatcherSession.aclose
 
     run(scenario)
