@@ -1,5 +1,9 @@
 """The HMI's alarm feed: today's alarm topic, from its newest snapshot, then live.
 
+(Past 500 lines on purpose: one thread's loop and its conversation with the broker,
+whose steps share the consumer and the status; split, each part would reach into
+the other's state.)
+
 Every HMI needs every alarm, so there is no consumer group: the feed *assigns*
 itself partition 0 of the day's topic (one partition keeps the order) and
 never commits offsets. It runs librdkafka in a thread of its own and hands

@@ -1,5 +1,9 @@
 """Reading a YAML configuration file into declared types, with every error located.
 
+(Past 500 lines on purpose: the walk along the declared types and the wording of
+its errors are one piece; the declarations themselves are in workstation.py and
+line.py.)
+
 The settings are declared once, as frozen dataclasses whose annotations carry the
 type, the default, the bounds and a description (``msgspec.Meta``);
 ``msgspec.convert`` turns a file's values into them and checks them. This module

@@ -37,7 +37,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from app.clock import mono_ms, wall_ms
+from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
 from app.model.commands import Command, CommandOp, CommandResult
@@ -134,7 +134,8 @@ class DispatcherSession(LinkHandler):
         #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
         self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
-        self._clock_ms = clock_ms or mono_ms
+        #: the monotonic clock (ms) the units' reports and the consists are stamped with
+        self.clock_ms: ClockMs = clock_ms or mono_ms
         self._coupling_watch: asyncio.TimerHandle | None = None
         self.links = [
             ServerLink(
@@ -207,7 +208,7 @@ class DispatcherSession(LinkHandler):
     def _watch_coupling(self) -> None:
         """Every cycle: consists whose units fell silent become unknown; a link-integrity
         alarm clears once every link has been quiet for the window."""
-        self._coupling_changes(self.coupling.tick(self._clock_ms()))
+        self._coupling_changes(self.coupling.tick(self.clock_ms()))
         if LINK_INTEGRITY in self.alarms and all(
             lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links
         ):
@@ -434,7 +435,7 @@ class DispatcherSession(LinkHandler):
             return
         train, report = taken
         self._emit(self.state.apply_train(train))
-        self._coupling_changes(self.coupling.report(report, self._clock_ms()))
+        self._coupling_changes(self.coupling.report(report, self.clock_ms()))
 
     # -- commands ---------------------------------------------------------------
 
