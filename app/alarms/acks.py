@@ -22,11 +22,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Protocol
 
 from app.clock import wall_ms
 from app.events import Event
-from app.model.commands import CommandOp, CommandResult, Outcome
+from app.model.commands import CommandOp, CommandResult, CommandSender, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +34,8 @@ RETRY_S = 1.0
 RETRYABLE = {"no_link", "link_down", "timeout", "master_unreachable", "not_master", "cancelled"}
 
 
-class AckSender(Protocol):
-    role: str
-
-    async def command(
-        self,
-        device: str,
-        op: CommandOp,
-        *,
-        idempotency_key: str = "",
-        fencing_token: int = 0,
-        zone: str | None = None,
-        arg: str = "",
-    ) -> CommandResult: ...
+#: What sends the acknowledgements: the session (the pipeline is for devices under a lock).
+AckSender = CommandSender
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +113,6 @@ class AckOutbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._save()
-
 
     def kick(self) -> None:
         """Try again now (the owner calls this when a link comes up)."""

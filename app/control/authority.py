@@ -51,15 +51,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError, ResponseError
 
+from app.clock import ClockMs, wall_ms
 from app.control import lua
 from app.control.clients import redis_client, sentinel_for, sentinel_master_client
 from app.control.zonelink import ZoneLink, text
@@ -89,10 +89,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _zone_script(op: str) -> str:
@@ -136,7 +132,7 @@ class ZoneAuthorityStore:
         presence_ttl_ms: int = 3000,
         prefix: str = "dhmi",
         default_mode: ZoneMode = ZoneMode.EXCLUSIVE,
-        clock_ms: Callable[[], int] = _wall_ms,
+        clock_ms: ClockMs = wall_ms,
     ) -> None:
         if "@" in workstation or not workstation:
             raise ValueError(f"invalid workstation id {workstation!r}")

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.clock import wall_ms
 from app.control.audit import AuditLog
 from app.control.devicelock import (
     DeviceLock,
@@ -47,7 +48,7 @@ from app.control.devicelock import (
     LockUnavailable,
 )
 from app.events import Event
-from app.model.commands import CommandOp, CommandResult, Outcome, lock_resource
+from app.model.commands import CommandOp, CommandResult, CommandSender, Outcome, lock_resource
 from app.model.refusal import Refusal, RefusalCode
 from app.model.roles import Role
 from app.model.topology import Line
@@ -116,29 +117,12 @@ class Authority(Protocol):
         ...
 
 
-class Commander(Protocol):
-    """What the pipeline needs of the session."""
-
-    role: str  # a Role's value
+class Commander(CommandSender, Protocol):
+    """What the pipeline needs of the session: sending, and knowing when it can."""
 
     async def wait_commandable(self, timeout_s: float) -> bool:
         """Whether a command can go to the master now, waiting at most ``timeout_s``."""
         ...
-
-    async def command(
-        self,
-        device: str,
-        op: CommandOp,
-        *,
-        idempotency_key: str = "",
-        fencing_token: int = 0,
-        zone: str | None = None,
-        arg: str = "",
-    ) -> CommandResult: ...
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class CommandPipeline:
@@ -154,7 +138,7 @@ class CommandPipeline:
         audit: AuditLog,
         dedupe_window_s: float = DEDUPE_WINDOW_S,
         resolve_s: float = RESOLVE_S,
-        clock_ms: Callable[[], int] = _wall_ms,
+        clock_ms: Callable[[], int] = wall_ms,
         zone_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.session = session

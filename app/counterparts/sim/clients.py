@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Protocol
 
+from app.clock import wall_ms
 from app.comms.link import LinkHandler, ServerLink
 from app.counterparts.sim.roles import HMI_ROLES, SERVER_ROLES
 from app.counterparts.sim.world import World
@@ -146,7 +147,7 @@ class ClientLink(asyncio.Protocol):
             self.drop()
 
     def conn_clock(self) -> int:
-        return time.time_ns() // 1_000_000
+        return wall_ms()
 
     def handle(self, msg: Message) -> None:
         server = self.server
