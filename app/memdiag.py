@@ -88,6 +88,31 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
     return out
 
 
+_MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$")
+
+
+def proc_maps(pid: int | str = "self", top: int = 30) -> dict[str, int]:
+    """Resident kB per mapping name, from ``/proc/PID/smaps``: each library or file by
+    its file name, ``[heap]`` (malloc's main arena), ``[stack]``, ``[anon]`` (anonymous
+    mappings: pymalloc's arenas, other malloc arenas, thread stacks, mmapped blocks).
+    The ``top`` largest; empty without ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    out: Counter[str] = Counter()
+    name = ""
+    for line in text.splitlines():
+        m = _MAPPING.match(line)
+        if m:
+            path = m.group(1).strip()
+            name = path.rsplit("/", 1)[-1] if path.startswith("/") else (path or "[anon]")
+        elif line.startswith("Rss:"):
+            out[name] += int(line.split()[1])
+    return dict(out.most_common(top))
+
+
 def _windows_memory() -> dict[str, int]:  # pragma: no cover - Windows only
     try:
 
@@ -501,6 +526,7 @@ class Recorder:
         self.path = Path(self.path)
         defaults: dict[str, Source] = {
             "proc": proc_status,
+            "maps": proc_maps,
             "malloc": malloc_state,
             "py": PythonHeap(),
         }
@@ -577,6 +603,9 @@ def flatten(rec: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
                 out[name] = (value / 1e6, "MB")
             else:
                 out[name] = (float(value), "")
+    for name, kb in (rec.get("maps") or {}).items():
+        if isinstance(kb, int | float):
+            out[f"maps.{name}"] = (kb / 1000, "MB")
     py = rec.get("py") or {}
     for key in ("traced", "traced_peak", "pymalloc_arena_bytes", "pymalloc_block_bytes"):
         if isinstance(py.get(key), int | float):
@@ -813,6 +842,7 @@ def report(
             )
 
     section("Memory series that grow (MB)", "", "MB")
+    section("Mappings whose resident memory grows", "maps.", "MB")
     section("Python allocation sites that grow", "py.site.", "MB")
     section("Python objects by type that grow (count)", "py.type.", "")
     section("Qt objects that grow (count)", "qt.", "")

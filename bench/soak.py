@@ -261,16 +261,43 @@ def program_soak(
         if proc.poll() is None:
             proc.terminate()
             proc.wait(60)
-    with open(log_file, encoding="utf-8") as f:
-        log = f.read()
+    result = figures(rss, cpu, warm_at, log_file)
+    result.update(
+        without=list(without),
+        program_args=list(program_args or []),
+        seconds=round(seconds, 1),
+        time_scale=time_scale,
+        exit_code=proc.returncode,
+    )
+    if diagnose_every_min > 0:
+        # the records' clock starts with the program, the samples' 15 s later
+        result["parts"] = record_figures(records, warm_at + 15)
+    return result
+
+
+def figures(
+    rss: list[tuple[float, float]],
+    cpu: list[tuple[float, float]],
+    warm_at: float,
+    log_file: str,
+) -> dict[str, Any]:
+    """The soak's figures from its samples: growth after warm-up, the slope of each
+    quarter after it (levels off or not), each hour's slope, the CPU share."""
+    try:
+        with open(log_file, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+    except OSError:
+        log = ""
     warm = [s for s in rss if s[0] >= warm_at]
-    result: dict[str, Any] = {
+    hours = []
+    for h in range(int(rss[-1][0] // 3600) + 1):
+        part = [s for s in rss if h * 3600 <= s[0] <= (h + 1) * 3600]
+        if len(part) >= 2 and part[-1][0] - part[0][0] >= 1800:
+            hours.append(round(slope_per_hour(part), 3))
+    return {
         "mode": "program",
-        "without": list(without),
-        "program_args": list(program_args or []),
-        "seconds": round(seconds, 1),
-        "time_scale": time_scale,
         "samples": len(rss),
+        "sampled_s": round(rss[-1][0], 1),
         "warmup_s": round(warm_at, 1),
         "rss_start_mb": round(rss[0][1], 2),
         "rss_end_mb": round(rss[-1][1], 2),
@@ -280,6 +307,8 @@ def program_soak(
         "rss_verdict": memdiag.level_verdict(
             memdiag.quarter_slopes(warm), slope_per_hour(warm), 0.1
         ),
+        # each whole hour's slope (the first hour includes the warm-up)
+        "rss_hour_slopes_mb_per_hour": hours,
         # where the growth happens: RSS at each quarter of the whole run
         "rss_quarters_mb": [
             round(rss[min(len(rss) - 1, len(rss) * q // 4)][1], 2) for q in (1, 2, 3, 4)
@@ -291,12 +320,56 @@ def program_soak(
         "log_errors": sum(
             1 for line in log.splitlines() if " ERROR " in line or " CRITICAL " in line
         ),
-        "exit_code": proc.returncode,
     }
-    if diagnose_every_min > 0:
-        # the records' clock starts with the program, the samples' 15 s later
+
+
+def report_kept(directory: str, warm_at: float) -> dict[str, Any]:
+    """The figures of a run kept with ``--keep DIR`` (``rss.txt``, ``memory.jsonl``,
+    ``hmi.log``), finished or not: for a long run read while it goes, or one that was
+    stopped."""
+    rss: list[tuple[float, float]] = []
+    cpu: list[tuple[float, float]] = []
+    with open(os.path.join(directory, "rss.txt")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                rss.append((float(parts[0]), float(parts[1])))
+                cpu.append((float(parts[0]), float(parts[2])))
+    if len(rss) < 4:
+        raise RuntimeError(f"{directory}: {len(rss)} samples, too few to tell")
+    result = figures(rss, cpu, warm_at, os.path.join(directory, "hmi.log"))
+    records = os.path.join(directory, "memory.jsonl")
+    if os.path.exists(records):
         result["parts"] = record_figures(records, warm_at + 15)
     return result
+
+
+def print_program(result: dict[str, Any], args: argparse.Namespace) -> None:
+    parts = result.get("parts", {})
+    report = parts.pop("report", "")
+    without = result.get("without") or args.without
+    print(
+        f"program soak {result.get('seconds', result['sampled_s'])} s (sampled "
+        f"{result['sampled_s']} s), simulated time x{result.get('time_scale', args.time_scale):g}"
+        f"{', without ' + ', '.join(without) if without else ''}: RSS "
+        f"{result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
+        f"{result['rss_growth_mb_per_hour']} MB/h (target <= 0.5), quarters "
+        f"{result['rss_quarter_slopes_mb_per_hour']} MB/h ({result['rss_verdict']}), each hour "
+        f"{result['rss_hour_slopes_mb_per_hour']} MB/h; "
+        f"{result['cpu_share_of_a_core']:.1%} of a core; log: "
+        f"{result['log_warnings']} warnings, {result['log_errors']} errors"
+    )
+    if parts:
+        print(
+            "  after warm-up, per hour: Python heap (pymalloc arenas) "
+            f"{parts.get('python_heap_growth_mb_per_hour')} MB, Qt objects "
+            f"{parts.get('qt_objects_growth_per_hour')}, graphics items "
+            f"{parts.get('qt_items_growth_per_hour')}, malloc in use "
+            f"{parts.get('malloc_in_use_growth_mb_per_hour')} MB, malloc free "
+            f"{parts.get('malloc_free_growth_mb_per_hour')} MB, arenas "
+            f"{parts.get('malloc_arenas')}"
+        )
+        print("  " + report.replace("\n", "\n  "))
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -333,6 +406,12 @@ def run(argv: list[str]) -> dict[str, Any]:
         "--keep", default=None, metavar="DIR", help="--program: keep the log and records here"
     )
     p.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="--program: the figures of a run kept in DIR (finished, running or stopped)",
+    )
+    p.add_argument(
         "--program-arg",
         action="append",
         default=[],
@@ -341,6 +420,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     )
     args = p.parse_args(argv)
     seconds = args.minutes * 60
+    if args.program and args.report:
+        result = report_kept(args.report, 900 if args.warmup_min is None else args.warmup_min * 60)
+        print_program(result, args)
+        return result
     if args.program:
         with contextlib.ExitStack() as stack:
             if args.keep:
@@ -361,28 +444,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 progress=os.path.join(args.keep, "rss.txt") if args.keep else None,
                 program_args=args.program_arg,
             )
-        parts = result.get("parts", {})
-        report = parts.pop("report", "")
-        print(
-            f"program soak {result['seconds']} s, simulated time x{args.time_scale:g}"
-            f"{', without ' + ', '.join(args.without) if args.without else ''}: RSS "
-            f"{result['rss_start_mb']} -> {result['rss_end_mb']} MB; after warm-up "
-            f"{result['rss_growth_mb_per_hour']} MB/h (target <= 0.5), quarters "
-            f"{result['rss_quarter_slopes_mb_per_hour']} MB/h ({result['rss_verdict']}); "
-            f"{result['cpu_share_of_a_core']:.1%} of a core; log: "
-            f"{result['log_warnings']} warnings, {result['log_errors']} errors"
-        )
-        if parts:
-            print(
-                "  after warm-up, per hour: Python heap (pymalloc arenas) "
-                f"{parts.get('python_heap_growth_mb_per_hour')} MB, Qt objects "
-                f"{parts.get('qt_objects_growth_per_hour')}, graphics items "
-                f"{parts.get('qt_items_growth_per_hour')}, malloc in use "
-                f"{parts.get('malloc_in_use_growth_mb_per_hour')} MB, malloc free "
-                f"{parts.get('malloc_free_growth_mb_per_hour')} MB, arenas "
-                f"{parts.get('malloc_arenas')}"
-            )
-            print("  " + report.replace("\n", "\n  "))
+        print_program(result, args)
         return result
     tracemalloc.start(1)
     sim_args = ["--trains", "40", "--tick", "0.02", "--time-scale", "10", "--log-level", "WARNING"]
