@@ -752,59 +752,74 @@ def _find(growths: Iterable[Growth], name: str) -> Growth | None:
     return next((g for g in growths if g.series == name), None)
 
 
+#: the parts that can hold RSS growth: (series, what it is, what its growth means)
+PARTS = (
+    (
+        "malloc.in_use",
+        "the C allocator's bytes in use",
+        "native allocations grow: a C/C++ leak or a cache in a library (Qt, librdkafka); "
+        "see Qt and Kafka below, and run heaptrack for the stacks",
+    ),
+    (
+        "malloc.free",
+        "free bytes kept inside the C allocator's arenas",
+        "free bytes inside malloc's arenas grow while in use holds: fragmentation",
+    ),
+    (
+        "py.traced",
+        "Python objects (tracemalloc)",
+        "Python objects grow (see the growing sites below)",
+    ),
+    (
+        "py.pymalloc_block_bytes",
+        "Python's small objects (pymalloc blocks)",
+        "Python objects grow (see the growing sites below; a full collection frees what "
+        "only waits for one)",
+    ),
+    (
+        "proc.file",
+        "file-backed pages (libraries, fonts)",
+        "pages of mapped files touched for the first time: bounded by the files' sizes",
+    ),
+    ("malloc.mmap", "blocks mmapped by malloc", "large native blocks grow"),
+)
+
+
 def attribute(growths: Sequence[Growth]) -> list[str]:
-    """Plain sentences: which part holds the RSS growth."""
+    """Plain sentences: which parts hold the RSS growth, largest first."""
     say: list[str] = []
     rss = _find(growths, "proc.rss")
     anon = _find(growths, "proc.anon")
-    in_use = _find(growths, "malloc.in_use")
-    free = _find(growths, "malloc.free")
-    traced = _find(growths, "py.traced")
-    arenas = _find(growths, "py.pymalloc_arena_bytes")
-    mmap = _find(growths, "malloc.mmap")
     if rss is not None:
         say.append(
             f"RSS {rss.first:.1f} -> {rss.last:.1f} MB, {rss.per_hour:+.2f} MB/h after warm-up "
             f"({rss.verdict}; quarters {', '.join(f'{q:+.2f}' for q in rss.quarters)})"
         )
-    parts = [
-        ("anonymous memory (heap, mmaps)", anon),
-        ("the C allocator's bytes in use (malloc)", in_use),
-        ("free bytes held in the C allocator's arenas", free),
-        ("chunks mmapped by malloc", mmap),
-        ("Python objects traced by tracemalloc", traced),
-        ("pymalloc's arenas (Python's small objects)", arenas),
-    ]
-    for text, g in parts:
-        if g is not None:
-            say.append(f"  {text}: {g.per_hour:+.2f} MB/h ({g.verdict})")
+    if anon is not None:
+        say.append(f"  anonymous memory (heaps, mmaps): {anon.per_hour:+.2f} MB/h ({anon.verdict})")
+    found = [(g, text, meaning) for name, text, meaning in PARTS if (g := _find(growths, name))]
+    for g, text, _meaning in found:
+        say.append(f"  {text}: {g.per_hour:+.2f} MB/h ({g.verdict})")
     if rss is None or rss.per_hour <= NOISE["MB"] or rss.verdict == "levels off":
         say.append("Verdict: RSS does not grow after warm-up.")
         return say
     rate = rss.per_hour
-    py = max(
-        traced.per_hour if traced is not None else 0.0,
-        arenas.per_hour if arenas is not None else 0.0,
+    # tracemalloc's total and pymalloc's blocks measure the same heap: keep the larger
+    py = [f for f in found if f[0].series.startswith("py.")]
+    if len(py) == 2:
+        found.remove(min(py, key=lambda f: f[0].per_hour))
+    holders = sorted(
+        (f for f in found if f[0].per_hour > max(NOISE["MB"], 0.25 * rate)),
+        key=lambda f: -f[0].per_hour,
     )
-    if in_use is not None and in_use.per_hour > 0.5 * rate:
-        if py > 0.5 * in_use.per_hour:
-            say.append("Verdict: Python objects grow (see the growing sites below).")
-        else:
-            say.append(
-                "Verdict: native allocations grow (malloc in use), not Python's traced heap: "
-                "a C/C++ leak or a cache in a library (Qt, librdkafka); see Qt and Kafka below."
-            )
-    elif free is not None and free.per_hour > 0.5 * rate:
+    if not holders:
         say.append(
-            "Verdict: free bytes inside malloc's arenas grow while in use holds: fragmentation."
+            "Verdict: RSS grows outside the allocators' books: memory mapped by a library "
+            "itself, or thread stacks; see the mappings below."
         )
-    elif py > 0.5 * rate:
-        say.append("Verdict: Python objects grow (see the growing sites below).")
-    else:
-        say.append(
-            "Verdict: RSS grows outside malloc's books: pymalloc arenas, mmaps made by a "
-            "library itself, or pages of memory already counted now being touched."
-        )
+    for g, _text, meaning in holders:
+        share = min(100, round(100 * g.per_hour / rate))
+        say.append(f"Verdict: {meaning} ({g.per_hour:+.2f} MB/h, {share} % of the growth).")
     return say
 
 
