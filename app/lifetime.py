@@ -21,7 +21,7 @@ __all__ = ["Part", "running"]
 
 
 class Part(Protocol):
-    def start(self) -> None | Awaitable[None]: ...  # some start by awaiting (a server)
+    def start(self) -> Awaitable[None] | None: ...  # some start by awaiting (a server)
 
     async def aclose(self) -> None: ...
 
