@@ -96,7 +96,6 @@ class AlarmService:
         if self.acks is not None:
             await self.acks.aclose()
 
-
     @property
     def feed(self) -> AlarmFeed | None:
         return self._feed

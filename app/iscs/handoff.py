@@ -125,7 +125,6 @@ class IscsHandoff:
                 await self._server.wait_closed()
         await self.stop_program()
 
-
     async def stop_program(self) -> None:
         if self._launching is not None:
             with contextlib.suppress(Exception):
