@@ -462,7 +462,7 @@ async def main():
     lock = Redlock(clients_for([redis]), ttl_ms=400)
     p = CommandPipeline(s, line, dispatcher="paused", workstation="WS-P", lock=Gate(lock, s),
                         authority=None, audit=AuditLog(None))
-    p.refusal = lambda intent: None  # zone authority is not what this test is about
+    p.check = lambda intent: None  # zone authority is not what this test is about
     res = await p.execute(p.intent("W0901", CommandOp.THROW_REVERSE))
     print(f"result {res.outcome.value} {res.reason_code}", flush=True)
     await s.aclose()
@@ -519,7 +519,7 @@ def test_client_paused_past_its_lock_ttl_is_refused_by_fencing(
         if paused.poll() is None:
             os.kill(paused.pid, signal.SIGCONT)
             paused.kill()
-            paused.wait()
+        paused.communicate()  # waits, and closes its pipes (left open they warn later)
     entries = [
         (e["dispatcher"], e["result"], e["reason_code"]) for e in journal(tmp_path / JOURNAL)
     ]
