@@ -179,7 +179,7 @@ def _load_glibc() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc: Any = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.malloc_info  # noqa: B018 (present only in glibc)
         libc.open_memstream.restype = ctypes.c_void_p
         libc.open_memstream.argtypes = [
@@ -188,7 +188,10 @@ def _load_glibc() -> Any:
         ]
         libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
         libc.fclose.argtypes = [ctypes.c_void_p]
-        libc.free.argtypes = [ctypes.c_void_p]
+        # free() from the process's global namespace, not libc's own: under a tracer
+        # preloaded with LD_PRELOAD (heaptrack) the buffer's free is then seen too
+        libc.global_free = ctypes.CDLL(None).free
+        libc.global_free.argtypes = [ctypes.c_void_p]
         with contextlib.suppress(AttributeError):  # glibc < 2.33 has no mallinfo2
             libc.mallinfo2.restype = _Mallinfo2
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
@@ -214,7 +217,7 @@ def malloc_info_xml() -> str | None:
     try:
         return ctypes.string_at(buf.value or 0, size.value).decode("ascii", "replace")
     finally:
-        libc.free(buf)
+        libc.global_free(buf)
 
 
 _HEAP = re.compile(r'<heap nr="(\d+)">(.*?)</heap>', re.S)
