@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import gc
+import threading
 
 import pytest
 
@@ -54,18 +55,27 @@ def test_trim_collects_cycles_waiting_in_the_old_generation() -> None:
     assert done.collected >= 1000
 
 
-def test_upkeep_runs_on_the_loop_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
+def test_upkeep_collects_on_the_loop_and_trims_in_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collected: list[int] = []
+    trimmed: list[int] = []
+    real_collect = gc.collect
     monkeypatch.setattr(
-        memtrim, "trim", lambda: calls.append(1) or memtrim.Trimmed(0, False, 0, 0, 0, 0.0)
+        memtrim.gc, "collect", lambda: collected.append(threading.get_ident()) or real_collect()
     )
+    monkeypatch.setattr(memtrim, "malloc_trim", lambda: trimmed.append(threading.get_ident()))
+    loop_thread = threading.get_ident()
 
     async def run() -> None:
         task = asyncio.get_running_loop().create_task(memtrim.keep_trimmed(0.01))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.15)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(run())
-    assert 3 <= len(calls) <= 12
+    assert 3 <= len(collected) <= 15
+    assert set(collected) == {loop_thread}
+    assert len(trimmed) >= 3
+    assert loop_thread not in trimmed  # the walk of the heap never holds the loop
