@@ -914,6 +914,21 @@ def add_program_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def kafka_statistics_from_args(args: Any, alarms: Any) -> KafkaStats | None:
+    """With ``--diagnose-memory``: ask the alarm feed's librdkafka client for its
+    statistics (into ``alarms.settings.extra``), before the feed starts; None otherwise
+    (or without an alarm feed). Statistics come every minute at most."""
+    if not getattr(args, "diagnose_memory", False):
+        return None
+    extra = getattr(getattr(alarms, "settings", None), "extra", None)
+    if not isinstance(extra, dict):
+        return None
+    every_min = float(getattr(args, "diagnose_every", 10.0))
+    kafka = KafkaStats()
+    kafka.attach(extra, int(min(60.0, every_min * 60) * 1000))
+    return kafka
+
+
 def diagnose_main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """``dispatcher-cli diagnose FILE``: say what grew. Exit 0; 2 for a file not read."""
     p = argparse.ArgumentParser(prog="dispatcher-cli diagnose", description=report.__doc__)

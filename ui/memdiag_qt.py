@@ -31,7 +31,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QGraphicsScene
 from shiboken6 import Shiboken
 
-from app.memdiag import KafkaStats, Recorder
+from app.memdiag import KafkaStats, Recorder, kafka_statistics_from_args
 from app.paths import user_data_dir
 
 log = logging.getLogger(__name__)
@@ -171,26 +171,21 @@ class MemorySampler(QObject):
 
 
 def memory_diagnostics_from_args(
-    args: Any, window: QObject, alarms: Any = None
+    args: Any, window: QObject, alarms: Any = None, *, kafka: KafkaStats | None = None
 ) -> MemorySampler | None:
-    """The one call ``ui/runtime.py`` makes once the window exists and before the alarm
-    feed starts: nothing unless ``--diagnose-memory``; else librdkafka's statistics
-    are asked of the feed (``alarms.settings.extra``) and a sampler owned by
-    ``window`` records every ``--diagnose-every`` minutes."""
+    """What ``ui/runtime.py`` calls once the window exists: nothing unless
+    ``--diagnose-memory``; else a sampler owned by ``window`` that records every
+    ``--diagnose-every`` minutes. ``kafka``: the collector that
+    :func:`app.memdiag.kafka_statistics_from_args` gave the alarm feed before it
+    started; without it, ``alarms`` (a feed not started yet) is asked here."""
     if not getattr(args, "diagnose_memory", False):
         return None
-    every_min = float(getattr(args, "diagnose_every", 10.0))
-    kafka = None
-    settings = getattr(alarms, "settings", None)
-    extra = getattr(settings, "extra", None)
-    if isinstance(extra, dict):
-        kafka = KafkaStats()
-        # librdkafka's statistics each minute at most: the record keeps the last one
-        kafka.attach(extra, int(min(60.0, every_min * 60) * 1000))
+    if kafka is None and alarms is not None:
+        kafka = kafka_statistics_from_args(args, alarms)
     return start_memory_diagnostics(
         window,
         path=getattr(args, "diagnose_file", None),
-        every_min=every_min,
+        every_min=float(getattr(args, "diagnose_every", 10.0)),
         kafka=kafka,
         tracemalloc_frames=int(getattr(args, "diagnose_tracemalloc", 1)),
     )

@@ -134,3 +134,30 @@ def test_the_hook_attaches_librdkafka_statistics_and_starts_only_when_asked(
     assert callable(alarms.settings.extra["stats_cb"])
     qtbot.waitUntil(lambda: sampler.recorder.records >= 1, timeout=15_000)
     sampler.stop(final=False)
+
+
+def test_the_feed_is_given_its_statistics_before_it_starts_and_the_sampler_keeps_them(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    import argparse
+    from types import SimpleNamespace
+
+    from ui.memdiag_qt import memory_diagnostics_from_args
+
+    p = argparse.ArgumentParser()
+    memdiag.add_program_arguments(p)
+    on = p.parse_args(["--diagnose-memory", "--diagnose-file", str(tmp_path / "m")])
+    alarms = SimpleNamespace(settings=SimpleNamespace(extra={}))
+    assert memdiag.kafka_statistics_from_args(p.parse_args([]), alarms) is None
+    assert memdiag.kafka_statistics_from_args(on, None) is None  # a demo without a broker
+    kafka = memdiag.kafka_statistics_from_args(on, alarms)
+    assert kafka is not None
+    assert alarms.settings.extra["statistics.interval.ms"] == 60_000
+    alarms.settings.extra["stats_cb"]('{"replyq": 2, "brokers": {}, "topics": {}}')
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    sampler = memory_diagnostics_from_args(on, owner, kafka=kafka)
+    assert sampler is not None
+    rec = sampler.sample()
+    sampler.stop(final=False)
+    assert rec is not None and rec["kafka"]["replyq"] == 2
