@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import gc
 import threading
+import time
 
 import pytest
 
@@ -69,13 +70,16 @@ def test_upkeep_collects_on_the_loop_and_trims_in_a_worker_thread(
 
     async def run() -> None:
         task = asyncio.get_running_loop().create_task(memtrim.keep_trimmed(0.01))
-        await asyncio.sleep(0.15)
+        # rounds, not a fixed time: a loaded machine may run only two in 150 ms
+        deadline = time.monotonic() + 10.0
+        while len(trimmed) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
     asyncio.run(run())
-    assert 3 <= len(collected) <= 15
+    assert len(collected) >= 3
     assert set(collected) == {loop_thread}
     assert len(trimmed) >= 3
     assert loop_thread not in trimmed  # the walk of the heap never holds the loop
