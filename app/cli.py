@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app import memdiag
 from app.alarms.consumer import FeedState, FeedStatus
 from app.alarms.model import AlarmChanges, AlarmRow
 from app.alarms.service import AlarmService
@@ -411,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--kafka", metavar="HOST:PORT", help="the broker instead of the configured one")
     al.add_argument("--follow", action="store_true", help="then print each change (JSON lines)")
     al.add_argument("--timeout", type=float, default=15.0, help="seconds to catch up")
+
+    dg = sub.add_parser(
+        "diagnose",
+        help="say what grew in a memory record file (dispatcher-hmi --diagnose-memory)",
+        description="Read the records of dispatcher-hmi --diagnose-memory and say what grew: "
+        "the resident set's growth per hour after the warm-up, the part that holds it "
+        "(docs/operations.md, 'Memory diagnostics'). Reads only the file: no line, no "
+        "servers.",
+    )
+    memdiag.add_diagnose_arguments(dg)
     return p
 
 
@@ -453,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(encoding="utf-8")
     configure_logging(args.log_level)
+    if args.command == "diagnose":
+        return memdiag.run_diagnose(args)
     try:
         ws = load_workstation(args.config)
         if args.command != "state":

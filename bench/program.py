@@ -62,13 +62,6 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument(
         "--malloc-trim-every", type=float, default=0.0, metavar="S", help="malloc_trim(0)"
     )
-    p.add_argument(
-        "--upkeep-every",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="run app/memtrim.py's heap upkeep (full collection + malloc_trim) every S seconds",
-    )
     p.add_argument("--find-out", default="holders.txt", metavar="PATH")
     if "--" in argv:
         i = argv.index("--")
@@ -152,12 +145,6 @@ def main(argv: list[str] | None = None) -> int:
                 t.setInterval(int(every * 1000))
                 t.timeout.connect(gc.collect if what == "gc" else malloc_trim)
                 t.start()
-        if args.upkeep_every > 0:
-            import asyncio
-
-            from app.memtrim import keep_trimmed
-
-            w._upkeep = asyncio.get_running_loop().create_task(keep_trimmed(args.upkeep_every))
         if args.find_holders:
             timer = QTimer(w)
             timer.setInterval(int(args.find_every * 60_000))

@@ -217,6 +217,7 @@ def program_soak(
     warmup_s: float | None = None,
     progress: str | None = None,
     program_args: list[str] | None = None,
+    hmi_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """The real program in demo mode, offscreen, sampled from outside; its own memory
     records (``bench/program.py``) every ``diagnose_every_min`` minutes."""
@@ -233,6 +234,7 @@ def program_soak(
     cmd += [
         "--", "--demo", "--demo-time-scale", f"{time_scale:g}",
         "--no-login", "--quit-after", f"{seconds + 15:g}", "--log-file", log_file,
+        *(hmi_args or []),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     pid = find_program(proc.pid)
@@ -431,6 +433,14 @@ def run(argv: list[str]) -> dict[str, Any]:
         metavar="ARG",
         help="--program: pass to bench/program.py (e.g. --program-arg=--gc-freeze-after=60)",
     )
+    p.add_argument(
+        "--hmi-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="--program: pass to dispatcher-hmi (e.g. --hmi-arg=--heap-upkeep-every=0: "
+        "without the heap upkeep)",
+    )
     args = p.parse_args(argv)
     seconds = args.minutes * 60
     if args.program and args.report:
@@ -456,6 +466,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 warmup_s=None if args.warmup_min is None else args.warmup_min * 60,
                 progress=os.path.join(args.keep, "rss.txt") if args.keep else None,
                 program_args=args.program_arg,
+                hmi_args=args.hmi_arg,
             )
         print_program(result, args)
         return result

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app import memdiag, memtrim
 from app.config import ConfigError, check_files, load_line, load_workstation
 from app.config.workstation import dispatcher_id_problem
 from app.model.roles import Role
@@ -120,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="also log here, rotated at 10 MB (default: <user data>/logs/hmi.log; - for none)",
     )
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING... (default INFO)")
+    p.add_argument(
+        "--heap-upkeep-every",
+        type=float,
+        default=memtrim.EVERY_S,
+        metavar="S",
+        help="a full collection and malloc_trim(0) every S seconds, so that a run of days "
+        f"gives free memory back (docs/performance.md; default {memtrim.EVERY_S:g}; 0: never)",
+    )
+    memdiag.add_program_arguments(p)
     return p
 
 

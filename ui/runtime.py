@@ -30,6 +30,8 @@ from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
 from app.counterparts.demo import SimulatorError, demo_counterparts
 from app.lifetime import running
+from app.memdiag import kafka_statistics_from_args
+from app.memtrim import keep_trimmed
 from app.model.topology import Line
 from app.paths import resource_dir
 from app.session import Endpoint
@@ -44,6 +46,7 @@ from ui import style
 from ui.i18n import install_translators, startup_language
 from ui.login import ask_identity
 from ui.mainwindow import MainWindow
+from ui.memdiag_qt import memory_diagnostics_from_args
 
 log = logging.getLogger("ui")
 
@@ -254,6 +257,8 @@ async def run_session(
     demo_without_broker = args.demo and bootstrap is None
     alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
     iscs = build_iscs(ws, session.dispatcher)
+    # before the feed starts: librdkafka takes its statistics callback at creation
+    kafka_stats = kafka_statistics_from_args(args, alarms)
     closed = stopping or asyncio.Event()
     status = 0
     # One owner: the parts start in order and close in reverse, each whatever the
@@ -264,6 +269,12 @@ async def run_session(
         stack.push_async_callback(window.aclose)
         window.closing.connect(closed.set)
         app.aboutToQuit.connect(closed.set)
+        sampler = memory_diagnostics_from_args(args, window, kafka=kafka_stats)
+        if sampler is not None:
+            stack.callback(sampler.stop)
+        if args.heap_upkeep_every > 0:
+            upkeep = asyncio.get_running_loop().create_task(keep_trimmed(args.heap_upkeep_every))
+            stack.push_async_callback(_cancelled, upkeep)
         if args.demo and control.authority is not None:
             task = asyncio.get_running_loop().create_task(
                 take_free_zones(control.authority, window)
