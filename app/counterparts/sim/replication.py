@@ -63,3 +63,5 @@ class Replicator:
                 self.alarms.manager.restore(body["alarms"])
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("replica from %s: alarms not mirrored: %s", msg.node, exc)
+            else:
+                self.alarms.mirrored()  # a takeover raises no start flood of its own

@@ -105,6 +105,11 @@ class AlarmSystem:
     def standby_tick(self) -> None:
         self.publisher.prepare()
 
+    def mirrored(self) -> None:
+        """This server mirrors a master's alarms: the start's flood was that master's (it is
+        on the topic and in the mirror), so a takeover never raises it again."""
+        self._flood_left = 0
+
     def promoted(self) -> None:
         """This server just became master: a snapshot of its own before any change.
 

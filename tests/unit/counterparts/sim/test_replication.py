@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-from app.counterparts.sim.alarms import AlarmManager
+from app.counterparts.sim.alarms import AlarmManager, AlarmSettings, AlarmSystem
 from app.counterparts.sim.guard import LEGACY, CommandGuard
 from app.counterparts.sim.replication import ALARMS_FULL_EVERY, Replicator
 from app.counterparts.sim.world import ServiceSettings, World
 from app.model.commands import Command, CommandOp, CommandResult, Outcome
 from app.model.topology import Line
+from tests.unit.counterparts.sim.test_closing import Kafka, run_now
 
 
 class Alarms:
@@ -18,6 +19,8 @@ class Alarms:
 
     def __init__(self, line: Line) -> None:
         self.manager = AlarmManager(line, server="A", emit=lambda seq, ev: None)
+
+    def mirrored(self) -> None: ...
 
 
 def pair(line: Line) -> tuple[Replicator, Replicator, World, World]:
@@ -76,3 +79,41 @@ def test_a_bad_alarm_document_leaves_the_rest_mirrored(demo_line: Line) -> None:
     body["alarms"]["seq"] = "not a number"
     standby.mirror(type(msg)(msg.node, msg.epoch, msg.seq, json.dumps(body)))
     assert set(sw.trains) == set(mw.trains)
+
+
+def test_a_standby_that_takes_over_raises_no_start_flood_of_its_own(demo_line: Line) -> None:
+    """The demo's pair starts with --alarm-flood 12: the master raises them, the standby
+    mirrors them; on a takeover the standby raised its own 12 again (issue 18)."""
+
+    def system(server: str) -> AlarmSystem:
+        settings = AlarmSettings("127.0.0.1:1", rate=0, flood=12, seed=1)
+        return AlarmSystem(demo_line, settings, server=server, kafka=Kafka(), run=run_now)
+
+    a, b = system("A"), system("B")
+    master = Replicator(World(demo_line, ServiceSettings(trains=0)), CommandGuard(LEGACY), a)
+    standby = Replicator(World(demo_line, ServiceSettings(trains=0)), CommandGuard(LEGACY), b)
+    for _ in range(3):
+        a.tick(0.1)
+    assert len(a.manager.rows) == 12
+    standby.mirror(master.replica("A", 1))
+    assert set(b.manager.rows) == set(a.manager.rows)
+    for _ in range(3):
+        b.standby_tick()
+    b.promoted()
+    raised_before = b.manager.seq
+    for _ in range(3):
+        b.tick(0.1)
+    assert set(b.manager.rows) == set(a.manager.rows)  # the same twelve, none new
+    assert b.manager.seq == raised_before
+
+
+def test_a_server_that_never_mirrored_a_master_still_floods_when_it_starts_the_line(
+    demo_line: Line,
+) -> None:
+    settings = AlarmSettings("127.0.0.1:1", rate=0, flood=5, seed=1)
+    b = AlarmSystem(demo_line, settings, server="B", kafka=Kafka(), run=run_now)
+    b.standby_tick()
+    b.promoted()
+    for _ in range(3):
+        b.tick(0.1)
+    assert len(b.manager.rows) == 5
