@@ -8,6 +8,8 @@
   per intent; exit status 0 only when every intent was executed.
 - ``zones``: print the zone authority as JSON, after an optional action
   (take, release, request, grant, force, mode).
+- ``directory``: provision the directory of dispatchers (add, passwd, role,
+  remove, list: ``app/identity/admin.py``, docs/security.md).
 - ``alarms``: catch up on today's alarm topic like the HMI and print every alarm
   that is not normal (shelved, suppressed and out of service ones too) as one
   JSON line; ``--follow`` then prints each change as a JSON line
@@ -40,6 +42,7 @@ from app.config.secrets import SecretError
 from app.control.authority import AuthorityRefused, ZoneAuthority
 from app.control.pipeline import CommandRecord, Intent
 from app.control.service import ControlService
+from app.identity.admin import add_directory_arguments, run_directory
 from app.lifetime import running
 from app.model.commands import CommandOp, Outcome
 from app.model.roles import Role
@@ -52,6 +55,7 @@ from app.wiring import (
     configure_logging,
     configured_endpoints,
     override_endpoints,
+    redis_options,
     security_problems,
 )
 
@@ -422,6 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
         "servers.",
     )
     memdiag.add_diagnose_arguments(dg)
+
+    dr = sub.add_parser(
+        "directory",
+        help="add, change, remove or list the dispatchers of the directory (administrator)",
+        description="The directory of dispatchers: a Redis ACL user per dispatcher, its role "
+        "in a key only an administrator writes (docs/security.md, 'Who is at the desk').",
+    )
+    add_directory_arguments(dr)
     return p
 
 
@@ -466,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.command == "diagnose":
         return memdiag.run_diagnose(args)
+    if args.command == "directory":
+        return run_directory(args, redis_options)
     try:
         ws = load_workstation(args.config)
         if args.command != "state":

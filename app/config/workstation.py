@@ -300,6 +300,16 @@ class SecuritySettings:
     integrity_window_ms: Annotated[int, _ms(100, _HOUR_MS, "that window")] = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class LoginSettings:
+    """Who is at the desk (``docs/security.md``, "Who is at the desk"): the password is
+    checked against the directory; the desk locks after this much idle time."""
+
+    idle_lock_ms: Annotated[
+        int, _ms(0, 86_400_000, "no key or button this long locks the desk; 0: never")
+    ] = 600_000
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Workstation:
     """A workstation file's settings, in the order the file lists them."""
@@ -321,6 +331,7 @@ class Workstation:
     iscs: IscsSettings = IscsSettings()
     coupling: CouplingSettings = CouplingSettings()
     security: SecuritySettings = SecuritySettings()
+    login: LoginSettings = LoginSettings()
 
 
 @dataclass(frozen=True, slots=True)

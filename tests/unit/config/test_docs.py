@@ -44,6 +44,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": ws.SecuritySettings,
     "iscs": ws.IscsSettings,
     "coupling": ws.CouplingSettings,
+    "login": ws.LoginSettings,
 }
 
 
