@@ -321,6 +321,7 @@ async def serve(args: argparse.Namespace) -> int:
             ),
             server=args.node,
             trains=lambda: [(t.id, t.number, t.section) for t in world.trains.values()],
+            plant=world,  # device alarms from the devices' served state
             clock_ms=wall_clock(args.clock_start_ms),
         )
     try:

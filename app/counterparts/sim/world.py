@@ -18,7 +18,7 @@ itself for replication to the standby. Its other parts, each in its own module:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.counterparts.sim.consists import (
@@ -49,6 +49,7 @@ from app.model.track import TrackGraph
 __all__ = [
     "COUPLE_RANGE_M",
     "COUPLING_FAULTS",
+    "DEVICE_FAULTS",
     "FOLLOW_GAP_M",
     "LOOKAHEAD_SECTIONS",
     "PAIR_GAP_M",
@@ -66,6 +67,13 @@ Record = SectionState | SwitchState | SignalState | RouteState
 
 #: how far behind the unit ahead the second unit of a starting pair stands (m)
 PAIR_GAP_M = 1.0
+
+#: The device faults the world can carry, named by the alarm kind that reports each
+#: (``app/counterparts/sim/alarms/catalogue.py``): a switch that lost its position (its
+#: record says ``lost``), a signal whose lamp failed (``dark``), a section that shows a
+#: fault occupancy (``fault``). The alarm sources inject them here and raise their alarms
+#: from what the world then serves, so an alarm and the device's state always agree.
+DEVICE_FAULTS = ("switch_lost", "signal_lamp", "section_fault")
 
 
 class World(Running, Consists):
@@ -93,7 +101,9 @@ class World(Running, Consists):
         self._platform_sections = {p.section for p in line.platforms}
         self._signal_at = {(s.section, s.direction): s.id for s in line.signals}
         self.trains: dict[int, SimTrain] = {}
-        self.faults: set[str] = set()
+        self.faults: set[str] = set()  # sections showing a fault occupancy
+        self.lost_switches: set[str] = set()  # switches without a position (表示丢失)
+        self.dark_signals: set[str] = set()  # signals whose lamp failed
         self.coupling_faults: dict[int, CouplingFault] = {}  # by unit id
         self.report_cycle = 0
         self._place_trains(self.settings.trains)
@@ -200,10 +210,13 @@ class World(Running, Consists):
             )
         for sw in self.line.switches:
             m = il.switches[sw.id]
-            out["sw", sw.id] = SwitchState(sw.id, m.position, m.route, False, locked=m.locked)
+            position = SwitchPosition.LOST if sw.id in self.lost_switches else m.position
+            out["sw", sw.id] = SwitchState(sw.id, position, m.route, False, locked=m.locked)
         for sig in self.line.signals:
             route = il.signal_clear(sig.id)
-            if route is None:
+            if sig.id in self.dark_signals:
+                aspect = Aspect.DARK
+            elif route is None:
                 aspect = Aspect.STOP
             elif any(s.position is SwitchLeg.REVERSE for s in route.switches):
                 aspect = Aspect.PROCEED_DIVERGING
@@ -305,6 +318,8 @@ class World(Running, Consists):
             "now": self.now,
             "seq": self.seq,
             "faults": sorted(self.faults),
+            "lost_switches": sorted(self.lost_switches),
+            "dark_signals": sorted(self.dark_signals),
             "coupling_faults": {
                 str(uid): [f.kind, f.until] for uid, f in self.coupling_faults.items()
             },
@@ -326,6 +341,8 @@ class World(Running, Consists):
         il = self.interlocking
         self.now = float(doc["now"])
         self.faults = set(doc["faults"])
+        self.lost_switches = set(doc.get("lost_switches", ()))
+        self.dark_signals = set(doc.get("dark_signals", ()))
         self.coupling_faults = {
             int(uid): CouplingFault(str(kind), float(until))
             for uid, (kind, until) in doc.get("coupling_faults", {}).items()
@@ -352,6 +369,35 @@ class World(Running, Consists):
         il.occupied = self.occupancy()
         # The publishing baseline and sequence numbers stay this world's own:
         # the next publish() sends what the master changed, numbered by us.
+
+    # -- device faults ------------------------------------------------------------
+
+    def _fault_set(self, kind: str) -> tuple[set[str], Mapping[str, object]]:
+        """The set holding ``kind`` of fault, and the line's devices it may name."""
+        line = self.line
+        sets: dict[str, tuple[set[str], Mapping[str, object]]] = {
+            "switch_lost": (self.lost_switches, line.switch_by_id),
+            "signal_lamp": (self.dark_signals, line.signal_by_id),
+            "section_fault": (self.faults, line.section_by_id),
+        }
+        if kind not in sets:
+            raise ValueError(f"not a device fault: {kind!r} (one of {DEVICE_FAULTS})")
+        return sets[kind]
+
+    def set_device_fault(self, kind: str, device: str, present: bool) -> None:
+        """Put a device fault (:data:`DEVICE_FAULTS`) on ``device``, or take it away; the
+        next :meth:`publish` serves the device's state with it."""
+        faults, devices = self._fault_set(kind)
+        if device not in devices:
+            raise ValueError(f"{kind}: no such device {device!r}")
+        if present:
+            faults.add(device)
+        else:
+            faults.discard(device)
+
+    def device_faults(self) -> set[tuple[str, str]]:
+        """Every device fault the world carries now, as (kind, device)."""
+        return {(kind, d) for kind in DEVICE_FAULTS for d in self._fault_set(kind)[0]}
 
     # -- dispatcher commands ------------------------------------------------------
 

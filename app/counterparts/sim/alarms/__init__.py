@@ -7,7 +7,8 @@
   shelves, by the same ISA-18.2 rules as the HMI's list (``app.alarms.states``).
 - ``sources.py``: :class:`AlarmSources` (pure, seeded) raises realistic alarms from
   the line at configured rates and clears them after a while; ``flood`` raises many
-  at once.
+  at once. A condition about a device's state is a fault put on the world (the
+  ``Plant``), and its alarm follows that state.
 - ``kafka.py``: what the producer needs of Kafka (:class:`KafkaIO`), its librdkafka
   implementation, and the worker thread for the calls that wait on the broker.
 - ``publisher.py``: :class:`AlarmPublisher` writes each change once, keyed by alarm
@@ -46,7 +47,13 @@ from app.counterparts.sim.alarms.publisher import (
     AlarmPublisher,
     check_prefix,
 )
-from app.counterparts.sim.alarms.sources import OTHER_SYSTEMS, AlarmSources, TrainsNow
+from app.counterparts.sim.alarms.sources import (
+    OTHER_SYSTEMS,
+    PLANT_KINDS,
+    AlarmSources,
+    Plant,
+    TrainsNow,
+)
 from app.counterparts.sim.alarms.system import AlarmSettings, AlarmSystem
 
 __all__ = [
@@ -55,6 +62,7 @@ __all__ = [
     "MAX_ACTIVE",
     "MAX_SHELVE_MIN",
     "OTHER_SYSTEMS",
+    "PLANT_KINDS",
     "PRECREATE_S",
     "PROMOTION_SEQ_GAP",
     "RETRY_CREATE_S",
@@ -71,6 +79,7 @@ __all__ = [
     "DeliveryReport",
     "ErrorReport",
     "KafkaIO",
+    "Plant",
     "Runner",
     "TrainsNow",
     "Worker",

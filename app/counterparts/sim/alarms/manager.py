@@ -207,6 +207,15 @@ class AlarmManager:
             replace(row, event=EventType.CLEAR, event_ms=self.clock_ms(), active=False, by="")
         )
 
+    def active_conditions(self, kinds: frozenset[str]) -> set[tuple[str, str]]:
+        """(kind, device) of every active alarm of one of ``kinds``."""
+        out = set()
+        for (kind, device), aid in self._by_condition.items():
+            row = self.rows.get(aid)
+            if kind in kinds and row is not None and row.active:
+                out.add((kind, device))
+        return out
+
     def clear_condition(self, kind: str, device: str) -> AlarmEvent | None:
         aid = self._by_condition.get((kind, device))
         return self.clear(aid) if aid is not None else None

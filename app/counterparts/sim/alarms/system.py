@@ -12,7 +12,7 @@ from app.clock import wall_ms
 from app.counterparts.sim.alarms.kafka import ConfluentKafka, KafkaIO, Runner
 from app.counterparts.sim.alarms.manager import AlarmManager
 from app.counterparts.sim.alarms.publisher import AlarmPublisher, check_prefix
-from app.counterparts.sim.alarms.sources import AlarmSources, TrainsNow
+from app.counterparts.sim.alarms.sources import AlarmSources, Plant, TrainsNow
 from app.model.topology import Line
 
 
@@ -50,6 +50,7 @@ class AlarmSystem:
         *,
         server: str,
         trains: TrainsNow = list,
+        plant: Plant | None = None,
         clock_ms: Callable[[], int] = wall_ms,
         kafka: KafkaIO | None = None,
         run: Runner | None = None,
@@ -79,7 +80,7 @@ class AlarmSystem:
             line, server=server, emit=self.publisher.change, clock_ms=clock_ms
         )
         self.sources = AlarmSources(
-            self.manager, rate=settings.rate, seed=settings.seed, trains=trains
+            self.manager, rate=settings.rate, seed=settings.seed, trains=trains, plant=plant
         )
         self._flood_left = settings.flood
 
