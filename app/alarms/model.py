@@ -40,7 +40,14 @@ from app.alarms.records import (
     Record,
     SnapshotPart,
 )
-from app.alarms.rows import AlarmChanges, AlarmRow, AlarmStats, PriorityCounts
+from app.alarms.rows import (
+    AlarmChanges,
+    AlarmRow,
+    AlarmStats,
+    OrderHold,
+    PriorityCounts,
+    list_order_key,
+)
 from app.alarms.states import (
     BASE_BY_FLAGS,
     BASE_STATES,
@@ -78,9 +85,11 @@ __all__ = [
     "AlarmState",
     "AlarmStats",
     "Ignored",
+    "OrderHold",
     "PriorityCounts",
     "Step",
     "Transition",
+    "list_order_key",
     "state_of_snapshot_entry",
     "step",
 ]

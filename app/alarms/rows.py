@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, replace
 from app.alarms.records import AlarmEvent
 from app.alarms.states import FLAGS_BY_BASE, HIDING_EVENT, UNACKED_STATES, AlarmState, Ignored
 
-__all__ = ["AlarmChanges", "AlarmRow", "AlarmStats", "PriorityCounts"]
+__all__ = [
+    "AlarmChanges",
+    "AlarmRow",
+    "AlarmStats",
+    "OrderHold",
+    "PriorityCounts",
+    "list_order_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +133,58 @@ class AlarmStats:
     ends: int = 0  # END records seen
     unshelved_by_timer: int = 0  # shelves the list ended by its own clock
     shelves_capped: int = 0  # shelves without an end, or longer than the maximum
+
+
+def list_order_key(row: AlarmRow) -> tuple[int, int, int, str]:
+    """Where a row stands in the list's default order (smallest first): unacknowledged
+    before acknowledged, then by priority (1 critical first), then newest raised first;
+    the id breaks the last ties, so the order is total and every reader agrees."""
+    return (0 if row.unacked else 1, int(row.event.priority), -row.event.raised_ms, row.alarm_id)
+
+
+@dataclass(slots=True)
+class OrderHold:
+    """The list's order held still while a dispatcher works on it (issue 18).
+
+    Rows must not move under the pointer: while a row is selected or the pointer is
+    over the list, the list keeps its order, and what arrived meanwhile is counted
+    ("n new") instead of sorted in. Each reason holds on its own; the order is sorted
+    again when the last one lets go. ``held``: the reasons holding now;
+    ``pending``: the ids that became unacknowledged (new, or raised again) meanwhile.
+    """
+
+    held: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+
+    @property
+    def frozen(self) -> bool:
+        return bool(self.held)
+
+    def hold(self, reason: str) -> bool:
+        """``reason`` holds the order; True when this froze it."""
+        was = self.frozen
+        self.held.add(reason)
+        return not was
+
+    def let_go(self, reason: str) -> bool:
+        """``reason`` no longer holds; True when this released it (sort again now)."""
+        if reason not in self.held:
+            return False
+        self.held.discard(reason)
+        if self.frozen:
+            return False
+        self.pending.clear()
+        return True
+
+    def note(self, changes: AlarmChanges) -> None:
+        """What one batch brought while held: the newly annunciated rows."""
+        if not self.frozen:
+            return
+        if changes.reset:
+            self.pending.clear()
+        self.pending |= changes.annunciated
+        self.pending -= changes.removed
+
+    @property
+    def new_count(self) -> int:
+        return len(self.pending)

@@ -1,0 +1,78 @@
+"""The alarm list's default order and its hold (issue 18: priority first; rows that do
+not jump under the pointer). No Qt: the order is the core's, the table only uses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.alarms.model import AlarmChanges, AlarmList, OrderHold, list_order_key
+from app.alarms.records import AlarmEvent, EventType, Priority, Record, RecordType
+
+T0 = 1_795_838_400_000
+
+
+def ev(n: int, priority: int, raised: int, kind: EventType = EventType.RAISE) -> AlarmEvent:
+    values: dict[str, Any] = {
+        "alarm_id": f"A{n}",
+        "event": kind,
+        "device": f"W{n}",
+        "station": "S01",
+        "zone": "Z1",
+        "priority": Priority(priority),
+        "kind": "switch_lost",
+        "code": "ALM-SW-001",
+        "text_zh": "",
+        "text_en": "",
+        "raised_ms": T0 + raised,
+        "event_ms": T0 + raised + (5 if kind is EventType.ACK else 0),
+        "active": True,
+        "acked": kind is EventType.ACK,
+    }
+    return AlarmEvent(**values)
+
+
+def listing(*events: AlarmEvent) -> AlarmList:
+    alarms = AlarmList(lambda: T0 + 10_000)
+    for seq, e in enumerate(events, 1):
+        alarms.apply(Record(RecordType.CHANGE, "A", seq, T0, -1, e))
+    return alarms
+
+
+def test_unacknowledged_first_then_priority_then_newest() -> None:
+    # the start-up flood of the walk-through: the priority-1 alarms were rows 10-13
+    events = [ev(n, priority=(n % 4) + 1, raised=n * 100) for n in range(14)]
+    alarms = listing(*events, ev(1, 2, 100, EventType.ACK), ev(4, 1, 400, EventType.ACK))
+    order = [r.alarm_id for r in sorted(alarms.active(), key=list_order_key)]
+    unacked = [r for r in alarms.active() if r.unacked]
+    assert order[: len(unacked)] == [
+        r.alarm_id
+        for r in sorted(unacked, key=lambda r: (int(r.event.priority), -r.event.raised_ms))
+    ]
+    assert order[:3] == ["A12", "A8", "A0"]  # every unacknowledged priority 1, newest first
+    assert order[-2:] == ["A4", "A1"]  # acknowledged last: priority 1 before priority 2
+    # the banner's alarm is the list's first row
+    top = alarms.newest_highest_unacked()
+    assert top is not None and top.alarm_id == order[0]
+
+
+def test_the_order_is_total() -> None:
+    alarms = listing(ev(1, 1, 0), ev(2, 1, 0), ev(3, 1, 0))
+    keys = [list_order_key(r) for r in alarms.active()]
+    assert len(set(keys)) == 3
+    assert [k[-1] for k in sorted(keys)] == ["A1", "A2", "A3"]
+
+
+def test_a_hold_counts_what_came_and_lets_go_when_every_reason_has() -> None:
+    hold = OrderHold()
+    hold.note(AlarmChanges(annunciated={"A1"}))
+    assert hold.new_count == 0  # not held: the list sorts it in at once
+    assert hold.hold("selected")
+    assert not hold.hold("hovered")  # already frozen
+    hold.note(AlarmChanges(added={"A2", "A3"}, annunciated={"A2", "A3"}))
+    hold.note(AlarmChanges(updated={"A2"}, annunciated={"A2"}))  # raised again: one alarm
+    hold.note(AlarmChanges(removed={"A3"}))  # gone before it was seen
+    assert (hold.frozen, hold.new_count) == (True, 1)
+    assert not hold.let_go("selected")  # the pointer is still over the list
+    assert not hold.let_go("selected")
+    assert hold.let_go("hovered")
+    assert (hold.frozen, hold.new_count) == (False, 0)
