@@ -7,6 +7,7 @@ Newest first, bounded. The outcome is told by a symbol as well as a colour
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor
@@ -64,6 +65,8 @@ class CommandLogDock(QDockWidget):
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.setWidget(self.table)
         self._rows_by_key: dict[str, QTableWidgetItem] = {}  # key -> its time cell (in flight)
+        #: a device as the dispatcher knows it (a train by its number); the command flow sets it
+        self.namer: Callable[[str], str] = str
 
     def _now(self) -> str:
         return now_text(self._tz)
@@ -89,7 +92,7 @@ class CommandLogDock(QDockWidget):
             [
                 self._now(),
                 self.dispatcher,
-                intent.device,
+                self.namer(intent.device),
                 op_text(intent.op),
                 intent.zone,
                 "… " + tr("sending"),
@@ -117,7 +120,7 @@ class CommandLogDock(QDockWidget):
         values = [
             self._now(),
             self.dispatcher,
-            rec.intent.device,
+            self.namer(rec.intent.device),
             op_text(rec.intent.op),
             rec.intent.zone,
             f"{symbol} {outcome}",

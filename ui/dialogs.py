@@ -2,17 +2,23 @@
 
 Selecting an operation in a context menu is step one (the intent is built then,
 :mod:`ui.commands`); this dialog is step two. It names the device, the operation
-and the control zone, and only an explicit click on the confirm button sends
-anything: the default button (the one Enter presses) is Cancel, and Escape or
-closing the window cancels too.
+and the control zone, and only the confirm button sends anything: the default
+button (the one Enter presses) is Cancel, Enter presses the confirm button only
+when the dispatcher has moved the focus to it (Tab; the focus is framed), and
+Escape or closing the window cancels.
+
+It opens away from the device it asks about (:func:`away_from`), so the device
+stays in sight; :mod:`ui.commands` frames the device on the schematic while the
+dialog is open. When the line state already shows what the interlocking will
+refuse (:mod:`app.model.foresee`), the dialog says so and so does its button.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QCoreApplication, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -80,12 +86,15 @@ def outcome_look(outcome: Outcome) -> tuple[str, QColor]:
     }[outcome]
 
 
-def result_text(result: CommandResult, refusal: Refusal | None = None) -> str:
+def result_text(
+    result: CommandResult, refusal: Refusal | None = None, name: str | None = None
+) -> str:
     """One line for the status bar and the event log; ``refusal``: why, when this
     workstation decided the outcome (translated by code; the server's reasons come
-    in its words)."""
+    in its words); ``name``: the device as the dispatcher knows it (a train's number,
+    :func:`ui.names.device_name`), its id if not given."""
     text = QCoreApplication.translate("Commands", "{0} {1}: {2}").format(
-        op_text(result.op), result.device, outcome_text(result.outcome)
+        op_text(result.op), name or result.device, outcome_text(result.outcome)
     )
     if refusal is not None:
         text += f" ({refusal_text(refusal)})"
@@ -104,10 +113,51 @@ class CommandRequest:
     intent: Intent  # built at the gesture; the one sent on confirmation
     zone: str  # already formatted: "Z2 文庙渡线区 (Wenmiao crossover zone)", or ""
     detail: str = ""
+    #: the device as the dispatcher knows it ("train 0101", "W0602"); its id if ""
+    name: str = ""
+    #: what the interlocking will refuse, foreseen from the state shown ("" if nothing)
+    foreseen: str = ""
 
     @property
     def op(self) -> CommandOp:
         return self.intent.op
+
+    @property
+    def device_name(self) -> str:
+        return self.name or self.device.id
+
+
+def away_from(size: QSize, avoid: QRect, area: QRect, margin: int = 24) -> QPoint:
+    """Where a window of ``size`` goes inside ``area`` (both global) so that it keeps
+    clear of ``avoid`` (the device asked about): on the side of ``area`` with more room
+    beside ``avoid``, or above or below it when neither side has room enough."""
+    w, h = size.width(), size.height()
+    left_room = avoid.left() - area.left()
+    right_room = area.right() - avoid.right()
+    top_room = avoid.top() - area.top()
+    bottom_room = area.bottom() - avoid.bottom()
+
+    def clamp(v: int, lo: int, hi: int) -> int:
+        return max(lo, min(v, hi)) if hi >= lo else lo
+
+    y_mid = clamp(area.center().y() - h // 2, area.top() + margin, area.bottom() - margin - h)
+    if max(left_room, right_room) >= w + 2 * margin:
+        # the roomier side, at the area's edge (the far side from the device)
+        x = area.right() - margin - w if right_room >= left_room else area.left() + margin
+        return QPoint(x, y_mid)
+    x_mid = clamp(area.center().x() - w // 2, area.left() + margin, area.right() - margin - w)
+    if bottom_room >= top_room:
+        return QPoint(x_mid, max(avoid.bottom() + margin, area.bottom() - margin - h))
+    return QPoint(x_mid, min(avoid.top() - margin - h, area.top() + margin))
+
+
+#: the focus frame of the dialog's buttons: Enter presses the button that has it
+FOCUS_SHEET = (
+    "QPushButton {{ padding: 5px 14px; border: 1px solid #56606b; border-radius: 3px;"
+    " background: #3a4047; }}"
+    "QPushButton:focus {{ border: 3px solid {0}; padding: 3px 12px; }}"
+    "QPushButton:hover {{ background: #454c54; }}"
+)
 
 
 class ConfirmCommandDialog(QDialog):
@@ -121,7 +171,8 @@ class ConfirmCommandDialog(QDialog):
         self.setObjectName("confirmCommandDialog")
 
         kind = kind_text(request.device.kind)
-        what = (kind.capitalize(), request.device.id, op_text(request.op))
+        name = request.device_name
+        what = (kind.capitalize(), name, op_text(request.op))
         heading = QLabel(self.tr("{0} {1}: {2}?").format(*what))
         heading.setObjectName("heading")
         font = heading.font()
@@ -130,7 +181,7 @@ class ConfirmCommandDialog(QDialog):
         heading.setFont(font)
 
         form = QFormLayout()
-        form.addRow(self.tr("Device:"), QLabel(f"{kind} {request.device.id}"))
+        form.addRow(self.tr("Device:"), QLabel(f"{kind} {name}"))
         form.addRow(self.tr("Operation:"), QLabel(op_text(request.op)))
         form.addRow(self.tr("Control zone:"), QLabel(request.zone or self.tr("(none)")))
         if request.detail:
@@ -138,21 +189,38 @@ class ConfirmCommandDialog(QDialog):
             detail.setWordWrap(True)
             form.addRow(self.tr("Details:"), detail)
 
+        self.warning: QLabel | None = None
+        if request.foreseen:
+            self.warning = QLabel(
+                self.tr("⚠ The server will refuse this: {0}.").format(request.foreseen)
+            )
+            self.warning.setObjectName("foreseenRefusal")
+            self.warning.setWordWrap(True)
+            self.warning.setStyleSheet(
+                f"color: {style.ATTENTION.name()}; font-weight: bold;"
+                f" border: 1px solid {style.ATTENTION.name()}; padding: 4px;"
+            )
+
         note = QLabel(
-            self.tr("Check the device and the operation on the schematic before confirming.")
+            self.tr(
+                "Check the device and the operation on the schematic (framed) before confirming."
+            )
         )
         note.setWordWrap(True)
 
         buttons = QDialogButtonBox()
         self.cancel_button = QPushButton(self.tr("Cancel"))
-        self.confirm_button = QPushButton(
-            self.tr("Confirm: {0} {1}").format(op_text(request.op), request.device.id)
-        )
+        if request.foreseen:
+            label = self.tr("Send anyway (will be refused): {0} {1}")
+        else:
+            label = self.tr("Confirm: {0} {1}")
+        self.confirm_button = QPushButton(label.format(op_text(request.op), name))
         self.confirm_button.setObjectName("confirmButton")
         self.cancel_button.setObjectName("cancelButton")
         buttons.addButton(self.confirm_button, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
-        # Enter must never confirm: Cancel is the default and holds the focus.
+        # Enter never confirms by default: Cancel is the default and holds the focus;
+        # only with the focus moved to the confirm button (framed) does Enter press it.
         self.confirm_button.setAutoDefault(False)
         self.confirm_button.setDefault(False)
         self.cancel_button.setAutoDefault(True)
@@ -163,6 +231,23 @@ class ConfirmCommandDialog(QDialog):
         box = QVBoxLayout(self)
         box.addWidget(heading)
         box.addLayout(form)
+        if self.warning is not None:
+            box.addWidget(self.warning)
         box.addWidget(note)
         box.addWidget(buttons)
+        self.setStyleSheet(FOCUS_SHEET.format(style.TARGET.name()))
         self.cancel_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.focusWidget() is self.confirm_button
+        ):
+            self.confirm_button.click()
+            return
+        super().keyPressEvent(event)
+
+    def place_away(self, avoid: QRect, area: QRect) -> None:
+        """Move the dialog inside ``area`` clear of ``avoid`` (global coordinates)."""
+        self.adjustSize()
+        self.move(away_from(self.sizeHint().expandedTo(self.size()), avoid, area))

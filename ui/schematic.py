@@ -12,6 +12,7 @@ from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import (
     QContextMenuEvent,
     QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPainterPath,
     QResizeEvent,
@@ -26,6 +27,7 @@ from app.model.track import nearest_end
 from ui import style
 from ui.clock import line_zone
 from ui.decor import PathItem, RectItem, StationLabel, TextItem, add_legend, add_row_furniture
+from ui.highlight import MarkerSlot
 from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem, Z
 from ui.layout import Layout
 from ui.trains import TrainItem
@@ -352,6 +354,26 @@ class SchematicScene(QGraphicsScene):
                 return item
         return None
 
+    def device_rect(self, device: str) -> QRectF | None:
+        """Where ``device`` is drawn (scene coordinates): its item's hit area, or for a
+        route the sections it runs over; None if the schematic does not show it."""
+        item = self.device_item(device)
+        if item is not None:
+            return item.mapToScene(item.shape().boundingRect()).boundingRect()
+        rect = QRectF()
+        for sid in self._route_sections.get(device, ()):
+            sec = self.section_items.get(sid)
+            if sec is not None:
+                rect = rect.united(sec.sceneBoundingRect())
+        return rect if not rect.isEmpty() else None
+
+    def station_rect(self, station_id: str) -> QRectF | None:
+        """Where a station's name is drawn (scene coordinates)."""
+        for item in self.items():
+            if isinstance(item, StationLabel) and item.station.id == station_id:
+                return item.sceneBoundingRect()
+        return None
+
     def station_at(self, pos: QPointF) -> str | None:
         """The id of the station whose name is under a scene point, if any."""
         for item in self.items(pos):
@@ -367,6 +389,8 @@ class SchematicView(QGraphicsView):
     signalMenuRequested = Signal(str, QPoint)
     trainMenuRequested = Signal(str, QPoint)  # the train's device id, train:<id>
     stationMenuRequested = Signal(str, QPoint)  # the station's id
+    #: a click selected a device (its id) or nothing (""): the keyboard's commands act on it
+    selectionChanged = Signal(str)
 
     MIN_ZOOM = 0.2
     MAX_ZOOM = 40.0
@@ -389,6 +413,10 @@ class SchematicView(QGraphicsView):
         self.setBackgroundBrush(style.BACKGROUND)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.auto_fit = True
+        #: the device a click selected (shortcuts act on it), "" for none
+        self.selected = ""
+        self._selection = MarkerSlot(scene, "selected")
+        self._pressed_at: QPoint | None = None
         # Room around the line, so that a device at its edge can still be centred
         # (find, follow, an alarm's double-click) when zoomed in.
         margin = max(scene.content_rect.height(), 200.0)
@@ -442,8 +470,40 @@ class SchematicView(QGraphicsView):
         if self.auto_fit:
             self.zoom_to_fit()
 
+    def select(self, device: str) -> None:
+        """Select ``device`` ("" for none): framed on the schematic, the target of the
+        command shortcuts (N, R, ... :mod:`ui.commands`)."""
+        rect = self.schematic.device_rect(device) if device else None
+        device = device if rect is not None else ""
+        if rect is not None:
+            item = self.schematic.device_item(device)
+            self._selection.show(rect, item if isinstance(item, TrainItem) else None)
+        else:
+            self._selection.clear()
+        if device != self.selected:
+            self.selected = device
+            self.selectionChanged.emit(device)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._pressed_at = event.position().toPoint()
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        pressed, self._pressed_at = self._pressed_at, None
+        at = event.position().toPoint()
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and pressed is not None
+            and (at - pressed).manhattanLength() <= 4  # a click, not a drag
+        ):
+            item = self.schematic.device_at(self.mapToScene(at))
+            self.select(str(getattr(item, "device_id", "")) if item is not None else "")
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         item = self.schematic.device_at(self.mapToScene(event.pos()))
+        if item is not None:
+            self.select(str(getattr(item, "device_id", "")))
         if isinstance(item, SwitchItem):
             self.switchMenuRequested.emit(item.device_id, event.globalPos())
         elif isinstance(item, SignalItem):

@@ -47,6 +47,12 @@ TRAIN_ARROW = QColor("#dfe6ee")
 
 ZONE_RULE = QColor("#56606b")
 
+#: The frame around the device a confirmation asks about, or that Find found
+#: (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it.
+TARGET = QColor("#ffffff")
+#: The thin dashed frame of the device a click selected (the keyboard's commands act on it).
+SELECTED = QColor("#c8d2dc")
+
 #: What a dispatcher has imposed on a device (switch locked, signal closed, train
 #: held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well
 #: as this colour, distinct from the alarm colours and the aspects.
