@@ -19,18 +19,22 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
+from app.alarms.records import Priority
 from app.alarms.service import AlarmService
 from app.clock import ClockMs
 from app.events import Event
 from app.model.commands import CommandOp, train_device
 from app.model.coupling import ConsistState, ConsistView, CouplingChanges, CouplingTracker
 from app.model.devices import DeviceRef
+from app.model.foresee import couple_partner
 from app.model.state import CabRole, TrainState
 from app.session import LocalAlarm
 from ui.bridge import Coalescer
 from ui.clock import since_when_text
 from ui.consists import FAULT, UNCONFIRMED, UNKNOWN, ConsistOverlay, Look, consist_name, look_of
 from ui.host import Host
+from ui.linkhealth import local_alarm_text
+from ui.names import train_name
 
 REFRESH_MS = 100
 
@@ -227,7 +231,15 @@ class CouplingView(QObject):
             return
         _kind, _, consist = alarm.code.partition(":")
         device = train_device(int(consist)) if consist.isdigit() else ""
-        self.alarms.local(alarm.code, alarm.text, alarm.active, alarm.time_ms, device=device)
+        self.alarms.local(
+            alarm.code,
+            local_alarm_text(alarm),
+            alarm.active,
+            alarm.time_ms,
+            device=device,
+            priority=Priority(alarm.priority or Priority.HIGH),
+            since_ms=alarm.since_ms,
+        )
 
 
 def install(host: Host, alarms: AlarmService | None, clock_ms: ClockMs) -> CouplingView | None:
@@ -237,6 +249,33 @@ def install(host: Host, alarms: AlarmService | None, clock_ms: ClockMs) -> Coupl
     if not isinstance(tracker, CouplingTracker) or not isinstance(changed, Event):
         return None
     return CouplingView(host, tracker, changed, alarms, clock_ms)
+
+
+def couple_detail(host: Host, train: TrainState, tracker: object) -> str:
+    """The couple dialog names both units: this one and the lone unit standing end to end
+    with it (the one the interlocking will couple it with, as the state shows it)."""
+    translate = QCoreApplication.translate
+    state = host.session.state
+    lone = (
+        {
+            unit
+            for unit in tracker.units()
+            if (view := tracker.consist_of(unit)) is not None and len(view.units) == 1
+        }
+        if isinstance(tracker, CouplingTracker)
+        else None
+    )
+    partner = couple_partner(host.session.line, state, train.id, lone)
+    this = train_name(train.id, state.trains)
+    if partner is None:
+        return translate(
+            "Coupling",
+            "{0}, in section {1}, with: no stopped lone unit seen end to end with it "
+            "(the server will refuse unless one is there)",
+        ).format(this, train.section)
+    return translate("Coupling", "{0} (section {1}) with {2} (section {3})").format(
+        this, train.section, train_name(partner.id, state.trains), partner.section
+    )
 
 
 def add_coupling_actions(
@@ -283,8 +322,11 @@ def add_coupling_actions(
             translate("Coupling", "not a confirmed, stopped consist"),
         ),
     ):
+        text = detail
+        if op is CommandOp.COUPLE_TRAIN and train is not None:
+            text = couple_detail(host, train, tracker)
         entry = host.command_entry(
-            menu, device, op, possible=train is not None and enabled, detail=detail
+            menu, device, op, possible=train is not None and enabled, detail=text
         )
         if train is not None and not enabled:
             entry.action.setToolTip(why)

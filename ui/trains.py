@@ -101,9 +101,10 @@ class TrainItem(QGraphicsItem):
 
     def _refresh_tooltip(self) -> None:
         t = self.train
+        # named by its number: the unit id (train:<id>) is the commands' own
         text = QCoreApplication.translate(
-            "Schematic", "Train {0} (#{1}) {2}, {3:.0f} km/h\n{4} +{5:.0f} m"
-        ).format(t.number, t.id, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m)
+            "Schematic", "Train {0}, {1}, {2:.0f} km/h\n{3} +{4:.0f} m"
+        ).format(t.number, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m)
         if t.held:
             text += "\n" + QCoreApplication.translate("Schematic", "HELD (扣车)")
         self.setToolTip(text)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.model.commands import CommandOp, parse_train_device
-from app.model.state import LineState, SwitchPosition
+from app.model.state import CouplingState, LineState, SwitchPosition, TrainState
 from app.model.topology import Line, Switch
 
 
@@ -134,3 +134,51 @@ def _foresee_route(
             if busy:
                 return Foreseen(ForeseenCode.SECTION_OCCUPIED, {"section": busy[0]})
     return None
+
+
+#: how far apart two units' heads may stand to be coupled: a train's length plus the
+#: interlocking's coupling range (``COUPLE_RANGE_M``, 30 m) and some slack for the
+#: position reports' age
+COUPLE_REACH_EXTRA_M = 60.0
+
+
+def _along(line: Line, train: TrainState) -> tuple[float, float, float] | None:
+    """(x, y, metres per x unit) of a train's head on the line's drawing."""
+    sec = line.section_by_id.get(train.section)
+    if sec is None or sec.length_m <= 0:
+        return None
+    f = min(1.0, max(0.0, train.offset_m / sec.length_m))
+    dx = sec.x1 - sec.x0
+    per_x = sec.length_m / abs(dx) if dx else 0.0
+    return sec.x0 + dx * f, sec.y0 + (sec.y1 - sec.y0) * f, per_x
+
+
+def couple_partner(
+    line: Line, state: LineState, train_id: int, lone: set[int] | None = None
+) -> TrainState | None:
+    """The unit the interlocking would couple ``train_id`` with, as far as the state
+    shows: the nearest other stopped unit running the same way on the same track,
+    alone (``lone``: the units known alone; None: judged by their coupling state),
+    standing end to end with it (within a train's length and the coupling range)."""
+    train = state.trains.get(train_id)
+    here = _along(line, train) if train is not None else None
+    if train is None or here is None:
+        return None
+    reach = line.train.length_m + COUPLE_REACH_EXTRA_M
+    best: tuple[float, TrainState] | None = None
+    for other in state.trains.values():
+        if (
+            other.id == train_id
+            or other.direction is not train.direction
+            or other.speed_kmh >= 0.5
+            or (lone is not None and other.id not in lone)
+            or (lone is None and other.coupling is not CouplingState.UNCOUPLED)
+        ):
+            continue
+        there = _along(line, other)
+        if there is None or abs(there[1] - here[1]) > 1.0:
+            continue
+        metres = abs(there[0] - here[0]) * max(here[2], there[2])
+        if metres <= reach and (best is None or metres < best[0]):
+            best = (metres, other)
+    return best[1] if best is not None else None

@@ -206,3 +206,21 @@ def test_trains_are_named_by_number_never_by_internal_id(
     assert all("train:17" not in " ".join(row) for row in rows)
     assert any("train 0712" in row for row in rows)
     assert "train:17" not in window.statusBar().currentMessage()
+
+
+def test_the_couple_dialog_names_both_units(
+    qtbot: QtBot, window: MainWindow, fake_session: Any
+) -> None:
+    front = TrainState(7, "0701", "PDB", 120.0, 0.0, Direction.DOWN)
+    rear = TrainState(8, "0801", "PDB", 10.0, 0.0, Direction.DOWN)
+    far = TrainState(9, "0901", "PDC", 100.0, 0.0, Direction.DOWN)
+    snapshot(fake_session, qtbot, window, trains=(front, rear, far))
+    from ui.coupling import couple_detail
+
+    text = couple_detail(window, front, None)
+    assert "0701" in text and "0801" in text and "0901" not in text
+    alone = couple_detail(window, far, None)
+    assert "0901" in alone and "no stopped lone unit" in alone
+    # the tooltip names the train by number, not by its unit id
+    tip = window.scene.train_items[7].toolTip()
+    assert tip.startswith("Train 0701") and "#7" not in tip
