@@ -1,5 +1,7 @@
 """Link health: every link's state, peer role and epoch, RTT, age of the last frame,
-reconnects and bad input counters, in a dock (a table model)."""
+reconnects and bad input counters, in a dock (a table model); and the redundancy
+alarms the session raises (``app/session/health.py``) told in the dispatcher's
+language, by code and parameters."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableView, QWidget
 
 from app.comms.link import LinkInfo, LinkState
+from app.session import Condition, FailoverCause, LocalAlarm
+from app.session.health import condition_of
 from ui import style
 
 Index = QModelIndex | QPersistentModelIndex
@@ -33,6 +37,57 @@ def link_state_text(state: LinkState) -> str:
         LinkState.DRAINING: translate("LinkTableModel", "closing"),
         LinkState.CLOSED: translate("LinkTableModel", "closed"),
     }.get(state, state.value)
+
+
+def _servers(names: str) -> str:
+    return ", ".join(n for n in names.split(",") if n)
+
+
+def failover_cause_text(cause: str, old: str, new: str) -> str:
+    translate = QCoreApplication.translate
+    texts: dict[str, str] = {
+        FailoverCause.MASTER_LOST: translate("HealthAlarm", "{0} lost on every network"),
+        FailoverCause.STEPPED_DOWN: translate("HealthAlarm", "{0} stepped down to standby"),
+        FailoverCause.SUPERSEDED: translate("HealthAlarm", "{1} has a higher epoch"),
+    }
+    text = texts.get(cause)
+    return cause if text is None else text.format(old, new)
+
+
+def local_alarm_text(alarm: LocalAlarm) -> str:
+    """A redundancy alarm in the dispatcher's language, from its code and parameters; any
+    other local alarm (or one without parameters) as the session wrote it."""
+    cond = condition_of(alarm.code)
+    p = alarm.param
+    if cond is None or not alarm.params:
+        return alarm.text
+    translate = QCoreApplication.translate
+    if cond is Condition.FAILOVER:
+        return translate("HealthAlarm", "Failover: master {0} → {1} (epoch {2}): {3}").format(
+            p("from"), p("to"), p("epoch"), failover_cause_text(p("cause"), p("from"), p("to"))
+        )
+    if cond is Condition.NO_REDUNDANCY:
+        return translate(
+            "HealthAlarm", "No redundancy: master {0}, standby {1} unreachable"
+        ).format(p("master"), _servers(p("lost")))
+    if cond is Condition.NETWORK_DOWN:
+        return translate("HealthAlarm", "Network {0} down to every server ({1})").format(
+            p("network"), _servers(p("servers"))
+        )
+    if cond is Condition.MASTER_UNREACHABLE:
+        return translate(
+            "HealthAlarm", "Master unreachable: showing standby {0}, commands refused"
+        ).format(p("standby"))
+    if cond is Condition.NO_SERVER:
+        return translate("HealthAlarm", "No server reachable ({0})").format(_servers(p("servers")))
+    # the dual master
+    epoch = translate("HealthAlarm", "{0} (epoch {1})")
+    names = ", ".join(
+        epoch.format(s, e) for s, _, e in (c.partition(":") for c in p("claimants").split(",") if c)
+    )
+    return translate("HealthAlarm", "Dual master: {0} all claim master; following {1}").format(
+        names, p("following")
+    )
 
 
 class LinkTableModel(QAbstractTableModel):

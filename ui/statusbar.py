@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from app.comms.link import LinkInfo, LinkState
 from app.session import LocalAlarm, MasterView
 from ui import style
-from ui.clock import date_time_text
+from ui.clock import date_time_text, time_text
 from ui.host import Host
-from ui.linkhealth import link_state_text
+from ui.linkhealth import link_state_text, local_alarm_text
 from ui.style import coloured
 
 RESULT_SHOW_MS = 20_000
@@ -188,11 +188,20 @@ class StatusBar(QObject):
         if alarm is not None:
             text = coloured(style.LINK_DOWN, self.tr("DUAL MASTER")) + " · " + text
         self.master_label.setText(text)
-        self.master_label.setToolTip(alarm.text if alarm is not None else "")
+        self.master_label.setToolTip(local_alarm_text(alarm) if alarm is not None else "")
 
     def on_local_alarm(self, alarm: LocalAlarm) -> None:
-        """A local alarm (dual master, a consist's cab fault) raised or cleared."""
-        self.host.log_event(
-            (self.tr("ALARM: {0}") if alarm.active else self.tr("Cleared: {0}")).format(alarm.text)
-        )
+        """A local alarm (a failover, no redundancy, a network down, a dual master, a
+        consist's cab fault) raised or cleared: a line in the event log, since when."""
+        text = local_alarm_text(alarm)
+        if alarm.since_ms:
+            since = time_text(alarm.since_ms, self.host.tz)
+            if alarm.active:
+                line = self.tr("ALARM: {0} (since {1})").format(text, since)
+            else:
+                lasted = max(0, alarm.time_ms - alarm.since_ms) // 1000
+                line = self.tr("Back to normal: {0} (since {1}, {2} s)").format(text, since, lasted)
+        else:
+            line = (self.tr("ALARM: {0}") if alarm.active else self.tr("Cleared: {0}")).format(text)
+        self.host.log_event(line)
         self.on_master(self.session.master)

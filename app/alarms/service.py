@@ -133,10 +133,12 @@ class AlarmService:
         *,
         device: str = "",
         priority: Priority = Priority.HIGH,
+        since_ms: int = 0,
     ) -> None:
         """An alarm this workstation raises (``active``) or clears itself, into the list.
 
         Its id is ``local:<code>``; the dispatcher acknowledges it here, not at a server.
+        ``since_ms``: when its condition began, if before ``time_ms`` (its raised time).
         """
         aid = f"local:{code}"
         row = self.list.get(aid)
@@ -157,7 +159,7 @@ class AlarmService:
             code=f"LOCAL-{kind}",
             text_zh=text,
             text_en=text,
-            raised_ms=base.raised_ms if base else time_ms,
+            raised_ms=base.raised_ms if base else (since_ms or time_ms),
             event_ms=time_ms,
             active=active,
             acked=False,

@@ -5,7 +5,8 @@
 - ``election.py``: which server to follow (:func:`choose_master`, :class:`MasterView`);
 - ``sequencing.py``: the followed server's deltas in order over two networks;
 - ``trains.py``: its train status datagrams, newer only, to train records;
-- ``commands.py``: what a command sends, and the outcomes given without an answer.
+- ``commands.py``: what a command sends, and the outcomes given without an answer;
+- ``health.py``: redundancy and networks told as local alarms (a table of conditions).
 """
 
 from app.session.dispatcher import (
@@ -13,9 +14,9 @@ from app.session.dispatcher import (
     SNAPSHOT_RETRY_S,
     DispatcherSession,
     Endpoint,
-    LocalAlarm,
 )
 from app.session.election import MasterView, choose_master
+from app.session.health import Condition, FailoverCause, LocalAlarm
 from app.session.sequencing import REORDER_MAX, REORDER_WINDOW_S
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "REORDER_MAX",
     "REORDER_WINDOW_S",
     "SNAPSHOT_RETRY_S",
+    "Condition",
     "DispatcherSession",
     "Endpoint",
+    "FailoverCause",
     "LocalAlarm",
     "MasterView",
     "choose_master",

@@ -10,8 +10,11 @@ messages arrive, the line state changes, listeners hear about it, in one thread.
   its own link, all kept connected and heartbeated; the master is the server that
   claims ``master`` with the highest epoch among the links that are up. When it
   changes, the state is marked stale and rebuilt from the new master's snapshot.
-  Two servers claiming master at once (双主, split brain) raise a local alarm; the
-  higher epoch is followed.
+  Two servers claiming master at once (双主, split brain): the higher epoch is followed.
+- :mod:`app.session.health`: redundancy told as local alarms, by a table: a failover
+  (with its cause), no redundancy, a network down to every server, the master
+  unreachable, no server, a dual master; each with since-when, each cleared when
+  its condition ends.
 - :mod:`app.session.sequencing`: the followed server's deltas from any of its up
   links, in order: the copy from the other network is dropped, one ahead of its
   predecessor waits a while for it, a gap asks for a snapshot. Losing one network
@@ -61,7 +64,8 @@ from app.protocol.messages import Hello, Message, SnapshotRequest
 from app.protocol.security import LinkPolicy, Violation
 from app.protocol.udp import TrainStatus
 from app.session.commands import link_failed, new_command, not_sent, refusal, timed_out
-from app.session.election import DUAL_MASTER, NO_MASTER, MasterView, elect
+from app.session.election import NO_MASTER, MasterView, elect
+from app.session.health import HealthChange, HealthMonitor, LocalAlarm, health_text, observe
 from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
 from app.session.trains import TrainFeed
 
@@ -85,16 +89,6 @@ class Endpoint:
     host: str
     port: int
     check_id: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class LocalAlarm:
-    """An alarm the workstation raises itself (the alarm list shows it with the server's)."""
-
-    code: str
-    text: str
-    active: bool
-    time_ms: int
 
 
 class DispatcherSession(LinkHandler):
@@ -154,6 +148,7 @@ class DispatcherSession(LinkHandler):
         ]
         self.master = NO_MASTER
         self.alarms: dict[str, LocalAlarm] = {}
+        self.health = HealthMonitor()
         self.deltas = DeltaSequencer()
         self._reorder_timer: asyncio.TimerHandle | None = None
         self.train_status = TrainFeed(line)
@@ -209,6 +204,7 @@ class DispatcherSession(LinkHandler):
         """Every cycle: consists whose units fell silent become unknown; a link-integrity
         alarm clears once every link has been quiet for the window."""
         self._coupling_changes(self.coupling.tick(self.clock_ms()))
+        self._assess()
         if LINK_INTEGRITY in self.alarms and all(
             lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links
         ):
@@ -255,6 +251,7 @@ class DispatcherSession(LinkHandler):
     def link_state(self, link: ServerLink) -> None:
         if not self._closing:  # closing links one by one must not look like failovers
             self._elect()
+            self._assess()
         if self.master.can_command and self.command_link() is not None and not self._closing:
             self._commandable.set()
         else:
@@ -265,9 +262,6 @@ class DispatcherSession(LinkHandler):
         change = elect(self.links, self.master)
         old, view = change.old, change.new
         self.master = view
-        if (dual := change.dual_master) is not None:
-            active, text = dual
-            self._raise(DUAL_MASTER, text, active)
         if change.switched:
             # Losing or changing a master is news; finding the first one, or closing, is not.
             level = logging.WARNING if old.server and not self._closing else logging.INFO
@@ -281,6 +275,7 @@ class DispatcherSession(LinkHandler):
             )
             if change.failover:
                 self.failovers += 1
+            self._told(self.health.followed(wall_ms(), self.links, view))
             # another server's units: nothing confirmed from the old one counts
             self._coupling_changes(self.coupling.clear())
             self._invalidate()
@@ -303,8 +298,26 @@ class DispatcherSession(LinkHandler):
             )
             self.links_changed.emit(self.link_infos())
 
-    def _raise(self, code: str, text: str, active: bool) -> None:
-        alarm = LocalAlarm(code, text, active, wall_ms())
+    def _assess(self) -> None:
+        """Redundancy and networks as they are now: health alarms raised or cleared."""
+        if not self._closing:
+            self._told(self.health.update(wall_ms(), observe(self.links, self.master)))
+
+    def _told(self, changes: list[HealthChange]) -> None:
+        for ch in changes:
+            self._raise(ch.code, health_text(ch), ch.active, ch)
+
+    def _raise(
+        self, code: str, text: str, active: bool, health: HealthChange | None = None
+    ) -> None:
+        now = wall_ms()
+        alarm = (
+            LocalAlarm(code, text, active, now)
+            if health is None
+            else LocalAlarm(
+                code, text, active, now, health.params, health.since_ms, health.priority
+            )
+        )
         if active:
             self.alarms[code] = alarm
             log.error("local alarm %s: %s", code, text)
@@ -341,6 +354,7 @@ class DispatcherSession(LinkHandler):
             return
         self._emit(changes)
         self._synced.set()
+        self._told(self.health.synchronised())
 
     def _on_delta(self, link: ServerLink, delta: StateDelta) -> None:
         st = self.state

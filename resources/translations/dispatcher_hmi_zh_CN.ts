@@ -221,6 +221,7 @@
     </message>
     <message>
         <source>sending</source>
+        <extracomment>a device as the dispatcher knows it (a train by its number); the command flow sets it</extracomment>
         <translation>发送中</translation>
     </message>
     <message>
@@ -345,6 +346,7 @@
     </message>
     <message>
         <source>make {0} {1}</source>
+        <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
         <translation>将 {0} 设为{1}</translation>
     </message>
     <message>
@@ -431,6 +433,7 @@
     <name>CommandFlow</name>
     <message>
         <source>observer workstation: commands disabled</source>
+        <extracomment>The keys of the commands on the selected device (and shown in the context menus). the frame on the schematic around the device the open dialog asks about</extracomment>
         <translation>观察工作站：不能下达命令</translation>
     </message>
     <message>
@@ -460,6 +463,18 @@
     <message>
         <source>Confirmed: {0} {1}</source>
         <translation>已确认：{0} {1}</translation>
+    </message>
+    <message>
+        <source>{0} (selected device)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0}: select a {1} on the schematic first (click it)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} {1}: nothing to do, it is so already</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -565,6 +580,7 @@
     <name>ConfirmCommandDialog</name>
     <message>
         <source>Confirm command</source>
+        <extracomment>the device as the dispatcher knows it (&quot;train 0101&quot;, &quot;W0602&quot;); its id if &quot;&quot; what the interlocking will refuse, foreseen from the state shown (&quot;&quot; if nothing) the focus frame of the dialog&apos;s buttons: Enter presses the button that has it</extracomment>
         <translation>确认命令</translation>
     </message>
     <message>
@@ -592,16 +608,24 @@
         <translation>详情：</translation>
     </message>
     <message>
-        <source>Check the device and the operation on the schematic before confirming.</source>
-        <translation>确认前请在站场图上核对设备和操作。</translation>
-    </message>
-    <message>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
         <source>Confirm: {0} {1}</source>
         <translation>确认：{0} {1}</translation>
+    </message>
+    <message>
+        <source>⚠ The server will refuse this: {0}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the device and the operation on the schematic (framed) before confirming.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Send anyway (will be refused): {0} {1}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -666,6 +690,14 @@
         <source>not a confirmed, stopped consist</source>
         <translation>不是已确认、停稳的编组</translation>
     </message>
+    <message>
+        <source>{0}, in section {1}, with: no stopped lone unit seen end to end with it (the server will refuse unless one is there)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} (section {1}) with {2} (section {3})</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>CouplingDock</name>
@@ -728,6 +760,25 @@
     <message>
         <source>{0:.1f} s ago</source>
         <translation>{0:.1f} 秒前</translation>
+    </message>
+</context>
+<context>
+    <name>DeskLock</name>
+    <message>
+        <source>&amp;Lock the desk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Desk locked after {0:g} min without input</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Desk locked by {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Desk unlocked by {0}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -908,6 +959,49 @@
     </message>
 </context>
 <context>
+    <name>HealthAlarm</name>
+    <message>
+        <source>{0} lost on every network</source>
+        <translation>{0} 在所有网络上均失去联系</translation>
+    </message>
+    <message>
+        <source>{0} stepped down to standby</source>
+        <translation>{0} 已降为备机</translation>
+    </message>
+    <message>
+        <source>{1} has a higher epoch</source>
+        <translation>{1} 的任期更高</translation>
+    </message>
+    <message>
+        <source>Failover: master {0} → {1} (epoch {2}): {3}</source>
+        <translation>主备切换：主服务器 {0} → {1}（任期 {2}）：{3}</translation>
+    </message>
+    <message>
+        <source>No redundancy: master {0}, standby {1} unreachable</source>
+        <translation>失去冗余：主服务器 {0}，备服务器 {1} 不可达</translation>
+    </message>
+    <message>
+        <source>Network {0} down to every server ({1})</source>
+        <translation>网络 {0} 到所有服务器均中断（{1}）</translation>
+    </message>
+    <message>
+        <source>Master unreachable: showing standby {0}, commands refused</source>
+        <translation>主服务器不可达：显示备服务器 {0} 的数据，命令将被拒绝</translation>
+    </message>
+    <message>
+        <source>No server reachable ({0})</source>
+        <translation>所有服务器均不可达（{0}）</translation>
+    </message>
+    <message>
+        <source>{0} (epoch {1})</source>
+        <translation>{0}（任期 {1}）</translation>
+    </message>
+    <message>
+        <source>Dual master: {0} all claim master; following {1}</source>
+        <translation>双主：{0} 都自称主服务器；跟随 {1}</translation>
+    </message>
+</context>
+<context>
     <name>HelpMenu</name>
     <message>
         <source>&amp;Legend</source>
@@ -1041,7 +1135,7 @@
     <name>Language</name>
     <message>
         <source>&amp;Language</source>
-        <extracomment>Each language by its own name, as the menu offers it. Where the user&apos;s choice is kept (QSettings). The QSettings scope of the installed program (``ui.runtime`` names the application so).</extracomment>
+        <extracomment>stacking: above the devices and trains, below the &quot;no live data&quot; banner how far the frame stands off the device it marks (scene units) Each language by its own name, as the menu offers it. Where the user&apos;s choice is kept (QSettings). The QSettings scope of the installed program (``ui.runtime`` names the application so).</extracomment>
         <translation>界面语言(&amp;L)</translation>
     </message>
     <message>
@@ -1152,6 +1246,26 @@
     </message>
 </context>
 <context>
+    <name>LockPanel</name>
+    <message>
+        <source>Desk locked: the line stays in view, commands need the password</source>
+        <extracomment>the input that says someone is at the desk (and that a locked desk refuses) refused while locked, outside the lock panel</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Logged in: {0} ({1})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>password of {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
         <source>enter your dispatcher id</source>
@@ -1170,28 +1284,68 @@
         <translation>当前值班人员</translation>
     </message>
     <message>
-        <source>dispatcher: commands in the zones held</source>
-        <translation>调度员：可在所控联锁区下达命令</translation>
-    </message>
-    <message>
-        <source>supervisor: also zone modes and forced transfers</source>
-        <translation>调度长：另可切换联锁区模式、强制转移控制权</translation>
-    </message>
-    <message>
-        <source>observer: watches, never commands</source>
-        <translation>观察员：只监视，不下达命令</translation>
-    </message>
-    <message>
         <source>Dispatcher id</source>
         <translation>调度员工号</translation>
     </message>
     <message>
-        <source>Role</source>
-        <translation>角色</translation>
+        <source>dispatcher</source>
+        <translation type="unfinished">调度员</translation>
     </message>
     <message>
-        <source>Start</source>
-        <translation>进入</translation>
+        <source>supervisor</source>
+        <translation type="unfinished">调度长</translation>
+    </message>
+    <message>
+        <source>observer</source>
+        <translation type="unfinished">观察员</translation>
+    </message>
+    <message>
+        <source>enter your password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong dispatcher id or password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the directory gives {0} no role: ask the administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the directory gives {0} an unknown role &apos;{1}&apos;: ask the administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the directory does not answer (Redis {0}): try again, or call the administrator</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>too many wrong passwords: try again in {0} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the directory now gives {0} the role {1}: quit and log in again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checked against the directory (Redis {0}); your role comes from it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>you may try again</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>checking…</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1266,7 +1420,6 @@ Version {0}</source>
     <name>Refusals</name>
     <message>
         <source>observers may not command</source>
-        <extracomment>Each code&apos;s English rendering; ``{name}`` is a parameter (``{name!r}``: quoted, as Python&apos;s ``repr`` of the text). Parameters: ``zone`` a zone id; ``holder``, ``who`` and ``target`` ``dispatcher@workstation``; ``role`` a role as Redis has it; ``device`` a device id; ``since`` a local wall-clock time ``HH:MM:SS``; ``error`` a diagnostic in English (an exception&apos;s text); ``op`` a zone operation.</extracomment>
         <translation>观察员不能下达命令</translation>
     </message>
     <message>
@@ -1471,13 +1624,6 @@ Version {0}</source>
         <translation>封闭</translation>
     </message>
     <message>
-        <source>Train {0} (#{1}) {2}, {3:.0f} km/h
-{4} +{5:.0f} m</source>
-        <extracomment>What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
-        <translation>列车 {0}（#{1}）{2}，{3:.0f} km/h
-{4} +{5:.0f} m</translation>
-    </message>
-    <message>
         <source>HELD (扣车)</source>
         <translation>扣车</translation>
     </message>
@@ -1546,6 +1692,11 @@ Version {0}</source>
         <source>train held</source>
         <translation>列车扣车</translation>
     </message>
+    <message>
+        <source>Train {0}, {1}, {2:.0f} km/h
+{3} +{4:.0f} m</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>StationDetailDock</name>
@@ -1558,7 +1709,6 @@ Version {0}</source>
     <name>StatusBar</name>
     <message>
         <source>Line state synchronised (seq {0})</source>
-        <extracomment>Exit status when no snapshot arrived in time.</extracomment>
         <translation>线路状态已同步（序号 {0}）</translation>
     </message>
     <message>
@@ -1624,6 +1774,14 @@ Version {0}</source>
     <message>
         <source>Cleared: {0}</source>
         <translation>已恢复：{0}</translation>
+    </message>
+    <message>
+        <source>ALARM: {0} (since {1})</source>
+        <translation>报警：{0}（自 {1} 起）</translation>
+    </message>
+    <message>
+        <source>Back to normal: {0} (since {1}, {2} s)</source>
+        <translation>已恢复正常：{0}（自 {1} 起，持续 {2} 秒）</translation>
     </message>
 </context>
 <context>

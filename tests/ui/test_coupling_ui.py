@@ -194,7 +194,9 @@ def test_local_alarms_reach_the_alarm_list(window: MainWindow) -> None:
     got: list[tuple[str, bool, str]] = []
 
     class Service:
-        def local(self, code: str, text: str, active: bool, time_ms: int, *, device: str) -> None:
+        def local(
+            self, code: str, text: str, active: bool, time_ms: int, *, device: str, **_kw: object
+        ) -> None:
             got.append((code, active, device))
 
     assert window.coupling_view is not None

@@ -269,16 +269,19 @@ def test_split_brain_follows_the_higher_epoch_and_raises_the_local_alarm(
     rig.say(rig.b1, peer_role="master", peer_epoch=2)
     assert s.master.server == "B" and s.master.split_brain
     assert "dual_master" in s.alarms
-    assert [(a.code, a.active) for a in rig.alarms] == [("dual_master", True)]
+    # following B is a failover too: A, still master, was superseded by a higher epoch
+    assert [(a.code, a.active) for a in rig.alarms] == [("failover", True), ("dual_master", True)]
+    assert rig.alarms[0].param("cause") == "superseded"
     assert s.alarms["dual_master"].text == (
         "dual master: A (epoch 1), B (epoch 2) all claim master; following B"
     )
+    assert s.alarms["dual_master"].params == (("claimants", "A:1,B:2"), ("following", "B"))
     rig.say(rig.b2, peer_role="master", peer_epoch=2)  # still the same two: no new alarm
-    assert len(rig.alarms) == 1
+    assert len(rig.alarms) == 2
     rig.say(rig.a1, peer_role="standby")  # A steps down on both networks
     rig.say(rig.a2, peer_role="standby")
     assert "dual_master" not in s.alarms and s.master.server == "B"
-    assert [(a.code, a.active) for a in rig.alarms] == [
+    assert [(a.code, a.active) for a in rig.alarms if a.code == "dual_master"] == [
         ("dual_master", True),
         ("dual_master", False),
     ]

@@ -1,0 +1,136 @@
+"""A failover as a dispatcher sees it: the real window (in Chinese) on a real simulator pair
+with its alarm producer on a real broker; the master is killed (issue 18).
+
+One failover alarm and, once the dead server stays away, "no redundancy" in the same
+alarm list as the server's alarms, each a line in the event log with since-when, in
+the window's language; the twelve alarms of the start are not raised again.
+``SCREENSHOT_DIR=...`` keeps a picture of the window after the failover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.alarms.consumer import FeedSettings
+from app.alarms.service import AlarmService
+from app.comms.link import LinkTimings
+from app.counterparts.services import TansuProcess
+from app.counterparts.sim.launcher import SimulatorPair
+from app.model.topology import Line
+from app.session import DispatcherSession
+from app.session.health import HOLD_MS
+from ui import i18n
+from ui.mainwindow import MainWindow
+
+pytestmark = [pytest.mark.ui, pytest.mark.integration]
+
+TZ = "Asia/Shanghai"  # the demo line's
+FLOOD = 12
+
+
+@pytest.fixture
+def chinese(qapp: QApplication) -> Iterator[None]:
+    installed = i18n.install_translators(qapp, "zh_CN")
+    assert installed, "no translation loaded"
+    try:
+        yield
+    finally:
+        for t in installed:
+            qapp.removeTranslator(t)
+        i18n.install_translators(qapp, "en")
+
+
+@pytest.fixture
+def pair(demo_line_path: Path, tmp_path: Path) -> Iterator[Callable[..., SimulatorPair]]:
+    started: list[SimulatorPair] = []
+
+    def start(*args: str) -> SimulatorPair:
+        p = SimulatorPair(demo_line_path, args, journal_dir=tmp_path)
+        started.append(p)
+        p.start()
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    run_async: Callable[..., Any],
+    demo_line: Line,
+    control_for: Callable[..., Any],
+    broker_factory: Callable[[], TansuProcess],
+    pair: Callable[..., SimulatorPair],
+    chinese: None,
+    tmp_path: Path,
+) -> None:
+    broker = broker_factory()
+    sims = pair(
+        "--trains",
+        "6",
+        "--kafka",
+        broker.bootstrap,
+        "--alarm-flood",
+        str(FLOOD),
+        "--alarm-rate",
+        "0",
+        "--alarm-snapshot-s",
+        "1",
+    )
+    session = DispatcherSession(
+        demo_line,
+        sims.endpoints,
+        node="WS-T",
+        dispatcher="tester",
+        role="dispatcher",
+        timings=LinkTimings(heartbeat_s=0.5, reconnect_min_s=0.1, reconnect_max_s=0.5),
+    )
+    alarms = AlarmService(FeedSettings(broker.bootstrap, timezone=TZ))
+    window = MainWindow(session, control_for(session, session), alarms=alarms)
+    qtbot.addWidget(window, before_close_func=lambda w: run_async(w.aclose()))
+    window.resize(1600, 900)
+    window.show()
+    session.start()
+    alarms.start()
+    try:
+        qtbot.waitUntil(
+            lambda: session.state.synchronised and len(alarms.list) == FLOOD, timeout=30_000
+        )
+        qtbot.wait(1000)  # the standby mirrors the alarms
+        server_alarms = {r.alarm_id for r in alarms.list.active()}
+        sims.procs["A"].proc.kill()  # type: ignore[union-attr]
+        qtbot.waitUntil(lambda: alarms.list.get("local:failover") is not None, timeout=10_000)
+        qtbot.waitUntil(
+            lambda: alarms.list.get("local:no_redundancy") is not None,
+            timeout=HOLD_MS + 5_000,
+        )
+        qtbot.wait(1500)  # whatever the takeover would raise
+        failover = alarms.list.get("local:failover")
+        assert failover is not None
+        told = "主备切换：主服务器 A → B（任期 2）：A 在所有网络上均失去联系"
+        assert failover.event.text_zh == told
+        lost = alarms.list.get("local:no_redundancy")
+        assert lost is not None and lost.event.text_zh == "失去冗余：主服务器 B，备服务器 A 不可达"
+        assert lost.event.raised_ms < lost.event.event_ms  # since the condition began
+        rows = {r.alarm_id for r in alarms.list.active()}
+        assert rows - server_alarms == {"local:failover", "local:no_redundancy"}  # no flood
+        log = window.events.lines()
+        assert sum("报警：主备切换：主服务器 A → B" in line for line in log) == 1
+        assert any("报警：失去冗余" in line and "起）" in line for line in log)
+        assert "主服务器 B（任期 2）" in window.status_bar.master_label.text()
+        folder = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+        folder.mkdir(parents=True, exist_ok=True)
+        assert window.grab().save(str(folder / "failover_zh.png"))
+    finally:
+        run_async(alarms.aclose())
+        run_async(session.aclose())
