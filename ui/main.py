@@ -101,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dispatcher",
         metavar="ID",
         default=None,
-        help="who is at the desk (skips the start dialog; default: the last choice, "
-        "else the workstation file's)",
+        help="who is at the desk, without a password (skips the login: for the bench and "
+        "scripted runs; refused in production mode)",
     )
     p.add_argument(
         "--role",
@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --dispatcher: the role (default: the workstation file's)",
     )
     p.add_argument(
-        "--no-login", action="store_true", help="no start dialog: the workstation file's identity"
+        "--no-login",
+        action="store_true",
+        help="no login: the workstation file's identity (bench, tests; refused in production)",
     )
     p.add_argument("--lang", choices=["zh_CN", "en"], default=None, help="user interface language")
     p.add_argument(
@@ -151,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dispatcher-hmi: {config}: {exc}", file=sys.stderr)
         return 2
     refusals = security_problems(ws)
+    if ws.security.production and (args.no_login or args.dispatcher is not None):
+        refusals.append(
+            "production mode: a dispatcher logs in with a password (no --no-login, no --dispatcher)"
+        )
     if refusals:
         for why in refusals:
             print(f"dispatcher-hmi: {config}: security: {why}", file=sys.stderr)

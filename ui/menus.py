@@ -33,7 +33,7 @@ class MenuBar(QObject):
         super().__init__(window)
         self.window = window
         bar = window.menuBar()
-        file_menu = bar.addMenu(self.tr("&File"))
+        file_menu = self.file_menu = bar.addMenu(self.tr("&File"))
         self.quit_action = QAction(self.tr("&Quit"), window)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(window.close)

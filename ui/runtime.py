@@ -28,7 +28,9 @@ from PySide6.QtWidgets import QApplication
 
 from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
-from app.counterparts.demo import SimulatorError, demo_counterparts
+from app.counterparts.demo import SimulatorError, demo_counterparts, provision_demo_users
+from app.identity import LoginThrottle, RedisDirectory
+from app.identity.directory import directory_address
 from app.lifetime import running
 from app.memdiag import kafka_statistics_from_args
 from app.memtrim import keep_trimmed
@@ -41,10 +43,12 @@ from app.wiring import (
     build_iscs,
     build_session,
     configured_endpoints,
+    redis_options,
 )
 from ui import style
+from ui.desklock import DeskLock
 from ui.i18n import install_translators, startup_language
-from ui.login import ask_identity
+from ui.login import PasswordCheck, ask_identity
 from ui.mainwindow import MainWindow
 from ui.memdiag_qt import memory_diagnostics_from_args
 
@@ -162,19 +166,13 @@ async def _amain(
     overrides: list[Endpoint],
     stopping: asyncio.Event,
 ) -> int:
-    if wants_login(args):
-        chosen = await ask_identity(ws)
-        if chosen is None:
-            log.info("start dialog cancelled")
-            return 0
-        ws = chosen
-        log.info("dispatcher %s at the desk as %s", ws.dispatcher, ws.role.value)
     if not args.demo:
         endpoints = overrides or configured_endpoints(ws)
-        return await run_session(app, args, ws, line, endpoints, stopping=stopping)
+        return await login_and_run(app, args, ws, line, endpoints, stopping=stopping)
     try:
         with demo_counterparts(ws, args.demo_time_scale) as demo:
-            return await run_session(
+            await provision_demo_users(demo, redis_options(demo.ws))
+            return await login_and_run(
                 app,
                 args,
                 demo.ws,
@@ -187,6 +185,44 @@ async def _amain(
     except SimulatorError as exc:
         log.error("demo simulator failed: %s", exc)
         return 1
+
+
+async def login_and_run(
+    app: QApplication,
+    args: argparse.Namespace,
+    ws: Workstation,
+    line: Line,
+    endpoints: list[Endpoint],
+    lock_nodes: list[str] | None = None,
+    bootstrap: str | None = None,
+    *,
+    stopping: asyncio.Event,
+) -> int:
+    """The login against the directory (unless scripted), then the session's window."""
+    checker: PasswordCheck | None = None
+    if wants_login(args):
+        nodes = lock_nodes if lock_nodes is not None else [str(a) for a in ws.redis.nodes]
+        address = directory_address(nodes)
+        if address is None and not args.demo:
+            log.error(
+                "no directory to check passwords: redis.nodes is empty "
+                "(a bench or a lone test desk: --no-login or --dispatcher ID)"
+            )
+            return 2
+        if address is None:
+            log.warning("demo without Redis: no directory, %s at the desk", ws.dispatcher)
+        else:
+            directory = RedisDirectory(address, prefix=ws.redis.prefix, options=redis_options(ws))
+            checker = PasswordCheck(directory, LoginThrottle())
+            chosen = await ask_identity(ws, checker)
+            if chosen is None:
+                log.info("login cancelled")
+                return 0
+            ws = chosen
+        log.info("dispatcher %s at the desk as %s", ws.dispatcher, ws.role.value)
+    return await run_session(
+        app, args, ws, line, endpoints, lock_nodes, bootstrap, stopping=stopping, checker=checker
+    )
 
 
 def wants_login(args: argparse.Namespace) -> bool:
@@ -249,9 +285,11 @@ async def run_session(
     redis_nodes: list[str] | None = None,
     bootstrap: str | None = None,
     stopping: asyncio.Event | None = None,
+    checker: PasswordCheck | None = None,
 ) -> int:
     """Show the window for one session until it is closed, ``stopping`` is set (a
-    stop signal), or ``--quit-after``."""
+    stop signal), or ``--quit-after``. With ``checker`` (a dispatcher logged in),
+    the desk locks when idle (:class:`ui.desklock.DeskLock`)."""
     session = build_session(ws, line, endpoints)
     control = build_control(ws, session, redis_nodes=redis_nodes)
     demo_without_broker = args.demo and bootstrap is None
@@ -267,6 +305,18 @@ async def run_session(
         window = MainWindow(session, control, alarms, iscs=iscs)
         stack.callback(_dispose, window)
         stack.push_async_callback(window.aclose)
+        if checker is not None:
+            desk = DeskLock(
+                window,
+                checker,
+                dispatcher=ws.dispatcher,
+                role=ws.role,
+                idle_ms=ws.login.idle_lock_ms,
+                log_event=window.log_event,
+                menu=window.menu_bar.file_menu,
+                before=window.menu_bar.quit_action,
+            )
+            stack.push_async_callback(desk.aclose)
         window.closing.connect(closed.set)
         app.aboutToQuit.connect(closed.set)
         sampler = memory_diagnostics_from_args(args, window, kafka=kafka_stats)

@@ -16,8 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
 
 from app.config import Workstation
+from app.control.clients import redis_client
 from app.counterparts.services import (
     RedisProcess,
     ServiceError,
@@ -33,11 +37,23 @@ from app.counterparts.sim.launcher import (
     demo_link_keys,
     with_link_key_env,
 )
+from app.identity.admin import DirectoryAdmin
+from app.model.roles import Role
 from app.session import Endpoint
 
-__all__ = ["Demo", "SimulatorError", "demo_counterparts"]
+__all__ = ["DEMO_USERS", "Demo", "SimulatorError", "demo_counterparts", "provision_demo_users"]
 
 log = logging.getLogger(__name__)
+
+
+#: The demo's dispatchers (README, docs/security.md): written into the demo's Redis at
+#: every start, so that a new user can log in. Demo passwords, for the demo only.
+DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
+    ("dispatcher-01", Role.DISPATCHER, "demo-dispatcher-01"),
+    ("dispatcher-02", Role.DISPATCHER, "demo-dispatcher-02"),
+    ("supervisor-01", Role.SUPERVISOR, "demo-supervisor-01"),
+    ("observer-01", Role.OBSERVER, "demo-observer-01"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,34 @@ def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
         endpoints = pair.start()
         log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
         yield Demo(ws, endpoints, lock_nodes, bootstrap)
+
+
+async def provision_demo_users(demo: Demo, options: dict[str, Any] | None = None) -> str | None:
+    """Write :data:`DEMO_USERS` into the demo's directory (its Redis); the address, or
+    None when the demo has no Redis (then nobody can log in: the workstation file's
+    identity is at the desk)."""
+    nodes = (
+        demo.lock_nodes if demo.lock_nodes is not None else [str(a) for a in demo.ws.redis.nodes]
+    )
+    if not nodes:
+        return None
+    admin = DirectoryAdmin(
+        redis_client(nodes[0], options=options, timeout_s=3.0), demo.ws.redis.prefix
+    )
+    try:
+        for name, role, password in DEMO_USERS:
+            await admin.add(name, role, password)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("demo: could not write the demo dispatchers into Redis %s: %s", nodes[0], exc)
+    else:
+        log.info(
+            "demo: dispatchers %s in the directory (Redis %s); passwords in the README",
+            ", ".join(n for n, _, _ in DEMO_USERS),
+            nodes[0],
+        )
+    finally:
+        await admin.aclose()
+    return nodes[0]
 
 
 def _broker(ws: Workstation) -> tuple[TansuProcess | None, str | None]:

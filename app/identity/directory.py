@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "LoginRefused",
     "RedisDirectory",
     "acl_user",
+    "directory_address",
     "role_key",
 ]
 
@@ -61,7 +62,7 @@ class LoginRefusal(StrEnum):
     BAD_ROLE = "bad_role"  # the directory's role is not one of the three
     UNAVAILABLE = "unavailable"  # the directory did not answer
     THROTTLED = "throttled"  # too many wrong passwords: wait
-    OTHER_DISPATCHER = "other_dispatcher"  # unlocking: only who locked it
+    ROLE_CHANGED = "role_changed"  # unlocking: the directory now gives another role
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,11 @@ def parse_role(raw: object) -> Role:
 
 
 ClientFactory = Callable[..., aioredis.Redis]
+
+
+def directory_address(nodes: Sequence[str]) -> str | None:
+    """The directory's Redis: the first node (the zone authority's); None without Redis."""
+    return str(nodes[0]) if nodes else None
 
 
 class RedisDirectory:
