@@ -17,7 +17,8 @@ only from outside:
 - ``--without trains``: a still line (the simulator pair runs no trains).
 
 Memory records (``app.memdiag``) go to ``--diagnose-file`` every
-``--diagnose-every`` minutes, with librdkafka's statistics. The variables a
+``--diagnose-every`` minutes, with librdkafka's statistics: the program's own
+``--diagnose-memory``, as a support engineer switches it on. The variables a
 native tracer sets (``LD_PRELOAD``, heaptrack's and memray's) are removed
 before any child starts, so that only this process is traced.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from types import ModuleType
 from typing import Any
 
 PARTS = ("alarms", "redis", "schematic", "alarm-table", "trains")
@@ -40,7 +42,6 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--diagnose-every", type=float, default=0.0, metavar="MIN")
     p.add_argument("--diagnose-file", default=None, metavar="PATH")
     p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES")
-    p.add_argument("--kafka-stats-ms", type=int, default=10_000)
     p.add_argument(
         "--find-holders",
         default=None,
@@ -78,28 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     import ui.main
     import ui.mainwindow
     import ui.runtime
-    from app.memdiag import KafkaStats
 
-    kafka = KafkaStats()
-    # What the demo starts beside the window: app/counterparts/demo.py (ui/runtime.py before).
-    try:
-        from app.counterparts import demo
+    # What the demo starts beside the window: app/counterparts/demo.py.
+    from app.counterparts import demo
 
-        names = {"broker": "_broker", "redis": "_redis"}
-    except ImportError:
-        demo = ui.runtime  # type: ignore[no-redef]
-        names = {"broker": "start_demo_broker", "redis": "start_demo_redis"}
     if "alarms" in without:
-        setattr(demo, names["broker"], lambda ws: (None, None))
+        _replace(demo, "_broker", lambda ws: (None, None))
     if "redis" in without:
-        setattr(demo, names["redis"], lambda ws: (None, []))
-    if "alarm-table" in without:
-        if hasattr(ui.mainwindow, "AlarmAnnunciation"):  # the alarm dock, rings and label
-            ui.mainwindow.AlarmAnnunciation = lambda *a, **kw: None
-        else:  # before the window was split into features
-            ui.mainwindow.MainWindow._build_alarm_dock = lambda self, alarms: None
+        _replace(demo, "_redis", lambda ws: (None, []))
+    if "alarm-table" in without:  # the alarm dock, rings and label
+        _replace(ui.mainwindow, "AlarmAnnunciation", lambda *a, **kw: None)
     if "trains" in without:
-        real_pair = demo.SimulatorPair
+        real_pair = vars(demo)["SimulatorPair"]
 
         def still_pair(line: Any, args: list[str], **kw: Any) -> Any:
             args = list(args)
@@ -108,18 +99,17 @@ def main(argv: list[str] | None = None) -> int:
                 del args[i : i + 2]
             return real_pair(line, args=[*args, "--trains", "0"], **kw)
 
-        demo.SimulatorPair = still_pair
+        _replace(demo, "SimulatorPair", still_pair)
 
-    real_build_alarms = ui.runtime.build_alarms
-
-    def build_alarms(*a: Any, **kw: Any) -> Any:
-        service = real_build_alarms(*a, **kw)
-        if args.diagnose_every > 0:
-            kafka.attach(service.settings.extra, args.kafka_stats_ms)
-        return service
-
-    ui.runtime.build_alarms = build_alarms  # type: ignore[assignment]
-    real_window = ui.runtime.MainWindow
+    if args.diagnose_every > 0:  # the program's own recorder, as a support engineer runs it
+        hmi_argv = [
+            *hmi_argv,
+            "--diagnose-memory",
+            "--diagnose-every", f"{args.diagnose_every:g}",
+            "--diagnose-tracemalloc", str(args.tracemalloc),
+            *(["--diagnose-file", args.diagnose_file] if args.diagnose_file else []),
+        ]  # fmt: skip
+    real_window = vars(ui.runtime)["MainWindow"]
 
     def window(*a: Any, **kw: Any) -> Any:
         w = real_window(*a, **kw)
@@ -150,20 +140,18 @@ def main(argv: list[str] | None = None) -> int:
             timer.setInterval(int(args.find_every * 60_000))
             timer.timeout.connect(lambda: find_holders(args.find_holders, args.find_out))
             timer.start()
-        if args.diagnose_every > 0:
-            from ui.memdiag_qt import start_memory_diagnostics
-
-            w._memdiag = start_memory_diagnostics(
-                w,
-                path=args.diagnose_file,
-                every_min=args.diagnose_every,
-                kafka=kafka,
-                tracemalloc_frames=args.tracemalloc,
-            )
         return w
 
-    ui.runtime.MainWindow = window  # type: ignore[assignment,misc]
+    _replace(ui.runtime, "MainWindow", window)
     return ui.main.main(hmi_argv)
+
+
+def _replace(module: ModuleType, name: str, value: object) -> None:
+    """Change one name of a module from outside (what the program looks up at run time);
+    a name the module lacks is an error, not a silent no-op."""
+    if name not in vars(module):
+        raise AttributeError(f"{module.__name__} has no {name!r}: bench/program.py is out of date")
+    setattr(module, name, value)
 
 
 def find_holders(site: str, out: str, limit: int = 40) -> None:
@@ -179,7 +167,7 @@ def find_holders(site: str, out: str, limit: int = 40) -> None:
 
     def made_here(obj: object) -> bool:
         tb = tracemalloc.get_object_traceback(obj)
-        return bool(tb) and tb[0].filename.endswith(path) and tb[0].lineno == int(line)
+        return tb is not None and tb[0].filename.endswith(path) and tb[0].lineno == int(line)
 
     gc.collect()
     found: dict[int, object] = {}
