@@ -22,7 +22,8 @@ Redis layout (``prefix`` defaults to ``dhmi``):
   A new token means Redis lost its data (restarted without persistence): every
   store then replaces its whole cache instead of merging by version.
 - ``prefix:zones``: the channel of change notices, small JSON objects
-  ``{"zone", "version", "op", "by", "mode", "holder"}``.
+  ``{"zone", "version", "op", "by", "mode", "holder", "was"}`` (``was``: the holder
+  before; :mod:`app.control.zonenews` turns a notice into what a desk is told).
 
 Every operation is ONE Lua script: it reads the zone, checks the preconditions
 (the caller's role, the zone's mode, who holds it, whether the holder or the target
@@ -63,6 +64,7 @@ from app.clock import ClockMs, wall_ms
 from app.control import lua
 from app.control.clients import redis_client, sentinel_for, sentinel_master_client
 from app.control.zonelink import ZoneLink, text
+from app.control.zonenews import ZoneNotice, parse_notice
 from app.control.zonestate import (
     AuthorityRefused,
     AuthorityUnavailable,
@@ -156,6 +158,8 @@ class ZoneAuthorityStore:
         self._io_timeout_s = max(1.0, presence_ttl_ms / 1000)
 
         self.changed: Event[ZoneAuthority] = Event("authority.changed")
+        #: every change notice, this desk's own too (app/control/zonenews.py)
+        self.notices: Event[ZoneNotice] = Event("authority.notices")
         self._link = ZoneLink(
             redis,
             who=self.who,
@@ -417,14 +421,14 @@ class ZoneAuthorityStore:
 
     async def _on_notice(self, data: Any) -> None:
         try:
-            notice = json.loads(text(data))
-            zone = str(notice["zone"])
-            version = int(notice["version"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed zone notice: %r", data)
+            notice = parse_notice(text(data))
+        except ValueError as exc:
+            log.warning("ignored a malformed zone notice: %s: %r", exc, data)
             return
+        zone, version = notice.zone, notice.version
         if zone not in self.line.zone_by_id:
             return
+        self.notices.emit(notice)
         cached = self._zones.get(zone)
         if cached is not None and version <= cached.version:
             return  # already known (our own operation's reply)

@@ -56,13 +56,14 @@ local function without(list, who)
 end
 
 local function save(key, zone, s, op)
+  local was = redis.call('HGET', key, 'holder') or ''
   s.version = tostring(tonumber(s.version) + 1)
   s.requests = encode_list(s.list)
   redis.call('HSET', key, 'mode', s.mode, 'holder', s.holder, 'since_ms', s.since_ms,
              'requests', s.requests, 'version', s.version)
   redis.call('PUBLISH', prefix .. ':zones', cjson.encode({
     zone = zone, version = tonumber(s.version), op = op, by = me,
-    mode = s.mode, holder = s.holder}))
+    mode = s.mode, holder = s.holder, was = was}))
 end
 
 -- The reply of every operation: {code, parameters (a JSON object), epoch, then the
