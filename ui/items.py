@@ -10,9 +10,12 @@ repaints only when :meth:`update_state` hands it a new one.
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import QCoreApplication, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
+    QFontMetricsF,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
@@ -43,6 +46,8 @@ JOINT = 0.7
 SWITCH_GAP = 9.0
 #: how far along the root track from the points a locked switch's padlock sits
 PADLOCK_OFFSET = 7.0
+#: the radius of a switch's hit area (scene units; its marker is 5–6.5)
+SWITCH_HIT_R = 9.0
 
 
 class Z:
@@ -80,8 +85,26 @@ def lod(painter: QPainter, option: QStyleOptionGraphicsItem) -> float:
     return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
 
 
+#: the size of a device id's text (scene units)
+ID_FONT = 3.6
+
+
+@cache
+def _id_metrics() -> QFontMetricsF:
+    return QFontMetricsF(style.font(ID_FONT))
+
+
+def id_rect(text: str, centre: QPointF) -> QRectF:
+    """Where a device id drawn centred on ``centre`` lies (what :mod:`ui.labels` keeps apart)."""
+    # what the eye sees: the ids are capitals and digits, centred on the line's middle
+    metrics = _id_metrics()
+    w = metrics.horizontalAdvance(text) + 0.6
+    h = metrics.capHeight() * 1.25
+    return QRectF(centre.x() - w / 2, centre.y() - h / 2, w, h)
+
+
 def _draw_id(painter: QPainter, text: str, at: QPointF, align: Qt.AlignmentFlag) -> None:
-    painter.setFont(style.font(3.6))
+    painter.setFont(style.font(ID_FONT))
     painter.setPen(style.TEXT_MUTED)
     rect = QRectF(at.x() - 30, at.y() - 3, 60, 6)
     if align & Qt.AlignmentFlag.AlignLeft:
@@ -118,8 +141,25 @@ class SectionItem(QGraphicsItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(8.0)
         self._shape = stroker.createStroke(path)
-        self._bounds = path.boundingRect().adjusted(-3, -3, 3, 3)
+        self._track_bounds = path.boundingRect().adjusted(-3, -3, 3, 3)
+        #: where the id is drawn (its centre), moved apart from others by ui/labels.py
+        self.label_at: QPointF | None = None
+        self.label_out = 1.0  # the id's side of the track: below
+        if pieces:
+            longest = max(pieces, key=lambda p: p.line.length())
+            self.label_at = longest.line.center() + QPointF(0, 4.6)
+        self._bounds = self._with_label()
         self._refresh_tooltip()
+
+    def _with_label(self) -> QRectF:
+        if self.label_at is None:
+            return self._track_bounds
+        return self._track_bounds.united(id_rect(self.section.id, self.label_at))
+
+    def set_label_at(self, at: QPointF) -> None:
+        self.prepareGeometryChange()
+        self.label_at = at
+        self._bounds = self._with_label()
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -195,10 +235,8 @@ class SectionItem(QGraphicsItem):
             line = _shorten(piece.line, start, end)
             if line is not None:
                 painter.drawLine(line)
-        if lod(painter, option) >= ID_LOD * 1.4 and self.pieces:
-            longest = max(self.pieces, key=lambda p: p.line.length())
-            mid = longest.line.center()
-            _draw_id(painter, self.section.id, mid + QPointF(0, 4.2), Qt.AlignmentFlag.AlignHCenter)
+        if lod(painter, option) >= ID_LOD * 1.4 and self.label_at is not None:
+            _draw_id(painter, self.section.id, self.label_at, Qt.AlignmentFlag.AlignHCenter)
 
 
 def _shorten(line: QLineF, start: float, end: float) -> QLineF | None:
@@ -243,16 +281,27 @@ class SwitchItem(QGraphicsItem):
         self.blink_on = True
         self.setZValue(Z.SWITCH)
         self.setAcceptHoverEvents(True)
-        # the id goes on the side away from the diverging leg
-        self._label_dy = -7.0 if reverse_vec.y() > 0 else 7.0
+        # the id goes on the side away from the diverging leg (ui/labels.py may move it)
+        self.label_out = -1.0 if reverse_vec.y() > 0 else 1.0
+        self.label_at = QPointF(0, 7.0 * self.label_out)
+        self._bounds = self._with_label()
         self._refresh_tooltip()
 
+    def _with_label(self) -> QRectF:
+        return QRectF(-16, -16, 32, 32).united(id_rect(self.switch.id, self.label_at))
+
+    def set_label_at(self, at: QPointF) -> None:
+        self.prepareGeometryChange()
+        self.label_at = at
+        self._bounds = self._with_label()
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-16, -16, 32, 32)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
+        # the hit area: wider than the marker, so that the points are hit first time
         path = QPainterPath()
-        path.addEllipse(QPointF(0, 0), 6.5, 6.5)
+        path.addEllipse(QPointF(0, 0), SWITCH_HIT_R, SWITCH_HIT_R)
         return path
 
     @property
@@ -319,9 +368,7 @@ class SwitchItem(QGraphicsItem):
             if rec.locked:
                 draw_padlock(painter, self.padlock_centre())
         if lod(painter, option) >= ID_LOD:
-            _draw_id(
-                painter, self.switch.id, QPointF(0, self._label_dy), Qt.AlignmentFlag.AlignHCenter
-            )
+            _draw_id(painter, self.switch.id, self.label_at, Qt.AlignmentFlag.AlignHCenter)
 
 
 # -- signals -------------------------------------------------------------------------
@@ -351,17 +398,33 @@ class SignalItem(QGraphicsItem):
         self._post = QLineF(0, side * SIGNAL_BASE, 0, side * (SIGNAL_BASE + SIGNAL_POST))
         self._stem = QLineF(0, mid, -travel * 1.6, mid)
         self._lamp = QPointF(-travel * (1.6 + LAMP_R), mid)
+        self.label_out = side  # the id goes beyond the lamp, away from the track
+        self.label_at = QPointF(self._lamp.x(), self._lamp.y() + side * (LAMP_R + 3.2))
+        self._bounds = self._with_label()
         self._refresh_tooltip()
 
-    def boundingRect(self) -> QRectF:
+    def lamp_centre(self) -> QPointF:
+        return self._lamp
+
+    def _with_label(self) -> QRectF:
         top = min(0.0, self.side * 14)
-        return QRectF(-14, top, 28, 14).adjusted(-1, -1, 1, 1)
+        base = QRectF(-14, top, 28, 14).adjusted(-1, -1, 1, 1)
+        return base.united(id_rect(self.signal.id, self.label_at))
+
+    def set_label_at(self, at: QPointF) -> None:
+        self.prepareGeometryChange()
+        self.label_at = at
+        self._bounds = self._with_label()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
 
     def shape(self) -> QPainterPath:
+        # the hit area: the lamp with a margin, and the post
         path = QPainterPath()
         path.addRect(
-            QRectF(self._lamp.x() - 4.5, self._lamp.y() - 5.5, 9, 11).united(
-                QRectF(-1.5, self._post.y1(), 3, self._post.dy()).normalized()
+            QRectF(self._lamp.x() - 5.5, self._lamp.y() - 6.0, 11, 12).united(
+                QRectF(-2.0, self._post.y1(), 4, self._post.dy()).normalized()
             )
         )
         return path
@@ -410,7 +473,4 @@ class SignalItem(QGraphicsItem):
         if self.record.closed and not self.stale:
             draw_cross(painter, self._lamp, LAMP_R + 1.3)
         if lod(painter, option) >= ID_LOD:
-            y = self._lamp.y() + self.side * (LAMP_R + 3.2)
-            _draw_id(
-                painter, self.signal.id, QPointF(self._lamp.x(), y), Qt.AlignmentFlag.AlignHCenter
-            )
+            _draw_id(painter, self.signal.id, self.label_at, Qt.AlignmentFlag.AlignHCenter)

@@ -8,13 +8,14 @@ snapshot arrived, or the data went stale or fresh) updates everything.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+import math
+
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QResizeEvent,
     QWheelEvent,
 )
@@ -26,23 +27,31 @@ from app.model.topology import Direction, Line, Section, Switch
 from app.model.track import nearest_end
 from ui import style
 from ui.clock import line_zone
-from ui.decor import PathItem, RectItem, StationLabel, TextItem, add_legend, add_row_furniture
+from ui.decor import StationLabel, TextItem
 from ui.highlight import MarkerSlot
-from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem, Z
+from ui.items import SWITCH_GAP, SectionItem, SignalItem, SwitchItem
+from ui.labels import place_labels
 from ui.layout import Layout
+from ui.scenery import build_static
 from ui.trains import TrainItem
 from ui.zones import ZoneBracket, ZoneLook
 
 BLINK_MS = 500
-PLATFORM_NEAR = 4.5
-PLATFORM_DEPTH = 5.0
 
+
+#: how many pixels beside a device a click still hits it
+HIT_SLOP_PX = 6.0
 
 MAX_TRAIN_TIER = 2  # trains stacked at most this many boxes out from the track
 
 
 class SchematicScene(QGraphicsScene):
     """The whole line, folded into rows by a :class:`~ui.layout.Layout`."""
+
+    #: where the legend strip lies (Help → Legend shows this part of the scene)
+    legend_rect: QRectF
+    #: "NO LIVE DATA", shown while the state is stale
+    banner: TextItem
 
     def __init__(
         self, line: Line, layout: Layout | None = None, parent: QWidget | None = None
@@ -68,8 +77,14 @@ class SchematicScene(QGraphicsScene):
         self._blink = QTimer(self)
         self._blink.setInterval(BLINK_MS)
         self._blink.timeout.connect(self._toggle_blink)
-        self._build_static()
+        self.legend_rect, self.banner = build_static(self, line, self.plan, self.zone_items)
         self._build_devices()
+        #: ids that found no clear place (drawn where they overlap least)
+        self.labels_stuck = place_labels(
+            list(self.switch_items.values()),
+            list(self.signal_items.values()),
+            list(self.section_items.values()),
+        )
         # room for train boxes that stick out at the ends of a row
         rows = QRectF()
         for i in range(len(self.plan.rows)):
@@ -112,99 +127,6 @@ class SchematicScene(QGraphicsScene):
         end = nearest_end(leg, sw.x, sw.y)
         fx, fy = (leg.x1, leg.y1) if end == 0 else (leg.x0, leg.y0)
         return self.plan.direction_vector(sw.x, sw.y, fx, fy)
-
-    def _build_static(self) -> None:
-        lay = self.plan
-        line = self.line
-        secs = line.section_by_id
-        # station bands and platforms
-        for st in line.stations:
-            plats = [p for p in line.platforms if p.station == st.id and p.section in secs]
-            if not plats:
-                continue
-            band = QRectF()
-            for p in plats:
-                sec = secs[p.section]
-                for piece in lay.section_pieces(sec):
-                    band = band.united(QRectF(piece.line.p1(), piece.line.p2()).normalized())
-                    side = -lay.outer_side((sec.y0 + sec.y1) / 2)
-                    y0 = piece.line.p1().y() + side * PLATFORM_NEAR
-                    y1 = y0 + side * PLATFORM_DEPTH
-                    rect = QRectF(
-                        QPointF(min(piece.line.x1(), piece.line.x2()) + 2.0, min(y0, y1)),
-                        QPointF(max(piece.line.x1(), piece.line.x2()) - 2.0, max(y0, y1)),
-                    )
-                    self.addItem(RectItem(rect, style.PLATFORM_FILL, style.PLATFORM_EDGE, Z.STATIC))
-            self.addItem(RectItem(band.adjusted(-2, -6, 2, 6), style.STATION_BAND, None, Z.BAND))
-        # station names between the tracks, in the middle of the station
-        for st in line.stations:
-            plat_secs = [
-                secs[p.section] for p in line.platforms if p.station == st.id and p.section in secs
-            ]
-            if plat_secs:
-                ys = [y for sec in plat_secs for y in (sec.y0, sec.y1)]
-                mid_y = (min(ys) + max(ys)) / 2
-            else:
-                mid_y = (lay.down_y + lay.up_y) / 2
-            label = StationLabel(st)
-            centre = lay.point(st.x, mid_y)
-            label.setPos(centre.x(), centre.y() - label.boundingRect().height() / 2)
-            self.addItem(label)
-        add_row_furniture(self, line, lay)
-        self._build_zones()
-        #: where the legend strip lies (Help → Legend shows this part of the scene)
-        self.legend_rect = add_legend(self, lay)
-        # Text and static shapes are drawn once into pixmaps and blitted after: with
-        # trains moving everywhere most frames repaint most of the view, and
-        # laying out hundreds of labels each time is what costs (bench render).
-        for item in self.items():
-            if isinstance(item, TextItem | StationLabel | RectItem | PathItem | SignalItem):
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.banner = TextItem(
-            QCoreApplication.translate(
-                "Schematic", "NO LIVE DATA: waiting for the server's snapshot"
-            ),
-            style.font(9, bold=True),
-            style.ATTENTION,
-            frame=style.ATTENTION,
-        )
-        self.banner.setZValue(Z.BANNER)
-        if len(lay.rows) > 1:
-            y = (lay.row_rect(0).bottom() + lay.row_rect(1).top()) / 2
-        else:
-            y = lay.row_rect(0).top() + 6
-        self.banner.setPos(lay.row_rect(0).center().x(), y)
-        self.addItem(self.banner)
-
-    def _build_zones(self) -> None:
-        """Each control zone's extent as a bracket along the top of its rows.
-
-        The bracket's line style and caption show the zone's authority
-        (:meth:`set_zone_look`); until it is known it is drawn as free.
-        """
-        lay = self.plan
-        stations = self.line.station_by_id
-        signals = self.line.signal_by_id
-        switches = self.line.switch_by_id
-        font = style.font(5.0)
-        for zone in self.line.zones:
-            xs = [stations[s].x for s in zone.stations if s in stations]
-            xs += [signals[s].x for s in zone.signals if s in signals]
-            xs += [switches[s].x for s in zone.switches if s in switches]
-            if not xs:
-                continue
-            x0, x1 = min(xs) + 1.5, max(xs) - 1.5
-            for piece in lay.pieces(x0, 0.0, x1, 0.0):
-                top = lay.row_rect(piece.row).top() + 5
-                a, b = piece.line.x1(), piece.line.x2()
-                path = QPainterPath()
-                path.moveTo(a, top + (0 if piece.cut_start else 3))
-                path.lineTo(a, top)
-                path.lineTo(b, top)
-                path.lineTo(b, top + (0 if piece.cut_end else 3))
-                bracket = ZoneBracket(zone, path, QPointF(a + 2, top + 3.6), font)
-                self.addItem(bracket)
-                self.zone_items.setdefault(zone.id, []).append(bracket)
 
     def set_zone_look(self, zone: str, look: ZoneLook) -> None:
         for bracket in self.zone_items.get(zone, ()):
@@ -334,14 +256,18 @@ class SchematicScene(QGraphicsScene):
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def device_at(self, pos: QPointF) -> QGraphicsItem | None:
-        """The switch, signal, train or section under a scene point, in that priority."""
-        found = self.items(pos)
-        for kind in (SwitchItem, SignalItem, TrainItem, SectionItem):
-            for item in found:
-                if isinstance(item, kind):
-                    return item
-        return None
+    def device_at(self, pos: QPointF, tolerance: float = 0.0) -> QGraphicsItem | None:
+        """The switch, signal or train under (or within ``tolerance`` of) a scene point,
+        the one whose symbol is nearest; else the section there."""
+        area = QRectF(pos.x() - tolerance, pos.y() - tolerance, 2 * tolerance, 2 * tolerance)
+        found = self.items(area) if tolerance > 0 else self.items(pos)
+        devices = [i for i in found if isinstance(i, SwitchItem | SignalItem | TrainItem)]
+        if devices:
+            return min(devices, key=lambda item: _symbol_distance(item, pos))
+        sections = [i for i in found if isinstance(i, SectionItem)]
+        if not sections:
+            return None
+        return next((i for i in sections if i.contains(i.mapFromScene(pos))), sections[0])
 
     def device_item(self, device: str) -> QGraphicsItem | None:
         """The item drawing ``device``: a switch, a signal, a section or a train (train:<id>)."""
@@ -380,6 +306,20 @@ class SchematicScene(QGraphicsScene):
             if isinstance(item, StationLabel):
                 return item.station.id
         return None
+
+
+def _symbol_distance(item: QGraphicsItem, pos: QPointF) -> float:
+    """How far ``pos`` is from what a device draws: a train's box (0 inside it), a
+    signal's lamp, a switch's points."""
+    if isinstance(item, TrainItem):
+        box = item.mapRectToScene(item.box())
+        dx = max(box.left() - pos.x(), 0.0, pos.x() - box.right())
+        dy = max(box.top() - pos.y(), 0.0, pos.y() - box.bottom())
+        return math.hypot(dx, dy)
+    centre = (
+        item.mapToScene(item.lamp_centre()) if isinstance(item, SignalItem) else item.scenePos()
+    )
+    return QLineF(centre, pos).length()
 
 
 class SchematicView(QGraphicsView):
@@ -497,11 +437,16 @@ class SchematicView(QGraphicsView):
             and pressed is not None
             and (at - pressed).manhattanLength() <= 4  # a click, not a drag
         ):
-            item = self.schematic.device_at(self.mapToScene(at))
+            item = self.device_under(at)
             self.select(str(getattr(item, "device_id", "")) if item is not None else "")
 
+    def device_under(self, at: QPoint) -> QGraphicsItem | None:
+        """The device under a point of the viewport, forgiving by HIT_SLOP_PX pixels
+        whatever the zoom: a switch is hit first time, not on the fourth try."""
+        return self.schematic.device_at(self.mapToScene(at), HIT_SLOP_PX / max(self.zoom(), 0.01))
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        item = self.schematic.device_at(self.mapToScene(event.pos()))
+        item = self.device_under(event.pos())
         if item is not None:
             self.select(str(getattr(item, "device_id", "")))
         if isinstance(item, SwitchItem):
