@@ -1,7 +1,10 @@
 """Times on screen: every clock time the window shows is in the line's time zone.
 
 The one place the views turn milliseconds into what a dispatcher reads; the
-clocks themselves are the core's (:mod:`app.clock`).
+clocks themselves are the core's (:mod:`app.clock`). A view that is handed no zone
+(a refusal's text, the ISCS reference window) uses the line's zone the process
+shows (:func:`set_line_zone`, set by the window once it knows its line; until
+then the machine's own).
 """
 
 from __future__ import annotations
@@ -13,6 +16,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from app.clock import ClockMs, mono_ms, wall_ms
 
 EPOCH_2000_MS = 946_684_800_000  # a "time" before this is not a clock time (simulated, unset)
+
+_shown_zone: dt.tzinfo | None = None  # the line's zone this process shows (one line a window)
+
+
+def set_line_zone(tz: dt.tzinfo | None) -> None:
+    """The line's zone, for the times of views handed no zone (see the module's doc)."""
+    global _shown_zone  # noqa: PLW0603 (one line shown per process)
+    _shown_zone = tz
+
+
+def shown_zone() -> dt.tzinfo | None:
+    """The line's zone set by :func:`set_line_zone`; None (the machine's) before."""
+    return _shown_zone
 
 
 def line_zone(name: str) -> dt.tzinfo | None:
@@ -33,6 +49,11 @@ def clock_text(ms: int, tz: dt.tzinfo | None) -> str:
     if ms < EPOCH_2000_MS:
         return ""
     return time_text(ms, tz)
+
+
+def line_time_text(ms: int) -> str:
+    """``HH:MM:SS`` of a wall-clock time in the line's zone (:func:`set_line_zone`)."""
+    return time_text(ms, _shown_zone)
 
 
 def now_text(tz: dt.tzinfo | None) -> str:

@@ -29,8 +29,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from app.model.refusal import Refusal
+from app.model.refusal import CAUSES, Refusal
 from app.paths import resource_dir
+from ui.clock import line_time_text
 
 log = logging.getLogger(__name__)
 
@@ -166,4 +167,12 @@ def refusal_text(refusal: Refusal) -> str:
     """A refusal in the user's language, by its code: its English template (marked for
     lupdate in app/model/refusal.py, context "Refusals") translated, then its
     parameters put in. No sentence is ever parsed back."""
-    return QCoreApplication.translate("Refusals", refusal.template).format_map(refusal.params)
+    shown = refusal.shown_params(line_time_text, cause_text)
+    return QCoreApplication.translate("Refusals", refusal.template).format_map(shown)
+
+
+def cause_text(cause: str) -> str:
+    """Why a service is out of reach (a code of app/model/refusal.CAUSES), in the user's
+    language; an unknown code as it is."""
+    english = CAUSES.get(cause)
+    return cause if english is None else QCoreApplication.translate("RefusalCauses", english)

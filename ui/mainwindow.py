@@ -33,7 +33,7 @@ from app.model.devices import DeviceRef
 from app.model.state import Changes
 from ui.annunciation import AlarmAnnunciation
 from ui.bridge import ControlBridge, SessionBridge, SessionLike
-from ui.clock import line_zone, session_clock
+from ui.clock import line_zone, session_clock, set_line_zone
 from ui.commands import CommandFlow
 from ui.coupling import install as install_coupling
 from ui.dialogs import ConfirmCommandDialog
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.iscs = iscs
         line = session.line
         self.tz = line_zone(line.timezone)
+        set_line_zone(self.tz)  # every time on screen in the line's zone (ui/clock.py)
         self.bridge = SessionBridge(session, self)
         self.control_bridge = ControlBridge(control, self)
         self.scene = SchematicScene(line, parent=self)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QPushButton,
     QStyleOptionGraphicsItem,
     QTableWidget,
@@ -186,10 +187,17 @@ class ZoneDock(QDockWidget):
     # Who holds it and who asks for it first: what a dispatcher must act on.
     COLUMNS = ("zone", "holder", "requests", "mode", "since")
 
-    def __init__(self, store: ZoneAuthorityStore, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        store: ZoneAuthorityStore,
+        parent: QWidget | None = None,
+        confirm: Callable[[str, str], bool] | None = None,
+    ) -> None:
         super().__init__(tr("Zone control"), parent)
         self.setObjectName("zoneDock")
         self.store = store
+        #: asks the dispatcher (title, question) -> yes; a dialog unless a test gives one
+        self.confirm = confirm or self._ask
         self.line = store.line
         self.tz = line_zone(self.line.timezone)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -271,7 +279,7 @@ class ZoneDock(QDockWidget):
         if available:
             self.status.setText("")
         else:
-            self.status.setText(self.store.unavailable_reason())
+            self.status.setText(refusal_text(self.store.unavailable_refusal()))
             self.status.setStyleSheet(f"color: {style.ATTENTION.name()};")
         self.refresh_buttons()
 
@@ -319,6 +327,19 @@ class ZoneDock(QDockWidget):
             held_by_other and not watcher and state is not None and me not in state.requests
         )
         self.grant_button.setEnabled(mine and state is not None and bool(state.requests))
+        asking = not mine and state is not None and me in state.requests
+        if asking:
+            self.release_button.setText(tr("Withdraw request"))
+            self.release_button.setToolTip(
+                tr("You only asked for {0}: withdraw the request (you never held it)").format(zone)
+            )
+        else:
+            self.release_button.setText(tr("Release"))
+            self.release_button.setToolTip(
+                tr("Give up {0}: it becomes free, and the other desks are told").format(zone)
+                if mine
+                else ""
+            )
         self.force_button.setEnabled(exclusive)
         self.mode_button.setEnabled(ok)
 
@@ -352,9 +373,16 @@ class ZoneDock(QDockWidget):
             self._run(tr("take {0}").format(zone), lambda: self.store.take(zone))
 
     def release(self) -> None:
+        """Release a zone held, or withdraw a request (the same script: the button says which)."""
         zone = self.selected_zone()
-        if zone:
-            self._run(tr("release {0}").format(zone), lambda: self.store.release(zone))
+        state = self.store.snapshot().get(zone) if zone else None
+        if not zone or state is None:
+            return
+        if state.holder != self.store.who and self.store.who in state.requests:
+            what = tr("withdraw the request for {0}").format(zone)
+        else:
+            what = tr("release {0}").format(zone)
+        self._run(what, lambda: self.store.release(zone))
 
     def request(self) -> None:
         zone = self.selected_zone()
@@ -366,7 +394,24 @@ class ZoneDock(QDockWidget):
         state = self.store.snapshot().get(zone) if zone else None
         if zone and state is not None and state.requests:
             to = state.requests[0]
+            name = self.line.zone_by_id[zone].name_zh if zone in self.line.zone_by_id else ""
+            question = tr(
+                "Give zone {0} {1} to {2}?\n\nYou will no longer command its devices; "
+                "{2} is told at once."
+            ).format(zone, name, to)
+            if not self.confirm(tr("Grant zone {0}").format(zone), question):
+                self.message.emit(tr("Zone control: {0} kept").format(zone))
+                return
             self._run(tr("grant {0} to {1}").format(zone, to), lambda: self.store.grant(zone, to))
+
+    def _ask(self, title: str, question: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=self)
+        box.setObjectName("zoneConfirm")
+        yes = box.addButton(tr("Grant"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(tr("Keep it"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        box.exec()
+        return box.clickedButton() is yes
 
     def force(self, to: str | None = None) -> None:
         zone = self.selected_zone()

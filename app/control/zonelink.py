@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.exceptions import RedisError
 
 from app.events import Event
@@ -55,6 +55,23 @@ def describe(exc: BaseException) -> str:
     """An error in one line: its type, and its text when it has one."""
     words = str(exc).strip()
     return f"{type(exc).__name__}: {words}" if words else type(exc).__name__
+
+
+def cause_of(exc: BaseException) -> str:
+    """Why Redis is out of reach, as a code of :data:`app.model.refusal.CAUSES`, from the
+    exception and what caused it (redis-py wraps the socket's error)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.AuthenticationError):
+            return "auth"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection_refused"
+        if isinstance(seen, (TimeoutError, redis.exceptions.TimeoutError)):
+            return "timeout"
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, (ConnectionError, redis.exceptions.ConnectionError)):
+        return "connection_lost"
+    return "error"
 
 
 class ZoneLink:
@@ -92,6 +109,7 @@ class ZoneLink:
         self.availability: Event[bool] = Event("authority.availability")
         self.down_since_ms: int | None = None
         self.last_error = ""
+        self.last_cause = ""  # why, as a code of app.model.refusal.CAUSES
         self._available = False
         self._ready = asyncio.Event()
         self._broken = asyncio.Event()
@@ -169,8 +187,9 @@ class ZoneLink:
             return Refusal.of(RefusalCode.AUTHORITY_CLOSED)
         if self.down_since_ms is None:
             return Refusal.of(RefusalCode.AUTHORITY_NOT_SYNCHRONISED)
-        clock = time.strftime("%H:%M:%S", time.localtime(self.down_since_ms / 1000))
-        return Refusal.of(RefusalCode.AUTHORITY_DOWN, since=clock, error=self.last_error)
+        return Refusal.of(
+            RefusalCode.AUTHORITY_DOWN, since_ms=self.down_since_ms, cause=self.last_cause
+        )
 
     def resync(self) -> None:
         """Read the whole state again at the listener's next turn (a new epoch, a zone gone)."""
@@ -182,6 +201,7 @@ class ZoneLink:
             return
         self._broken.set()
         self.last_error = describe(exc)
+        self.last_cause = cause_of(exc)
         if self.down_since_ms is None:
             self.down_since_ms = self._clock_ms()
         if self._available:
@@ -195,6 +215,7 @@ class ZoneLink:
             return
         self.down_since_ms = None
         self.last_error = ""
+        self.last_cause = ""
         self._backoff_s = BACKOFF_MIN_S
         if not self._available:
             self._available = True

@@ -21,7 +21,8 @@ Pure data: no I/O, no Qt.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -85,8 +86,10 @@ def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
 #: Each code's English rendering; ``{name}`` is a parameter (``{name!r}``: quoted, as
 #: Python's ``repr`` of the text). Parameters: ``zone`` a zone id; ``holder``, ``who``
 #: and ``target`` ``dispatcher@workstation``; ``role`` a role as Redis has it;
-#: ``device`` a device id; ``since`` a local wall-clock time ``HH:MM:SS``; ``error``
-#: a diagnostic in English (an exception's text); ``op`` a zone operation.
+#: ``device`` a device id; ``since_ms`` a wall-clock time (ms since the epoch: a value,
+#: shown by whoever renders it, a view in the line's time zone); ``cause`` a code of
+#: :data:`CAUSES` (a view translates its sentence); ``error`` a diagnostic in English
+#: (an exception's text); ``op`` a zone operation.
 TEMPLATES: Mapping[RefusalCode, str] = MappingProxyType(
     {
         _C.OBSERVER: QT_TRANSLATE_NOOP("Refusals", "observers may not command"),
@@ -105,7 +108,7 @@ TEMPLATES: Mapping[RefusalCode, str] = MappingProxyType(
             "Refusals", "zone authority unavailable: not synchronised with Redis yet"
         ),
         _C.AUTHORITY_DOWN: QT_TRANSLATE_NOOP(
-            "Refusals", "zone authority unavailable: Redis down since {since} ({error})"
+            "Refusals", "zone authority unavailable: Redis down since {since_ms} ({cause})"
         ),
         _C.AUTHORITY_NO_STATE: QT_TRANSLATE_NOOP(
             "Refusals", "zone authority unavailable: no state for zone {zone}"
@@ -160,6 +163,25 @@ TEMPLATES: Mapping[RefusalCode, str] = MappingProxyType(
 )
 
 
+#: Why a service is out of reach, as a code (``cause``), and its English sentence, marked
+#: for lupdate in the context ``RefusalCauses`` (a view translates it by code).
+CAUSES: Mapping[str, str] = MappingProxyType(
+    {
+        "connection_refused": QT_TRANSLATE_NOOP("RefusalCauses", "the connection was refused"),
+        "connection_lost": QT_TRANSLATE_NOOP("RefusalCauses", "the connection was lost"),
+        "timeout": QT_TRANSLATE_NOOP("RefusalCauses", "no answer in time"),
+        "auth": QT_TRANSLATE_NOOP("RefusalCauses", "the user or password was refused"),
+        "error": QT_TRANSLATE_NOOP("RefusalCauses", "an error (see the log)"),
+    }
+)
+
+
+def local_clock(ms: int) -> str:
+    """``HH:MM:SS`` of a wall-clock time in the machine's zone (the English rendering, for
+    the log and the CLI; a view shows it in the line's)."""
+    return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
+
+
 @cache
 def parameters(code: RefusalCode) -> tuple[str, ...]:
     """The names of ``code``'s parameters, in the order its template uses them."""
@@ -210,9 +232,23 @@ class Refusal:
         """The English template this refusal renders."""
         return TEMPLATES[self.code]
 
+    def shown_params(
+        self, clock: Callable[[int], str], cause: Callable[[str], str]
+    ) -> dict[str, str]:
+        """The parameters as shown: a ``..._ms`` time through ``clock``, a ``cause`` code
+        through ``cause``; the rest as they are."""
+        out = self.params
+        for name, value in out.items():
+            if name.endswith("_ms") and value.isdigit():
+                out[name] = clock(int(value))
+            elif name == "cause":
+                out[name] = cause(value)
+        return out
+
     def text(self) -> str:
         """The English rendering."""
-        return TEMPLATES[self.code].format_map(self.params)
+        english = self.shown_params(local_clock, lambda c: CAUSES.get(c, c))
+        return TEMPLATES[self.code].format_map(english)
 
     def __str__(self) -> str:
         return self.text()

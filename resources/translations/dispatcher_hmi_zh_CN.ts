@@ -108,10 +108,6 @@
         <translation>确认所选</translation>
     </message>
     <message>
-        <source>Acknowledge visible</source>
-        <translation>确认列表中全部</translation>
-    </message>
-    <message>
         <source>Shelve…</source>
         <translation>搁置…</translation>
     </message>
@@ -142,10 +138,6 @@
     <message>
         <source>FLOOD</source>
         <translation>报警泛滥</translation>
-    </message>
-    <message>
-        <source>No unacknowledged alarms</source>
-        <translation>无未确认报警</translation>
     </message>
     <message>
         <source>ALARM LIST STALE for {0} s: {1}</source>
@@ -306,6 +298,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
+        <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -318,6 +311,7 @@
     </message>
     <message>
         <source>release {0}</source>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>交出 {0}</translation>
     </message>
     <message>
@@ -346,7 +340,6 @@
     </message>
     <message>
         <source>make {0} {1}</source>
-        <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
         <translation>将 {0} 设为{1}</translation>
     </message>
     <message>
@@ -392,6 +385,88 @@
     <message>
         <source>from {0} at {1}</source>
         <translation>来自 {0}，{1}</translation>
+    </message>
+    <message>
+        <source>&amp;Acknowledge selected</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Acknowledge &amp;page</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Silence horn</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&amp;Next unacknowledged alarm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>acknowledge the selected alarms</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>acknowledge the unacknowledged alarms on screen</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>stop the horn; the alarms stay unacknowledged</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>select the next unacknowledged alarm and show its device</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Acknowledge page</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Horn silenced: {0} unacknowledged alarm(s) remain</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The horn was not sounding: {0} unacknowledged alarm(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No unacknowledged alarm in the list</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Priority first</source>
+        <extracomment>The reasons the order holds still.</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unacknowledged first, then by priority, then newest (the default order)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>the list holds its order while you work on it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0} new: click to sort them in</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>horn quiet</source>
+        <extracomment>stacking: above the devices and trains, below the &quot;no live data&quot; banner how far the frame stands off the device it marks (scene units) Platforms that never have a speaker, whatever the machine has.</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>horn: no audio device, flashes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HORN priority {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HORN priority {0} (no audio device: flashing)</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1135,7 +1210,7 @@
     <name>Language</name>
     <message>
         <source>&amp;Language</source>
-        <extracomment>stacking: above the devices and trains, below the &quot;no live data&quot; banner how far the frame stands off the device it marks (scene units) Each language by its own name, as the menu offers it. Where the user&apos;s choice is kept (QSettings). The QSettings scope of the installed program (``ui.runtime`` names the application so).</extracomment>
+        <extracomment>Each language by its own name, as the menu offers it. Where the user&apos;s choice is kept (QSettings). The QSettings scope of the installed program (``ui.runtime`` names the application so).</extracomment>
         <translation>界面语言(&amp;L)</translation>
     </message>
     <message>
@@ -1198,6 +1273,7 @@
     </message>
     <message>
         <source>down</source>
+        <extracomment>the step an id is moved by, away from the track (scene units) how many steps out at most the gap kept between two ids</extracomment>
         <translation>中断</translation>
     </message>
     <message>
@@ -1417,9 +1493,34 @@ Version {0}</source>
     </message>
 </context>
 <context>
+    <name>RefusalCauses</name>
+    <message>
+        <source>the connection was refused</source>
+        <extracomment>Why a service is out of reach, as a code (``cause``), and its English sentence, marked for lupdate in the context ``RefusalCauses`` (a view translates it by code).</extracomment>
+        <translation>连接被拒绝</translation>
+    </message>
+    <message>
+        <source>the connection was lost</source>
+        <translation>连接已断开</translation>
+    </message>
+    <message>
+        <source>no answer in time</source>
+        <translation>未在规定时间内应答</translation>
+    </message>
+    <message>
+        <source>the user or password was refused</source>
+        <translation>用户名或密码被拒绝</translation>
+    </message>
+    <message>
+        <source>an error (see the log)</source>
+        <translation>出错（详见日志）</translation>
+    </message>
+</context>
+<context>
     <name>Refusals</name>
     <message>
         <source>observers may not command</source>
+        <extracomment>Each code&apos;s English rendering; ``{name}`` is a parameter (``{name!r}``: quoted, as Python&apos;s ``repr`` of the text). Parameters: ``zone`` a zone id; ``holder``, ``who`` and ``target`` ``dispatcher@workstation``; ``role`` a role as Redis has it; ``device`` a device id; ``since_ms`` a wall-clock time (ms since the epoch: a value, shown by whoever renders it, a view in the line&apos;s time zone); ``cause`` a code of :data:`CAUSES` (a view translates its sentence); ``error`` a diagnostic in English (an exception&apos;s text); ``op`` a zone operation.</extracomment>
         <translation>观察员不能下达命令</translation>
     </message>
     <message>
@@ -1445,10 +1546,6 @@ Version {0}</source>
     <message>
         <source>zone authority unavailable: not synchronised with Redis yet</source>
         <translation>控制权服务不可用：尚未与 Redis 同步</translation>
-    </message>
-    <message>
-        <source>zone authority unavailable: Redis down since {since} ({error})</source>
-        <translation>控制权服务不可用：Redis 自 {since} 起中断（{error}）</translation>
     </message>
     <message>
         <source>zone authority unavailable: no state for zone {zone}</source>
@@ -1542,12 +1639,16 @@ Version {0}</source>
         <source>{error} after sending; outcome unknown: check the device</source>
         <translation>发送后出错：{error}；结果未知：请检查设备</translation>
     </message>
+    <message>
+        <source>zone authority unavailable: Redis down since {since_ms} ({cause})</source>
+        <translation>控制权服务不可用：Redis 自 {since_ms} 起中断（{cause}）</translation>
+    </message>
 </context>
 <context>
     <name>Schematic</name>
     <message>
         <source>normal</source>
-        <extracomment>zoom (scene units per pixel inverse) above which device ids are drawn how far a joint between two sections is opened, each side (scene units) how much of a switch leg is cut away when the points do not lie towards it how far along the root track from the points a locked switch&apos;s padlock sits</extracomment>
+        <extracomment>zoom (scene units per pixel inverse) above which device ids are drawn how far a joint between two sections is opened, each side (scene units) how much of a switch leg is cut away when the points do not lie towards it how far along the root track from the points a locked switch&apos;s padlock sits the radius of a switch&apos;s hit area (scene units; its marker is 5–6.5)</extracomment>
         <translation>定位</translation>
     </message>
     <message>
@@ -1592,7 +1693,7 @@ Version {0}</source>
     </message>
     <message>
         <source>occupied</source>
-        <extracomment>end (0 or 1) -&gt; length cut away there because a switch lies the other way</extracomment>
+        <extracomment>the size of a device id&apos;s text (scene units) end (0 or 1) -&gt; length cut away there because a switch lies the other way where the id is drawn (its centre), moved apart from others by ui/labels.py</extracomment>
         <translation>占用</translation>
     </message>
     <message>
@@ -1629,7 +1730,6 @@ Version {0}</source>
     </message>
     <message>
         <source>NO LIVE DATA: waiting for the server&apos;s snapshot</source>
-        <extracomment>the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end)) where the legend strip lies (Help → Legend shows this part of the scene)</extracomment>
         <translation>无实时数据：等待服务器的状态快照</translation>
     </message>
     <message>
@@ -1709,6 +1809,7 @@ Version {0}</source>
     <name>StatusBar</name>
     <message>
         <source>Line state synchronised (seq {0})</source>
+        <extracomment>how many pixels beside a device a click still hits it where the legend strip lies (Help → Legend shows this part of the scene) &quot;NO LIVE DATA&quot;, shown while the state is stale the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end)) ids that found no clear place (drawn where they were)</extracomment>
         <translation>线路状态已同步（序号 {0}）</translation>
     </message>
     <message>

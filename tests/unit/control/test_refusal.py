@@ -17,7 +17,7 @@ from app.control.pipeline import CommandPipeline
 from app.control.redlock import Redlock
 from app.control.service import ControlService
 from app.control.zonestate import KINDS, AuthorityRefused, AuthorityUnavailable
-from app.model.refusal import TEMPLATES, Refusal, RefusalCode, parameters
+from app.model.refusal import CAUSES, TEMPLATES, Refusal, RefusalCode, local_clock, parameters
 from app.model.topology import Line
 
 C = RefusalCode
@@ -46,8 +46,8 @@ RENDERINGS: list[tuple[RefusalCode, dict[str, str], str]] = [
     ),
     (
         C.AUTHORITY_DOWN,
-        {"since": "15:42:10", "error": "ConnectionError: refused"},
-        "zone authority unavailable: Redis down since 15:42:10 (ConnectionError: refused)",
+        {"since_ms": "not a time", "cause": "connection_refused"},
+        "zone authority unavailable: Redis down since not a time (the connection was refused)",
     ),
     (C.AUTHORITY_NO_STATE, {"zone": "Z1"}, "zone authority unavailable: no state for zone Z1"),
     (C.ZONE_SHARED, {"zone": "Z1"}, "zone Z1 is shared: nobody holds it"),
@@ -117,8 +117,10 @@ def test_every_code_has_a_template_and_renders_its_parameters() -> None:
         assert refusal.params == params
         assert set(parameters(code)) == set(params)
         assert refusal.template == TEMPLATES[code]
-        # what a view in another language does: the template, then the parameters
-        assert TEMPLATES[code].format_map(refusal.params) == english
+        # what a view in another language does: the template, then the parameters as
+        # shown (a time in a zone, a cause in words)
+        shown = refusal.shown_params(local_clock, lambda c: CAUSES.get(c, c))
+        assert TEMPLATES[code].format_map(shown) == english
 
 
 def test_a_refusal_is_a_value() -> None:
