@@ -1,15 +1,26 @@
 """Find (Ctrl+F): a station (id, Chinese or English name), a device id (any case) or
-a train number, completed while typing; Enter centres the schematic on it."""
+a train number, completed while typing; Enter centres the schematic on it and frames
+it (:mod:`ui.highlight`) until the next click on the schematic or FOUND_SHOW_MS.
+
+The dialog opens at the top corner of the schematic, away from its centre, where
+what is found is brought; it never covers what it found."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QStringListModel, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, QStringListModel, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QCompleter, QDialog, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from ui.dialogs import away_from
+from ui.highlight import MarkerSlot
 from ui.host import Host
+from ui.names import train_name
+from ui.trains import TrainItem
+
+#: how long what was found stays framed, unless the dispatcher clicks the schematic first
+FOUND_SHOW_MS = 8000
 
 
 class FindDialog(QDialog):
@@ -57,6 +68,9 @@ class Finder(QObject):
         self.action.setObjectName("findAction")
         self.action.setShortcut(QKeySequence.StandardKey.Find)
         self.action.triggered.connect(self.open)
+        #: the frame around what was found
+        self.found = MarkerSlot(host.scene, "found", fade_ms=FOUND_SHOW_MS)
+        host.view.viewport().installEventFilter(self)
 
     def entries(self) -> list[str]:
         """What the find box completes: stations, devices, and the trains running now."""
@@ -64,19 +78,47 @@ class Finder(QObject):
         out = [f"{s.id} {s.name_zh} {s.name_en}" for s in line.stations]
         out += [s.id for s in line.switches] + [s.id for s in line.signals]
         out += [s.id for s in line.sections]
-        out += [
-            self.tr("train {0}").format(t.number)
-            for t in sorted(self.host.session.state.trains.values(), key=lambda t: t.number)
-        ]
+        trains = self.host.session.state.trains
+        out += [train_name(t.id, trains) for t in sorted(trains.values(), key=lambda t: t.number)]
         return out
 
     def open(self) -> FindDialog:
         self.dialog = FindDialog(self.entries(), self.find, self.host.main_window)
         self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog.destroyed.connect(self._forget_dialog)
+        self.dialog.adjustSize()
+        self.dialog.move(self._corner(self.dialog.size().width()))
         self.dialog.show()
         self.dialog.edit.setFocus()
         return self.dialog
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # the next click on the schematic: the dispatcher has seen it
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self.found.clear()
+        return False
+
+    def _corner(self, width: int) -> QPoint:
+        """The top right corner of the schematic, away from its centre."""
+        view = self.host.view
+        top_left = view.mapToGlobal(QPoint(0, 0))
+        return QPoint(top_left.x() + max(0, view.width() - width - 24), top_left.y() + 24)
+
+    def _mark(self, rect: QRectF | None, device: str = "") -> bool:
+        """Frame what was found and keep the dialog clear of it."""
+        if rect is None:
+            return False
+        item = self.host.scene.device_item(device) if device else None
+        self.found.show(rect, item if isinstance(item, TrainItem) else None)
+        dialog = self.dialog
+        if dialog is not None and dialog.isVisible():
+            view = self.host.view
+            on_view = view.mapFromScene(rect).boundingRect()
+            avoid = QRect(view.viewport().mapToGlobal(on_view.topLeft()), on_view.size())
+            if dialog.frameGeometry().intersects(avoid):
+                area = QRect(view.mapToGlobal(QPoint(0, 0)), view.size())
+                dialog.move(away_from(dialog.size(), avoid, area))
+        return True
 
     def _forget_dialog(self) -> None:
         self.dialog = None
@@ -101,17 +143,21 @@ class Finder(QObject):
                 return self._centre_on_station(st.id)
         for device in (first, first.upper()):
             if host.scene.device_item(device) is not None:
-                return bool(host.focus_device(device))
+                return host.focus_device(device) and self._mark(
+                    host.scene.device_rect(device), device
+                )
         for train in state.trains.values():
-            if train.number == first or str(train.id) == first:
-                return bool(host.focus_device(f"train:{train.id}"))
+            if train.number == first:
+                device = f"train:{train.id}"
+                return host.focus_device(device) and self._mark(
+                    host.scene.device_rect(device), device
+                )
         host.show_status(self.tr("Nothing called {0} on this line").format(text.strip()))
         return False
 
     def _centre_on_station(self, station_id: str) -> bool:
-        for item in self.host.scene.items():
-            station = getattr(item, "station", None)
-            if station is not None and getattr(station, "id", None) == station_id:
-                self.host.view.centerOn(item.sceneBoundingRect().center())
-                return True
-        return False
+        rect = self.host.scene.station_rect(station_id)
+        if rect is None:
+            return False
+        self.host.view.centerOn(rect.center())
+        return self._mark(rect)

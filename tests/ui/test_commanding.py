@@ -224,3 +224,29 @@ def test_the_couple_dialog_names_both_units(
     # the tooltip names the train by number, not by its unit id
     tip = window.scene.train_items[7].toolTip()
     assert tip.startswith("Train 0701") and "#7" not in tip
+
+
+def test_find_frames_what_it_found_and_its_dialog_keeps_clear(
+    qtbot: QtBot, window: MainWindow, fake_session: Any
+) -> None:
+    finder = window.workspace.finder
+    dialog = finder.open()
+    qtbot.waitUntil(dialog.isVisible)
+    qtbot.keyClicks(dialog.edit, "xpdb")
+    qtbot.keyClick(dialog.edit, Qt.Key.Key_Return)
+    (marker,) = markers(window, "found")
+    item = window.scene.signal_items["XPDB"]
+    assert marker.sceneBoundingRect().contains(item.mapToScene(item.lamp_centre()))
+    # a station is framed too, and the dialog (opened again) does not cover it
+    dialog = finder.open()
+    qtbot.waitUntil(dialog.isVisible)
+    assert finder.find("Bravo")
+    (marker,) = markers(window, "found")
+    rect = window.scene.station_rect("B")
+    assert rect is not None and marker.sceneBoundingRect().contains(rect)
+    view = window.view
+    centre = view.viewport().mapToGlobal(view.mapFromScene(rect.center()))
+    assert not dialog.frameGeometry().contains(centre)
+    # the next click on the schematic takes the frame away
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+    assert markers(window, "found") == []
