@@ -29,7 +29,7 @@ from app.control.devicelock import LocalDeviceLock
 from app.control.pipeline import CommandPipeline
 from app.control.redlock import Redlock
 from app.control.service import ControlService
-from app.iscs.handoff import IscsHandoff
+from app.iscs.handoff import LINE_ENV, IscsHandoff
 from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.paths import default_audit_log, user_data_dir
@@ -396,4 +396,7 @@ def build_iscs(ws: Workstation, dispatcher: str) -> IscsHandoff:
     program = ws.iscs.program
     if program in ("python3", "python"):
         program = sys.executable
-    return IscsHandoff(program, list(ws.iscs.args), dispatcher=dispatcher)
+    # the line's file: the program names stations as the line does, in its time zone
+    return IscsHandoff(
+        program, list(ws.iscs.args), dispatcher=dispatcher, env={LINE_ENV: str(ws.line)}
+    )

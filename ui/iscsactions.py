@@ -8,10 +8,11 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QMenu
 
-from app.iscs.handoff import IscsHandoff, IscsState
+from app.iscs.handoff import LANGUAGE_ENV, IscsHandoff, IscsState
 from app.iscs.messages import Handoff, HandoffKind
 from ui import style
 from ui.host import Host
+from ui.i18n import active_language
 from ui.style import coloured
 
 
@@ -22,6 +23,7 @@ class IscsActions(QObject):
         self.iscs = iscs
         self.label = label  # in the status bar
         if iscs is not None:
+            iscs.env[LANGUAGE_ENV] = active_language()  # the program speaks the desk's
             iscs.state_changed.connect(lambda _st: self.refresh())
             iscs.superseded.connect(self._on_superseded)
         self.refresh()

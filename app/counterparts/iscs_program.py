@@ -11,6 +11,10 @@ then acknowledges the id; an id it has already handled is only acknowledged.
 The journal makes "handled once" survive a crash and a relaunch: it is read at
 start, and an id is written (and flushed) before its acknowledgement.
 
+The window (``ui/counterparts/iscs_window.py``) speaks ``--lang`` (default: what the HMI
+passes in ``DISPATCHER_LANGUAGE``) and names stations and times as ``--line`` does
+(default: the HMI's line file, ``DISPATCHER_LINE_FILE``); this one ignores both.
+
 Test switches: ``--stop-reading-after N`` (stops reading after N hand-offs and
 hangs), ``--exit-after N`` (dies after handling N new ones), ``--quiet``.
 """
@@ -26,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.iscs.connection import IscsConnection
-from app.iscs.handoff import SECRET_ENV
+from app.iscs.handoff import LANGUAGE_ENV, LINE_ENV, SECRET_ENV
 from app.iscs.messages import Handoff, HandoffAck, IscsHello, IscsMessageError
 
 
@@ -130,6 +134,19 @@ def build_parser(prog: str = "iscs-stub") -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--stop-reading-after", type=int, default=0)
     p.add_argument("--exit-after", type=int, default=0)
+    p.add_argument(
+        "--lang",
+        choices=("zh_CN", "en"),
+        default=os.environ.get(LANGUAGE_ENV) or None,
+        help=f"the window's language (default: ${LANGUAGE_ENV}, as the HMI passes it, "
+        "else the user's choice)",
+    )
+    p.add_argument(
+        "--line",
+        default=os.environ.get(LINE_ENV) or None,
+        help=f"the line file: station names and time zone (default: ${LINE_ENV}, as the "
+        "HMI passes it, else the demo line)",
+    )
     return p
 
 

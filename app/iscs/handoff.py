@@ -31,7 +31,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.clock import wall_ms
@@ -43,6 +43,11 @@ from app.iscs.outbox import CAPACITY, Outbox
 log = logging.getLogger(__name__)
 
 SECRET_ENV = "DISPATCHER_ISCS_SECRET"
+#: The language the workstation shows (``zh_CN``, ``en``) and its line file: the ISCS
+#: program may follow them (the reference one does); a program that does not know
+#: them ignores its environment, so they are never on its command line.
+LANGUAGE_ENV = "DISPATCHER_LANGUAGE"
+LINE_ENV = "DISPATCHER_LINE_FILE"
 HELLO_TIMEOUT_S = 5.0
 
 
@@ -74,9 +79,12 @@ class IscsHandoff:
         answer_s: float = 5.0,
         high_water: int = 256 * 1024,
         dispatcher: str = "",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.program = program
         self.args = list(args)
+        #: more of the program's environment (:data:`LANGUAGE_ENV`, :data:`LINE_ENV`)
+        self.env: dict[str, str] = dict(env or {})
         self.outbox = Outbox(capacity)
         self.answer_s = answer_s
         self.high_water = high_water
@@ -172,7 +180,7 @@ class IscsHandoff:
     async def _launch(self) -> None:
         if self.running or self._closing:
             return
-        env = dict(os.environ, **{SECRET_ENV: self.secret})
+        env = dict(os.environ, **self.env, **{SECRET_ENV: self.secret})
         self._proc = await asyncio.create_subprocess_exec(
             self.program,
             *self.args,
