@@ -19,7 +19,7 @@ from app.model.topology import Line, Station
 from ui import style
 from ui.items import Z
 from ui.layout import Layout
-from ui.marks import held_badge_text, padlock_path
+from ui.legend import ENTRIES, LegendSymbol, colour_of, symbol_width
 
 
 class TextItem(QGraphicsItem):
@@ -233,102 +233,19 @@ def add_row_furniture(scene: QGraphicsScene, line: Line, lay: Layout) -> None:
 
 
 def add_legend(scene: QGraphicsScene, lay: Layout) -> QRectF:
-    """The legend strip under the last row: every state's look, named; returns where it lies."""
+    """The legend strip under the last row: every state's look (:data:`ui.legend.ENTRIES`,
+    drawn by the schematic's own code), named; returns where it lies."""
     last = lay.row_rect(len(lay.rows) - 1)
     y = last.bottom() + 8
     x = lay.left_margin
     font = style.font(5.4)
-    entries: list[tuple[str, str, QColor]] = [
-        ("track", QCoreApplication.translate("Schematic", "free"), style.TRACK_FREE),
-        ("thick", QCoreApplication.translate("Schematic", "occupied"), style.TRACK_OCCUPIED),
-        ("track", QCoreApplication.translate("Schematic", "route set"), style.TRACK_ROUTE),
-        (
-            "dash",
-            QCoreApplication.translate("Schematic", "route setting"),
-            style.TRACK_ROUTE_SETTING,
-        ),
-        ("dash", QCoreApplication.translate("Schematic", "track fault"), style.TRACK_FAULT),
-        ("lamp", QCoreApplication.translate("Schematic", "stop"), style.ASPECT_STOP),
-        ("lamp", QCoreApplication.translate("Schematic", "proceed"), style.ASPECT_PROCEED),
-        ("lamp", QCoreApplication.translate("Schematic", "diverging"), style.ASPECT_DIVERGING),
-        ("hollow", QCoreApplication.translate("Schematic", "dark"), style.SIGNAL_DARK),
-        ("ring", QCoreApplication.translate("Schematic", "switch moving"), style.SWITCH_MOVING),
-        ("diamond", QCoreApplication.translate("Schematic", "switch lost"), style.SWITCH_LOST),
-        (
-            "square",
-            QCoreApplication.translate("Schematic", "switch blocked"),
-            style.SWITCH_BLOCKED,
-        ),
-        (
-            "padlock",
-            QCoreApplication.translate("Schematic", "switch locked"),
-            style.DISPATCHER_MARK,
-        ),
-        (
-            "cross",
-            QCoreApplication.translate("Schematic", "signal closed"),
-            style.DISPATCHER_MARK,
-        ),
-        ("badge", QCoreApplication.translate("Schematic", "train held"), style.TRAIN_HELD),
-    ]
-    for kind, text, colour in entries:
-        path = QPainterPath()
-        brush: QBrush | None = None
-        pen = QPen(colour, 1.2)
-        if kind in ("track", "dash", "thick"):
-            path.moveTo(x, y)
-            path.lineTo(x + 12, y)
-            width = style.TRACK_WIDTH
-            if kind == "thick":
-                width *= style.OCCUPIED_WIDTH_FACTOR
-            pen = QPen(colour, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
-            if kind == "dash":
-                pen.setStyle(Qt.PenStyle.DashLine)
-                pen.setDashPattern([2.0, 1.2])
-            w = 12.0
-        else:
-            if kind == "lamp":
-                path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-                brush = QBrush(colour)
-                pen = QPen(colour.darker(140), 0.6)
-            elif kind in ("hollow", "ring"):
-                path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-            elif kind == "diamond":
-                path.moveTo(x + 3, y - 3.5)
-                path.lineTo(x + 6.5, y)
-                path.lineTo(x + 3, y + 3.5)
-                path.lineTo(x - 0.5, y)
-                path.closeSubpath()
-            elif kind == "padlock":
-                path = padlock_path(QPointF(x + 3, y))
-                pen = QPen(colour, 1.0)
-            elif kind == "cross":
-                path.addEllipse(QPointF(x + 3, y), 2.7, 2.7)
-                scene.addItem(
-                    PathItem(
-                        path,
-                        QPen(style.ASPECT_STOP.darker(140), 0.6),
-                        QBrush(style.ASPECT_STOP),
-                    )
-                )
-                path = QPainterPath()
-                for dy in (-3.5, 3.5):
-                    path.moveTo(x - 0.5, y - dy)
-                    path.lineTo(x + 6.5, y + dy)
-            elif kind == "badge":
-                path.addRoundedRect(QRectF(x - 0.5, y - 3.5, 7, 7), 0.8, 0.8)
-                brush = QBrush(colour)
-                pen = QPen(style.TRAIN_HELD_TEXT, 0.5)
-                badge = TextItem(
-                    held_badge_text(), style.font(4.4, bold=True), style.TRAIN_HELD_TEXT
-                )
-                badge.setPos(x + 3, y)
-                badge.setZValue(Z.STATIC + 0.1)
-                scene.addItem(badge)
-            else:
-                path.addRect(QRectF(x - 0.5, y - 3.5, 7, 7))
-            w = 6.0
-        scene.addItem(PathItem(path, pen, brush))
+    for entry in ENTRIES:
+        symbol = LegendSymbol(entry.kind, colour_of(entry))
+        symbol.setPos(x, y)
+        symbol.setZValue(Z.STATIC)
+        scene.addItem(symbol)
+        w = symbol_width(entry.kind)
+        text = QCoreApplication.translate("Schematic", entry.name)
         label = TextItem(text, font, style.TEXT_SECONDARY, Qt.AlignmentFlag.AlignLeft)
         label.setPos(x + w + 2.5, y)
         scene.addItem(label)

@@ -1,4 +1,4 @@
-"""Help: *Legend* (the schematic's own legend, shown large), *Keyboard shortcuts*
+"""Help: *Legend* (every symbol of the schematic large, in both languages), *Keyboard shortcuts*
 (read off the window's actions, so the list cannot go stale), *Diagnostics*
 (versions, files, counters); before *About*."""
 
@@ -10,11 +10,10 @@ from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, qVersion
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QGraphicsView,
     QLabel,
     QPlainTextEdit,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from app.wiring import hmi_log_file
 from ui import style
 from ui.host import Host
 from ui.i18n import plain_text
+from ui.legend import LegendDialog
 
 
 class HelpMenu(QObject):
@@ -61,36 +61,11 @@ class HelpMenu(QObject):
         w.addAction(self.legend_action)
 
     def show_legend(self) -> QDialog:
-        """The schematic's legend strip, large: the same scene, so the same symbols."""
-        dialog = QDialog(self.host.main_window)
-        dialog.setObjectName("legendDialog")
-        dialog.setWindowTitle(self.tr("Legend"))
-        view = QGraphicsView(self.host.scene)
-        view.setObjectName("legendView")
-        view.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        view.setBackgroundBrush(style.BACKGROUND)
-        view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        column = QVBoxLayout(dialog)
-        column.addWidget(view)
-        note = QLabel(
-            QCoreApplication.translate(
-                "Workspace",
-                "Abnormal states differ in shape or line pattern as well as colour: "
-                "a fault is dashed, a lost switch is a diamond, a blocked one a square, "
-                "a closed signal is crossed, a held train carries a badge.",
-            )
-        )
-        note.setWordWrap(True)
-        column.addWidget(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        column.addWidget(buttons)
-        rect = getattr(self.host.scene, "legend_rect", None)
-        dialog.resize(1100, 260)
+        """Every symbol of the schematic drawn large, named in Chinese and English, with
+        what it means (:class:`ui.legend.LegendDialog`)."""
+        dialog = LegendDialog(self.host.main_window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
-        if rect is not None:
-            view.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         return dialog
 
     def shortcuts(self) -> list[tuple[str, str]]:

@@ -463,9 +463,16 @@ class SignalItem(QGraphicsItem):
         painter.drawLine(self._post)
         painter.drawLine(self._stem)
         colour = self.lamp_colour()
-        if colour is None:
-            painter.setPen(QPen(style.SIGNAL_DARK, 0.9))
+        if self.stale:
+            painter.setPen(QPen(style.TRACK_STALE, 0.9))  # not known: greyed, like the track
             painter.setBrush(Qt.BrushStyle.NoBrush)
+        elif colour is None:
+            painter.setPen(QPen(style.SIGNAL_DARK, 1.1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+        elif colour == style.ASPECT_STOP:
+            # stop is the normal aspect: quiet, a dim lamp with a red rim (ISA-101)
+            painter.setPen(QPen(style.ASPECT_STOP, 0.8))
+            painter.setBrush(style.ASPECT_STOP_FILL)
         else:
             painter.setPen(QPen(colour.darker(140), 0.6))
             painter.setBrush(colour)

@@ -2,8 +2,13 @@
 
 The palette follows the high-performance HMI idea (ISA-101): a dark grey
 background, muted greys for everything in its normal state, and saturated colour
-only where the dispatcher's attention is wanted (occupancy, locked routes,
-faults, switches out of correspondence, signal aspects).
+only where the dispatcher's attention is wanted. The rail conventions stay (red
+is stop and occupied, green is a route and proceed), but what is normal in
+running is drawn quiet: a signal at stop is a dim red lamp with a red rim, a set
+route a muted green, an occupied section a muted red (and wider); faults, lost
+and moving switches, dark signals, dispatchers' marks and proceed aspects keep
+full strength so that they stand out. The table in ``docs/ui.md`` ("Look")
+gives each state, its colour and why.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ ROW_RULE = QColor("#3a4047")
 
 TRACK_FREE = QColor("#7c858f")
 TRACK_DEPOT = QColor("#5f666e")
-TRACK_OCCUPIED = QColor("#e5484d")
-TRACK_ROUTE = QColor("#b6f0b0")
-TRACK_ROUTE_SETTING = QColor("#7fbf79")
+TRACK_OCCUPIED = QColor("#c04a4f")  # muted: trains occupy sections all the time
+TRACK_ROUTE = QColor("#79b27b")  # muted: a set route is normal running
+TRACK_ROUTE_SETTING = QColor("#b6f0b0")  # bright and dashed: switches still moving
 TRACK_FAULT = QColor("#d65bd6")
 TRACK_STALE = QColor("#4a5058")
 
@@ -27,11 +32,14 @@ SWITCH_LOST = QColor("#ff4fd8")
 SWITCH_BLOCKED = QColor("#4fc3f7")
 SWITCH_LOST_FILL = QColor(255, 79, 216, 60)
 
-ASPECT_STOP = QColor("#e5484d")
+#: stop, the normal aspect of most signals: a dim red lamp with a red rim
+ASPECT_STOP = QColor("#d0454a")
+ASPECT_STOP_FILL = QColor("#5e2a2e")
 ASPECT_PROCEED = QColor("#46c46a")
 ASPECT_DIVERGING = QColor("#f2c53c")
-SIGNAL_MAST = QColor("#9aa3ad")
-SIGNAL_DARK = QColor("#9aa3ad")
+SIGNAL_MAST = QColor("#8a939d")
+#: a dark signal (lamp out): abnormal, a bright hollow ring
+SIGNAL_DARK = QColor("#dfe4ea")
 
 PLATFORM_FILL = QColor("#4a535d")
 PLATFORM_EDGE = QColor("#6b7580")
