@@ -1,6 +1,13 @@
 """The alarm list dock (ISA-18.2): the rows (:mod:`ui.alarmtable`) with their filters,
-the actions (acknowledge, shelve, show on the schematic, open in ISCS), the counts,
-the banner of the most urgent alarm, and the horn.
+the actions (acknowledge, shelve, show on the schematic, open in ISCS, next
+unacknowledged), the horn (:mod:`ui.horn`) and the banner (:mod:`ui.alarmbanner`),
+which the window shows outside every dock.
+
+**Order.** Priority first by default (:func:`app.alarms.rows.list_order_key`:
+unacknowledged, then priority, then newest); a click on a column header sorts by that
+column until *Priority first* is pressed. While a row is selected or the pointer is over
+the rows the order holds still (:class:`app.alarms.rows.OrderHold`) and "n new" counts
+what came meanwhile; it sorts again when both let go.
 """
 
 from __future__ import annotations
@@ -8,20 +15,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QCheckBox,
-    QComboBox,
     QDialog,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -35,18 +45,18 @@ from app.alarms.model import AlarmChanges, AlarmRow, AlarmState
 from app.alarms.records import Priority
 from app.alarms.service import AlarmService
 from ui import style
+from ui.alarmbanner import AlarmBanner
+from ui.alarmdiag import diagnostics_dialog
+from ui.alarmfilters import AlarmFilterBar
+from ui.alarmkeys import AlarmKeys
+from ui.alarmorder import AlarmOrder
 from ui.alarmtable import (
     ID_ROLE,
-    PRIORITY_LOOK,
     AlarmFilter,
     AlarmTableModel,
-    priority_text,
-    state_text,
 )
 from ui.bridge import AlarmBridge
-from ui.clock import time_text
-
-FLASH_MS = 500
+from ui.horn import Horn
 
 
 def tr(text: str) -> str:
@@ -60,6 +70,7 @@ class AlarmDock(QDockWidget):
     focusDevice = Signal(str)
     openInIscs = Signal(str, str, str)  # alarm id, device, station
     message = Signal(str)  # for the event log
+    notice = Signal(str)  # for the status bar: what an action did
 
     def __init__(
         self,
@@ -68,9 +79,11 @@ class AlarmDock(QDockWidget):
         language: str = "zh_CN",
         tz: dt.tzinfo | None = None,
         station_name: Callable[[str], str] = str,
+        device_name: Callable[[str], str] = str,
         stations: list[tuple[str, str]] = (),  # type: ignore[assignment]
         zones: list[str] = (),  # type: ignore[assignment]
         can_acknowledge: bool = True,
+        horn: Horn | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(tr("Alarms"), parent)
@@ -78,26 +91,26 @@ class AlarmDock(QDockWidget):
         self.service = service
         self.bridge = AlarmBridge(service, self)
         self.model = AlarmTableModel(
-            service.list, language=language, tz=tz, station_name=station_name, parent=self
+            service.list,
+            language=language,
+            tz=tz,
+            station_name=station_name,
+            device_name=device_name,
+            parent=self,
         )
         self.proxy = AlarmFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.sort(0, Qt.SortOrder.DescendingOrder)
-        self.horn_on = False
-        self.flash_visible = False
+        self.horn = horn if horn is not None else Horn(self)
+        self.horn.setParent(self)
         self.bad: list[BadRecord] = []
         self._tz = tz
+        # the banner lives outside the dock (the window puts it under the header)
+        self.banner = AlarmBanner()
 
         body = QWidget()
         column = QVBoxLayout(body)
         column.setContentsMargins(4, 4, 4, 4)
         column.setSpacing(4)
-
-        # banner: the newest most urgent unacknowledged alarm; flashes while the horn sounds
-        self.banner = QLabel()
-        self.banner.setObjectName("alarmBanner")
-        self.banner.setTextFormat(Qt.TextFormat.RichText)
-        column.addWidget(self.banner)
 
         self.stale = QLabel()
         self.stale.setObjectName("alarmStale")
@@ -114,40 +127,13 @@ class AlarmDock(QDockWidget):
         column.addWidget(self.progress)
 
         bar = QHBoxLayout()
-        self.priority_box = QComboBox()
-        self.priority_box.setObjectName("alarmPriorityFilter")
-        self.priority_box.addItem(tr("all priorities"), None)
-        for p in Priority:
-            self.priority_box.addItem(priority_text(p), int(p))
-        self.station_box = QComboBox()
-        self.station_box.setObjectName("alarmStationFilter")
-        self.station_box.addItem(tr("all stations"), "")
-        for sid, name in stations:
-            self.station_box.addItem(name, sid)
-        self.zone_box = QComboBox()
-        self.zone_box.setObjectName("alarmZoneFilter")
-        self.zone_box.addItem(tr("all zones"), "")
-        for z in zones:
-            self.zone_box.addItem(z, z)
-        self.state_box = QComboBox()
-        self.state_box.setObjectName("alarmStateFilter")
-        self.state_box.addItem(tr("all states"), "")
-        self.state_box.addItem(tr("unacknowledged"), "unacked")
-        for s in (AlarmState.UNACK_ACTIVE, AlarmState.ACKED_ACTIVE, AlarmState.UNACK_RTN):
-            self.state_box.addItem(state_text(s), s.value)
-        self.text_box = QLineEdit()
-        self.text_box.setObjectName("alarmTextFilter")
-        self.text_box.setPlaceholderText(tr("filter: device, text, code…"))
-        self.text_box.setClearButtonEnabled(True)
-        for w in (self.priority_box, self.station_box, self.zone_box, self.state_box):
-            w.currentIndexChanged.connect(self._filters_changed)
-            bar.addWidget(w)
-        self.text_box.textChanged.connect(self._filters_changed)
-        bar.addWidget(self.text_box, 1)
-        self.counts = QLabel()
-        self.counts.setObjectName("alarmCounts")
-        self.counts.setTextFormat(Qt.TextFormat.RichText)
-        bar.addWidget(self.counts)
+        self.filters = AlarmFilterBar(self.proxy, stations, zones)
+        self.priority_box = self.filters.priority_box
+        self.station_box = self.filters.station_box
+        self.zone_box = self.filters.zone_box
+        self.state_box = self.filters.state_box
+        self.text_box = self.filters.text_box
+        bar.addWidget(self.filters, 1)
         self.flood_label = QLabel()
         self.flood_label.setObjectName("alarmFlood")
         bar.addWidget(self.flood_label)
@@ -157,11 +143,10 @@ class AlarmDock(QDockWidget):
         self.table.setObjectName("alarmTable")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        header = self.table.horizontalHeader()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
         for col, width in enumerate((70, 100, 90, 110, 360, 190)):
             self.table.setColumnWidth(col, width)
@@ -169,13 +154,28 @@ class AlarmDock(QDockWidget):
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_row_menu)
+        self.order = AlarmOrder(self.table, self.proxy, released=self.refresh)
+        bar.insertWidget(1, self.order.priority_first_button)
+        column.addWidget(self.order.new_button)
         self._iscs_available = False
         column.addWidget(self.table, 1)
+
+        can = can_acknowledge and service.acks is not None
+        self.keys = AlarmKeys(
+            self,
+            acknowledge=self.acknowledge_selected,
+            acknowledge_page=self.acknowledge_visible,
+            silence=self.silence,
+            next_unacked=self.next_unacknowledged,
+            can_acknowledge=can,
+        )
+        self.banner.add_action(self.keys.silence)
+        self.banner.add_action(self.keys.next)
 
         buttons = QHBoxLayout()
         self.ack_selected = QPushButton(tr("Acknowledge selected"))
         self.ack_selected.setObjectName("ackSelected")
-        self.ack_visible = QPushButton(tr("Acknowledge visible"))
+        self.ack_visible = QPushButton(tr("Acknowledge page"))
         self.ack_visible.setObjectName("ackVisible")
         self.shelve_button = QPushButton(tr("Shelve…"))
         self.shelve_button.setObjectName("shelve")
@@ -184,15 +184,16 @@ class AlarmDock(QDockWidget):
         self.silence_button.setObjectName("silence")
         self.diagnostics_button = QPushButton(tr("Diagnostics"))
         self.diagnostics_button.setObjectName("alarmDiagnostics")
-        self.ack_selected.clicked.connect(self.acknowledge_selected)
-        self.ack_visible.clicked.connect(self.acknowledge_visible)
-        self.silence_button.clicked.connect(self.silence)
+        self.ack_selected.clicked.connect(self.keys.ack.trigger)
+        self.ack_visible.clicked.connect(self.keys.ack_page.trigger)
+        self.silence_button.clicked.connect(self.keys.silence.trigger)
         self.shelve_button.clicked.connect(self._ask_shelve)
         self.diagnostics_button.clicked.connect(self.show_diagnostics)
-        can = can_acknowledge and service.acks is not None
-        self.ack_selected.setEnabled(can)
-        self.ack_visible.setEnabled(can)
-        self.shelve_button.setEnabled(can)
+        self.ack_selected.setToolTip(self.keys.ack.toolTip())
+        self.ack_visible.setToolTip(self.keys.ack_page.toolTip())
+        self.silence_button.setToolTip(self.keys.silence.toolTip())
+        for w in (self.ack_selected, self.ack_visible, self.shelve_button):
+            w.setEnabled(can)
         if not can:
             self.ack_selected.setToolTip(tr("this workstation may not acknowledge alarms"))
         self.show_hidden = QCheckBox(tr("show shelved"))
@@ -206,13 +207,13 @@ class AlarmDock(QDockWidget):
         column.addLayout(buttons)
         self.setWidget(body)
 
-        self._flash = QTimer(self)
-        self._flash.setInterval(FLASH_MS)
-        self._flash.timeout.connect(self._toggle_flash)
+        self.horn.flash.connect(self.banner.set_flash)
+        self.horn.changed.connect(self._refresh_horn_label)
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._refresh_status)
         self._tick.start()
+        self.banner.clicked.connect(self.show_top)
         self.bridge.changed.connect(self.apply)
         self.bridge.statusChanged.connect(lambda _s: self._refresh_status())
         self.bridge.badRecord.connect(self._on_bad)
@@ -223,27 +224,22 @@ class AlarmDock(QDockWidget):
 
     def apply(self, changes: AlarmChanges) -> None:
         self.model.apply(changes)
+        self.order.note(changes)
         # new, raised again, or back from shelving while active: annunciated (ISA-18.2)
         new_unacked = [
-            aid
+            row
             for aid in changes.annunciated
             if (row := self.service.list.get(aid)) is not None
             and row.state is AlarmState.UNACK_ACTIVE
         ]
         if new_unacked and self.service.status.state is FeedState.LIVE:
-            self.sound()
+            self.sound(min(r.event.priority for r in new_unacked))
+            self.bring_forward()
         self.refresh()
 
     def refresh(self) -> None:
         alarms = self.service.list
-        parts = []
-        for p, c in alarms.counts_by_priority().items():
-            shape, colour = PRIORITY_LOOK[p]
-            parts.append(
-                f'<span style="color:{colour.name()}">{shape}{int(p)}</span> {c.unacked}/{c.total}'
-            )
-        self.counts.setText("&nbsp;&nbsp;".join(parts))
-        self.counts.setToolTip(tr("unacknowledged / shown, per priority"))
+        self.banner.show_counts(alarms.counts_by_priority())
         flood = alarms.flood()
         self.flood_label.setText(tr("FLOOD") if flood else "")
         self.flood_label.setStyleSheet(
@@ -251,24 +247,21 @@ class AlarmDock(QDockWidget):
         )
         top = alarms.newest_highest_unacked()
         if top is None:
-            self.banner.setText(tr("No unacknowledged alarms"))
-            self.banner.setStyleSheet(f"color: {style.TEXT_SECONDARY.name()}; padding: 4px;")
+            self.banner.show_alarm(None, "", "", "")
+            self.horn.stop()  # nothing left to acknowledge
         else:
             ev = top.event
-            shape, colour = PRIORITY_LOOK[ev.priority]
-            text = ev.text_zh if self.model.language != "en" else (ev.text_en or ev.text_zh)
-            self.banner.setText(
-                f'<b><span style="color:{colour.name()}">{shape} {int(ev.priority)}</span></b>'
-                f"&nbsp; {self.model.station_name(ev.station)} · {ev.device} · {text}"
+            self.banner.show_alarm(
+                top,
+                self.model.station_name(ev.station),
+                self.model.device_name(ev.device) if ev.device else "",
+                self.model.message(ev),
             )
-            self._style_banner()
+            self.horn.follow(ev.priority)
+        self._refresh_horn_label()
 
-    def _style_banner(self) -> None:
-        on = self.horn_on and self.flash_visible
-        bg = "#5a1e1e" if on else "#1d2024"
-        self.banner.setStyleSheet(
-            f"QLabel#alarmBanner {{ background: {bg}; padding: 4px; border: 1px solid #3a4047; }}"
-        )
+    def _refresh_horn_label(self) -> None:
+        self.banner.show_horn(self.horn.status_text(), self.horn.sounding is not None)
 
     def _refresh_status(self) -> None:
         st = self.service.status
@@ -285,26 +278,46 @@ class AlarmDock(QDockWidget):
                 tr("ALARM LIST STALE for {0} s: {1}").format(int(stale), st.reason or "")
             )
             self.stale.show()
+        if self.parentWidget() is not None and self.isHidden():
+            self.show()  # the alarm list cannot be closed (a saved layout may have hidden it)
+
+    def bring_forward(self) -> None:
+        """A new unacknowledged alarm: the list in front (shown, its tab raised)."""
+        if self.parentWidget() is None:
+            return
+        if self.isHidden():
+            self.show()
+        self.raise_()
 
     # -- horn ---------------------------------------------------------------------------
 
-    def sound(self) -> None:
-        """A new unacknowledged alarm: flash (and beep) until silenced."""
-        if not self.horn_on:
-            self.horn_on = True
-            self._flash.start()
-        QApplication.beep()
+    @property
+    def horn_on(self) -> bool:
+        return self.horn.sounding is not None
 
-    def silence(self) -> None:
-        """Silence the horn; the alarms stay unacknowledged."""
-        self.horn_on = False
-        self._flash.stop()
-        self.flash_visible = False
-        self._style_banner()
+    @property
+    def flash_visible(self) -> bool:
+        return self.horn.flash_on
 
-    def _toggle_flash(self) -> None:
-        self.flash_visible = not self.flash_visible
-        self._style_banner()
+    def sound(self, priority: Priority | None = None) -> None:
+        """A new unacknowledged alarm: the horn sounds (its priority's sound, or only the
+        banner's flashing where there is no audio device) until silenced."""
+        if priority is None:
+            top = self.service.list.newest_highest_unacked()
+            priority = top.event.priority if top is not None else Priority.LOW
+        self.horn.sound(priority)
+
+    def silence(self) -> str:
+        """Silence the horn; the alarms stay unacknowledged. Says what it did."""
+        was = self.horn.stop()
+        unacked = sum(c.unacked for c in self.service.list.counts_by_priority().values())
+        if was is not None:
+            text = tr("Horn silenced: {0} unacknowledged alarm(s) remain").format(unacked)
+            self.message.emit(text)
+        else:
+            text = tr("The horn was not sounding: {0} unacknowledged alarm(s)").format(unacked)
+        self.notice.emit(text)
+        return text
 
     # -- actions ------------------------------------------------------------------------
 
@@ -315,14 +328,62 @@ class AlarmDock(QDockWidget):
     def acknowledge_selected(self) -> None:
         self._acknowledge(self.selected_ids())
 
+    def page_ids(self) -> list[str]:
+        """The rows on screen now (the table's visible page), top to bottom."""
+        n = self.proxy.rowCount()
+        if n == 0:
+            return []
+        first = max(0, self.table.rowAt(0))
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        last = n - 1 if last < 0 else last
+        return [
+            str(self.proxy.data(self.proxy.index(r, 0), ID_ROLE)) for r in range(first, last + 1)
+        ]
+
     def acknowledge_visible(self) -> None:
-        self._acknowledge(self.proxy.visible_ids())
+        """Acknowledge the unacknowledged alarms the dispatcher can see (ISA-18.2: only
+        what has been seen), not every row the filter lets through."""
+        rows = [self.service.list.get(aid) for aid in self.page_ids()]
+        self._acknowledge([r.alarm_id for r in rows if r is not None and r.unacked])
 
     def _acknowledge(self, ids: list[str]) -> None:
         if not ids or self.service.acks is None:
             return
         queued = self.service.acknowledge(ids)
         self.message.emit(tr("Acknowledging {0} alarm(s)").format(len(queued)))
+
+    def next_unacknowledged(self) -> str | None:
+        """Select the next unacknowledged row below the selected one (from the top, and
+        round), show it and its device; its id, None when there is none."""
+        n = self.proxy.rowCount()
+        current = self.table.currentIndex().row() if self.table.currentIndex().isValid() else -1
+        for step in range(1, n + 1):
+            r = (current + step) % n
+            aid = str(self.proxy.data(self.proxy.index(r, 0), ID_ROLE))
+            row = self.service.list.get(aid)
+            if row is not None and row.unacked:
+                self.bring_forward()
+                self.table.selectRow(r)
+                self.table.scrollTo(self.proxy.index(r, 0))
+                if row.event.device:
+                    self.focusDevice.emit(row.event.device)
+                return aid
+        self.notice.emit(tr("No unacknowledged alarm in the list"))
+        return None
+
+    def show_top(self) -> None:
+        """The banner's alarm, selected in the list (a click on the banner)."""
+        top = self.service.list.newest_highest_unacked()
+        if top is None:
+            return
+        self.bring_forward()
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.data(self.proxy.index(r, 0), ID_ROLE) == top.alarm_id:
+                self.table.selectRow(r)
+                self.table.scrollTo(self.proxy.index(r, 0))
+                break
+        if top.event.device:
+            self.focusDevice.emit(top.event.device)
 
     def _ask_shelve(self) -> None:
         # Not connected straight to shelve_selected: clicked(bool) would pass minutes.
@@ -347,23 +408,6 @@ class AlarmDock(QDockWidget):
         self.service.shelve(ids, minutes)
         self.message.emit(tr("Shelving {0} alarm(s) for {1} min").format(len(ids), minutes))
         return True
-
-    def _filters_changed(self) -> None:
-        p = self.priority_box.currentData()
-        state = self.state_box.currentData()
-        if state == "unacked":
-            states = {AlarmState.UNACK_ACTIVE, AlarmState.UNACK_RTN}
-        elif state:
-            states = {AlarmState(state)}
-        else:
-            states = set()
-        self.proxy.set_filter(
-            priorities={Priority(p)} if p else set(),
-            station=self.station_box.currentData() or "",
-            zone=self.zone_box.currentData() or "",
-            states=states,
-            text=self.text_box.text().strip(),
-        )
 
     def set_iscs_available(self, available: bool) -> None:
         """Whether the row menu's "Open in ISCS" is offered (a workstation may have none)."""
@@ -427,36 +471,12 @@ class AlarmDock(QDockWidget):
         self.diagnostics_button.setText(tr("Diagnostics ({0})").format(len(self.bad)))
 
     def show_diagnostics(self) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle(tr("Alarm feed diagnostics"))
-        box = QVBoxLayout(dialog)
-        st = self.service.status
-        stats = self.service.list.stats
-        box.addWidget(
-            QLabel(
-                tr(
-                    "Topic {0} at offset {1} ({2}); records {3}, malformed {4}, duplicates {5}"
-                ).format(
-                    st.topic,
-                    st.offset,
-                    st.state.value,
-                    st.records,
-                    st.bad_records,
-                    stats.duplicates,
-                )
-            )
-        )
-        listing = QListWidget()
-        listing.setObjectName("badRecords")
-        for b in reversed(self.bad):
-            listing.addItem(f"{time_text(b.seen_ms, self._tz)}  {b.topic}@{b.offset}  {b.error}")
-        box.addWidget(listing)
-        dialog.resize(720, 320)
-        dialog.open()
-        return dialog
+        return diagnostics_dialog(self, self.service, self.bad, self._tz)
 
     async def aclose(self) -> None:
-        """Stop the timers and leave the alarm service (a widget: ``close`` is Qt's)."""
-        self._flash.stop()
+        """Stop the timers and the horn, leave the alarm service (``close`` is Qt's)."""
         self._tick.stop()
+        self.horn.stop()
         self.bridge.close()
+        if self.banner.parentWidget() is None:
+            self.banner.deleteLater()

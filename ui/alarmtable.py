@@ -6,7 +6,11 @@ per frame: one change is one ``rowsInserted``, ``dataChanged`` or
 ``rowsRemoved``, never a reset (a reset only when a snapshot replaced the whole
 list). Rows live in an array with an id → row index; a removal moves the last
 row into the hole (one ``dataChanged``) and drops the last row, so every change
-costs O(1) however long the list is. Sorting and filtering are the proxy's.
+costs O(1) however long the list is. Sorting and filtering are the proxy's: priority
+first by default (:func:`app.alarms.rows.list_order_key`), or by a column's values.
+
+The station column shows the station's name in the window's language, the device
+column a train by its number (the names come from the caller).
 
 Priority is told by text, colour and a shape (colour-blind safe): ◆ 1 critical,
 ▲ 2 high, ● 3 medium, ○ 4 low. Unacknowledged rows are bold.
@@ -29,8 +33,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
-from app.alarms.model import SHOWN_STATES, AlarmChanges, AlarmList, AlarmRow, AlarmState
-from app.alarms.records import Priority
+from app.alarms.model import (
+    SHOWN_STATES,
+    AlarmChanges,
+    AlarmList,
+    AlarmRow,
+    AlarmState,
+    list_order_key,
+)
+from app.alarms.records import AlarmEvent, Priority
 from ui import style
 from ui.clock import time_text
 
@@ -83,6 +94,7 @@ class AlarmTableModel(QAbstractTableModel):
         language: str = "zh_CN",
         tz: dt.tzinfo | None = None,
         station_name: Callable[[str], str] = str,
+        device_name: Callable[[str], str] = str,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -90,6 +102,7 @@ class AlarmTableModel(QAbstractTableModel):
         self.language = language
         self.tz = tz
         self.station_name = station_name
+        self.device_name = device_name
         self.show_hidden = False
         self._ids: list[str] = []
         self._row_of: dict[str, int] = {}
@@ -122,6 +135,12 @@ class AlarmTableModel(QAbstractTableModel):
             tr("State"),
         ][section]
 
+    def message(self, ev: AlarmEvent) -> str:
+        """The alarm's text in the window's language (the other when it has none)."""
+        if self.language == "en":
+            return ev.text_en or ev.text_zh
+        return ev.text_zh or ev.text_en
+
     def row_at(self, row: int) -> AlarmRow | None:
         if 0 <= row < len(self._ids):
             return self.alarms.get(self._ids[row])
@@ -143,13 +162,9 @@ class AlarmTableModel(QAbstractTableModel):
             if col == 2:
                 return self.station_name(ev.station)
             if col == 3:
-                return ev.device
+                return self.device_name(ev.device) if ev.device else ""
             if col == 4:
-                return (
-                    (ev.text_en or ev.text_zh)
-                    if self.language == "en"
-                    else (ev.text_zh or ev.text_en)
-                )
+                return self.message(ev)
             if col == 5:
                 return state_text(row.state)
             return None
@@ -234,7 +249,8 @@ class AlarmTableModel(QAbstractTableModel):
 
 
 class AlarmFilter(QSortFilterProxyModel):
-    """Filter by priority, station, zone, state and text; sort by the raw values."""
+    """Filter by priority, station, zone, state and text; sort priority first
+    (``priority_first``, ascending), or by a column's raw values."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -243,6 +259,7 @@ class AlarmFilter(QSortFilterProxyModel):
         self.zone = ""
         self.states: set[AlarmState] = set()
         self.text = ""
+        self.priority_first = True
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -252,6 +269,16 @@ class AlarmFilter(QSortFilterProxyModel):
                 raise AttributeError(key)
             setattr(self, key, value)
         self.invalidateFilter()
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        if not self.priority_first:
+            return super().lessThan(left, right)
+        model = self.sourceModel()
+        assert isinstance(model, AlarmTableModel)
+        a, b = model.row_at(left.row()), model.row_at(right.row())
+        if a is None or b is None:
+            return a is not None
+        return list_order_key(a) < list_order_key(b)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

@@ -1,17 +1,22 @@
-"""Alarm annunciation in the window (ISA-18.2, ``docs/alarms.md``).
+"""Alarm annunciation in the window (ISA-18.2, ``docs/alarms.md``, issue 18).
 
-- the *Alarms* dock (:mod:`ui.alarmlist`): bottom, in front of the logs, the one
-  a dispatcher watches most;
-- a dashed ring, blinking, around every device on the schematic with an
-  unacknowledged alarm;
+- the banner (:mod:`ui.alarmbanner`): a strip under the header, outside every dock,
+  with the newest most urgent unacknowledged alarm, the counts per priority and the
+  horn; it cannot be closed or tabbed away;
+- the *Alarms* dock (:mod:`ui.alarmlist`): bottom, beside the logs (not tabbed with
+  them), movable and floatable but not closable; a new unacknowledged alarm brings it
+  to the front (shown, its tab raised) wherever a dispatcher put it;
+- the *Alarms* menu: acknowledge (F9), acknowledge the page (Shift+F9), silence the
+  horn (F7), next unacknowledged alarm (F8);
+- a tag on the schematic by every device with an unacknowledged alarm
+  (:mod:`ui.alarmmarks`): the priority's colour and number, blinking;
 - the alarm feed's state in the status bar: live, catching up, STALE with the time since.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLocale, QObject, Qt, QTimer
-from PySide6.QtGui import QPen
-from PySide6.QtWidgets import QDockWidget, QGraphicsEllipseItem, QLabel
+from PySide6.QtCore import QCoreApplication, QObject, Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMenu, QVBoxLayout
 
 from app.alarms.consumer import FeedState
 from app.alarms.service import AlarmService
@@ -19,12 +24,12 @@ from app.iscs.messages import HandoffKind
 from app.model.roles import Role
 from ui import style
 from ui.alarmlist import AlarmDock
+from ui.alarmmarks import AlarmMarks
 from ui.host import Host
+from ui.i18n import active_language
 from ui.iscsactions import IscsActions
-from ui.items import Z
+from ui.names import device_name
 from ui.style import coloured
-
-BLINK_MS = 500
 
 
 class AlarmAnnunciation(QObject):
@@ -33,28 +38,40 @@ class AlarmAnnunciation(QObject):
         self.host = host
         self.alarms = alarms
         self.label = label  # in the status bar
-        self.marks: dict[str, QGraphicsEllipseItem] = {}
         line = host.session.line
+        english = active_language() == "en"
+        session = host.session
+
+        def station_name(sid: str) -> str:
+            station = line.station_by_id.get(sid)
+            if station is None:
+                return sid
+            return station.name_en if english else station.name_zh
+
         self.dock = AlarmDock(
             alarms,
-            language="en" if QLocale().name().startswith("en") else "zh_CN",
+            language="en" if english else "zh_CN",
             tz=host.tz,
-            station_name=lambda sid: (
-                line.station_by_id[sid].name_zh if sid in line.station_by_id else sid
-            ),
+            station_name=station_name,
+            device_name=lambda device: device_name(device, session.state.trains),
             stations=[(s.id, f"{s.name_zh} {s.name_en}") for s in line.stations],
             zones=[z.id for z in line.zones],
-            can_acknowledge=Role(host.session.role).may_command,
+            can_acknowledge=Role(session.role).may_command,
             parent=host.main_window,
         )
+        # Issue 18: the alarm list could be closed or tabbed away behind a log. It is not
+        # closable (the View menu's entry is greyed), docked beside the logs rather than
+        # tabbed with them, and a new unacknowledged alarm brings it to the front.
         self.dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        # The alarm list is what a dispatcher watches most: bottom, in front of the logs.
-        host.add_dock(self.dock, Qt.DockWidgetArea.BottomDockWidgetArea, tabbed=True)
-        self.dock.raise_()
+        host.add_dock(self.dock, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.banner = self.dock.banner
+        self._place_banner()
+        self.menu = self._alarm_menu()
         self.dock.focusDevice.connect(host.focus_device)
+        self.dock.notice.connect(host.show_status)
         self.dock.openInIscs.connect(
             lambda aid, device, station: iscs.open(
                 HandoffKind.SHOW_ALARM, alarm_id=aid, device=device, station=station
@@ -62,37 +79,36 @@ class AlarmAnnunciation(QObject):
         )
         self.dock.set_iscs_available(iscs.available)
         self.dock.message.connect(host.log_event)
+        self.alarm_marks = AlarmMarks(host.scene, alarms.list, self)
         self.dock.bridge.changed.connect(lambda _c: self.refresh_marks())
         self.dock.bridge.statusChanged.connect(lambda _s: self.refresh_label())
-        self._blink = QTimer(self)
-        self._blink.setInterval(BLINK_MS)
-        self._blink.timeout.connect(self._toggle_marks)
-        self._blink.start()
         self.refresh_label()
 
-    def refresh_marks(self) -> None:
-        """A ring around every device with an unacknowledged alarm (it blinks)."""
-        scene = self.host.scene
-        wanted = {d for d in self.alarms.list.unacked_devices() if scene.device_item(d)}
-        for device in list(self.marks):
-            if device not in wanted:
-                scene.removeItem(self.marks.pop(device))
-        for device in wanted - set(self.marks):
-            item = scene.device_item(device)
-            assert item is not None
-            centre = item.sceneBoundingRect().center()
-            ring = QGraphicsEllipseItem(centre.x() - 7, centre.y() - 7, 14, 14)
-            pen = QPen(style.ATTENTION, 1.6)
-            pen.setStyle(Qt.PenStyle.DashLine)  # a shape, not only a colour
-            ring.setPen(pen)
-            ring.setZValue(Z.BANNER)
-            ring.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            scene.addItem(ring)
-            self.marks[device] = ring
+    @property
+    def marks(self) -> dict[str, object]:
+        """The devices marked on the schematic (their tags)."""
+        return dict(self.alarm_marks.marks)
 
-    def _toggle_marks(self) -> None:
-        for ring in self.marks.values():
-            ring.setVisible(not ring.isVisible())
+    def refresh_marks(self) -> None:
+        self.alarm_marks.refresh()
+
+    def _place_banner(self) -> None:
+        """The banner under the header, above the schematic: outside every dock."""
+        central = self.host.main_window.centralWidget()
+        column = central.layout() if central is not None else None
+        if isinstance(column, QVBoxLayout):
+            column.insertWidget(1, self.banner)
+        else:  # a frame without the column (never in this program): under the menu bar
+            self.host.main_window.setMenuWidget(self.banner)
+
+    def _alarm_menu(self) -> QMenu:
+        """The window's Alarms menu, before Help: the alarm keys."""
+        bar = self.host.main_window.menuBar()
+        menu = QMenu(QCoreApplication.translate("AlarmKeys", "&Alarms"), bar)
+        menu.setObjectName("alarmMenu")
+        self.dock.keys.fill(menu)
+        bar.insertMenu(self.host.help_menu.menuAction(), menu)
+        return menu
 
     def refresh_label(self) -> None:
         """The feed's state in the status bar (the stale time moves on: every second)."""
@@ -125,5 +141,5 @@ class AlarmAnnunciation(QObject):
         )
 
     async def aclose(self) -> None:
-        self._blink.stop()
+        self.alarm_marks.stop()
         await self.dock.aclose()

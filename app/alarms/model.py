@@ -199,6 +199,18 @@ class AlarmList:
         self._expire()
         return set(self._unacked_devices)
 
+    def unacked_device_priorities(self) -> dict[str, Priority]:
+        """Each device with an unacknowledged alarm, and the most urgent priority among
+        them (the schematic's alarm tag). O(unacknowledged alarms)."""
+        self._expire()
+        out: dict[str, Priority] = {}
+        for p in reversed(Priority):  # the most urgent last: it wins
+            for aid in self._unacked[p]:
+                device = self._rows[aid].event.device
+                if device:
+                    out[device] = p
+        return out
+
     def flood(self, now_ms: int | None = None) -> bool:
         """More than ``flood_threshold`` new alarms raised within ``flood_window_ms``."""
         now = self._now_ms() if now_ms is None else now_ms
