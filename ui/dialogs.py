@@ -192,7 +192,9 @@ class ConfirmCommandDialog(QDialog):
         self.warning: QLabel | None = None
         if request.foreseen:
             self.warning = QLabel(
-                self.tr("⚠ The server will refuse this: {0}.").format(request.foreseen)
+                self.tr("Expect a refusal: the server will refuse this: {0}.").format(
+                    request.foreseen
+                )
             )
             self.warning.setObjectName("foreseenRefusal")
             self.warning.setWordWrap(True)

@@ -20,9 +20,7 @@ from app.model.commands import parse_train_device
 from app.model.foresee import Foreseen, ForeseenCode
 from app.model.state import TrainState
 
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Names", text)
+translate = QCoreApplication.translate
 
 
 def train_name(train_id: int | None, trains: Mapping[int, TrainState]) -> str:
@@ -30,8 +28,10 @@ def train_name(train_id: int | None, trains: Mapping[int, TrainState]) -> str:
     not (its number is unknown, and the unit id is all there is)."""
     train = trains.get(train_id) if train_id is not None else None
     if train is not None and train.number:
-        return _tr("train {0}").format(train.number)
-    return _tr("unit {0} (not reported)").format(train_id if train_id is not None else "?")
+        return translate("Names", "train {0}").format(train.number)
+    return translate("Names", "unit {0} (not reported)").format(
+        train_id if train_id is not None else "?"
+    )
 
 
 def device_name(device: str, trains: Mapping[int, TrainState]) -> str:
@@ -45,10 +45,10 @@ def device_name(device: str, trains: Mapping[int, TrainState]) -> str:
 
 def position_word(position: str) -> str:
     return {
-        "normal": _tr("normal"),
-        "reverse": _tr("reverse"),
-        "moving": _tr("moving"),
-        "lost": _tr("lost"),
+        "normal": translate("Names", "normal"),
+        "reverse": translate("Names", "reverse"),
+        "moving": translate("Names", "moving"),
+        "lost": translate("Names", "lost"),
     }.get(position, position)
 
 
@@ -60,16 +60,20 @@ def foreseen_text(foreseen: Foreseen, trains: Mapping[int, TrainState]) -> str:
     if "device" in p:
         p["device"] = device_name(p["device"], trains)
     template = {
-        ForeseenCode.SWITCH_LOCKED: _tr("switch {switch} is single-locked {position} (单锁)"),
-        ForeseenCode.ROUTE_LOCKED: _tr("switch {switch} is locked by route {route}"),
-        ForeseenCode.SECTION_OCCUPIED: _tr("section {section} is occupied"),
-        ForeseenCode.SWITCH_MOVING: _tr("switch {switch} is moving"),
-        ForeseenCode.ROUTE_SET: _tr("route {route} is already set"),
-        ForeseenCode.SIGNAL_CLOSED: _tr("signal {signal} is closed (封闭)"),
-        ForeseenCode.SECTION_LOCKED: _tr("section {section} is locked by route {route}"),
-        ForeseenCode.ROUTE_NOT_SET: _tr("route {route} is not set"),
-        ForeseenCode.ROUTE_IN_USE: _tr("a train is in route {route}"),
-        ForeseenCode.NO_TRAIN: _tr("{device} is no longer reported"),
-        ForeseenCode.NOT_STOPPED: _tr("train {number} is moving"),
+        ForeseenCode.SWITCH_LOCKED: translate(
+            "Names", "switch {switch} is single-locked {position} (单锁)"
+        ),
+        ForeseenCode.ROUTE_LOCKED: translate("Names", "switch {switch} is locked by route {route}"),
+        ForeseenCode.SECTION_OCCUPIED: translate("Names", "section {section} is occupied"),
+        ForeseenCode.SWITCH_MOVING: translate("Names", "switch {switch} is moving"),
+        ForeseenCode.ROUTE_SET: translate("Names", "route {route} is already set"),
+        ForeseenCode.SIGNAL_CLOSED: translate("Names", "signal {signal} is closed (封闭)"),
+        ForeseenCode.SECTION_LOCKED: translate(
+            "Names", "section {section} is locked by route {route}"
+        ),
+        ForeseenCode.ROUTE_NOT_SET: translate("Names", "route {route} is not set"),
+        ForeseenCode.ROUTE_IN_USE: translate("Names", "a train is in route {route}"),
+        ForeseenCode.NO_TRAIN: translate("Names", "{device} is no longer reported"),
+        ForeseenCode.NOT_STOPPED: translate("Names", "train {number} is moving"),
     }[foreseen.code]
     return template.format_map(p)

@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
-        <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -311,7 +311,6 @@
     </message>
     <message>
         <source>release {0}</source>
-        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it.</extracomment>
         <translation>交出 {0}</translation>
     </message>
     <message>
@@ -436,7 +435,7 @@
     </message>
     <message>
         <source>Priority first</source>
-        <extracomment>The reasons the order holds still.</extracomment>
+        <extracomment>The tag&apos;s side (scene units) and how far from the device&apos;s corner it sits. The reasons the order holds still.</extracomment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -466,6 +465,45 @@
     </message>
     <message>
         <source>HORN priority {0} (no audio device: flashing)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Withdraw request</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You only asked for {0}: withdraw the request (you never held it)</source>
+        <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give up {0}: it becomes free, and the other desks are told</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>withdraw the request for {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Give zone {0} {1} to {2}?
+
+You will no longer command its devices; {2} is told at once.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grant zone {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone control: {0} kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Grant</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep it</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -505,6 +543,13 @@
     </message>
 </context>
 <context>
+    <name>AlarmKeys</name>
+    <message>
+        <source>&amp;Alarms</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CommandFlow</name>
     <message>
         <source>observer workstation: commands disabled</source>
@@ -541,15 +586,15 @@
     </message>
     <message>
         <source>{0} (selected device)</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}（选中设备）</translation>
     </message>
     <message>
         <source>{0}: select a {1} on the schematic first (click it)</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}：请先在站场图上选中{1}（单击它）</translation>
     </message>
     <message>
         <source>{0} {1}: nothing to do, it is so already</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} {1}：无需操作，已是该状态</translation>
     </message>
 </context>
 <context>
@@ -691,16 +736,16 @@
         <translation>确认：{0} {1}</translation>
     </message>
     <message>
-        <source>⚠ The server will refuse this: {0}.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Check the device and the operation on the schematic (framed) before confirming.</source>
-        <translation type="unfinished"></translation>
+        <translation>确认前请在站场图上（已框出）核对设备和操作。</translation>
     </message>
     <message>
         <source>Send anyway (will be refused): {0} {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>仍然发送（将被拒绝）：{0} {1}</translation>
+    </message>
+    <message>
+        <source>Expect a refusal: the server will refuse this: {0}.</source>
+        <translation>预计被拒绝：服务器将拒绝此命令：{0}。</translation>
     </message>
 </context>
 <context>
@@ -767,11 +812,11 @@
     </message>
     <message>
         <source>{0}, in section {1}, with: no stopped lone unit seen end to end with it (the server will refuse unless one is there)</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}，位于区段 {1}，联挂对象：未见与其首尾相接、已停稳的单列车组（若无，服务器将拒绝）</translation>
     </message>
     <message>
         <source>{0} (section {1}) with {2} (section {3})</source>
-        <translation type="unfinished"></translation>
+        <translation>{0}（区段 {1}）与 {2}（区段 {3}）</translation>
     </message>
 </context>
 <context>
@@ -952,6 +997,7 @@
     <name>FindDialog</name>
     <message>
         <source>Find</source>
+        <extracomment>how long what was found stays framed, unless the dispatcher clicks the schematic first</extracomment>
         <translation>查找</translation>
     </message>
     <message>
@@ -970,11 +1016,8 @@
         <translation>查找(&amp;F)…</translation>
     </message>
     <message>
-        <source>train {0}</source>
-        <translation>列车 {0}</translation>
-    </message>
-    <message>
         <source>train</source>
+        <extracomment>the frame around what was found</extracomment>
         <translation>列车</translation>
     </message>
     <message>
@@ -1089,10 +1132,6 @@
     <message>
         <source>&amp;Diagnostics…</source>
         <translation>诊断信息(&amp;D)…</translation>
-    </message>
-    <message>
-        <source>Legend</source>
-        <translation>图例</translation>
     </message>
     <message>
         <source>Zoom about the mouse</source>
@@ -1227,6 +1266,85 @@
     </message>
 </context>
 <context>
+    <name>Legend</name>
+    <message>
+        <source>No train and no route: grey, the normal state.</source>
+        <translation>无车、无进路：灰色，正常状态。</translation>
+    </message>
+    <message>
+        <source>A train is in the section: muted red, and wider.</source>
+        <translation>区段内有列车：暗红色，且线条加宽。</translation>
+    </message>
+    <message>
+        <source>Locked in a set route: muted green.</source>
+        <translation>已锁闭在排列好的进路中：暗绿色。</translation>
+    </message>
+    <message>
+        <source>The route is being set (switches moving): bright, dashed.</source>
+        <translation>进路正在排列（道岔转换中）：亮绿色虚线。</translation>
+    </message>
+    <message>
+        <source>Train detection failed in the section: magenta, dashed.</source>
+        <translation>区段列车检测故障：品红色虚线。</translation>
+    </message>
+    <message>
+        <source>Signal at stop, its normal aspect: a dim lamp, red rim.</source>
+        <translation>信号机禁止显示（常态）：暗灯，红色外圈。</translation>
+    </message>
+    <message>
+        <source>Signal cleared for a route: green lamp.</source>
+        <translation>信号机开放进路：绿灯。</translation>
+    </message>
+    <message>
+        <source>Cleared onto a diverging route: yellow lamp.</source>
+        <translation>开放侧向进路：黄灯。</translation>
+    </message>
+    <message>
+        <source>The lamp is out: a bright hollow ring.</source>
+        <translation>灭灯：亮色空心圆环。</translation>
+    </message>
+    <message>
+        <source>The points are moving: a blinking amber ring.</source>
+        <translation>道岔正在转换：闪烁的橙色圆环。</translation>
+    </message>
+    <message>
+        <source>No position detected (失表): a magenta diamond.</source>
+        <translation>道岔无表示（失表）：品红色菱形。</translation>
+    </message>
+    <message>
+        <source>Blocked (封锁): a blue square.</source>
+        <translation>道岔封锁：蓝色方框。</translation>
+    </message>
+    <message>
+        <source>Single-locked by a dispatcher (单锁): cannot be thrown.</source>
+        <translation>调度员单锁：不能转换。</translation>
+    </message>
+    <message>
+        <source>Closed by a dispatcher (封闭): no route from it.</source>
+        <translation>调度员封闭：不能由此排列进路。</translation>
+    </message>
+    <message>
+        <source>Held at its platform by a dispatcher (扣车).</source>
+        <translation>调度员扣车：列车停在站台不发车。</translation>
+    </message>
+</context>
+<context>
+    <name>LegendDialog</name>
+    <message>
+        <source>Legend</source>
+        <extracomment>each symbol&apos;s width (scene units), its height is LAMP_H</extracomment>
+        <translation>图例</translation>
+    </message>
+    <message>
+        <source>Symbol</source>
+        <translation>图符</translation>
+    </message>
+    <message>
+        <source>What it means</source>
+        <translation>含义</translation>
+    </message>
+</context>
+<context>
     <name>LinkHealthDock</name>
     <message>
         <source>Link health</source>
@@ -1273,7 +1391,6 @@
     </message>
     <message>
         <source>down</source>
-        <extracomment>the step an id is moved by, away from the track (scene units) how many steps out at most the gap kept between two ids</extracomment>
         <translation>中断</translation>
     </message>
     <message>
@@ -1490,6 +1607,124 @@ Version {0}</source>
     <message>
         <source>Overview: click to go there</source>
         <translation>全线缩略图：点击即跳转</translation>
+    </message>
+</context>
+<context>
+    <name>Names</name>
+    <message>
+        <source>train {0}</source>
+        <translation>列车 {0}</translation>
+    </message>
+    <message>
+        <source>unit {0} (not reported)</source>
+        <translation>车组 {0}（无报告）</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>定位</translation>
+    </message>
+    <message>
+        <source>reverse</source>
+        <translation>反位</translation>
+    </message>
+    <message>
+        <source>moving</source>
+        <translation>转换中</translation>
+    </message>
+    <message>
+        <source>lost</source>
+        <translation>失表</translation>
+    </message>
+    <message>
+        <source>switch {switch} is single-locked {position} (单锁)</source>
+        <translation>道岔 {switch} 已单锁在{position}</translation>
+    </message>
+    <message>
+        <source>switch {switch} is locked by route {route}</source>
+        <translation>道岔 {switch} 被进路 {route} 锁闭</translation>
+    </message>
+    <message>
+        <source>section {section} is occupied</source>
+        <translation>区段 {section} 占用</translation>
+    </message>
+    <message>
+        <source>switch {switch} is moving</source>
+        <translation>道岔 {switch} 正在转换</translation>
+    </message>
+    <message>
+        <source>route {route} is already set</source>
+        <translation>进路 {route} 已排列</translation>
+    </message>
+    <message>
+        <source>signal {signal} is closed (封闭)</source>
+        <translation>信号机 {signal} 已封闭</translation>
+    </message>
+    <message>
+        <source>section {section} is locked by route {route}</source>
+        <translation>区段 {section} 被进路 {route} 锁闭</translation>
+    </message>
+    <message>
+        <source>route {route} is not set</source>
+        <translation>进路 {route} 未排列</translation>
+    </message>
+    <message>
+        <source>a train is in route {route}</source>
+        <translation>进路 {route} 内有列车</translation>
+    </message>
+    <message>
+        <source>{device} is no longer reported</source>
+        <translation>{device} 已无报告</translation>
+    </message>
+    <message>
+        <source>train {number} is moving</source>
+        <translation>列车 {number} 正在运行</translation>
+    </message>
+</context>
+<context>
+    <name>QuitGuard</name>
+    <message>
+        <source>The desk is locked: unlock it before quitting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hand your zones over in Zone control, then quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} could not be released: not quitting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} released: the other desks are told</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Quit the dispatcher workstation?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You hold {0}. If you quit, they become free: every other desk is told, and nobody commands them until someone takes them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Asking for them: {0}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Hand over…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Release and quit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stay</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1750,6 +1985,7 @@ Version {0}</source>
     </message>
     <message>
         <source>free</source>
+        <extracomment>the step an id is moved by, away from the track (scene units) how many steps out at most the gap kept between two ids</extracomment>
         <translation>空闲</translation>
     </message>
     <message>
@@ -1795,7 +2031,8 @@ Version {0}</source>
     <message>
         <source>Train {0}, {1}, {2:.0f} km/h
 {3} +{4:.0f} m</source>
-        <translation type="unfinished"></translation>
+        <translation>列车 {0}，{1}，{2:.0f} km/h
+{3} +{4:.0f} m</translation>
     </message>
 </context>
 <context>
@@ -1809,7 +2046,7 @@ Version {0}</source>
     <name>StatusBar</name>
     <message>
         <source>Line state synchronised (seq {0})</source>
-        <extracomment>how many pixels beside a device a click still hits it where the legend strip lies (Help → Legend shows this part of the scene) &quot;NO LIVE DATA&quot;, shown while the state is stale the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end)) ids that found no clear place (drawn where they were)</extracomment>
+        <extracomment>how many pixels beside a device a click still hits it where the legend strip lies (Help → Legend shows this part of the scene) &quot;NO LIVE DATA&quot;, shown while the state is stale the line&apos;s time zone: every clock time on screen is shown in it switch -&gt; ((normal section, its end at the switch), (reverse section, end)) ids that found no clear place (drawn where they overlap least)</extracomment>
         <translation>线路状态已同步（序号 {0}）</translation>
     </message>
     <message>
@@ -1977,6 +2214,30 @@ Version {0}</source>
     <message>
         <source>Redis {0}</source>
         <translation>Redis {0}</translation>
+    </message>
+    <message>
+        <source>You now hold zone {0}: granted by {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You now hold zone {0}: given by supervisor {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} was taken from you by supervisor {1}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} is free: the desk of {1} left (quit or stopped answering)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} is free: supervisor {1} took it from {2}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Zone {0} is free: released by {1}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>
