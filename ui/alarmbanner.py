@@ -22,7 +22,7 @@ QUIET_BG = "#1d2024"
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("AlarmBanner", text)
+    return QCoreApplication.translate("", text)  # lupdate files a bare tr() under ""
 
 
 class AlarmBanner(QFrame):

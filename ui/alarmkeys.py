@@ -18,7 +18,7 @@ NEXT_KEY = QKeySequence(Qt.Key.Key_F8)
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("AlarmKeys", text)
+    return QCoreApplication.translate("", text)  # lupdate files a bare tr() under ""
 
 
 def with_key(text: str, action: QAction) -> str:

@@ -2,57 +2,46 @@
 
 The old mark, a dashed amber ring around the device, looked like the legend's
 "switch moving" ring. ISA-101 practice is an alarm indicator of its own: here a
-filled square in the priority's colour (the alarm list's, :data:`ui.alarmtable.
-PRIORITY_LOOK`) with the priority's number in it, at the device's upper right so
-it covers nothing of the device's own state. It blinks (filled, then only its
-outline: never gone) while the device has an unacknowledged alarm, and goes when
-the last is acknowledged. A device with several shows the most urgent.
+square in the priority's colour (the alarm list's, :data:`ui.alarmtable.
+PRIORITY_LOOK`) with the priority's number in it, framed in white (no state
+symbol of the schematic has a white frame; the held train's badge is amber and
+says 扣), at the device's upper right with a short leader to it, so it covers
+nothing of the device's own state. It blinks between bright and dim (never gone)
+while the device has an unacknowledged alarm, and goes when the last is
+acknowledged. A device with several shows the most urgent.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.alarms.model import AlarmList
 from app.alarms.records import Priority
-from ui import style
-from ui.alarmtable import PRIORITY_LOOK
+from ui.alarmtag import TAG_FRAME, draw_tag
 from ui.items import Z
 from ui.schematic import SchematicScene
 
 BLINK_MS = 500
 #: The tag's side (scene units) and how far from the device's corner it sits.
 TAG = 8.0
-TAG_OFFSET = QPointF(1.5, -1.5)
-TAG_TEXT = QColor("#111418")
-
-
-def draw_tag(painter: QPainter, rect: QRectF, priority: Priority, filled: bool) -> None:
-    """The alarm tag: the priority's colour, its number; filled or only outlined."""
-    colour = PRIORITY_LOOK[priority][1]
-    painter.setPen(QPen(colour, 1.0))
-    painter.setBrush(QBrush(colour) if filled else Qt.BrushStyle.NoBrush)
-    painter.drawRect(rect)
-    painter.setPen(TAG_TEXT if filled else colour)
-    painter.setFont(style.font(rect.height() * 0.72, bold=True))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(int(priority)))
+TAG_OFFSET = QPointF(2.5, -2.5)
 
 
 class AlarmTag(QGraphicsItem):
-    """One device's tag; :attr:`filled` blinks."""
+    """One device's tag, at the device's corner with a leader to it; :attr:`bright` blinks."""
 
     def __init__(self, priority: Priority) -> None:
         super().__init__()
         self.priority = priority
-        self.filled = True
+        self.bright = True
         self.setZValue(Z.BANNER)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setAcceptHoverEvents(False)
 
     def boundingRect(self) -> QRectF:
-        return QRectF(-0.5, -TAG - 0.5, TAG + 1, TAG + 1)
+        return QRectF(-TAG_OFFSET.x() - 1, -TAG - 1, TAG + TAG_OFFSET.x() + 2, TAG + 2)
 
     def set_priority(self, priority: Priority) -> None:
         if priority != self.priority:
@@ -60,7 +49,7 @@ class AlarmTag(QGraphicsItem):
             self.update()
 
     def blink(self) -> None:
-        self.filled = not self.filled
+        self.bright = not self.bright
         self.update()
 
     def paint(
@@ -69,7 +58,9 @@ class AlarmTag(QGraphicsItem):
         option: QStyleOptionGraphicsItem,
         widget: QWidget | None = None,
     ) -> None:
-        draw_tag(painter, QRectF(0, -TAG, TAG, TAG), self.priority, self.filled)
+        painter.setPen(QPen(TAG_FRAME, 0.6))
+        painter.drawLine(QPointF(-TAG_OFFSET.x(), -TAG_OFFSET.y()), QPointF(0, 0))
+        draw_tag(painter, QRectF(0, -TAG, TAG, TAG), self.priority, self.bright)
 
 
 class AlarmMarks(QObject):

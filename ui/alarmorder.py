@@ -26,7 +26,7 @@ HOLD_POINTER = "pointer"
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("AlarmOrder", text)
+    return QCoreApplication.translate("", text)  # lupdate files a bare tr() under ""
 
 
 class AlarmOrder(QObject):

@@ -28,7 +28,7 @@ SILENT_PLATFORMS = frozenset({"offscreen", "minimal", "vnc"})
 
 
 def tr(text: str) -> str:
-    return QCoreApplication.translate("Horn", text)
+    return QCoreApplication.translate("", text)  # lupdate files a bare tr() under ""
 
 
 def sound_file(priority: Priority) -> QUrl:

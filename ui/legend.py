@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.alarms.records import Priority
 from ui import style
+from ui.alarmtag import draw_tag
 from ui.i18n import translations_dir
 from ui.marks import draw_cross, draw_held_badge, draw_padlock
 
@@ -135,6 +137,16 @@ ENTRIES: tuple[Entry, ...] = (
         QT_TRANSLATE_NOOP("Schematic", "train held"),
         QT_TRANSLATE_NOOP("Legend", "Held at its platform by a dispatcher (扣车)."),
     ),
+    Entry(
+        "alarm",
+        "TEXT_PRIMARY",
+        QT_TRANSLATE_NOOP("Schematic", "unacknowledged alarm"),
+        QT_TRANSLATE_NOOP(
+            "Legend",
+            "A device with an unacknowledged alarm: a white-framed tag in the priority's "
+            "colour with its number (1 critical … 4 low), blinking until acknowledged.",
+        ),
+    ),
 )
 
 #: each symbol's width (scene units), its height is LAMP_H
@@ -196,6 +208,8 @@ def draw_symbol(painter: QPainter, kind: str, colour: QColor, at: QPointF) -> No
         draw_padlock(painter, centre)
     elif kind == "badge":
         draw_held_badge(painter, QRectF(x - 0.5, y - 3.5, 7, 7))
+    elif kind == "alarm":  # ui/alarmmarks.py: the priority-1 tag
+        draw_tag(painter, QRectF(x - 0.5, y - 3.5, 7, 7), Priority.CRITICAL)
 
 
 class LegendSymbol(QGraphicsItem):

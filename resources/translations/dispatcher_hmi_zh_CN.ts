@@ -298,7 +298,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
-        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -387,85 +387,85 @@
     </message>
     <message>
         <source>&amp;Acknowledge selected</source>
-        <translation type="unfinished"></translation>
+        <translation>确认所选(&amp;A)</translation>
     </message>
     <message>
         <source>Acknowledge &amp;page</source>
-        <translation type="unfinished"></translation>
+        <translation>确认本页(&amp;P)</translation>
     </message>
     <message>
         <source>&amp;Silence horn</source>
-        <translation type="unfinished"></translation>
+        <translation>消音(&amp;S)</translation>
     </message>
     <message>
         <source>&amp;Next unacknowledged alarm</source>
-        <translation type="unfinished"></translation>
+        <translation>下一条未确认报警(&amp;N)</translation>
     </message>
     <message>
         <source>acknowledge the selected alarms</source>
-        <translation type="unfinished"></translation>
+        <translation>确认所选的报警</translation>
     </message>
     <message>
         <source>acknowledge the unacknowledged alarms on screen</source>
-        <translation type="unfinished"></translation>
+        <translation>确认屏幕上显示的未确认报警</translation>
     </message>
     <message>
         <source>stop the horn; the alarms stay unacknowledged</source>
-        <translation type="unfinished"></translation>
+        <translation>停止报警音响；报警仍为未确认</translation>
     </message>
     <message>
         <source>select the next unacknowledged alarm and show its device</source>
-        <translation type="unfinished"></translation>
+        <translation>选中下一条未确认报警并显示其设备</translation>
     </message>
     <message>
         <source>Acknowledge page</source>
-        <translation type="unfinished"></translation>
+        <translation>确认本页</translation>
     </message>
     <message>
         <source>Horn silenced: {0} unacknowledged alarm(s) remain</source>
-        <translation type="unfinished"></translation>
+        <translation>已消音：仍有 {0} 条未确认报警</translation>
     </message>
     <message>
         <source>The horn was not sounding: {0} unacknowledged alarm(s)</source>
-        <translation type="unfinished"></translation>
+        <translation>报警音响未在鸣响：{0} 条未确认报警</translation>
     </message>
     <message>
         <source>No unacknowledged alarm in the list</source>
-        <translation type="unfinished"></translation>
+        <translation>列表中没有未确认的报警</translation>
     </message>
     <message>
         <source>Priority first</source>
         <extracomment>The tag&apos;s side (scene units) and how far from the device&apos;s corner it sits. The reasons the order holds still.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>按级别排序</translation>
     </message>
     <message>
         <source>unacknowledged first, then by priority, then newest (the default order)</source>
-        <translation type="unfinished"></translation>
+        <translation>未确认在前，其次按级别，再按时间由新到旧（默认顺序）</translation>
     </message>
     <message>
         <source>the list holds its order while you work on it</source>
-        <translation type="unfinished"></translation>
+        <translation>操作期间列表保持顺序不变</translation>
     </message>
     <message>
         <source>{0} new: click to sort them in</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 条新报警：点击排入列表</translation>
     </message>
     <message>
         <source>horn quiet</source>
         <extracomment>stacking: above the devices and trains, below the &quot;no live data&quot; banner how far the frame stands off the device it marks (scene units) Platforms that never have a speaker, whatever the machine has.</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>音响静默</translation>
     </message>
     <message>
         <source>horn: no audio device, flashes</source>
-        <translation type="unfinished"></translation>
+        <translation>音响：无音频设备，以闪烁提示</translation>
     </message>
     <message>
         <source>HORN priority {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>报警音响 {0} 级</translation>
     </message>
     <message>
         <source>HORN priority {0} (no audio device: flashing)</source>
-        <translation type="unfinished"></translation>
+        <translation>报警音响 {0} 级（无音频设备：闪烁）</translation>
     </message>
     <message>
         <source>Withdraw request</source>
@@ -546,7 +546,7 @@ You will no longer command its devices; {2} is told at once.</source>
     <name>AlarmKeys</name>
     <message>
         <source>&amp;Alarms</source>
-        <translation type="unfinished"></translation>
+        <translation>报警(&amp;A)</translation>
     </message>
 </context>
 <context>
@@ -1327,6 +1327,10 @@ You will no longer command its devices; {2} is told at once.</source>
         <source>Held at its platform by a dispatcher (扣车).</source>
         <translation>调度员扣车：列车停在站台不发车。</translation>
     </message>
+    <message>
+        <source>A device with an unacknowledged alarm: a white-framed tag in the priority&apos;s colour with its number (1 critical … 4 low), blinking until acknowledged.</source>
+        <translation>设备有未确认报警：白框标签，颜色与数字表示级别（1 紧急 … 4 低），确认前闪烁。</translation>
+    </message>
 </context>
 <context>
     <name>LegendDialog</name>
@@ -2034,6 +2038,226 @@ Version {0}</source>
         <translation>列车 {0}，{1}，{2:.0f} km/h
 {3} +{4:.0f} m</translation>
     </message>
+    <message>
+        <source>unacknowledged alarm</source>
+        <translation>未确认报警</translation>
+    </message>
+</context>
+<context>
+    <name>ServerReasons</name>
+    <message>
+        <source>server {server} is standby</source>
+        <extracomment>form -&gt; (reason code, English template). A form is one sentence; a code may have several.</extracomment>
+        <translation>服务器 {server} 是备机</translation>
+    </message>
+    <message>
+        <source>a session with role {role!r} may not command</source>
+        <translation>角色为 {role!r} 的会话不能下达命令</translation>
+    </message>
+    <message>
+        <source>role {role!r} may not command</source>
+        <translation>角色 {role!r} 不能下达命令</translation>
+    </message>
+    <message>
+        <source>the command says role {role!r}, its session is {session!r}</source>
+        <translation>命令中的角色为 {role!r}，其会话为 {session!r}</translation>
+    </message>
+    <message>
+        <source>the command names dispatcher {dispatcher!r}, its session is {session!r}</source>
+        <translation>命令中的调度员为 {dispatcher!r}，其会话为 {session!r}</translation>
+    </message>
+    <message>
+        <source>this server produces no alarms</source>
+        <translation>本服务器不产生报警</translation>
+    </message>
+    <message>
+        <source>operation {op} is not supported by this server</source>
+        <translation>本服务器不支持操作 {op}</translation>
+    </message>
+    <message>
+        <source>no switch {switch} on this line</source>
+        <translation>本线路没有道岔 {switch}</translation>
+    </message>
+    <message>
+        <source>no signal {signal} on this line</source>
+        <translation>本线路没有信号机 {signal}</translation>
+    </message>
+    <message>
+        <source>no route {route} on this line</source>
+        <translation>本线路没有进路 {route}</translation>
+    </message>
+    <message>
+        <source>no train {train} on this line</source>
+        <translation>本线路没有列车 {train}</translation>
+    </message>
+    <message>
+        <source>switch {switch} is locked {position} (单锁); unlock it first</source>
+        <translation>道岔 {switch} 已单锁在{position}；请先解锁</translation>
+    </message>
+    <message>
+        <source>switch {switch} is locked in route {route}</source>
+        <translation>道岔 {switch} 被进路 {route} 锁闭</translation>
+    </message>
+    <message>
+        <source>section {section} at switch {switch} is occupied</source>
+        <translation>道岔 {switch} 处的区段 {section} 占用</translation>
+    </message>
+    <message>
+        <source>switch {switch} is moving; lock it once it lies in position</source>
+        <translation>道岔 {switch} 正在转换；到位后再单锁</translation>
+    </message>
+    <message>
+        <source>route {route} is already set</source>
+        <translation>进路 {route} 已排列</translation>
+    </message>
+    <message>
+        <source>signal {signal} is closed (封闭); reopen it before setting route {route}</source>
+        <translation>信号机 {signal} 已封闭；排列进路 {route} 前请先解封</translation>
+    </message>
+    <message>
+        <source>section {section} in route {route} is occupied</source>
+        <translation>进路 {route} 中的区段 {section} 占用</translation>
+    </message>
+    <message>
+        <source>section {section} is locked in route {route}</source>
+        <translation>区段 {section} 被进路 {route} 锁闭</translation>
+    </message>
+    <message>
+        <source>route {route} needs switch {switch} {needed}, but it is locked {position} (单锁)</source>
+        <translation>进路 {route} 需要道岔 {switch} 在{needed}，但它已单锁在{position}</translation>
+    </message>
+    <message>
+        <source>switch {switch} must move but section {section} is occupied</source>
+        <translation>道岔 {switch} 需要转换，但区段 {section} 占用</translation>
+    </message>
+    <message>
+        <source>route {route} is not set</source>
+        <translation>进路 {route} 未排列</translation>
+    </message>
+    <message>
+        <source>a train is in route {route}</source>
+        <translation>进路 {route} 内有列车</translation>
+    </message>
+    <message>
+        <source>train {train} is in a consist ({coupling})</source>
+        <translation>列车 {train} 已在编组中（{coupling}）</translation>
+    </message>
+    <message>
+        <source>train {train} is moving</source>
+        <translation>列车 {train} 正在运行</translation>
+    </message>
+    <message>
+        <source>no stopped unit stands end to end with train {train} within {metres} m</source>
+        <translation>{metres} 米内没有与列车 {train} 首尾相接的停稳单元</translation>
+    </message>
+    <message>
+        <source>train {train} is not in a consist</source>
+        <translation>列车 {train} 不在编组中</translation>
+    </message>
+    <message>
+        <source>the consist of train {train} is {coupling}</source>
+        <translation>列车 {train} 的编组状态为 {coupling}</translation>
+    </message>
+    <message>
+        <source>the consist of train {train} is moving</source>
+        <translation>列车 {train} 的编组正在运行</translation>
+    </message>
+    <message>
+        <source>fault {fault!r} is not one of {faults}</source>
+        <translation>故障 {fault!r} 不是 {faults} 之一</translation>
+    </message>
+    <message>
+        <source>fault duration {value!r} is not seconds &gt;= 0</source>
+        <translation>故障时长 {value!r} 不是大于等于 0 的秒数</translation>
+    </message>
+    <message>
+        <source>disagree needs a consist of two units or more</source>
+        <translation>disagree 需要两个及以上单元的编组</translation>
+    </message>
+    <message>
+        <source>shelve needs minutes, got {arg!r}</source>
+        <translation>搁置需要分钟数，收到的是 {arg!r}</translation>
+    </message>
+    <message>
+        <source>shelve for 1..{max} minutes, not {minutes}</source>
+        <translation>搁置时长应为 1..{max} 分钟，不能是 {minutes}</translation>
+    </message>
+    <message>
+        <source>no alarm {alarm} is active or unacknowledged</source>
+        <translation>没有处于报警中或未确认的报警 {alarm}</translation>
+    </message>
+    <message>
+        <source>alarm {alarm} is shelved</source>
+        <translation>报警 {alarm} 已搁置</translation>
+    </message>
+    <message>
+        <source>idempotency key {key} was used for {op} {device}{arg}: one key is one intent; not executed</source>
+        <translation>幂等键 {key} 已用于 {op} {device}{arg}：一个键只对应一个意图；未执行</translation>
+    </message>
+    <message>
+        <source>this server requires an idempotency key</source>
+        <translation>本服务器要求幂等键</translation>
+    </message>
+    <message>
+        <source>this server requires a fencing token</source>
+        <translation>本服务器要求令牌</translation>
+    </message>
+    <message>
+        <source>fencing token {token} is outside 0..{max}</source>
+        <translation>令牌 {token} 超出 0..{max}</translation>
+    </message>
+    <message>
+        <source>fencing token {token} is older than {highest} already seen for {device}</source>
+        <translation>令牌 {token} 比 {device} 已见过的 {highest} 更旧</translation>
+    </message>
+    <message>
+        <source>the lock service could not confirm fencing token {token} for {device}; not executed</source>
+        <translation>锁服务无法确认 {device} 的令牌 {token}；未执行</translation>
+    </message>
+    <message>
+        <source>fencing token {token} is above what the lock service has issued for {device}; not executed</source>
+        <translation>令牌 {token} 高于锁服务为 {device} 发放的值；未执行</translation>
+    </message>
+    <message>
+        <source>switch already lies {position}</source>
+        <translation>道岔已在{position}</translation>
+    </message>
+    <message>
+        <source>switch already locked</source>
+        <translation>道岔已单锁</translation>
+    </message>
+    <message>
+        <source>signal already closed</source>
+        <translation>信号机已封闭</translation>
+    </message>
+    <message>
+        <source>train already held</source>
+        <translation>列车已扣车</translation>
+    </message>
+    <message>
+        <source>switch was not locked</source>
+        <translation>道岔未单锁</translation>
+    </message>
+    <message>
+        <source>signal was not closed</source>
+        <translation>信号机未封闭</translation>
+    </message>
+    <message>
+        <source>train was not held</source>
+        <translation>列车未扣车</translation>
+    </message>
+    <message>
+        <source>coupling with train:{partner}</source>
+        <translation>正在与 train:{partner} 联挂</translation>
+    </message>
+    <message>
+        <source>no fault was injected</source>
+        <translation>未注入故障</translation>
+    </message>
+    <message>
+        <source>alarm already acknowledged</source>
+        <translation>报警已确认</translation>
+    </message>
 </context>
 <context>
     <name>StationDetailDock</name>
@@ -2123,6 +2347,22 @@ Version {0}</source>
     </message>
 </context>
 <context>
+    <name>UiScale</name>
+    <message>
+        <source>UI &amp;scale</source>
+        <extracomment>the settings key of the choice: &quot;auto&quot; or a factor (&quot;1.25&quot;) the point size of the window&apos;s texts at 100 % (ui/runtime.py sets it)</extracomment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Automatic (follow the screen)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{0:.0f} %</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>Workspace</name>
     <message>
         <source>&amp;Reset layout</source>
@@ -2167,6 +2407,10 @@ Version {0}</source>
     <message>
         <source>Alarms: topic {0}, offset {1}, lag {2}, malformed records {3}</source>
         <translation>报警：主题 {0}，偏移 {1}，滞后 {2}，格式错误记录 {3}</translation>
+    </message>
+    <message>
+        <source>Schematic &amp;only (hide the docks)</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
