@@ -24,7 +24,7 @@ from app.control.pipeline import CommandRecord, Intent
 from ui import style
 from ui.clock import now_text
 from ui.dialogs import op_text, outcome_look, outcome_text
-from ui.i18n import refusal_text
+from ui.i18n import refusal_text, server_reason_text
 
 LIMIT = 500
 
@@ -113,9 +113,7 @@ class CommandLogDock(QDockWidget):
             symbol, colour = outcome_look(result.outcome)
             outcome = outcome_text(result.outcome)
             reason = (
-                refusal_text(rec.refusal)
-                if rec.refusal is not None
-                else result.reason or result.reason_code
+                refusal_text(rec.refusal) if rec.refusal is not None else server_reason_text(result)
             )
         values = [
             self._now(),

@@ -34,7 +34,7 @@ from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.devices import DeviceKind, DeviceRef
 from app.model.refusal import Refusal
 from ui import style
-from ui.i18n import refusal_text
+from ui.i18n import refusal_text, server_reason_text
 
 
 def op_text(op: CommandOp) -> str:
@@ -90,18 +90,16 @@ def result_text(
     result: CommandResult, refusal: Refusal | None = None, name: str | None = None
 ) -> str:
     """One line for the status bar and the event log; ``refusal``: why, when this
-    workstation decided the outcome (translated by code; the server's reasons come
-    in its words); ``name``: the device as the dispatcher knows it (a train's number,
-    :func:`ui.names.device_name`), its id if not given."""
+    workstation decided the outcome (translated by code; the server's by their form,
+    an old server's in its words); ``name``: the device as the dispatcher knows it (a
+    train's number, :func:`ui.names.device_name`), its id if not given."""
     text = QCoreApplication.translate("Commands", "{0} {1}: {2}").format(
         op_text(result.op), name or result.device, outcome_text(result.outcome)
     )
     if refusal is not None:
         text += f" ({refusal_text(refusal)})"
-    elif result.reason:
-        text += f" ({result.reason})"
-    elif result.reason_code:
-        text += f" ({result.reason_code})"
+    elif result.reason or result.reason_code:
+        text += f" ({server_reason_text(result)})"
     return text
 
 

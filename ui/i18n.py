@@ -29,7 +29,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from app.model.commands import CommandResult
 from app.model.refusal import CAUSES, Refusal
+from app.model.server_reasons import form_template
 from app.paths import resource_dir
 from ui.clock import line_time_text
 
@@ -169,6 +171,20 @@ def refusal_text(refusal: Refusal) -> str:
     parameters put in. No sentence is ever parsed back."""
     shown = refusal.shown_params(line_time_text, cause_text)
     return QCoreApplication.translate("Refusals", refusal.template).format_map(shown)
+
+
+def server_reason_text(result: CommandResult) -> str:
+    """Why the server refused (or what it notes), in the user's language: by the result's
+    form and parameters (app/model/server_reasons.py); a server that sends no form (an
+    older one), or one this release does not know, is shown in its own words."""
+    template = form_template(result.reason_form, result.reason_params)
+    if template is None:
+        return result.reason or result.reason_code
+    params = dict(result.reason_params)
+    for name in ("position", "needed"):  # a switch position: the schematic's word for it
+        if params.get(name) in ("normal", "reverse"):
+            params[name] = QCoreApplication.translate("Schematic", params[name])
+    return QCoreApplication.translate("ServerReasons", template).format_map(params)
 
 
 def cause_text(cause: str) -> str:

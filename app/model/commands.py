@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -105,6 +105,10 @@ class CommandResult:
     outcome: Outcome
     reason_code: str = ""
     reason: str = ""
+    #: the sentence ``reason`` is (a form of app/model/server_reasons.py) and its
+    #: parameters, for a view to word in its language; "" and {} from an old server
+    reason_form: str = ""
+    reason_params: dict[str, str] = field(default_factory=dict)
 
 
 class CommandSender(Protocol):

@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SOURCES = "ui"
 #: Files of the core (no Qt) whose texts are marked with QT_TRANSLATE_NOOP for lupdate.
-APP_SOURCES = ("app/model/refusal.py",)
+APP_SOURCES = ("app/model/refusal.py", "app/model/server_reasons.py")
 LANGUAGES = ("zh_CN",)
 CATALOGUE = "dispatcher_hmi"
 

@@ -61,11 +61,9 @@ class Consists(UnitGeometry):
         """
         unit = self._train(device)
         if unit.carried_by or unit.consist or unit.coupling != "uncoupled":
-            raise Refused(
-                "already_coupled", f"train {unit.number} is in a consist ({unit.coupling})"
-            )
+            raise Refused.of("already_coupled", train=unit.number, coupling=unit.coupling)
         if unit.speed_ms > 0.05:
-            raise Refused("not_stopped", f"train {unit.number} is moving")
+            raise Refused.of("train_moving", train=unit.number)
         head = self.unit_position(unit)
         tail = self._walk_back(*head, self.train_length)
         found: tuple[float, SimTrain, bool] | None = None  # (gap, partner, partner is ahead)
@@ -88,11 +86,7 @@ class Consists(UnitGeometry):
                 if gap is not None and (found is None or gap < found[0]):
                     found = (gap, other, ahead)
         if found is None:
-            raise Refused(
-                "no_partner",
-                f"no stopped unit stands end to end with train {unit.number} "
-                f"within {COUPLE_RANGE_M:g} m",
-            )
+            raise Refused.of("no_partner", train=unit.number, metres=f"{COUPLE_RANGE_M:g}")
         _, partner, partner_ahead = found
         front, rear = (partner, unit) if partner_ahead else (unit, partner)
         front.consist = [front.id, rear.id]
@@ -112,13 +106,11 @@ class Consists(UnitGeometry):
         unit = self._train(device)
         body = self.body(unit)
         if not body.consist:
-            raise Refused("not_coupled", f"train {unit.number} is not in a consist")
+            raise Refused.of("not_coupled", train=unit.number)
         if body.coupling != "coupled":
-            raise Refused(
-                "coupling_in_progress", f"the consist of train {unit.number} is {body.coupling}"
-            )
+            raise Refused.of("coupling_in_progress", train=unit.number, coupling=body.coupling)
         if body.speed_ms > 0.05:
-            raise Refused("not_stopped", f"the consist of train {unit.number} is moving")
+            raise Refused.of("consist_moving", train=unit.number)
         for uid in body.consist:
             self.trains[uid].coupling = "uncoupling"
         body.phase_until = self.now + self.settings.couple_s
@@ -168,17 +160,15 @@ class Consists(UnitGeometry):
         unit = self._train(device)
         kind, _, seconds = arg.partition(":")
         if kind not in COUPLING_FAULTS:
-            raise Refused(
-                "bad_argument", f"fault {kind!r} is not one of {', '.join(COUPLING_FAULTS)}"
-            )
+            raise Refused.of("bad_fault", fault=kind, faults=", ".join(COUPLING_FAULTS))
         try:
             duration = float(seconds) if seconds else 0.0
         except ValueError:
             duration = -1.0
         if not (duration >= 0 and math.isfinite(duration)):
-            raise Refused("bad_argument", f"fault duration {seconds!r} is not seconds >= 0")
+            raise Refused.of("bad_fault_duration", value=seconds)
         if kind == "disagree" and len(self.units_of(unit)) < 2:
-            raise Refused("bad_argument", "disagree needs a consist of two units or more")
+            raise Refused.of("disagree_needs_consist")
         if kind == "none":
             return "" if self.coupling_faults.pop(unit.id, None) else "no fault was injected"
         until = self.now + duration if duration else 0.0

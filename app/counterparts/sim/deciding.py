@@ -17,9 +17,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from app.clock import wall_ms
-from app.counterparts.sim.alarms import AlarmRefused, AlarmSystem
+from app.counterparts.sim.alarms import MAX_SHELVE_MIN, AlarmRefused, AlarmSystem
 from app.counterparts.sim.guard import CommandGuard
-from app.counterparts.sim.interlocking import Refused
+from app.counterparts.sim.interlocking import NOTHING, Note, Refused
 from app.counterparts.sim.journal import Journal
 from app.counterparts.sim.roles import COMMANDING_ROLES
 from app.counterparts.sim.world import World
@@ -49,78 +49,97 @@ def authorise(cmd: Command, session: Hello | None) -> None:
     """Refuse what the session may not do: the session's role decides, not the command's."""
     if session is not None:
         if session.role not in COMMANDING_ROLES:
-            raise Refused("not_authorised", f"a session with role {session.role!r} may not command")
+            raise Refused.of("session_may_not_command", role=session.role)
         if cmd.role != session.role:
-            raise Refused(
-                "not_authorised",
-                f"the command says role {cmd.role!r}, its session is {session.role!r}",
-            )
+            raise Refused.of("role_not_the_session", role=cmd.role, session=session.role)
         if session.dispatcher and cmd.dispatcher != session.dispatcher:
-            raise Refused(
-                "not_authorised",
-                f"the command names dispatcher {cmd.dispatcher!r}, its session is "
-                f"{session.dispatcher!r}",
+            raise Refused.of(
+                "dispatcher_not_the_session", dispatcher=cmd.dispatcher, session=session.dispatcher
             )
     if cmd.role not in COMMANDING_ROLES:
-        raise Refused("not_authorised", f"role {cmd.role!r} may not command")
+        raise Refused.of("role_may_not_command", role=cmd.role)
 
 
-def perform(world: World, alarms: AlarmSystem | None, cmd: Command) -> str:
-    """Carry out one command on the world: "" or a note on an executed no-op.
+def _note(done: bool, form: str, **params: object) -> Note:
+    return NOTHING if done else Note.of(form, **params)
 
-    Raises :class:`Refused` with a reason code when it cannot be done.
+
+def _worded(note: str) -> Note:
+    """A note the world or the alarm manager gave as text, as its form when known."""
+    form = _NOTES.get(note)
+    return Note.of(form) if form is not None else Note(note)
+
+
+_NOTES = {
+    "no fault was injected": "no_fault_injected",
+    "alarm already acknowledged": "alarm_already_acked",
+}
+
+
+def _alarm_refused(exc: AlarmRefused, cmd: Command) -> Refused:
+    """The alarm manager's refusal, as a form (its code and English kept otherwise)."""
+    if exc.code in ("unknown_alarm", "alarm_shelved"):
+        return Refused.of(exc.code, alarm=cmd.device)
+    if exc.code == "bad_argument":
+        return Refused.of("shelve_range", max=MAX_SHELVE_MIN, minutes=cmd.arg)
+    return Refused(exc.code, exc.reason)
+
+
+def perform(world: World, alarms: AlarmSystem | None, cmd: Command) -> Note:
+    """Carry out one command on the world: :data:`NOTHING` or a note on an executed no-op.
+
+    Raises :class:`Refused` with a reason code (and its form) when it cannot be done.
     """
     il = world.interlocking
     op = cmd.op
     if op in (CommandOp.THROW_NORMAL, CommandOp.THROW_REVERSE):
         leg = SwitchLeg.NORMAL if op is CommandOp.THROW_NORMAL else SwitchLeg.REVERSE
         moved = il.throw(cmd.device, leg, world.now)
-        return "" if moved else f"switch already lies {leg.value}"
+        return _note(moved, "switch_already_lies", position=leg.value)
     if op is CommandOp.SET_ROUTE:
         route = world.line.route_by_id.get(cmd.device)
         if route is None:
-            raise Refused("unknown_device", f"no route {cmd.device} on this line")
+            raise Refused.of("no_route", route=cmd.device)
         il.set_route(route, world.now)
-        return ""
+        return NOTHING
     if op is CommandOp.CANCEL_ROUTE:
         il.cancel_route(cmd.device)
-        return ""
+        return NOTHING
     if op is CommandOp.LOCK_SWITCH:
-        return "" if il.lock_switch(cmd.device) else "switch already locked"
+        return _note(il.lock_switch(cmd.device), "switch_already_locked")
     if op is CommandOp.UNLOCK_SWITCH:
-        return "" if il.unlock_switch(cmd.device) else "switch was not locked"
+        return _note(il.unlock_switch(cmd.device), "switch_was_not_locked")
     if op is CommandOp.CLOSE_SIGNAL:
-        return "" if il.close_signal(cmd.device) else "signal already closed"
+        return _note(il.close_signal(cmd.device), "signal_already_closed")
     if op is CommandOp.REOPEN_SIGNAL:
-        return "" if il.reopen_signal(cmd.device) else "signal was not closed"
+        return _note(il.reopen_signal(cmd.device), "signal_was_not_closed")
     if op is CommandOp.HOLD_TRAIN:
-        return "" if world.hold_train(cmd.device) else "train already held"
+        return _note(world.hold_train(cmd.device), "train_already_held")
     if op is CommandOp.RELEASE_TRAIN:
-        return "" if world.release_train(cmd.device) else "train was not held"
+        return _note(world.release_train(cmd.device), "train_was_not_held")
     if op is CommandOp.COUPLE_TRAIN:
-        partner = world.couple_train(cmd.device)
-        return f"coupling with train:{partner}"
+        return Note.of("coupling_with", partner=world.couple_train(cmd.device))
     if op is CommandOp.UNCOUPLE_TRAIN:
-        return world.uncouple_train(cmd.device)
+        return _worded(world.uncouple_train(cmd.device))
     if op is CommandOp.INJECT_FAULT:
-        return world.inject_fault(cmd.device, cmd.arg)
+        return _worded(world.inject_fault(cmd.device, cmd.arg))
     if op is CommandOp.ACK_ALARM:
         if alarms is None:
-            raise Refused("unsupported_op", "this server produces no alarms")
+            raise Refused.of("no_alarms")
         try:
-            return alarms.manager.ack(cmd.device, cmd.dispatcher)
+            return _worded(alarms.manager.ack(cmd.device, cmd.dispatcher))
         except AlarmRefused as exc:
-            raise Refused(exc.code, exc.reason) from None
+            raise _alarm_refused(exc, cmd) from None
     if op is CommandOp.SHELVE_ALARM:
         if alarms is None:
-            raise Refused("unsupported_op", "this server produces no alarms")
+            raise Refused.of("no_alarms")
         if not (cmd.arg.isascii() and cmd.arg.isdigit()):  # "²" and "٣" are digits too
-            raise Refused("bad_argument", f"shelve needs minutes, got {cmd.arg!r}")
+            raise Refused.of("shelve_needs_minutes", arg=cmd.arg)
         try:
-            return alarms.manager.shelve(cmd.device, cmd.dispatcher, int(cmd.arg))
+            return _worded(alarms.manager.shelve(cmd.device, cmd.dispatcher, int(cmd.arg)))
         except AlarmRefused as exc:
-            raise Refused(exc.code, exc.reason) from None
-    raise Refused("unsupported_op", f"operation {op.value} is not supported by this server")
+            raise _alarm_refused(exc, cmd) from None
+    raise Refused.of("op_unsupported", op=op.value)
 
 
 class CommandDesk:
@@ -172,19 +191,35 @@ class CommandDesk:
         repeat = False
         try:
             if self._role() != "master":
-                raise Refused("not_master", f"server {self.node} is standby")
+                raise Refused.of("not_master", server=self.node)
             authorise(cmd, session)
             answer, repeat = await self.guard.admit(cmd)
             if answer is not None:
                 self._journal(cmd, answer, repeat)
                 return answer
             if self._role() != "master":  # demoted while the lock service was asked
-                raise Refused("not_master", f"server {self.node} is standby")
-            reason = perform(self.world, self.alarms, cmd)
-            result = CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.EXECUTED, "", reason)
+                raise Refused.of("not_master", server=self.node)
+            note = perform(self.world, self.alarms, cmd)
+            result = CommandResult(
+                cmd.command_id,
+                cmd.device,
+                cmd.op,
+                Outcome.EXECUTED,
+                "",
+                note.reason,
+                note.form,
+                note.params,
+            )
         except Refused as exc:
             result = CommandResult(
-                cmd.command_id, cmd.device, cmd.op, Outcome.REFUSED, exc.code, exc.reason
+                cmd.command_id,
+                cmd.device,
+                cmd.op,
+                Outcome.REFUSED,
+                exc.code,
+                exc.reason,
+                exc.form,
+                exc.params,
             )
         if result.reason_code != "not_master":
             self.guard.remember_result(cmd, result)

@@ -29,9 +29,10 @@ with every replica, and the whole table when a partner (re)connects.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
+from app.counterparts.sim.interlocking import Refused
 from app.model.commands import OP_DEVICE_KIND, Command, CommandOp, CommandResult, Outcome
 
 #: How many results are remembered for repeated keys (oldest forgotten first).
@@ -109,37 +110,32 @@ class CommandGuard:
                     self.reused += 1
                     return self._refuse(
                         cmd,
-                        "key_reused",
-                        f"idempotency key {key} was used for {first.result.op} "
-                        f"{first.result.device}{_arg(first.arg)}: one key is one intent; "
-                        "not executed",
+                        Refused.of(
+                            "key_reused",
+                            key=key,
+                            op=first.result.op,
+                            device=first.result.device,
+                            arg=_arg(first.arg),
+                        ),
                         remember=False,
                     ), False
                 self.duplicates += 1
                 # The same outcome, addressed to this send of the intent.
                 r = first.result
-                return CommandResult(
-                    cmd.command_id, r.device, r.op, r.outcome, r.reason_code, r.reason
-                ), True
+                return replace(r, command_id=cmd.command_id), True
         elif self.rules.require_key:
-            return self._refuse(
-                cmd, "no_key", "this server requires an idempotency key", remember=False
-            ), False
+            return self._refuse(cmd, Refused.of("no_key"), remember=False), False
         token = cmd.fencing_token
         if token == 0 and self.rules.require_token and OP_DEVICE_KIND[cmd.op] != "alarm":
-            return self._refuse(cmd, "no_token", "this server requires a fencing token"), False
+            return self._refuse(cmd, Refused.of("no_token")), False
         if not 0 <= token <= MAX_TOKEN:
             self.forged += 1
-            return self._refuse(
-                cmd, "bad_token", f"fencing token {token} is outside 0..{MAX_TOKEN}"
-            ), False
+            return self._refuse(cmd, Refused.of("bad_token", token=token, max=MAX_TOKEN)), False
         highest = self.highest.get(cmd.device, 0)
         if token and token < highest:
             self.stale += 1
             return self._refuse(
-                cmd,
-                "stale_token",
-                f"fencing token {token} is older than {highest} already seen for {cmd.device}",
+                cmd, Refused.of("stale_token", token=token, highest=highest, device=cmd.device)
             ), False
         if token > highest and self.fence is not None:
             issued = await self.fence.issued(cmd.device, token)
@@ -147,27 +143,29 @@ class CommandGuard:
                 # Not remembered: the same intent may be admitted once the nodes answer.
                 return self._refuse(
                     cmd,
-                    "token_unverified",
-                    f"the lock service could not confirm fencing token {token} for "
-                    f"{cmd.device}; not executed",
+                    Refused.of("token_unverified", token=token, device=cmd.device),
                     remember=False,
                 ), False
             if not issued:
                 self.forged += 1
                 return self._refuse(
-                    cmd,
-                    "token_not_issued",
-                    f"fencing token {token} is above what the lock service has issued "
-                    f"for {cmd.device}; not executed",
+                    cmd, Refused.of("token_not_issued", token=token, device=cmd.device)
                 ), False
         if token > highest:
             self.highest[cmd.device] = token
         return None, False
 
-    def _refuse(
-        self, cmd: Command, code: str, reason: str, *, remember: bool = True
-    ) -> CommandResult:
-        result = CommandResult(cmd.command_id, cmd.device, cmd.op, Outcome.REFUSED, code, reason)
+    def _refuse(self, cmd: Command, why: Refused, *, remember: bool = True) -> CommandResult:
+        result = CommandResult(
+            cmd.command_id,
+            cmd.device,
+            cmd.op,
+            Outcome.REFUSED,
+            why.code,
+            why.reason,
+            why.form,
+            why.params,
+        )
         if remember:
             self.remember_result(cmd, result)
         return result
@@ -210,6 +208,8 @@ class CommandGuard:
                 Outcome(r["outcome"]),
                 r["reason_code"],
                 r["reason"],
+                str(r.get("reason_form", "")),  # a partner of an older release: none
+                {str(k): str(v) for k, v in r.get("reason_params", {}).items()},
             )
             self._store(key, _Remembered(result, str(rest[0]) if rest else ""))
 

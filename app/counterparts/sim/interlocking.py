@@ -13,15 +13,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.model.server_reasons import worded
 from app.model.state import SwitchPosition
 from app.model.topology import Line, Route, SwitchLeg
 
 
 class Refused(Exception):
-    def __init__(self, code: str, reason: str) -> None:
+    """A command refused: its code, the English sentence, and that sentence as a form of
+    :mod:`app.model.server_reasons` with its parameters (a view words it by form)."""
+
+    def __init__(
+        self, code: str, reason: str, form: str = "", params: dict[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.form = form
+        self.params = params or {}
+
+    @classmethod
+    def of(cls, form: str, **params: object) -> Refused:
+        """The refusal ``form`` says, with ``params`` (exactly its template's)."""
+        code, reason, texts = worded(form, **params)
+        return cls(code, reason, form, texts)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What an executed command notes ("" when nothing): a sentence, as a form too."""
+
+    reason: str = ""
+    form: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, form: str, **params: object) -> Note:
+        _, reason, texts = worded(form, **params)
+        return cls(reason, form, texts)
+
+
+NOTHING = Note()
 
 
 @dataclass(slots=True)
@@ -90,21 +121,18 @@ class Interlocking:
     def _machine(self, switch: str) -> SwitchMachine:
         machine = self.switches.get(switch)
         if machine is None:
-            raise Refused("unknown_device", f"no switch {switch} on this line")
+            raise Refused.of("no_switch", switch=switch)
         return machine
 
     def check_throw(self, switch: str, to: SwitchLeg) -> None:
         machine = self._machine(switch)
         if machine.locked:
-            raise Refused(
-                "switch_locked",
-                f"switch {switch} is locked {machine.position.value} (单锁); unlock it first",
-            )
+            raise Refused.of("switch_locked", switch=switch, position=machine.position.value)
         if machine.route:
-            raise Refused("route_locked", f"switch {switch} is locked in route {machine.route}")
+            raise Refused.of("switch_in_route", switch=switch, route=machine.route)
         busy = [s for s in self.switch_sections(switch) if s in self.occupied]
         if busy:
-            raise Refused("section_occupied", f"section {busy[0]} at switch {switch} is occupied")
+            raise Refused.of("switch_occupied", section=busy[0], switch=switch)
 
     def throw(self, switch: str, to: SwitchLeg, now: float) -> bool:
         """Start moving the points; returns False if they already lie there."""
@@ -128,9 +156,7 @@ class Interlocking:
         if machine.locked:
             return False
         if machine.target is not None or machine.position is SwitchPosition.MOVING:
-            raise Refused(
-                "switch_moving", f"switch {switch} is moving; lock it once it lies in position"
-            )
+            raise Refused.of("switch_moving", switch=switch)
         machine.locked = True
         return True
 
@@ -146,7 +172,7 @@ class Interlocking:
 
     def _check_signal(self, signal: str) -> None:
         if signal not in self.line.signal_by_id:
-            raise Refused("unknown_device", f"no signal {signal} on this line")
+            raise Refused.of("no_signal", signal=signal)
 
     def close_signal(self, signal: str) -> bool:
         """Close a signal: it shows stop; returns False if it was closed already."""
@@ -168,36 +194,32 @@ class Interlocking:
 
     def check_route(self, route: Route) -> None:
         if route.id in self.routes:
-            raise Refused("route_set", f"route {route.id} is already set")
+            raise Refused.of("route_set", route=route.id)
         if route.entry in self.closed:
-            raise Refused(
-                "signal_closed",
-                f"signal {route.entry} is closed (封闭); reopen it before setting route {route.id}",
-            )
+            raise Refused.of("signal_closed", signal=route.entry, route=route.id)
         for sec in route.sections:
             if sec in self.occupied:
-                raise Refused("section_occupied", f"section {sec} in route {route.id} is occupied")
+                raise Refused.of("route_occupied", section=sec, route=route.id)
             holder = self.section_route.get(sec)
             if holder:
-                raise Refused("section_locked", f"section {sec} is locked in route {holder}")
+                raise Refused.of("section_in_route", section=sec, route=holder)
         for setting in route.switches:
             machine = self.switches[setting.switch]
             if machine.route:
-                raise Refused(
-                    "route_locked", f"switch {setting.switch} is locked in route {machine.route}"
-                )
+                raise Refused.of("switch_in_route", switch=setting.switch, route=machine.route)
             if machine.locked and not machine.lies(setting.position):
-                raise Refused(
-                    "switch_locked",
-                    f"route {route.id} needs switch {setting.switch} {setting.position.value}, "
-                    f"but it is locked {machine.position.value} (单锁)",
+                raise Refused.of(
+                    "route_switch_locked",
+                    route=route.id,
+                    switch=setting.switch,
+                    needed=setting.position.value,
+                    position=machine.position.value,
                 )
             if not machine.lies(setting.position):
                 busy = [s for s in self.switch_sections(setting.switch) if s in self.occupied]
                 if busy:
-                    raise Refused(
-                        "section_occupied",
-                        f"switch {setting.switch} must move but section {busy[0]} is occupied",
+                    raise Refused.of(
+                        "route_switch_occupied", switch=setting.switch, section=busy[0]
                     )
 
     def set_route(self, route: Route, now: float) -> None:
@@ -218,12 +240,12 @@ class Interlocking:
 
     def cancel_route(self, route_id: str) -> None:
         if route_id not in self.line.route_by_id:
-            raise Refused("unknown_device", f"no route {route_id} on this line")
+            raise Refused.of("no_route", route=route_id)
         setr = self.routes.get(route_id)
         if setr is None:
-            raise Refused("route_not_set", f"route {route_id} is not set")
+            raise Refused.of("route_not_set", route=route_id)
         if setr.entered or any(s in self.occupied for s in setr.route.sections):
-            raise Refused("route_in_use", f"a train is in route {route_id}")
+            raise Refused.of("route_in_use", route=route_id)
         self._release(setr)
 
     def _release(self, setr: SetRoute) -> None:

@@ -148,5 +148,5 @@ class UnitGeometry:
         train_id = parse_train_device(device)
         train = self.trains.get(train_id) if train_id is not None else None
         if train is None:
-            raise Refused("unknown_device", f"no train {device} on this line")
+            raise Refused.of("no_train", train=device)
         return train
