@@ -10,12 +10,15 @@ find, following a train, the saved layout, and the Help menu's entries.
 - the window's geometry and dock layout saved per dispatcher in
   :class:`QSettings` when the window closes and restored when it opens;
   *Reset layout* goes back to the layout the program starts with;
-- Help: *Legend*, *Keyboard shortcuts*, *Diagnostics* (:mod:`ui.helpmenu`).
+- Help: *Legend*, *Keyboard shortcuts*, *Diagnostics* (:mod:`ui.helpmenu`);
+- the size of the window's texts, *View → UI scale* (:mod:`ui.scale`);
+- a small window (1366×768): the docks start smaller (COMPACT_*), and *View →
+  Schematic only* (F11) hides every dock and brings them back.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
@@ -26,9 +29,15 @@ from ui.finder import Finder
 from ui.helpmenu import HelpMenu
 from ui.host import Host
 from ui.linkhealth import LinkHealthDock
+from ui.scale import UiScale
 from ui.views import Minimap, StationDetailDock
 
 LAYOUT_VERSION = 1
+#: a window smaller than this (width, height) starts with smaller docks
+COMPACT_BELOW = (1600, 900)
+#: the docks' sizes in a small window: the bottom ones' height, the right ones' width
+COMPACT_BOTTOM = 210
+COMPACT_RIGHT = 320
 
 
 class Workspace(QObject):
@@ -71,6 +80,8 @@ class Workspace(QObject):
         # the layout as built, for "Reset layout"
         self.default_state = window.saveState(LAYOUT_VERSION)
         self.restored = self.restore()
+        self._shown = False
+        self._hidden_docks: list[QDockWidget] = []
         window.installEventFilter(self)
 
     def _build_actions(self) -> None:
@@ -100,6 +111,44 @@ class Workspace(QObject):
         view_menu.insertAction(first, self.minimap_action)
         w.addAction(self.follow_action)
         w.addAction(self.minimap_action)
+        self.schematic_only = QAction(self.tr("Schematic &only (hide the docks)"), w)
+        self.schematic_only.setObjectName("schematicOnly")
+        self.schematic_only.setCheckable(True)
+        self.schematic_only.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.schematic_only.toggled.connect(self.set_schematic_only)
+        view_menu.insertAction(first, self.schematic_only)
+        w.addAction(self.schematic_only)
+        self.ui_scale = UiScale(w, view_menu, self.settings)
+
+    def set_schematic_only(self, on: bool) -> None:
+        """Hide every dock (the schematic takes the window), or bring back those hidden."""
+        if on:
+            self._hidden_docks = [d for d in self.window.findChildren(QDockWidget) if d.isVisible()]
+            for dock in self._hidden_docks:
+                dock.hide()
+        else:
+            for dock in self._hidden_docks:
+                dock.show()
+            if self.alarm_dock is not None and self.alarm_dock in self._hidden_docks:
+                self.alarm_dock.raise_()
+            self._hidden_docks = []
+        if self.schematic_only.isChecked() != on:
+            self.schematic_only.setChecked(on)
+
+    def compact(self) -> bool:
+        """In a small window, smaller docks so that the schematic gets the room; True if so."""
+        w = self.window
+        if w.width() >= COMPACT_BELOW[0] and w.height() >= COMPACT_BELOW[1]:
+            return False
+        docks = [d for d in w.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        bottom = [d for d in docks if w.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
+        right = [d for d in docks if w.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+        if bottom:
+            w.resizeDocks(bottom, [COMPACT_BOTTOM] * len(bottom), Qt.Orientation.Vertical)
+        if right:
+            w.resizeDocks(right, [COMPACT_RIGHT] * len(right), Qt.Orientation.Horizontal)
+        self.host.view.zoom_to_fit()
+        return True
 
     def _toggle_minimap(self, on: bool) -> None:
         self.minimap.setEnabled(on)
@@ -128,6 +177,7 @@ class Workspace(QObject):
         return done
 
     def reset_layout(self) -> None:
+        self.schematic_only.setChecked(False)
         self.window.restoreState(self.default_state, LAYOUT_VERSION)
         if self.alarm_dock is not None:
             self.alarm_dock.raise_()
@@ -136,6 +186,11 @@ class Workspace(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
             self.save()
+        elif watched is self.window and event.type() == QEvent.Type.Show and not self._shown:
+            self._shown = True
+            if not self.restored:
+                # after the window's own first sizing of its docks
+                QTimer.singleShot(0, self.compact)
         elif (
             self.following is not None
             and watched is self.host.view.viewport()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -18,8 +19,9 @@ import pytest
 pytestmark = [pytest.mark.xvfb, pytest.mark.integration]
 
 
-@pytest.fixture
-def xvfb_display() -> Iterator[str]:
+@contextlib.contextmanager
+def xvfb(screen: str = "1920x1080x24") -> Iterator[str]:
+    """A private X server (its display, ":N") with one screen of ``screen``."""
     if shutil.which("Xvfb") is None:
         if os.environ.get("CI"):
             pytest.fail("Xvfb is missing on CI: the bootstrap must install xvfb")
@@ -32,7 +34,7 @@ def xvfb_display() -> Iterator[str]:
             str(write_fd),
             "-screen",
             "0",
-            "1920x1080x24",
+            screen,
             "-nolisten",
             "tcp",
             "-noreset",
@@ -52,6 +54,12 @@ def xvfb_display() -> Iterator[str]:
         proc.wait(10)
 
 
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    with xvfb() as display:
+        yield display
+
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -59,7 +67,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path, lang: str) -> None:
     """The demo in each language (UPDATE_SCREENSHOTS=1: saved as docs/screenshots/main-LANG.png)."""
     shot = tmp_path / "window.png"
-    env = dict(os.environ, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
+    # a fresh user: no saved layout (QSettings), no logs of earlier runs
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        DISPATCHER_DATA=str(tmp_path / "data"),
+    )
     argv = ["--demo", "--lang", lang, "--screenshot", str(shot), "--quit-after", "8"]
     res = subprocess.run(
         [sys.executable, "-m", "ui.main", *argv],
@@ -72,11 +87,17 @@ def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path, 
     assert res.returncode == 0, res.stderr[-3000:]
     assert shot.exists()
 
+    assert_not_blank(shot, 800, 500)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}.png")
+
+
+def assert_not_blank(shot: Path, min_width: int, min_height: int) -> None:
+    """A rendered schematic has many colours and no dominant blank (a grid of samples)."""
     from PySide6.QtGui import QImage
 
     image = QImage(str(shot))
-    assert image.width() >= 800 and image.height() >= 500
-    # Sample a grid: a rendered schematic has many colours and no dominant blank.
+    assert image.width() >= min_width and image.height() >= min_height
     colours: dict[int, int] = {}
     step = 7
     samples = 0
@@ -88,8 +109,47 @@ def test_main_window_under_xvfb_is_not_blank(xvfb_display: str, tmp_path: Path, 
     commonest = max(colours.values()) / samples
     assert len(colours) > 20, f"only {len(colours)} colours: looks blank"
     assert commonest < 0.97, f"{commonest:.0%} of the window is one colour"
+
+
+#: the program at a window size of its own: dispatcher-hmi's --screenshot takes the
+#: window at ui.runtime.SCREENSHOT_SIZE (1920x1080); this runs it at another
+SIZED_RUN = (
+    "import sys, ui.runtime as r; w, h = sys.argv[1].split('x'); "
+    "r.SCREENSHOT_SIZE = (int(w), int(h)); from ui.main import main; "
+    "sys.exit(main(sys.argv[2:]))"
+)
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_window_on_a_1366x768_screen_is_not_blank(tmp_path: Path, lang: str) -> None:
+    """A 1366x768 screen (UPDATE_SCREENSHOTS=1: saved as docs/screenshots/main-LANG-1366x768.png):
+    the window fits the screen and renders (the docks start small: tests/ui/test_size.py)."""
+    shot = tmp_path / "window.png"
+    with xvfb("1366x768x24") as display:
+        env = dict(
+            os.environ,
+            DISPLAY=display,
+            QT_QPA_PLATFORM="xcb",
+            XDG_CONFIG_HOME=str(tmp_path / "config"),
+            DISPATCHER_DATA=str(tmp_path / "data"),
+        )
+        argv = ["--demo", "--lang", lang, "--screenshot", str(shot), "--quit-after", "8"]
+        res = subprocess.run(
+            [sys.executable, "-c", SIZED_RUN, "1366x768", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert_not_blank(shot, 1366, 768)
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1366, 768)
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}.png")
+        shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}-1366x768.png")
 
 
 def _port_closed(address: str) -> bool:
