@@ -11,10 +11,8 @@ messages arrive, the line state changes, listeners hear about it, in one thread.
   claims ``master`` with the highest epoch among the links that are up. When it
   changes, the state is marked stale and rebuilt from the new master's snapshot.
   Two servers claiming master at once (双主, split brain): the higher epoch is followed.
-- :mod:`app.session.health`: redundancy told as local alarms, by a table: a failover
-  (with its cause), no redundancy, a network down to every server, the master
-  unreachable, no server, a dual master; each with since-when, each cleared when
-  its condition ends.
+- :mod:`app.session.health`: redundancy told as local alarms (failover, no redundancy,
+  a network down, dual master...), by a table, each cleared when its condition ends.
 - :mod:`app.session.sequencing`: the followed server's deltas from any of its up
   links, in order: the copy from the other network is dropped, one ahead of its
   predecessor waits a while for it, a gap asks for a snapshot. Losing one network
@@ -38,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
@@ -310,14 +308,11 @@ class DispatcherSession(LinkHandler):
     def _raise(
         self, code: str, text: str, active: bool, health: HealthChange | None = None
     ) -> None:
-        now = wall_ms()
-        alarm = (
-            LocalAlarm(code, text, active, now)
-            if health is None
-            else LocalAlarm(
-                code, text, active, now, health.params, health.since_ms, health.priority
+        alarm = LocalAlarm(code, text, active, wall_ms())
+        if health is not None:
+            alarm = replace(
+                alarm, params=health.params, since_ms=health.since_ms, priority=health.priority
             )
-        )
         if active:
             self.alarms[code] = alarm
             log.error("local alarm %s: %s", code, text)
