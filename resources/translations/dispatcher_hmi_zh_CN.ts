@@ -2350,16 +2350,16 @@ Version {0}</source>
     <name>UiScale</name>
     <message>
         <source>UI &amp;scale</source>
-        <extracomment>the settings key of the choice: &quot;auto&quot; or a factor (&quot;1.25&quot;) the point size of the window&apos;s texts at 100 % (ui/runtime.py sets it)</extracomment>
-        <translation type="unfinished"></translation>
+        <extracomment>the settings key of the choice: &quot;auto&quot; or a factor (&quot;1.25&quot;) the point size of the window&apos;s texts at 100 % if the application has none the application&apos;s property keeping its font&apos;s size before any scaling</extracomment>
+        <translation>界面缩放(&amp;S)</translation>
     </message>
     <message>
         <source>Automatic (follow the screen)</source>
-        <translation type="unfinished"></translation>
+        <translation>自动（跟随屏幕）</translation>
     </message>
     <message>
         <source>{0:.0f} %</source>
-        <translation type="unfinished"></translation>
+        <translation>{0:.0f} %</translation>
     </message>
 </context>
 <context>
@@ -2410,7 +2410,7 @@ Version {0}</source>
     </message>
     <message>
         <source>Schematic &amp;only (hide the docks)</source>
-        <translation type="unfinished"></translation>
+        <translation>仅显示站场图(&amp;O)（隐藏停靠窗口）</translation>
     </message>
 </context>
 <context>
