@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -152,5 +153,49 @@ def test_killing_the_master_raises_one_failover_alarm_and_no_alarm_again(
         finally:
             await alarms.aclose()
             await session.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_network_lost_to_both_servers_is_an_alarm_until_it_is_back(
+    demo_line: Line, sim_pair: Callable[..., SimulatorPair], relay_class: type[Any]
+) -> None:
+    """Network 2 cut between the desk and both servers (relays stand for the networks):
+    ``network_down:2`` after the hold, nothing interrupted, cleared once it is back."""
+    pair = sim_pair("--trains", "2", "--legacy-commands")
+    told: list[LocalAlarm] = []
+
+    async def scenario() -> None:
+        relays = [
+            relay_class(ep, "127.0.0.1" if i % 2 == 0 else "127.0.0.2")
+            for i, ep in enumerate(pair.endpoints)
+        ]
+        endpoints = [await r.start() for r in relays]
+        _a1, a2, _b1, b2 = relays
+        session = DispatcherSession(
+            demo_line, endpoints, node="WS-N", dispatcher="t", role="dispatcher"
+        )
+        session.alarm.connect(told.append)
+        session.start()
+        try:
+            await until(lambda: all(lk.is_up() for lk in session.links), 15, "four links up")
+            a2.cut()
+            b2.cut()
+            await until(lambda: "network_down:2" in session.alarms, HOLD_MS / 1000 + 5, "told")
+            down = session.alarms["network_down:2"]
+            assert down.param("network") == "2" and down.since_ms < down.time_ms
+            assert session.master.server == "A" and session.state.synchronised
+            assert [a.code for a in told] == ["network_down:2"]  # one alarm, not one per link
+            a2.restore()
+            b2.restore()
+            await until(lambda: "network_down:2" not in session.alarms, 15, "network 2 back")
+            assert [(a.code, a.active) for a in told] == [
+                ("network_down:2", True),
+                ("network_down:2", False),
+            ]
+        finally:
+            await session.aclose()
+            for r in relays:
+                await r.close()
 
     asyncio.run(scenario())
