@@ -14,7 +14,8 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from app.comms.link import LinkInfo, LinkState
-from app.session import LocalAlarm, MasterView
+from app.session import Condition, LocalAlarm, MasterView
+from app.session.health import condition_of
 from ui import style
 from ui.clock import date_time_text, time_text
 from ui.host import Host
@@ -198,6 +199,10 @@ class StatusBar(QObject):
             since = time_text(alarm.since_ms, self.host.tz)
             if alarm.active:
                 line = self.tr("ALARM: {0} (since {1})").format(text, since)
+            elif condition_of(alarm.code) is Condition.FAILOVER:  # the takeover done
+                line = self.tr("Failover complete: the line state from {0} is current").format(
+                    alarm.param("to")
+                )
             else:
                 lasted = max(0, alarm.time_ms - alarm.since_ms) // 1000
                 line = self.tr("Back to normal: {0} (since {1}, {2} s)").format(text, since, lasted)

@@ -2345,6 +2345,10 @@ Version {0}</source>
         <source>Back to normal: {0} (since {1}, {2} s)</source>
         <translation>已恢复正常：{0}（自 {1} 起，持续 {2} 秒）</translation>
     </message>
+    <message>
+        <source>Failover complete: the line state from {0} is current</source>
+        <translation>主备切换完成：{0} 的线路状态已是最新</translation>
+    </message>
 </context>
 <context>
     <name>UiScale</name>

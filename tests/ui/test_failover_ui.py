@@ -127,10 +127,14 @@ def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
         log = window.events.lines()
         assert sum("报警：主备切换：主服务器 A → B" in line for line in log) == 1
         assert any("报警：失去冗余" in line and "起）" in line for line in log)
+        assert sum("主备切换完成：B 的线路状态已是最新" in line for line in log) == 1
         assert "主服务器 B（任期 2）" in window.status_bar.master_label.text()
         folder = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
         folder.mkdir(parents=True, exist_ok=True)
         assert window.grab().save(str(folder / "failover_zh.png"))
+        window.events.raise_()  # the event log's tab, for the picture of what it says
+        qtbot.wait(50)
+        assert window.grab().save(str(folder / "failover_events_zh.png"))
     finally:
         run_async(alarms.aclose())
         run_async(session.aclose())
