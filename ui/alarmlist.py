@@ -57,6 +57,7 @@ from ui.alarmtable import (
 )
 from ui.bridge import AlarmBridge
 from ui.horn import Horn
+from ui.i18n import feed_cause_text
 
 
 def tr(text: str) -> str:
@@ -275,7 +276,9 @@ class AlarmDock(QDockWidget):
             self.stale.hide()
         else:
             self.stale.setText(
-                tr("ALARM LIST STALE for {0} s: {1}").format(int(stale), st.reason or "")
+                tr("ALARM LIST STALE for {0} s: {1}").format(
+                    int(stale), feed_cause_text(st.cause) or st.reason
+                )
             )
             self.stale.show()
         if self.parentWidget() is not None and self.isHidden():

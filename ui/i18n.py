@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from app.alarms.consumer import FeedCause
 from app.model.commands import CommandResult
 from app.model.refusal import CAUSES, Refusal
 from app.model.server_reasons import form_template
@@ -185,6 +186,22 @@ def server_reason_text(result: CommandResult) -> str:
         if params.get(name) in ("normal", "reverse"):
             params[name] = QCoreApplication.translate("Schematic", params[name])
     return QCoreApplication.translate("ServerReasons", template).format_map(params)
+
+
+def feed_cause_text(cause: FeedCause) -> str:
+    """Why the alarm feed is stale (its cause, a value), in the user's language; "" for
+    none (then the feed's own words)."""
+    translate = QCoreApplication.translate
+    return {
+        FeedCause.LOOKING: translate("AlarmFeed", "looking for today's topic and its snapshot"),
+        FeedCause.BROKER_UNREACHABLE: translate("AlarmFeed", "the alarm broker cannot be reached"),
+        FeedCause.BROKER_SILENT: translate("AlarmFeed", "the alarm broker does not answer"),
+        FeedCause.NO_RECORDS: translate("AlarmFeed", "no alarm record came for too long"),
+        FeedCause.NO_CONSUMER: translate(
+            "AlarmFeed", "the alarm feed could not start (see the log)"
+        ),
+        FeedCause.INTERNAL_ERROR: translate("AlarmFeed", "internal error (see the log)"),
+    }.get(cause, "")
 
 
 def cause_text(cause: str) -> str:

@@ -543,6 +543,33 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
 </context>
 <context>
+    <name>AlarmFeed</name>
+    <message>
+        <source>looking for today&apos;s topic and its snapshot</source>
+        <translation>正在查找当天的主题及其快照</translation>
+    </message>
+    <message>
+        <source>the alarm broker cannot be reached</source>
+        <translation>无法连接报警代理</translation>
+    </message>
+    <message>
+        <source>the alarm broker does not answer</source>
+        <translation>报警代理无应答</translation>
+    </message>
+    <message>
+        <source>no alarm record came for too long</source>
+        <translation>太久没有收到报警记录</translation>
+    </message>
+    <message>
+        <source>the alarm feed could not start (see the log)</source>
+        <translation>报警订阅无法启动（详见日志）</translation>
+    </message>
+    <message>
+        <source>internal error (see the log)</source>
+        <translation>内部错误（详见日志）</translation>
+    </message>
+</context>
+<context>
     <name>AlarmKeys</name>
     <message>
         <source>&amp;Alarms</source>

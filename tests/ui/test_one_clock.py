@@ -151,3 +151,31 @@ def test_the_redis_banner_is_a_sentence_with_the_line_zone_time(
     finally:
         run_async(control.aclose())
         run_async(session.aclose())
+
+
+def test_the_stale_alarm_list_says_why_in_words_not_the_brokers_text(
+    qtbot: QtBot, run_async: Callable[..., Any], chinese: None
+) -> None:
+    from app.alarms.consumer import FeedCause, FeedSettings, FeedState, FeedStatus
+    from app.alarms.service import AlarmService
+    from ui.alarmlist import AlarmDock
+    from ui.horn import Horn
+
+    service = AlarmService(FeedSettings("127.0.0.1:1"), clock_ms=lambda: 61_000)
+    dock = AlarmDock(service, horn=Horn(audible=False))
+    qtbot.addWidget(dock)
+    service.status = FeedStatus(
+        FeedState.STALE,
+        "alarms.20251206",
+        0,
+        0,
+        0,
+        1_000,
+        reason="broker unreachable: KafkaError{code=_TRANSPORT,val=-195}",
+        cause=FeedCause.BROKER_UNREACHABLE,
+    )
+    service.status_changed.emit(service.status)
+    qtbot.waitUntil(lambda: dock.stale.isVisibleTo(dock), timeout=2_000)
+    text = dock.stale.text()
+    assert "60" in text and "无法连接报警代理" in text and "KafkaError" not in text
+    run_async(dock.aclose())
