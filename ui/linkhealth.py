@@ -39,6 +39,15 @@ def link_state_text(state: LinkState) -> str:
     }.get(state, state.value)
 
 
+def peer_role_text(role: str) -> str:
+    """A server's role (``master``, ``standby``) in words; another as it is."""
+    translate = QCoreApplication.translate
+    return {
+        "master": translate("LinkTableModel", "master"),
+        "standby": translate("LinkTableModel", "standby"),
+    }.get(role, role)
+
+
 def _servers(names: str) -> str:
     return ", ".join(n for n in names.split(",") if n)
 
@@ -158,10 +167,7 @@ class LinkTableModel(QAbstractTableModel):
         if col == 1:
             return link_state_text(info.state)
         if col == 2:
-            role = {
-                "master": translate("LinkTableModel", "master"),
-                "standby": translate("LinkTableModel", "standby"),
-            }.get(info.peer_role, info.peer_role)
+            role = peer_role_text(info.peer_role)
             return f"{role} #{info.peer_epoch}" if info.peer_role else ""
         if col == 3:
             return "" if info.rtt_ms is None else f"{info.rtt_ms:.1f}"

@@ -19,7 +19,7 @@ from app.session.health import condition_of
 from ui import style
 from ui.clock import date_time_text, time_text
 from ui.host import Host
-from ui.linkhealth import link_state_text, local_alarm_text
+from ui.linkhealth import link_state_text, local_alarm_text, peer_role_text
 from ui.style import coloured
 
 RESULT_SHOW_MS = 20_000
@@ -157,7 +157,11 @@ class StatusBar(QObject):
             )
         ]
         if info.peer_role:
-            lines.append(self.tr("role {0}, epoch {1}").format(info.peer_role, info.peer_epoch))
+            lines.append(
+                self.tr("role {0}, epoch {1}").format(
+                    peer_role_text(info.peer_role), info.peer_epoch
+                )
+            )
         if info.rtt_ms is not None:
             lines.append(self.tr("round trip {0:.1f} ms").format(info.rtt_ms))
         if info.last_rx_age_s is not None:

@@ -129,6 +129,8 @@ def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
         assert any("报警：失去冗余" in line and "起）" in line for line in log)
         assert sum("主备切换完成：B 的线路状态已是最新" in line for line in log) == 1
         assert "主服务器 B（任期 2）" in window.status_bar.master_label.text()
+        b1 = window.status_bar.link_labels[session.links[2].name]
+        assert "角色 主，任期 2" in b1.toolTip()  # the role in words, not "master"
         folder = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
         folder.mkdir(parents=True, exist_ok=True)
         assert window.grab().save(str(folder / "failover_zh.png"))
