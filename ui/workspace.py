@@ -147,8 +147,28 @@ class Workspace(QObject):
             w.resizeDocks(bottom, [COMPACT_BOTTOM] * len(bottom), Qt.Orientation.Vertical)
         if right:
             w.resizeDocks(right, [COMPACT_RIGHT] * len(right), Qt.Orientation.Horizontal)
+        self._fit_screen(bottom, right)
         self.host.view.zoom_to_fit()
         return True
+
+    def _fit_screen(self, bottom: list[QDockWidget], right: list[QDockWidget]) -> None:
+        """A window wider than its screen (the docks' and the schematic's least widths
+        side by side, longer texts in English): the right docks go under the schematic,
+        as tabs beside the bottom ones, and the window back onto the screen."""
+        w = self.window
+        screen = w.screen()
+        if screen is None or not right:
+            return
+        room = screen.availableGeometry()
+        if w.width() <= room.width():
+            return
+        for dock in right:
+            w.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            if bottom:
+                w.tabifyDockWidget(bottom[0], dock)
+        if self.alarm_dock is not None:
+            self.alarm_dock.raise_()
+        w.resize(min(w.width(), room.width()), min(w.height(), room.height()))
 
     def _toggle_minimap(self, on: bool) -> None:
         self.minimap.setEnabled(on)
