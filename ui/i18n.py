@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QLibraryInfo,
     QLocale,
+    QObject,
     QSettings,
     QTranslator,
 )
@@ -89,8 +90,11 @@ def startup_language(
     return workstation if workstation in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def install_translators(app: QCoreApplication, language: str) -> list[QTranslator]:
-    """Load and install the program's and Qt's own translations for ``language``.
+def install_translators(
+    app: QCoreApplication, language: str, directory: Path | None = None
+) -> list[QTranslator]:
+    """Load and install the program's and Qt's own translations for ``language``
+    (the program's from ``directory``, default :func:`translations_dir`).
 
     English needs none (it is the source language). Returns what was installed.
     """
@@ -101,20 +105,53 @@ def install_translators(app: QCoreApplication, language: str) -> list[QTranslato
     if language == "en":
         return []
     installed: list[QTranslator] = []
-    own = QTranslator(app)
-    if own.load(locale, CATALOGUE, "_", str(translations_dir())):
+    own_dir = directory or translations_dir()
+    own = _translator_in_memory(app, own_dir, CATALOGUE, language)
+    if own is not None:
         installed.append(own)
     else:
-        log.warning("no %s translation in %s: showing English", language, translations_dir())
+        log.warning("no %s translation in %s: showing English", language, own_dir)
         _active = "en"
-    qt_tr = QTranslator(app)  # Qt's own dialogs' buttons (OK, Cancel...)
-    if qt_tr.load(
-        locale, "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    ):
+    # Qt's own dialogs' buttons (OK, Cancel...)
+    qt_dir = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
+    qt_tr = _translator_in_memory(app, qt_dir, "qtbase", language)
+    if qt_tr is not None:
         installed.append(qt_tr)
     for t in installed:
         QCoreApplication.installTranslator(t)
     return installed
+
+
+class MemoryTranslator(QTranslator):
+    """A translator that holds the bytes of its ``.qm`` (Qt reads them where they are,
+    without a copy, for as long as the translator lives)."""
+
+    def __init__(self, data: bytes, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data = data
+
+
+def _translator_in_memory(
+    parent: QCoreApplication, directory: Path, catalogue: str, language: str
+) -> QTranslator | None:
+    """A translator for ``catalogue_language.qm`` (else ``catalogue_lang.qm``) in
+    ``directory``, loaded from a copy in memory: Qt maps a ``.qm`` file it is given by
+    name, and a file rewritten in place while it is mapped (an update of the
+    translations or the program under a running window) made the window crash in its
+    next lookup. From memory, the file on disk may change: the running program keeps
+    the language it started with."""
+    names = [f"{catalogue}_{language}.qm", f"{catalogue}_{language.partition('_')[0]}.qm"]
+    for name in dict.fromkeys(names):
+        try:
+            data = (directory / name).read_bytes()
+        except OSError:
+            continue
+        translator = MemoryTranslator(data, parent)
+        if translator.load(translator.data, str(directory)):
+            return translator
+        log.warning("%s: not a translation file Qt can read", directory / name)
+        translator.deleteLater()
+    return None
 
 
 def add_language_menu(window: QMainWindow, menu: QMenu, settings: QSettings) -> QMenu:

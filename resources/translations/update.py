@@ -17,6 +17,7 @@ translated. See docs/translations.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -74,8 +75,15 @@ def lupdate(language: str, target: Path) -> None:
 
 
 def lrelease(source: Path, target: Path) -> None:
-    cmd = [tool("lrelease"), "-silent", str(source), "-qm", str(target)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    """Compile into a new file, then put it in place by a rename: a program that has
+    the old ``.qm`` open keeps reading the old file, never half of the new one."""
+    partial = target.with_name(target.name + ".partial")
+    cmd = [tool("lrelease"), "-silent", str(source), "-qm", str(partial)]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
