@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import io
 import json
+import mmap
 import sys
 import time
 import tracemalloc
@@ -91,11 +92,15 @@ def test_proc_status_reads_this_process() -> None:
     assert got["rss"] > 1000  # kB
     assert got["anon"] + got["file"] <= got["rss"] + 64
     assert got["threads"] >= 1
-    grow = bytearray(30_000_000)  # touched: resident
-    for i in range(0, len(grow), 4096):
-        grow[i] = 1
-    assert memdiag.proc_status()["anon"] - got["anon"] >= 25_000
-    del grow
+    # fresh pages of its own: a bytearray may reuse free memory malloc kept resident
+    # (glibc raises its mmap threshold after a big free), and then nothing grows
+    grow = mmap.mmap(-1, 30_000_000, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        for i in range(0, len(grow), 4096):
+            grow[i] = 1  # touched: resident
+        assert memdiag.proc_status()["anon"] - got["anon"] >= 25_000
+    finally:
+        grow.close()
 
 
 def test_python_heap_names_the_site_that_allocates() -> None:
