@@ -6,10 +6,15 @@ the tests start their own and kill, pause or restart them.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +22,37 @@ from pathlib import Path
 
 class ServiceError(RuntimeError):
     pass
+
+
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn: Callable[..., int] = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
+_PRCTL = _prctl()  # looked up here, once: the child only calls it
+_PR_SET_PDEATHSIG = 1
+
+
+def _term_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel stop the child (SIGTERM) when the program
+    that started it ends, however it ends (a crash, kill -9): else a demo whose window
+    died left its simulators, redis-server and broker running for good. Linux only,
+    and only from the main thread: the signal follows the thread that forked, and a
+    worker thread ending would stop a child still wanted."""
+    if _PRCTL is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return _term_with_parent
 
 
 def _wait_ready(
@@ -59,7 +95,12 @@ class ChildService:
 
     def _spawn(self, argv: list[str], ready: Callable[[], bool], timeout: float) -> None:
         """Start ``argv`` (output discarded) and wait until ``ready()``; stopped if not."""
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (no locks taken: one system call)
+        )
         try:
             _wait_ready(self.proc, ready, timeout, self.name)
         except ServiceError:

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import IO
 
 from app.config import Workstation
+from app.counterparts.services import die_with_parent
 from app.protocol.security import LinkKeys
 from app.session import Endpoint
 
@@ -127,6 +128,7 @@ class SimulatorProcess:
             text=True,
             encoding="utf-8",
             env=env,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 (no locks taken: one system call)
         )
         lines: queue.Queue[str | None] = queue.Queue()
         assert self.proc.stdout is not None and self.proc.stderr is not None
