@@ -373,6 +373,8 @@ def test_alarm_keys_in_the_menu_and_the_next_unacknowledged_alarm(
         "nextUnackedAction": "F8",
     }
     assert "(F7)" in dock.silence_button.toolTip() and "(F9)" in dock.ack_selected.toolTip()
+    listed = window.workspace.help.shortcuts()  # Help → Keyboard shortcuts
+    assert ("Silence horn", "F7") in listed and ("Next unacknowledged alarm", "F8") in listed
     feed = Feed(service)
     feed.send(ev(1, device="W1"), ev(2, device="W2"), ev(3, EventType.ACK, device="PUC"))
     dock.bridge.flush()
