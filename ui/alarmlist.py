@@ -155,7 +155,7 @@ class AlarmDock(QDockWidget):
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_row_menu)
-        self.order = AlarmOrder(self.table, self.proxy, released=self.refresh)
+        self.order = AlarmOrder(self.table, self.proxy, self.model, released=self.refresh)
         bar.insertWidget(1, self.order.priority_first_button)
         column.addWidget(self.order.new_button)
         self._iscs_available = False
@@ -224,8 +224,8 @@ class AlarmDock(QDockWidget):
     # -- updates ------------------------------------------------------------------------
 
     def apply(self, changes: AlarmChanges) -> None:
+        self.order.note(changes)  # first: a held row keeps its place as it changes
         self.model.apply(changes)
-        self.order.note(changes)
         # new, raised again, or back from shelving while active: annunciated (ISA-18.2)
         new_unacked = [
             row

@@ -39,7 +39,7 @@ from app.alarms.model import (
     AlarmList,
     AlarmRow,
     AlarmState,
-    list_order_key,
+    OrderHold,
 )
 from app.alarms.records import AlarmEvent, Priority
 from ui import style
@@ -225,6 +225,14 @@ class AlarmTableModel(QAbstractTableModel):
             else:
                 self._append(aid)
 
+    def touch(self, ids: set[str]) -> None:
+        """Tell the views these rows changed (the proxy puts each in its place again)."""
+        last = len(self.COLUMNS) - 1
+        for aid in ids:
+            r = self._row_of.get(aid)
+            if r is not None:
+                self.dataChanged.emit(self.index(r, 0), self.index(r, last))
+
     def _append(self, aid: str) -> None:
         n = len(self._ids)
         self.beginInsertRows(QModelIndex(), n, n)
@@ -260,6 +268,8 @@ class AlarmFilter(QSortFilterProxyModel):
         self.states: set[AlarmState] = set()
         self.text = ""
         self.priority_first = True
+        #: each row's place in the default order, held while a dispatcher works on the list
+        self.hold = OrderHold()
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -278,7 +288,7 @@ class AlarmFilter(QSortFilterProxyModel):
         a, b = model.row_at(left.row()), model.row_at(right.row())
         if a is None or b is None:
             return a is not None
-        return list_order_key(a) < list_order_key(b)
+        return self.hold.key(a) < self.hold.key(b)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

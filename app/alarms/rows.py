@@ -142,23 +142,47 @@ def list_order_key(row: AlarmRow) -> tuple[int, int, int, str]:
     return (0 if row.unacked else 1, int(row.event.priority), -row.event.raised_ms, row.alarm_id)
 
 
+#: A row's place in the list: smallest first (:func:`list_order_key`, or a held place).
+OrderKey = tuple[int, int, int, str]
+
+
 @dataclass(slots=True)
 class OrderHold:
-    """The list's order held still while a dispatcher works on it (issue 18).
+    """The list's order, and its order held still while a dispatcher works on it
+    (issue 18).
 
-    Rows must not move under the pointer: while a row is selected or the pointer is
-    over the list, the list keeps its order, and what arrived meanwhile is counted
-    ("n new") instead of sorted in. Each reason holds on its own; the order is sorted
-    again when the last one lets go. ``held``: the reasons holding now;
-    ``pending``: the ids that became unacknowledged (new, or raised again) meanwhile.
+    Each row is sorted by its :meth:`key`, worked out once and kept (a sort asks for
+    it O(n log n) times). Rows must not move under the pointer: while a row is
+    selected or the pointer is over the list (``held``: the reasons holding now, each
+    on its own), a row that changes keeps the key it had, and a new row gets one below
+    every other, in the order they come: nothing moves, new rows appear at the bottom,
+    and the newly annunciated ones are counted (``pending``, "n new"). When the last
+    reason lets go, :meth:`let_go` names the rows held back (``moved``): their keys
+    are worked out again, and only they move, each to its place.
     """
 
     held: set[str] = field(default_factory=set)
     pending: set[str] = field(default_factory=set)
+    keys: dict[str, OrderKey] = field(default_factory=dict)
+    moved: set[str] = field(default_factory=set)
+    arrivals: int = 0
 
     @property
     def frozen(self) -> bool:
         return bool(self.held)
+
+    def key(self, row: AlarmRow) -> OrderKey:
+        """Where ``row`` stands now (its held place while the order is held)."""
+        key = self.keys.get(row.alarm_id)
+        if key is None:
+            if self.frozen:  # new while held: below every row, in the order they came
+                self.arrivals += 1
+                key = (2, self.arrivals, 0, row.alarm_id)
+                self.moved.add(row.alarm_id)
+            else:
+                key = list_order_key(row)
+            self.keys[row.alarm_id] = key
+        return key
 
     def hold(self, reason: str) -> bool:
         """``reason`` holds the order; True when this froze it."""
@@ -166,24 +190,38 @@ class OrderHold:
         self.held.add(reason)
         return not was
 
-    def let_go(self, reason: str) -> bool:
-        """``reason`` no longer holds; True when this released it (sort again now)."""
+    def let_go(self, reason: str) -> set[str] | None:
+        """``reason`` no longer holds. None while another reason still holds; else
+        the rows to put in their places now (their keys are worked out again)."""
         if reason not in self.held:
-            return False
+            return None
         self.held.discard(reason)
         if self.frozen:
-            return False
+            return None
         self.pending.clear()
-        return True
+        moved, self.moved = self.moved, set()
+        for aid in moved:
+            self.keys.pop(aid, None)
+        return moved
 
     def note(self, changes: AlarmChanges) -> None:
-        """What one batch brought while held: the newly annunciated rows."""
-        if not self.frozen:
-            return
+        """A batch of changes, before the view applies them: a changed row's key is
+        worked out again, or, while held, kept (the row is marked moved)."""
         if changes.reset:
+            self.keys.clear()
+            self.moved.clear()
             self.pending.clear()
-        self.pending |= changes.annunciated
-        self.pending -= changes.removed
+        for aid in changes.removed:
+            self.keys.pop(aid, None)
+            self.moved.discard(aid)
+        for aid in changes.added | changes.updated:
+            if not self.frozen:
+                self.keys.pop(aid, None)
+            elif aid in self.keys:
+                self.moved.add(aid)  # keeps its place until let go
+        if self.frozen:
+            self.pending |= changes.annunciated
+            self.pending -= changes.removed
 
     @property
     def new_count(self) -> int:

@@ -72,7 +72,29 @@ def test_a_hold_counts_what_came_and_lets_go_when_every_reason_has() -> None:
     hold.note(AlarmChanges(updated={"A2"}, annunciated={"A2"}))  # raised again: one alarm
     hold.note(AlarmChanges(removed={"A3"}))  # gone before it was seen
     assert (hold.frozen, hold.new_count) == (True, 1)
-    assert not hold.let_go("selected")  # the pointer is still over the list
-    assert not hold.let_go("selected")
-    assert hold.let_go("hovered")
+    assert hold.let_go("selected") is None  # the pointer is still over the list
+    assert hold.let_go("selected") is None
+    assert hold.let_go("hovered") == set()  # no row was asked for its place meanwhile
     assert (hold.frozen, hold.new_count) == (False, 0)
+
+
+def test_held_rows_keep_their_places_new_ones_come_last_and_only_they_move_after() -> None:
+    events = [ev(1, 2, 100), ev(2, 3, 200), ev(3, 4, 300)]
+    alarms = listing(*events)
+    hold = OrderHold()
+
+    def order() -> list[str]:
+        return [r.alarm_id for r in sorted(alarms.active(), key=hold.key)]
+
+    assert order() == ["A1", "A2", "A3"]
+    hold.hold("selected")
+    # A3 acknowledged, a critical A4 arrives, A1 acknowledged: nothing moves, A4 last
+    changes = alarms.apply(Record(RecordType.CHANGE, "A", 10, T0, -1, ev(4, 1, 400)))
+    hold.note(changes)
+    for seq, e in ((11, ev(3, 4, 300, EventType.ACK)), (12, ev(1, 2, 100, EventType.ACK))):
+        hold.note(alarms.apply(Record(RecordType.CHANGE, "A", seq, T0, -1, e)))
+    assert order() == ["A1", "A2", "A3", "A4"]
+    assert hold.new_count == 1
+    moved = hold.let_go("selected")
+    assert moved == {"A1", "A3", "A4"}  # only these are put in their places again
+    assert order() == ["A4", "A2", "A1", "A3"]  # unacknowledged first, then priority
