@@ -68,9 +68,14 @@ def local_alarm_text(alarm: LocalAlarm) -> str:
     other local alarm (or one without parameters) as the session wrote it."""
     cond = condition_of(alarm.code)
     p = alarm.param
+    translate = QCoreApplication.translate
+    if alarm.code == "link_integrity" and alarm.params:
+        return translate(
+            "HealthAlarm",
+            "Link integrity: {0}: {1} failures within {2} s (last: {3}); link resynchronised",
+        ).format(p("link"), p("failures"), p("window_s"), p("kind"))
     if cond is None or not alarm.params:
         return alarm.text
-    translate = QCoreApplication.translate
     if cond is Condition.FAILOVER:
         return translate("HealthAlarm", "Failover: master {0} → {1} (epoch {2}): {3}").format(
             p("from"), p("to"), p("epoch"), failover_cause_text(p("cause"), p("from"), p("to"))

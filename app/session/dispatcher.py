@@ -63,7 +63,16 @@ from app.protocol.security import LinkPolicy, Violation
 from app.protocol.udp import TrainStatus
 from app.session.commands import link_failed, new_command, not_sent, refusal, timed_out
 from app.session.election import NO_MASTER, MasterView, elect
-from app.session.health import HealthChange, HealthMonitor, LocalAlarm, health_text, observe
+from app.session.health import (
+    LINK_INTEGRITY,
+    HealthChange,
+    HealthMonitor,
+    LocalAlarm,
+    health_text,
+    integrity_quiet,
+    integrity_tripped,
+    observe,
+)
 from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
 from app.session.trains import TrainFeed
 
@@ -74,8 +83,6 @@ log = logging.getLogger("app.session")
 COUPLING_WATCH_S = 0.1
 #: How long after a snapshot it could not apply the session asks for another
 SNAPSHOT_RETRY_S = 1.0
-#: The local alarm raised when a link's protection failures pass the threshold.
-LINK_INTEGRITY = "link_integrity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +210,9 @@ class DispatcherSession(LinkHandler):
         alarm clears once every link has been quiet for the window."""
         self._coupling_changes(self.coupling.tick(self.clock_ms()))
         self._assess()
-        if LINK_INTEGRITY in self.alarms and all(
-            lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links
-        ):
-            self._raise(LINK_INTEGRITY, "link integrity: no failure within the window", False)
+        up = self.alarms.get(LINK_INTEGRITY)
+        if up is not None and all(lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links):
+            self._told([integrity_quiet(up)])
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -287,12 +293,10 @@ class DispatcherSession(LinkHandler):
         self.integrity_failures += 1
         if tripped:
             mon = link.integrity
-            self._raise(
-                LINK_INTEGRITY,
-                f"link integrity: {link.name}: {mon.threshold} failures within "
-                f"{mon.window_ms / 1000:g} s (last: {violation.kind} at {violation.where}: "
-                f"{violation.detail}); link resynchronised",
-                True,
+            v = violation
+            log.warning("link %s: integrity: %s at %s: %s", link.name, v.kind, v.where, v.detail)
+            self._told(
+                [integrity_tripped(wall_ms(), link.name, mon.threshold, mon.window_ms, violation)]
             )
             self.links_changed.emit(self.link_infos())
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Final
 
+from app.protocol.security import Violation
 from app.session.election import LinkClaim, MasterView
 
 
@@ -230,12 +231,41 @@ class HealthMonitor:
         return HealthChange(str(code), active, params, since, self._rule(code).priority)
 
 
+#: The local alarm raised when a link's protection failures pass the threshold
+#: (``docs/security.md``); it clears once every link has been quiet for the window.
+LINK_INTEGRITY: Final = "link_integrity"
+
+
+def integrity_tripped(
+    now_ms: int, link: str, failures: int, window_ms: int, violation: Violation
+) -> HealthChange:
+    """The link-integrity alarm raised: which link, how many failures within how long,
+    and the last one's kind (a value: ``tag``, ``seq``, ``age``...)."""
+    params: Params = (
+        ("link", link),
+        ("failures", str(failures)),
+        ("window_s", f"{window_ms / 1000:g}"),
+        ("kind", violation.kind),
+    )
+    return HealthChange(LINK_INTEGRITY, True, params, now_ms, AlarmPriority.HIGH)
+
+
+def integrity_quiet(alarm: LocalAlarm) -> HealthChange:
+    """The link-integrity alarm ``alarm`` cleared: every link quiet for the window."""
+    return HealthChange(LINK_INTEGRITY, False, alarm.params, alarm.since_ms, AlarmPriority.HIGH)
+
+
 def health_text(change: HealthChange) -> str:
     """The alarm in English for the log (the views translate by code and parameters)."""
     p = change.params
     cond = condition_of(change.code)
     if not change.active:
         return f"{change.code} cleared"
+    if change.code == LINK_INTEGRITY:
+        return (
+            f"link integrity: {param(p, 'link')}: {param(p, 'failures')} failures within "
+            f"{param(p, 'window_s')} s (last: {param(p, 'kind')}); link resynchronised"
+        )
     if cond is Condition.FAILOVER:
         return (
             f"failover: master {param(p, 'from')} -> {param(p, 'to')} "

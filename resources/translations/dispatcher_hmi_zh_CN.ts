@@ -213,7 +213,6 @@
     </message>
     <message>
         <source>sending</source>
-        <extracomment>a device as the dispatcher knows it (a train by its number); the command flow sets it</extracomment>
         <translation>发送中</translation>
     </message>
     <message>
@@ -580,7 +579,6 @@ You will no longer command its devices; {2} is told at once.</source>
     <name>CommandFlow</name>
     <message>
         <source>observer workstation: commands disabled</source>
-        <extracomment>The keys of the commands on the selected device (and shown in the context menus). the frame on the schematic around the device the open dialog asks about</extracomment>
         <translation>观察工作站：不能下达命令</translation>
     </message>
     <message>
@@ -621,6 +619,7 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
     <message>
         <source>{0} {1}: nothing to do, it is so already</source>
+        <extracomment>each row&apos;s place in the default order, held while a dispatcher works on the list a device as the dispatcher knows it (a train by its number); the command flow sets it The keys of the commands on the selected device (and shown in the context menus). the frame on the schematic around the device the open dialog asks about</extracomment>
         <translation>{0} {1}：无需操作，已是该状态</translation>
     </message>
 </context>
@@ -1144,6 +1143,10 @@ You will no longer command its devices; {2} is told at once.</source>
     <message>
         <source>Dual master: {0} all claim master; following {1}</source>
         <translation>双主：{0} 都自称主服务器；跟随 {1}</translation>
+    </message>
+    <message>
+        <source>Link integrity: {0}: {1} failures within {2} s (last: {3}); link resynchronised</source>
+        <translation>链路完整性：{0}：{2} 秒内 {1} 次校验失败（最近一次：{3}）；链路已重新同步</translation>
     </message>
 </context>
 <context>

@@ -140,3 +140,27 @@ def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
     finally:
         run_async(alarms.aclose())
         run_async(session.aclose())
+
+
+def test_every_local_alarm_with_values_is_worded_in_chinese(chinese: None) -> None:
+    from app.session import LocalAlarm
+    from ui.linkhealth import local_alarm_text
+
+    def worded(code: str, **params: str) -> str:
+        return local_alarm_text(LocalAlarm(code, "english", True, 1, tuple(params.items())))
+
+    assert (
+        worded("network_down:2", network="2", servers="A,B") == "网络 2 到所有服务器均中断（A, B）"
+    )
+    assert worded("master_unreachable", standby="B").startswith("主服务器不可达")
+    assert worded("no_server", servers="A,B") == "所有服务器均不可达（A, B）"
+    assert worded("dual_master", claimants="A:3,B:5", following="B") == (
+        "双主：A（任期 3）, B（任期 5） 都自称主服务器；跟随 B"
+    )
+    cause = worded("failover", **{"from": "A", "to": "B", "epoch": "3", "cause": "superseded"})
+    assert cause.endswith("B 的任期更高")
+    integrity = worded("link_integrity", link="A@net1", failures="3", window_s="10", kind="late")
+    assert integrity.startswith("链路完整性") and "english" not in integrity
+    assert local_alarm_text(LocalAlarm("cab_fault:7", "words as given", True, 1)) == (
+        "words as given"
+    )

@@ -153,3 +153,23 @@ def test_a_master_that_stepped_down_or_was_superseded_says_so() -> None:
     links = [Claim("A", "master", 3), Claim("B", "master", 2)]
     (ch,) = mon.followed(20, links, choose_master(links, "B"))
     assert dict(ch.params)["cause"] == FailoverCause.SUPERSEDED
+
+
+def test_the_link_integrity_alarm_carries_values_and_clears_with_them() -> None:
+    from app.protocol.security import Violation
+    from app.session.health import LINK_INTEGRITY, LocalAlarm, integrity_quiet, integrity_tripped
+
+    up = integrity_tripped(7, "A@127.0.0.1:1", 3, 10_000, Violation("late", "frame 5", "old"))
+    assert (up.code, up.active, up.since_ms) == (LINK_INTEGRITY, True, 7)
+    assert dict(up.params) == {
+        "link": "A@127.0.0.1:1",
+        "failures": "3",
+        "window_s": "10",
+        "kind": "late",
+    }
+    assert health_text(up) == (
+        "link integrity: A@127.0.0.1:1: 3 failures within 10 s (last: late); link resynchronised"
+    )
+    alarm = LocalAlarm(LINK_INTEGRITY, health_text(up), True, 7, up.params, 7, up.priority)
+    down = integrity_quiet(alarm)
+    assert (down.active, down.params, down.since_ms) == (False, up.params, 7)
