@@ -121,7 +121,7 @@ def observe(links: Sequence[LinkClaim], master: MasterView) -> dict[str, Params]
     return out
 
 
-def failover_cause(links: Sequence[LinkClaim], old: str, new: MasterView) -> FailoverCause:
+def failover_cause(links: Sequence[LinkClaim], old: str) -> FailoverCause:
     """Why ``old`` is no longer the master followed, from what its links say now."""
     claims = [(lk.peer_role, lk.peer_epoch) for lk in links if lk.server == old and lk.is_up()]
     if not claims:
@@ -203,7 +203,7 @@ class HealthMonitor:
         old, self.last_master = self.last_master, master.server
         if old is None or old == master.server:
             return []
-        cause = failover_cause(links, old, master)
+        cause = failover_cause(links, old)
         params: Params = (
             ("from", old),
             ("to", master.server),
