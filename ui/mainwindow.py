@@ -21,6 +21,8 @@ menu entries and status-bar labels appear:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QVBoxLayout, QWidget
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self._column.addWidget(self.view, 1)
         self.setCentralWidget(central)
         self._shown = False
+        self.close_guard: Callable[[], bool] | None = None
         title = self.tr("{0} {1} — dispatcher {2}")
         self.setWindowTitle(title.format(line.name_zh, line.name_en, session.dispatcher))
 
@@ -234,5 +237,9 @@ class MainWindow(QMainWindow):
                 self.resizeDocks([self.events], [150], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # the runtime's quit guard (ui/quitguard.py) may keep the window open
+        if self.close_guard is not None and not self.close_guard():
+            event.ignore()
+            return
         self.closing.emit()
         event.accept()

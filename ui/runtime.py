@@ -51,6 +51,7 @@ from ui.i18n import install_translators, startup_language
 from ui.login import PasswordCheck, ask_identity
 from ui.mainwindow import MainWindow
 from ui.memdiag_qt import memory_diagnostics_from_args
+from ui.quitguard import QuitGuard
 
 log = logging.getLogger("ui")
 
@@ -305,6 +306,7 @@ async def run_session(
         window = MainWindow(session, control, alarms, iscs=iscs)
         stack.callback(_dispose, window)
         stack.push_async_callback(window.aclose)
+        desk: DeskLock | None = None
         if checker is not None:
             desk = DeskLock(
                 window,
@@ -317,6 +319,15 @@ async def run_session(
                 before=window.menu_bar.quit_action,
             )
             stack.push_async_callback(desk.aclose)
+        if not (args.screenshot or args.quit_after is not None):
+            window.close_guard = QuitGuard(
+                window,
+                control.authority,
+                window.zones.dock,
+                desk,
+                show_status=window.show_status,
+                log_event=window.log_event,
+            )
         window.closing.connect(closed.set)
         app.aboutToQuit.connect(closed.set)
         sampler = memory_diagnostics_from_args(args, window, kafka=kafka_stats)

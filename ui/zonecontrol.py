@@ -3,26 +3,33 @@
 - each zone's bracket on the schematic (:mod:`ui.zones` draws it) follows its authority;
 - the *Zone control* dock, when there is zone authority (Redis);
 - a request for a zone this desk holds is told once in the event log and the
-  status bar (the bracket and the dock show it as long as it stands);
+  status bar (the bracket and the dock show it as long as it stands); the status
+  bar's "asks for" goes when the request is answered (granted, withdrawn);
+- what changes hands is told (``app/control/zonenews.py``): "you now hold Z2", a zone
+  that becomes free (released, or its desk gone), a zone a supervisor took;
 - control's state in the status bar (Redis up or down, or the single-workstation
   lock) and, while commands are refused, a red banner across the window.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from app.control.authority import ZoneAuthority
 from app.control.service import ControlMode, ControlService, ControlStatus
+from app.control.zonenews import NewsKind, ZoneNews, ZoneNotice, ZoneOp, news_for
 from ui import style
 from ui.bridge import ControlBridge
 from ui.host import Host
 from ui.i18n import refusal_text
 from ui.style import coloured
-from ui.zones import ZoneDock, zone_look
+from ui.zones import ZONE_MINE, ZoneDock, zone_look
 
 REQUEST_SHOW_MS = 15_000
+NEWS_SHOW_MS = 15_000
 
 
 class ZoneControl(QObject):
@@ -43,6 +50,8 @@ class ZoneControl(QObject):
         self.banner.hide()
         self.dock: ZoneDock | None = None
         self._requests: dict[str, tuple[str, ...]] = {}  # to tell new requests
+        self._asking: dict[str, str] = {}  # zone -> the "asks for" text on the status bar
+        self.news: list[str] = []  # what was told, newest last (the event log has it too)
         if control.authority is not None:
             self.dock = ZoneDock(control.authority, host.main_window)
             self.dock.setFeatures(
@@ -51,6 +60,8 @@ class ZoneControl(QObject):
             )
             host.add_dock(self.dock, Qt.DockWidgetArea.RightDockWidgetArea)
             self.dock.message.connect(host.log_event)
+        if control.authority is not None:
+            control.authority.notices.connect(self._on_notice)
         bridge.zoneChanged.connect(self._on_zone)
         bridge.availabilityChanged.connect(self._on_availability)
         bridge.statusChanged.connect(lambda _status: self.refresh())
@@ -73,6 +84,45 @@ class ZoneControl(QObject):
                     text = text.format(asker, state.zone, zone.name_zh if zone else "")
                     self.host.log_event(text)
                     self.host.main_window.statusBar().showMessage(text, REQUEST_SHOW_MS)
+                    self._asking[state.zone] = text
+        asking = state.holder == store.who and any(r != store.who for r in state.requests)
+        if not asking and state.zone in self._asking:
+            # answered (granted, withdrawn, the zone gone): the notice goes
+            shown = self._asking.pop(state.zone)
+            bar = self.host.main_window.statusBar()
+            if bar.currentMessage() == shown:
+                bar.clearMessage()
+
+    def _on_notice(self, notice: ZoneNotice) -> None:
+        store = self.control.authority
+        news = news_for(notice, store.who) if store is not None else None
+        if news is None:
+            return
+        text = self.news_text(news)
+        self.news.append(text)
+        self.host.log_event(text)
+        colour = ZONE_MINE if news.kind is NewsKind.YOURS else style.ATTENTION
+        self.host.show_status(text, colour, NEWS_SHOW_MS)
+
+    def news_text(self, news: ZoneNews) -> str:
+        """What changed hands, in words (the news is a code and its parameters)."""
+        zone = self.host.session.line.zone_by_id.get(news.zone)
+        name = f"{news.zone} {zone.name_zh}" if zone else news.zone
+        if news.kind is NewsKind.YOURS and news.op is ZoneOp.GRANT:
+            return self.tr("You now hold zone {0}: granted by {1}").format(name, news.by)
+        if news.kind is NewsKind.YOURS:
+            return self.tr("You now hold zone {0}: given by supervisor {1}").format(name, news.by)
+        if news.kind is NewsKind.TAKEN:
+            return self.tr("Zone {0} was taken from you by supervisor {1}").format(name, news.by)
+        if news.op is ZoneOp.LAPSE:
+            return self.tr(
+                "Zone {0} is free: the desk of {1} left (quit or stopped answering)"
+            ).format(name, news.was)
+        if news.op is ZoneOp.FORCE:
+            return self.tr("Zone {0} is free: supervisor {1} took it from {2}").format(
+                name, news.by, news.was
+            )
+        return self.tr("Zone {0} is free: released by {1}").format(name, news.was)
 
     def _on_availability(self, available: bool) -> None:
         self.host.log_event(
@@ -128,5 +178,8 @@ class ZoneControl(QObject):
                 self.dock.refresh()
 
     async def aclose(self) -> None:
+        if self.control.authority is not None:
+            with contextlib.suppress(ValueError):  # closed before
+                self.control.authority.notices.disconnect(self._on_notice)
         if self.dock is not None:
             await self.dock.aclose()

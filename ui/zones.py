@@ -408,8 +408,9 @@ class ZoneDock(QDockWidget):
         box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=self)
         box.setObjectName("zoneConfirm")
         yes = box.addButton(tr("Grant"), QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(tr("Keep it"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        keep = box.addButton(tr("Keep it"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)  # Enter keeps the zone: giving it away is deliberate
+        box.setEscapeButton(keep)
         box.exec()
         return box.clickedButton() is yes
 

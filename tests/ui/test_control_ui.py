@@ -180,8 +180,9 @@ def test_a_request_for_my_zone_is_told_and_shown_where_it_is_seen(
         assert len(told) == 1 and "bob@WS-B" in told[0]
         assert "bob@WS-B asks for zone Z1" in w.statusBar().currentMessage()
         qtbot.waitUntil(dock.grant_button.isEnabled, timeout=2_000)
-        # Granting ends it: the zone is bob's, nothing is asked for any more.
+        # Granting (confirmed) ends it: the zone is bob's, nothing is asked for any more.
         dock.select_zone("Z1")
+        dock.confirm = lambda _title, _question: True
         dock.grant_button.click()
         qtbot.waitUntil(lambda: bracket(w, "Z1").look.kind is ZoneKind.OTHER, timeout=5_000)
         assert not bracket(w, "Z1").look.requested
