@@ -436,6 +436,10 @@ class ServerLink:
         self._dispatch(msg)
 
     def _on_bad_frame(self, exc: RemoteProtocolError) -> None:
+        if isinstance(exc, IntegrityError) and exc.kind == "refused":
+            # the server said why it refused the HELLO (REFUSED): say that, not "bad frame"
+            self._failed(f"{exc.message} ({self.host}:{self.port})")
+            return
         self.bad_frames += 1
         self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
 

@@ -56,7 +56,7 @@ from app.protocol.frames import (
     header_of,
     seal,
 )
-from app.protocol.messages import Hello, Message, decode_message, encode_message
+from app.protocol.messages import Hello, Message, Refused, decode_message, encode_message
 from app.protocol.security import (
     NONCE_SIZE,
     TAG_SIZE,
@@ -88,6 +88,31 @@ class Step(StrEnum):
     RECV_HELLO = "recv_hello"
     SEND = "send"
     RECV = "recv"
+
+
+class LinkRefusal(StrEnum):
+    """Why a server refused a client's HELLO, as it tells the client (REFUSED)."""
+
+    LINK_KEY = "link_key"  # no key, an unknown key id, or a tag made with another key
+    ROLE = "role"  # the key does not allow the role the HELLO declares
+    DESTINATION = "destination"  # the HELLO is for another server
+
+
+#: (the failed check's kind, where) -> what the server tells; a check not here is not told
+TOLD: dict[tuple[str, str], LinkRefusal] = {
+    ("unauthenticated", "HELLO.nonce"): LinkRefusal.LINK_KEY,
+    ("handshake", "HELLO.key_id"): LinkRefusal.LINK_KEY,
+    ("mac", "trailer.tag"): LinkRefusal.LINK_KEY,
+    ("role", "HELLO.role"): LinkRefusal.ROLE,
+    ("destination", "HELLO.to"): LinkRefusal.DESTINATION,
+}
+
+#: what a client says of each refusal (its link's last error)
+REFUSAL_TEXT: dict[str, str] = {
+    LinkRefusal.LINK_KEY: "the server refused the link key",
+    LinkRefusal.ROLE: "the server refused the link key for this role",
+    LinkRefusal.DESTINATION: "the server refused the link: it is not the server this link is for",
+}
 
 
 _H, _T = Handshake, Step
@@ -249,6 +274,8 @@ class Connection:
         payload. Protected: None when the frame is dropped (see the module doc).
         Use either this or ``receive_data``/``next_event`` on one connection, not both.
         """
+        if frame.type is MessageType.REFUSED:
+            self._accept_refused(frame)
         if self.policy is None:
             expected = 0 if self._recv_seq is None else (self._recv_seq + 1) & 0xFFFFFFFF
             if frame.seq != expected:
@@ -268,6 +295,27 @@ class Connection:
                 fatal=True,
             )
         return self._accept_protected(frame)
+
+    def _accept_refused(self, frame: Frame) -> None:
+        """A server refused this client's HELLO: always raises (fatal), saying why."""
+        before_hello = self._recv_seq is None and self.handshake is not Handshake.ESTABLISHED
+        if self.side != "client" or not before_hello:
+            raise IntegrityError(
+                "handshake", "REFUSED outside a client's handshake", "header.type", fatal=True
+            )
+        msg = decode_message(frame)
+        assert isinstance(msg, Refused)
+        text = REFUSAL_TEXT.get(msg.code, f"the server refused the link ({msg.code[:40]!r})")
+        raise IntegrityError("refused", text, "REFUSED.code", fatal=True)
+
+    def refusal(self, exc: IntegrityError) -> bytes | None:
+        """Server: the REFUSED frame telling a client why its HELLO was refused (sent
+        unprotected, then the connection is closed); None when the check is not told."""
+        code = TOLD.get((exc.kind, exc.where))
+        if self.side != "server" or self.handshake is not Handshake.START or code is None:
+            return None
+        mtype, payload = encode_message(Refused(code.value))
+        return encode_frame(mtype, 0, payload, timestamp_ms=self._clock_ms())
 
     def _violation(self, kind: str, where: str, detail: str) -> None:
         if self._on_violation is not None:

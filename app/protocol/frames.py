@@ -52,6 +52,7 @@ class MessageType(IntEnum):
     COMMAND_RESULT = 6
     SNAPSHOT_REQUEST = 7
     REPLICA = 8
+    REFUSED = 9  # server -> client, instead of its HELLO: why the link is refused
     # The ISCS hand-off channel (app/iscs): HMI <-> the ISCS program it launched.
     ISCS_HELLO = 20
     ISCS_HANDOFF = 21

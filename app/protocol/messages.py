@@ -85,6 +85,15 @@ class Replica:
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A server refuses a client's HELLO: why, as a code (``LinkRefusal`` in
+    ``app/protocol/connection.py``), sent unprotected instead of its HELLO, then it
+    closes. Codes only, never the detail (docs/protocol.md, "Protected links")."""
+
+    code: str
+
+
 Message = (
     Hello
     | Heartbeat
@@ -94,6 +103,7 @@ Message = (
     | CommandResult
     | SnapshotRequest
     | Replica
+    | Refused
 )
 
 MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
@@ -105,6 +115,7 @@ MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
     MessageType.COMMAND_RESULT: CommandResult,
     MessageType.SNAPSHOT_REQUEST: SnapshotRequest,
     MessageType.REPLICA: Replica,
+    MessageType.REFUSED: Refused,
 }
 MESSAGE_TYPES: dict[type[Any], MessageType] = {cls: t for t, cls in MESSAGE_CLASSES.items()}
 _DECODERS = {t: msgspec.json.Decoder(cls) for t, cls in MESSAGE_CLASSES.items()}

@@ -28,7 +28,7 @@ from app.model.topology import Line
 from app.protocol.connection import Connection
 from app.protocol.frames import HEADER_SIZE, MessageType, NeedData, encode_frame, parse_header
 from app.protocol.messages import Hello
-from app.protocol.security import LinkKeys, LinkPolicy, Violation
+from app.protocol.security import IntegrityError, LinkKeys, LinkPolicy, Violation
 from app.protocol.udp import TrainStatus, encode_train_status
 from app.session import DispatcherSession, Endpoint
 
@@ -345,30 +345,79 @@ def test_delay_past_the_maximum_age_trips_the_alarm_and_resyncs(
 # -- masquerade and authorisation at the server ------------------------------------------
 
 
-def _closed_without_answer(endpoint: Endpoint, data: bytes) -> bool:
+def _answer(endpoint: Endpoint, data: bytes) -> bytes:
+    """Everything the server sends back to ``data`` before it closes."""
+    got = b""
     with socket.create_connection((endpoint.host, endpoint.port), timeout=5) as sock:
         sock.sendall(data)
         sock.settimeout(5)
         try:
-            return sock.recv(65536) == b""
+            while chunk := sock.recv(65536):
+                got += chunk
         except ConnectionResetError:
-            return True
+            pass
+    return got
+
+
+def _closed_without_answer(endpoint: Endpoint, data: bytes) -> bool:
+    return _answer(endpoint, data) == b""
+
+
+def _refusal(endpoint: Endpoint, conn: Connection, data: bytes) -> str:
+    """The server's answer to a HELLO it refuses, as the client reads it (REFUSED)."""
+    answer = _answer(endpoint, data)
+    assert parse_header(answer[:HEADER_SIZE]).type == MessageType.REFUSED
+    conn.receive_data(answer)
+    with pytest.raises(IntegrityError) as refused:
+        conn.next_event()
+    assert refused.value.kind == "refused" and refused.value.fatal
+    assert refused.value.where == "REFUSED.code"
+    return refused.value.message
 
 
 def test_a_peer_without_the_key_or_with_another_is_refused(
     sim: SimulatorProcess, demo_line: Line
 ) -> None:
+    """The server tells why, as a code (REFUSED, docs/protocol.md): the client says "the
+    server refused the link key", not "connection closed by peer". A replay is not told."""
     hello = Hello("INTRUDER", "dispatcher", demo_line.id, demo_line.digest(), dispatcher="x")
     ep = sim.endpoints[0]
-    assert _closed_without_answer(ep, Connection().send(hello))
-    other = LinkPolicy(LinkKeys((("k1", bytes(32)),)))
-    assert _closed_without_answer(ep, Connection(policy=other).send(hello))
+    bare = Connection()
+    assert _refusal(ep, bare, bare.send(hello)) == "the server refused the link key"
+    other = Connection(policy=LinkPolicy(LinkKeys((("k1", bytes(32)),))))
+    assert _refusal(ep, other, other.send(hello)) == "the server refused the link key"
+    unknown = Connection(policy=LinkPolicy(LinkKeys((("k9", bytes(32)),))))
+    assert _refusal(ep, unknown, unknown.send(hello)) == "the server refused the link key"
     # A captured HELLO replayed: its nonce was seen, and no session follows anyway.
     good = Connection(policy=LinkPolicy(KEYS)).send(hello)
     with socket.create_connection((ep.host, ep.port), timeout=5) as first:
         first.sendall(good)
         assert first.recv(65536)[:2] == b"MH"
         assert _closed_without_answer(ep, good)
+
+
+def test_a_workstation_with_the_wrong_key_is_told_the_server_refused_it(
+    sim: SimulatorProcess, demo_line: Line
+) -> None:
+    async def body() -> None:
+        s = DispatcherSession(
+            demo_line,
+            sim.endpoints,
+            node="WS-WRONG",
+            dispatcher="sec",
+            role="dispatcher",
+            policy=LinkPolicy(LinkKeys((("k1", secrets.token_bytes(32)),))),
+        )
+        s.start()
+        try:
+            await until(lambda: "refused" in s.links[0].last_error)
+            error = s.links[0].last_error
+            assert error.startswith("the server refused the link key (127.0.0.1:"), error
+            assert "closed by peer" not in error and s.links[0].bad_frames == 0
+        finally:
+            await s.aclose()
+
+    run(body())
 
 
 def test_a_hand_crafted_command_injected_into_a_session_is_dropped(

@@ -23,7 +23,14 @@ from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
 from app.protocol.frames import NeedData
 from app.protocol.messages import Heartbeat, Hello, Message, Replica, SnapshotRequest
-from app.protocol.security import IntegrityMonitor, LinkPolicy, MacKey, NonceCache, Violation
+from app.protocol.security import (
+    IntegrityError,
+    IntegrityMonitor,
+    LinkPolicy,
+    MacKey,
+    NonceCache,
+    Violation,
+)
 
 # The name the server's log lines have always had.
 log = logging.getLogger("app.counterparts.sim.server")
@@ -119,6 +126,11 @@ class ClientLink(asyncio.Protocol):
             except ProtocolError as exc:
                 self.server.bad_frames += 1
                 log.warning("client %s: %s; closing", self.peer, exc)
+                told = self.conn.refusal(exc) if isinstance(exc, IntegrityError) else None
+                if told is not None and self.transport is not None:
+                    self.transport.write(told)  # why, as a code: docs/protocol.md
+                    self.hang_up()  # an abort would discard it unsent
+                    return
                 self.drop()
                 return
             except Exception:  # never let one peer's bytes stop the server
