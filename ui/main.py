@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the line simulator as a child process and connect to it",
     )
     p.add_argument(
+        "--join-demo",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="join the demo another dispatcher-hmi --demo runs on this machine, as a second "
+        "desk (its connection file; default: the one --demo writes and names in its log)",
+    )
+    p.add_argument(
         "--demo-time-scale",
         type=float,
         default=1.0,
@@ -139,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.check_config is not None:
         return check_files(args.check_config, sys.stdout)
+    if args.demo and args.join_demo is not None:
+        print("dispatcher-hmi: --demo or --join-demo, not both", file=sys.stderr)
+        return 2
 
     log_file = None if args.log_file == "-" else Path(args.log_file or hmi_log_file())
     configure_logging(args.log_level, log_file)

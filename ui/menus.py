@@ -32,6 +32,7 @@ class MenuBar(QObject):
     def __init__(self, window: QMainWindow, view: SchematicView) -> None:
         super().__init__(window)
         self.window = window
+        self.about_extra = ""  # e.g. how a second desk joins the demo (ui/runtime.py)
         bar = window.menuBar()
         file_menu = self.file_menu = bar.addMenu(self.tr("&File"))
         self.quit_action = QAction(self.tr("&Quit"), window)
@@ -59,7 +60,8 @@ class MenuBar(QObject):
         self.help_menu.addAction(self.about_action)
 
     def about_text(self) -> str:
-        return self.tr("Dispatcher workstation (metro ATS HMI)\nVersion {0}").format(__version__)
+        text = self.tr("Dispatcher workstation (metro ATS HMI)\nVersion {0}").format(__version__)
+        return f"{text}\n\n{self.about_extra}" if self.about_extra else text
 
     def show_about(self) -> None:
         QMessageBox.about(self.window, self.tr("About Dispatcher HMI"), self.about_text())

@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import qasync
 from PySide6.QtCore import (
@@ -28,7 +30,14 @@ from PySide6.QtWidgets import QApplication
 
 from app.config import Workstation
 from app.control.authority import AuthorityRefused, ZoneAuthorityStore, ZoneMode
-from app.counterparts.demo import SimulatorError, demo_counterparts, provision_demo_users
+from app.counterparts.demo import (
+    JoinError,
+    SimulatorError,
+    demo_counterparts,
+    join_demo,
+    next_desk_id,
+    provision_demo_users,
+)
 from app.identity import LoginThrottle, RedisDirectory
 from app.identity.directory import directory_address
 from app.lifetime import running
@@ -167,6 +176,8 @@ async def _amain(
     overrides: list[Endpoint],
     stopping: asyncio.Event,
 ) -> int:
+    if args.join_demo is not None:
+        return await join_and_run(app, args, ws, line, stopping)
     if not args.demo:
         endpoints = overrides or configured_endpoints(ws)
         return await login_and_run(app, args, ws, line, endpoints, stopping=stopping)
@@ -182,10 +193,39 @@ async def _amain(
                 demo.lock_nodes,
                 demo.bootstrap,
                 stopping=stopping,
+                joined_by=demo.connection,
             )
     except SimulatorError as exc:
         log.error("demo simulator failed: %s", exc)
         return 1
+
+
+async def join_and_run(
+    app: QApplication,
+    args: argparse.Namespace,
+    ws: Workstation,
+    line: Line,
+    stopping: asyncio.Event,
+) -> int:
+    """``--join-demo``: a second desk on the demo another process runs here."""
+    try:
+        demo = join_demo(ws, Path(args.join_demo) if args.join_demo else None)
+        desk = await next_desk_id(demo, redis_options(ws))
+    except JoinError as exc:
+        log.error("%s", exc)
+        print(f"dispatcher-hmi: --join-demo: {exc}", file=sys.stderr)
+        return 2
+    log.info("joining the demo of %s as workstation %s", demo.connection, desk)
+    return await login_and_run(
+        app,
+        args,
+        dataclasses.replace(demo.ws, id=desk),
+        line,
+        demo.endpoints,
+        demo.lock_nodes,
+        demo.bootstrap,
+        stopping=stopping,
+    )
 
 
 async def login_and_run(
@@ -198,8 +238,12 @@ async def login_and_run(
     bootstrap: str | None = None,
     *,
     stopping: asyncio.Event,
+    joined_by: Path | None = None,
 ) -> int:
-    """The login against the directory (unless scripted), then the session's window."""
+    """The login against the directory (unless scripted), then the session's window.
+
+    ``joined_by``: the demo's connection file, told in the window (a second desk joins
+    with it)."""
     checker: PasswordCheck | None = None
     if wants_login(args):
         nodes = lock_nodes if lock_nodes is not None else [str(a) for a in ws.redis.nodes]
@@ -222,7 +266,16 @@ async def login_and_run(
             ws = chosen
         log.info("dispatcher %s at the desk as %s", ws.dispatcher, ws.role.value)
     return await run_session(
-        app, args, ws, line, endpoints, lock_nodes, bootstrap, stopping=stopping, checker=checker
+        app,
+        args,
+        ws,
+        line,
+        endpoints,
+        lock_nodes,
+        bootstrap,
+        stopping=stopping,
+        checker=checker,
+        joined_by=joined_by,
     )
 
 
@@ -287,13 +340,15 @@ async def run_session(
     bootstrap: str | None = None,
     stopping: asyncio.Event | None = None,
     checker: PasswordCheck | None = None,
+    joined_by: Path | None = None,
 ) -> int:
     """Show the window for one session until it is closed, ``stopping`` is set (a
     stop signal), or ``--quit-after``. With ``checker`` (a dispatcher logged in),
     the desk locks when idle (:class:`ui.desklock.DeskLock`)."""
     session = build_session(ws, line, endpoints)
     control = build_control(ws, session, redis_nodes=redis_nodes)
-    demo_without_broker = args.demo and bootstrap is None
+    demo = args.demo or args.join_demo is not None
+    demo_without_broker = demo and bootstrap is None
     alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
     iscs = build_iscs(ws, session.dispatcher)
     # before the feed starts: librdkafka takes its statistics callback at creation
@@ -336,6 +391,14 @@ async def run_session(
         if args.heap_upkeep_every > 0:
             upkeep = asyncio.get_running_loop().create_task(keep_trimmed(args.heap_upkeep_every))
             stack.push_async_callback(_cancelled, upkeep)
+        if joined_by is not None:
+            join = QCoreApplication.translate(
+                "MainWindow",
+                "Demo: a second desk joins with dispatcher-hmi --join-demo "
+                "(connection file {0}; the link key file is beside it)",
+            ).format(joined_by)
+            window.log_event(join)
+            window.menu_bar.about_extra = join
         if args.demo and control.authority is not None:
             task = asyncio.get_running_loop().create_task(
                 take_free_zones(control.authority, window)

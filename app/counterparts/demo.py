@@ -1,4 +1,5 @@
-"""What ``dispatcher-hmi --demo`` starts beside the window, and stops after it.
+"""What ``dispatcher-hmi --demo`` starts beside the window, and stops after it; and how a
+second desk joins it (``dispatcher-hmi --join-demo``).
 
 The redundant simulator pair (servers A and B, each on two loopback networks,
 links protected with a key made for this run), and, when the configured ones do
@@ -6,16 +7,27 @@ not answer, a ``redis-server`` for shared zone control and a Kafka-protocol
 broker (``tansu``) for the alarms the simulator produces. Everything started is
 stopped by one owner (:func:`demo_counterparts` is a context manager), in the
 reverse order, whatever fails.
+
+A second desk: the demo writes a *connection file* (``<user data>/demo/connection.json``,
+mode 600: the servers' addresses, the Redis and broker, and where the run's link key
+file is, also mode 600) and says where in its log, the event log and Help ▸ About.
+``dispatcher-hmi --join-demo [FILE]`` reads it (:func:`join_demo`), takes the next
+workstation id from the demo's Redis (``WS-02``, ``WS-03``...) and logs in as another
+dispatcher. Both files go when the demo stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -39,9 +51,21 @@ from app.counterparts.sim.launcher import (
 )
 from app.identity.admin import DirectoryAdmin
 from app.model.roles import Role
+from app.paths import user_data_dir
+from app.protocol.security import LinkKeys
 from app.session import Endpoint
 
-__all__ = ["DEMO_USERS", "Demo", "SimulatorError", "demo_counterparts", "provision_demo_users"]
+__all__ = [
+    "DEMO_USERS",
+    "Demo",
+    "JoinError",
+    "SimulatorError",
+    "connection_file",
+    "demo_counterparts",
+    "join_demo",
+    "next_desk_id",
+    "provision_demo_users",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +88,104 @@ class Demo:
     endpoints: list[Endpoint]
     lock_nodes: list[str] | None  # None: as configured; []: no Redis at all
     bootstrap: str | None  # the Kafka broker; None: no alarms in this demo
+    connection: Path | None = None  # the file a second desk joins with
+
+
+class JoinError(RuntimeError):
+    """The connection file cannot be used: what is wrong, and what to do."""
+
+
+def connection_file() -> Path:
+    """Where ``--demo`` writes, and ``--join-demo`` reads, the connection file."""
+    return user_data_dir() / "demo" / "connection.json"
+
+
+def _private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (mode 600 from the start)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+def _write_connection(
+    path: Path,
+    keys: LinkKeys,
+    endpoints: list[Endpoint],
+    lock_nodes: list[str] | None,
+    bootstrap: str | None,
+    ws: Workstation,
+) -> None:
+    key_file = path.with_name("link.key")
+    _private(key_file, "\n".join(f"{kid} {key.hex()}" for kid, key in keys.keys) + "\n")
+    nodes = lock_nodes if lock_nodes is not None else [str(a) for a in ws.redis.nodes]
+    document = {
+        "version": 1,
+        "servers": [dataclasses.asdict(e) for e in endpoints],
+        "redis": nodes,
+        "kafka": bootstrap,
+        "link_key_file": str(key_file),
+        "prefix": ws.redis.prefix,
+    }
+    _private(path, json.dumps(document, indent=1) + "\n")
+
+
+def _forget_connection(path: Path) -> None:
+    for p in (path, path.with_name("link.key")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+
+
+def join_demo(ws: Workstation, path: Path | None = None) -> Demo:
+    """The demo another ``dispatcher-hmi --demo`` runs, from its connection file.
+
+    Raises :class:`JoinError` saying what is wrong (no file: no demo running here).
+    """
+    path = path or connection_file()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JoinError(
+            f"no demo to join: {path} does not exist (start one with dispatcher-hmi --demo)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise JoinError(f"{path}: cannot read the connection file: {exc}") from None
+    try:
+        if not isinstance(raw, dict) or raw.get("version") != 1:
+            raise ValueError("not a version 1 connection file")
+        endpoints = [
+            Endpoint(str(e["server"]), str(e["host"]), int(e["port"]), bool(e["check_id"]))
+            for e in raw["servers"]
+        ]
+        if not endpoints:
+            raise ValueError("no servers")
+        nodes = [str(n) for n in raw["redis"]]
+        kafka = raw.get("kafka")
+        bootstrap = str(kafka) if kafka else None
+        key_file = str(raw["link_key_file"])
+        prefix = str(raw.get("prefix", ws.redis.prefix))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JoinError(f"{path}: not a demo connection file ({exc})") from None
+    security = dataclasses.replace(ws.security, link_key_file=key_file, link_key_env="")
+    redis = dataclasses.replace(ws.redis, prefix=prefix)
+    joined = dataclasses.replace(ws, security=security, redis=redis)
+    return Demo(joined, endpoints, nodes, bootstrap, path)
+
+
+async def next_desk_id(demo: Demo, options: dict[str, Any] | None = None) -> str:
+    """The next free workstation id of the demo (``WS-02``...), counted in its Redis; the
+    configured id with a suffix when the demo has none."""
+    if not demo.lock_nodes:
+        return f"{demo.ws.id}-{os.getpid() % 1000}"
+    client = redis_client(demo.lock_nodes[0], options=options, timeout_s=3.0)
+    try:
+        number = int(await client.incr(f"{demo.ws.redis.prefix}:demo:desks"))
+    except (RedisError, OSError) as exc:
+        raise JoinError(f"the demo's Redis {demo.lock_nodes[0]} does not answer: {exc}") from None
+    finally:
+        await client.aclose()
+    return f"WS-{number:02d}"
 
 
 @contextlib.contextmanager
@@ -94,7 +216,16 @@ def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
         owned.callback(_stop_pair, pair)
         endpoints = pair.start()
         log.info("simulator ready on %s", ", ".join(f"{e.host}:{e.port}" for e in endpoints))
-        yield Demo(ws, endpoints, lock_nodes, bootstrap)
+        path = connection_file()
+        _write_connection(path, keys, endpoints, lock_nodes, bootstrap, ws)
+        owned.callback(_forget_connection, path)
+        log.info(
+            "demo: a second desk joins with: dispatcher-hmi --join-demo "
+            "(connection file %s, link key file %s)",
+            path,
+            path.with_name("link.key"),
+        )
+        yield Demo(ws, endpoints, lock_nodes, bootstrap, path)
 
 
 async def provision_demo_users(demo: Demo, options: dict[str, Any] | None = None) -> str | None:
@@ -112,6 +243,7 @@ async def provision_demo_users(demo: Demo, options: dict[str, Any] | None = None
     try:
         for name, role, password in DEMO_USERS:
             await admin.add(name, role, password)
+        await admin.client.set(f"{demo.ws.redis.prefix}:demo:desks", 1)  # this desk
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("demo: could not write the demo dispatchers into Redis %s: %s", nodes[0], exc)
     else:

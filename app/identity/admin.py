@@ -77,7 +77,7 @@ class DirectoryAdmin:
     """The administrator's operations on the directory, over one client."""
 
     def __init__(self, client: aioredis.Redis, prefix: str = "dhmi") -> None:
-        self._redis = client
+        self._redis = self.client = client
         self.prefix = prefix
 
     async def aclose(self) -> None:
