@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from ui.mainwindow import MainWindow
 from ui.scale import BASE_PROPERTY, SETTING, automatic_scale, parse_choice
-from ui.workspace import COMPACT_BOTTOM, COMPACT_RIGHT
+from ui.workspace import COMPACT_BOTTOM, COMPACT_RIGHT, Workspace
 
 pytestmark = pytest.mark.ui
 
@@ -76,8 +76,10 @@ def test_the_ui_scale_is_chosen_in_the_view_menu_applied_and_kept(
 
 
 def test_a_small_window_gives_the_schematic_the_room(
-    qtbot: QtBot, fake_session: Any, control_for: Any
+    qtbot: QtBot, fake_session: Any, control_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a screen as wide as the window (offscreen's is 800x600: see the next test)
+    monkeypatch.setattr(Workspace, "_fit_screen", lambda *_args: None)
     window = MainWindow(fake_session, control_for(fake_session), settings=QSettings())
     qtbot.addWidget(window)
     window.resize(1366, 768)
@@ -102,3 +104,20 @@ def test_a_small_window_gives_the_schematic_the_room(
     assert window.view.viewport().width() > before.width()
     window.workspace.schematic_only.trigger()
     qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QDockWidget)))
+
+
+def test_a_window_wider_than_its_screen_puts_the_right_docks_under_the_schematic(
+    qtbot: QtBot, fake_session: Any, control_for: Any
+) -> None:
+    window = MainWindow(fake_session, control_for(fake_session), settings=QSettings())
+    qtbot.addWidget(window)
+    screen = window.screen()
+    assert screen is not None
+    room = screen.availableGeometry()
+    window.resize(room.width() + 300, min(768, room.height()))
+    window.show()
+    qtbot.waitExposed(window)
+    detail = window.workspace.detail
+    bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+    qtbot.waitUntil(lambda: window.dockWidgetArea(detail) == bottom)
+    qtbot.waitUntil(lambda: window.width() <= room.width())
