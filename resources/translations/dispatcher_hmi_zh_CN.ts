@@ -468,42 +468,44 @@
     </message>
     <message>
         <source>Withdraw request</source>
-        <translation type="unfinished"></translation>
+        <translation>撤回申请</translation>
     </message>
     <message>
         <source>You only asked for {0}: withdraw the request (you never held it)</source>
         <extracomment>a click selected a device (its id) or nothing (&quot;&quot;): the keyboard&apos;s commands act on it</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>您只是申请了 {0}：撤回申请（您从未持有它）</translation>
     </message>
     <message>
         <source>Give up {0}: it becomes free, and the other desks are told</source>
-        <translation type="unfinished"></translation>
+        <translation>交出 {0}：它成为空闲，其他调度台会收到通知</translation>
     </message>
     <message>
         <source>withdraw the request for {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>撤回对 {0} 的申请</translation>
     </message>
     <message>
         <source>Give zone {0} {1} to {2}?
 
 You will no longer command its devices; {2} is told at once.</source>
-        <translation type="unfinished"></translation>
+        <translation>将联锁区 {0} {1} 交给 {2}？
+
+您将不能再操作其设备；{2} 会立即收到通知。</translation>
     </message>
     <message>
         <source>Grant zone {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>交出联锁区 {0}</translation>
     </message>
     <message>
         <source>Zone control: {0} kept</source>
-        <translation type="unfinished"></translation>
+        <translation>控制权：保留 {0}</translation>
     </message>
     <message>
         <source>Grant</source>
-        <translation type="unfinished"></translation>
+        <translation>交出</translation>
     </message>
     <message>
         <source>Keep it</source>
-        <translation type="unfinished"></translation>
+        <translation>保留</translation>
     </message>
 </context>
 <context>
@@ -912,19 +914,19 @@ You will no longer command its devices; {2} is told at once.</source>
     <name>DeskLock</name>
     <message>
         <source>&amp;Lock the desk</source>
-        <translation type="unfinished"></translation>
+        <translation>锁定调度台(&amp;L)</translation>
     </message>
     <message>
         <source>Desk locked after {0:g} min without input</source>
-        <translation type="unfinished"></translation>
+        <translation>{0:g} 分钟无操作，调度台已锁定</translation>
     </message>
     <message>
         <source>Desk locked by {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 锁定了调度台</translation>
     </message>
     <message>
         <source>Desk unlocked by {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 解锁了调度台</translation>
     </message>
 </context>
 <context>
@@ -1477,19 +1479,19 @@ You will no longer command its devices; {2} is told at once.</source>
     <message>
         <source>Desk locked: the line stays in view, commands need the password</source>
         <extracomment>the input that says someone is at the desk (and that a locked desk refuses) refused while locked, outside the lock panel</extracomment>
-        <translation type="unfinished"></translation>
+        <translation>调度台已锁定：线路仍在显示，操作需要输入密码</translation>
     </message>
     <message>
         <source>Logged in: {0} ({1})</source>
-        <translation type="unfinished"></translation>
+        <translation>已登录：{0}（{1}）</translation>
     </message>
     <message>
         <source>password of {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>{0} 的密码</translation>
     </message>
     <message>
         <source>Unlock</source>
-        <translation type="unfinished"></translation>
+        <translation>解锁</translation>
     </message>
 </context>
 <context>
@@ -1516,63 +1518,63 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
     <message>
         <source>dispatcher</source>
-        <translation type="unfinished">调度员</translation>
+        <translation>调度员</translation>
     </message>
     <message>
         <source>supervisor</source>
-        <translation type="unfinished">调度长</translation>
+        <translation>调度长</translation>
     </message>
     <message>
         <source>observer</source>
-        <translation type="unfinished">观察员</translation>
+        <translation>观察员</translation>
     </message>
     <message>
         <source>enter your password</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入密码</translation>
     </message>
     <message>
         <source>wrong dispatcher id or password</source>
-        <translation type="unfinished"></translation>
+        <translation>调度员工号或密码错误</translation>
     </message>
     <message>
         <source>the directory gives {0} no role: ask the administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>目录中 {0} 没有角色：请联系管理员</translation>
     </message>
     <message>
         <source>the directory gives {0} an unknown role &apos;{1}&apos;: ask the administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>目录中 {0} 的角色“{1}”无效：请联系管理员</translation>
     </message>
     <message>
         <source>the directory does not answer (Redis {0}): try again, or call the administrator</source>
-        <translation type="unfinished"></translation>
+        <translation>目录无应答（Redis {0}）：请重试，或联系管理员</translation>
     </message>
     <message>
         <source>too many wrong passwords: try again in {0} s</source>
-        <translation type="unfinished"></translation>
+        <translation>密码错误次数过多：请 {0} 秒后再试</translation>
     </message>
     <message>
         <source>the directory now gives {0} the role {1}: quit and log in again</source>
-        <translation type="unfinished"></translation>
+        <translation>目录中 {0} 的角色已改为{1}：请退出后重新登录</translation>
     </message>
     <message>
         <source>Password</source>
-        <translation type="unfinished"></translation>
+        <translation>密码</translation>
     </message>
     <message>
         <source>Checked against the directory (Redis {0}); your role comes from it.</source>
-        <translation type="unfinished"></translation>
+        <translation>密码由目录（Redis {0}）校验；您的角色由目录决定。</translation>
     </message>
     <message>
         <source>Log in</source>
-        <translation type="unfinished"></translation>
+        <translation>登录</translation>
     </message>
     <message>
         <source>you may try again</source>
-        <translation type="unfinished"></translation>
+        <translation>现在可以重试</translation>
     </message>
     <message>
         <source>checking…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在校验…</translation>
     </message>
 </context>
 <context>
@@ -1587,8 +1589,12 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
     <message>
         <source>Demo: took control of zone {0}</source>
-        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
         <translation>演示：已接管联锁区 {0} 的控制权</translation>
+    </message>
+    <message>
+        <source>Demo: a second desk joins with dispatcher-hmi --join-demo (connection file {0}; the link key file is beside it)</source>
+        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
+        <translation>演示：第二个调度台用 dispatcher-hmi --join-demo 加入（连接文件 {0}；链路密钥文件在同一目录）</translation>
     </message>
 </context>
 <context>
@@ -1718,47 +1724,47 @@ Version {0}</source>
     <name>QuitGuard</name>
     <message>
         <source>The desk is locked: unlock it before quitting</source>
-        <translation type="unfinished"></translation>
+        <translation>调度台已锁定：请先解锁再退出</translation>
     </message>
     <message>
         <source>Hand your zones over in Zone control, then quit</source>
-        <translation type="unfinished"></translation>
+        <translation>请在“控制权”中交出您的联锁区，然后再退出</translation>
     </message>
     <message>
         <source>Zone {0} could not be released: not quitting</source>
-        <translation type="unfinished"></translation>
+        <translation>联锁区 {0} 未能交出：不退出</translation>
     </message>
     <message>
         <source>Zone {0} released: the other desks are told</source>
-        <translation type="unfinished"></translation>
+        <translation>已交出联锁区 {0}：其他调度台已收到通知</translation>
     </message>
     <message>
         <source>Quit</source>
-        <translation type="unfinished"></translation>
+        <translation>退出</translation>
     </message>
     <message>
         <source>Quit the dispatcher workstation?</source>
-        <translation type="unfinished"></translation>
+        <translation>退出调度工作站？</translation>
     </message>
     <message>
         <source>You hold {0}. If you quit, they become free: every other desk is told, and nobody commands them until someone takes them.</source>
-        <translation type="unfinished"></translation>
+        <translation>您持有 {0}。退出后它们将成为空闲：其他调度台都会收到通知，在有人接管之前无人能操作。</translation>
     </message>
     <message>
         <source>Asking for them: {0}.</source>
-        <translation type="unfinished"></translation>
+        <translation>申请者：{0}。</translation>
     </message>
     <message>
         <source>Hand over…</source>
-        <translation type="unfinished"></translation>
+        <translation>交接…</translation>
     </message>
     <message>
         <source>Release and quit</source>
-        <translation type="unfinished"></translation>
+        <translation>交出并退出</translation>
     </message>
     <message>
         <source>Stay</source>
-        <translation type="unfinished"></translation>
+        <translation>留下</translation>
     </message>
 </context>
 <context>
@@ -2495,27 +2501,27 @@ Version {0}</source>
     </message>
     <message>
         <source>You now hold zone {0}: granted by {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>您已获得联锁区 {0} 的控制权：由 {1} 交出</translation>
     </message>
     <message>
         <source>You now hold zone {0}: given by supervisor {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>您已获得联锁区 {0} 的控制权：由调度长 {1} 指派</translation>
     </message>
     <message>
         <source>Zone {0} was taken from you by supervisor {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>联锁区 {0} 的控制权已被调度长 {1} 收回</translation>
     </message>
     <message>
         <source>Zone {0} is free: the desk of {1} left (quit or stopped answering)</source>
-        <translation type="unfinished"></translation>
+        <translation>联锁区 {0} 已空闲：{1} 的调度台已离开（退出或无应答）</translation>
     </message>
     <message>
         <source>Zone {0} is free: supervisor {1} took it from {2}</source>
-        <translation type="unfinished"></translation>
+        <translation>联锁区 {0} 已空闲：调度长 {1} 收回了 {2} 的控制权</translation>
     </message>
     <message>
         <source>Zone {0} is free: released by {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>联锁区 {0} 已空闲：{1} 交出了控制权</translation>
     </message>
 </context>
 </TS>
