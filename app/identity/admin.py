@@ -6,7 +6,7 @@ Each operation is plain Redis ACL and one key (:mod:`app.identity.directory`):
   resetkeys %R~<prefix>:directory:roles:USER resetchannels -@all +get`` and
   ``SET <prefix>:directory:roles:USER ROLE``; adding a user that exists replaces
   its password and role;
-- ``passwd USER``, ``role USER ROLE``, ``remove USER``, ``list``.
+- ``passwd USER``, ``role USER --role ROLE``, ``remove USER``, ``list``.
 
 The password comes from a file (``--password-file``, mode 600 like every
 secret), an environment variable (``--password-env``) or a prompt; never from
