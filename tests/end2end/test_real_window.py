@@ -152,6 +152,40 @@ def test_the_window_on_a_1366x768_screen_is_not_blank(tmp_path: Path, lang: str)
         shutil.copyfile(shot, SCREENSHOTS / f"main-{lang}-1366x768.png")
 
 
+def test_commanding_clicks_keys_and_dialogs_in_a_real_x_server(
+    xvfb_display: str, tmp_path: Path
+) -> None:
+    """The commanding tests (the confirmation's place and frame, Enter on the focused
+    confirm button, the command keys, clicks beside devices, Find's frame, the legend)
+    in a real X server: real window placement, focus and shortcuts, not offscreen's."""
+    here = Path(__file__).resolve().parents[1] / "ui"
+    env = dict(
+        os.environ,
+        DISPLAY=xvfb_display,
+        QT_QPA_PLATFORM="xcb",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(here / "test_commanding.py"),
+            str(here / "test_hits.py"),
+            str(here / "test_legend.py"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
 def _port_closed(address: str) -> bool:
     host, _, port = address.rpartition(":")
     with socket.socket() as probe:

@@ -161,6 +161,9 @@ def test_command_keys_act_on_the_selected_switch_and_the_menu_shows_them(
     assert window.view.selected == "W1"
     assert len(markers(window, "selected")) == 1
     # N: W1 lies normal already, nothing to do; R opens the confirmation
+    # (shortcuts reach the active window only: under a real X server, make it so)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_N)
     assert window.commands.dialog is None
