@@ -243,6 +243,7 @@ def add_legend(scene: QGraphicsScene, lay: Layout) -> QRectF:
         symbol = LegendSymbol(entry.kind, colour_of(entry))
         symbol.setPos(x, y)
         symbol.setZValue(Z.STATIC)
+        symbol.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # drawn once
         scene.addItem(symbol)
         w = symbol_width(entry.kind)
         text = QCoreApplication.translate("Schematic", entry.name)
