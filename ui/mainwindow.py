@@ -45,6 +45,7 @@ from ui.host import CommandEntry
 from ui.i18n import add_language_menu
 from ui.iscsactions import IscsActions
 from ui.menus import DeviceMenus, MenuBar
+from ui.scale import apply_saved as apply_saved_scale
 from ui.schematic import SchematicScene, SchematicView
 from ui.statusbar import RESULT_SHOW_MS, StatusBar
 from ui.workspace import Workspace
@@ -67,6 +68,8 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
+        # the UI scale first: widgets that size their own fonts from the application's follow
+        apply_saved_scale(settings if settings is not None else QSettings(), self)
         self.session = session
         self.control = control
         self.alarms = alarms

@@ -10,15 +10,18 @@ window's widgets (menus, lists, dialogs) as a factor of the normal size:
   screen's size over 1920×1080, in steps of 25 % (a 3840×2160 screen: 200 %);
 - 100 %, 125 %, 150 %, 175 %, 200 %.
 
-The choice is kept per user (QSettings ``ui/scale``) and applied at once. The
-schematic is drawn to fit its view and is not affected.
+The choice is kept per user (QSettings ``ui/scale``). It is applied when the
+window is built (:func:`apply_saved`, first thing), and a change at once to
+every widget that follows the application's font (a few with a font of their
+own, the header's title, follow at the next start). The schematic is drawn to
+fit its view and is not affected.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QScreen
-from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
 
 #: the settings key of the choice: "auto" or a factor ("1.25")
 SETTING = "ui/scale"
@@ -88,17 +91,35 @@ class UiScale(QObject):
         self.apply()
 
     def apply(self) -> None:
-        """The application's font at the chosen size, relative to the size it had before
-        any scaling (every widget without a font of its own follows)."""
-        app = QApplication.instance()
-        if not isinstance(app, QApplication):
-            return
-        font = app.font()
-        base = app.property(BASE_PROPERTY)
-        if not isinstance(base, float):
-            base = font.pointSizeF() if font.pointSizeF() > 0 else BASE_POINTS
-            app.setProperty(BASE_PROPERTY, float(base))
-        size = base * self.factor()
-        if abs(font.pointSizeF() - size) > 0.01:
-            font.setPointSizeF(size)
-            app.setFont(font)
+        apply_factor(self.factor())
+
+
+def apply_factor(factor: float) -> None:
+    """The application's font at ``factor`` times the size it had before any scaling
+    (every widget without a font of its own follows at once)."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    font = app.font()
+    base = app.property(BASE_PROPERTY)
+    if not isinstance(base, float):
+        base = font.pointSizeF() if font.pointSizeF() > 0 else BASE_POINTS
+        app.setProperty(BASE_PROPERTY, float(base))
+    size = base * factor
+    if abs(font.pointSizeF() - size) > 0.01:
+        font.setPointSizeF(size)
+        app.setFont(font)
+
+
+def apply_saved(settings: QSettings, window: QWidget) -> float:
+    """The saved (or automatic) scale, applied before the window's widgets are built, so
+    that those sizing a font of their own from the application's (a title 1.35 times
+    larger) follow it too; returns the factor."""
+    choice = parse_choice(settings.value(SETTING, "auto"))
+    factor = (
+        choice
+        if choice is not None
+        else automatic_scale(window.screen() or QGuiApplication.primaryScreen())
+    )
+    apply_factor(factor)
+    return factor

@@ -121,3 +121,20 @@ def test_a_window_wider_than_its_screen_puts_the_right_docks_under_the_schematic
     bottom = Qt.DockWidgetArea.BottomDockWidgetArea
     qtbot.waitUntil(lambda: window.dockWidgetArea(detail) == bottom)
     qtbot.waitUntil(lambda: window.width() <= room.width())
+
+
+def test_the_saved_scale_applies_before_the_window_is_built(
+    qtbot: QtBot, fake_session: Any, control_for: Any, app_font: None, qapp: QApplication
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    settings = QSettings()
+    settings.setValue(SETTING, "2.0")
+    window = MainWindow(fake_session, control_for(fake_session), settings=settings)
+    qtbot.addWidget(window)
+    base = qapp.property(BASE_PROPERTY)
+    assert isinstance(base, float)
+    # the header's title sizes its font from the application's: it follows too
+    title = window.header.findChildren(QLabel)[0]
+    assert title.font().pointSizeF() == pytest.approx(base * 2.0 * 1.35)
+    settings.setValue(SETTING, "auto")
