@@ -135,6 +135,28 @@ class Workspace(QObject):
         if self.schematic_only.isChecked() != on:
             self.schematic_only.setChecked(on)
 
+    def size_docks(self) -> None:
+        """The docks' first sizes: small in a small window (:meth:`compact`); in a large
+        one at a UI scale above 100 %, as much larger as its texts, so that the alarm
+        list shows as many rows."""
+        if self.compact():
+            return
+        factor = self.ui_scale.factor()
+        if factor <= 1.0:
+            return
+        w = self.window
+        docks = [d for d in w.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        for area, orientation in (
+            (Qt.DockWidgetArea.BottomDockWidgetArea, Qt.Orientation.Vertical),
+            (Qt.DockWidgetArea.RightDockWidgetArea, Qt.Orientation.Horizontal),
+        ):
+            group = [d for d in docks if w.dockWidgetArea(d) == area]
+            if group:
+                vertical = orientation is Qt.Orientation.Vertical
+                sizes = [int((d.height() if vertical else d.width()) * factor) for d in group]
+                w.resizeDocks(group, sizes, orientation)
+        self.host.view.zoom_to_fit()
+
     def compact(self) -> bool:
         """In a small window, smaller docks so that the schematic gets the room; True if so."""
         w = self.window
@@ -210,7 +232,7 @@ class Workspace(QObject):
             self._shown = True
             if not self.restored:
                 # after the window's own first sizing of its docks
-                QTimer.singleShot(0, self.compact)
+                QTimer.singleShot(0, self.size_docks)
         elif (
             self.following is not None
             and watched is self.host.view.viewport()

@@ -138,3 +138,27 @@ def test_the_saved_scale_applies_before_the_window_is_built(
     title = window.header.findChildren(QLabel)[0]
     assert title.font().pointSizeF() == pytest.approx(base * 2.0 * 1.35)
     settings.setValue(SETTING, "auto")
+
+
+def test_at_a_larger_scale_the_docks_start_as_much_larger(
+    qtbot: QtBot, fake_session: Any, control_for: Any, app_font: None, tmp_path: Any
+) -> None:
+    def bottom_height(scale: str) -> int:
+        # a user of its own each time: no saved layout
+        settings = QSettings(str(tmp_path / f"{scale}.ini"), QSettings.Format.IniFormat)
+        settings.setValue(SETTING, scale)
+        window = MainWindow(fake_session, control_for(fake_session), settings=settings)
+        qtbot.addWidget(window)
+        window.resize(1920, 1080)
+        window.show()
+        qtbot.waitExposed(window)
+        dock = window.workspace.link_dock
+        qtbot.wait(100)
+        height = dock.height()
+        window.close()
+        return height
+
+    normal = bottom_height("1.0")
+    large = bottom_height("2.0")
+    # as much larger as the window leaves room for (the schematic keeps its least height)
+    assert large >= normal * 1.35, (normal, large)
