@@ -145,9 +145,13 @@ class SectionItem(QGraphicsItem):
         #: where the id is drawn (its centre), moved apart from others by ui/labels.py
         self.label_at: QPointF | None = None
         self.label_out = 1.0  # the id's side of the track: below
+        #: how far sideways the id may go (scene x): along its own track, not beside another
+        self.label_span: tuple[float, float] | None = None
         if pieces:
             longest = max(pieces, key=lambda p: p.line.length())
-            self.label_at = longest.line.center() + QPointF(0, 4.6)
+            self.label_at = longest.line.center() + QPointF(0, 5.2)
+            xs = (longest.line.x1(), longest.line.x2())
+            self.label_span = (min(xs), max(xs))
         self._bounds = self._with_label()
         self._refresh_tooltip()
 

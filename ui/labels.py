@@ -12,7 +12,6 @@ lamps and the tracks (further out from the track, then to either side).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF
 
@@ -22,21 +21,17 @@ from ui.items import LAMP_R, SectionItem, SignalItem, SwitchItem, id_rect
 STEP = 2.4
 #: how many steps out at most
 STEPS = 5
-#: the gap kept between two ids
-GAP = 0.6
+#: the gap kept between two ids: across (x) and along the track (y)
+GAP = 1.0
+GAP_Y = 0.3
+#: a section's id goes at most this many steps out (it is long: sideways is better)
+SECTION_STEPS = 2
 
 
-class Labelled(Protocol):
-    label_at: QPointF | None
-    label_out: float
-
-    def set_label_at(self, at: QPointF) -> None: ...
-
-
-def _candidates(at: QPointF, out: float, width: float) -> list[QPointF]:
+def _candidates(at: QPointF, out: float, width: float, steps: int = STEPS) -> list[QPointF]:
     """Places to try, nearest first: out from the track, then shifted sideways, then in."""
-    places = [at + QPointF(0, out * k * STEP) for k in range(STEPS + 1)]
-    for k in range(STEPS):
+    places = [at + QPointF(0, out * k * STEP) for k in range(steps + 1)]
+    for k in range(steps):
         for dx in (width * 0.55 + GAP, -(width * 0.55 + GAP)):
             places.append(at + QPointF(dx, out * k * STEP))
     places += [at + QPointF(0, -out * k * STEP) for k in range(1, 3)]
@@ -66,7 +61,7 @@ class _Grid:
 
 
 def _clear(rect: QRectF, taken: Iterable[QRectF]) -> bool:
-    padded = rect.adjusted(-GAP, -GAP / 2, GAP, GAP / 2)
+    padded = rect.adjusted(-GAP, -GAP_Y, GAP, GAP_Y)
     return not any(padded.intersects(other) for other in taken)
 
 
@@ -109,7 +104,18 @@ def place_labels(
             continue
         default = id_rect(text, item.mapToScene(at))
         chosen = None
-        for place in _candidates(at, item.label_out, default.width()):
+        span = getattr(item, "label_span", None)
+        steps = STEPS if span is None else SECTION_STEPS
+        places = _candidates(at, item.label_out, default.width(), steps)
+        if span is not None:
+            # a section's id stays along its own track
+            half = default.width() / 2
+            places = [
+                p
+                for p in places
+                if p.x() == at.x() or (span[0] <= p.x() - half and p.x() + half <= span[1])
+            ]
+        for place in places:
             rect = id_rect(text, item.mapToScene(place))
             if _clear(rect, placed.near(rect)) and _clear(rect, obstacles.near(rect)):
                 chosen = (place, rect)
@@ -118,10 +124,7 @@ def place_labels(
             # no clear place: the one overlapping least
             stuck += 1
             chosen = min(
-                (
-                    (place, id_rect(text, item.mapToScene(place)))
-                    for place in _candidates(at, item.label_out, default.width())
-                ),
+                ((place, id_rect(text, item.mapToScene(place))) for place in places),
                 key=lambda pr: (
                     _overlap(pr[1], placed.near(pr[1])) * 2 + _overlap(pr[1], obstacles.near(pr[1]))
                 ),
