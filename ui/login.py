@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+from asyncio import FIRST_COMPLETED
 from collections.abc import Mapping
 from typing import Any
 
@@ -256,9 +257,13 @@ class LoginDialog(QDialog):
 
 
 async def ask_identity(
-    ws: Workstation, checker: PasswordCheck, settings: QSettings | None = None
+    ws: Workstation,
+    checker: PasswordCheck,
+    settings: QSettings | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> Workstation | None:
-    """Show the login; the workstation with the proved identity, None if cancelled."""
+    """Show the login; the workstation with the proved identity, None if cancelled
+    (or ``stopping`` is set meanwhile: a stop signal closes the dialog)."""
     dialog = LoginDialog(ws, settings if settings is not None else QSettings(), checker)
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -268,9 +273,18 @@ async def ask_identity(
 
     dialog.finished.connect(finished)
     dialog.open()
+    stop: asyncio.Future[Any] | None = (
+        asyncio.ensure_future(stopping.wait()) if stopping is not None else None
+    )
+    waited: list[asyncio.Future[Any]] = [done] if stop is None else [done, stop]
     try:
+        await asyncio.wait(waited, return_when=FIRST_COMPLETED)
+        if not done.done():
+            dialog.reject()  # stopped while asked: nobody logged in
         result = await done
     finally:
+        if stop is not None:
+            stop.cancel()
         await checker.aclose()
         dialog.deleteLater()
     if result != QDialog.DialogCode.Accepted or dialog.identity is None:

@@ -259,7 +259,7 @@ async def login_and_run(
         else:
             directory = RedisDirectory(address, prefix=ws.redis.prefix, options=redis_options(ws))
             checker = PasswordCheck(directory, LoginThrottle())
-            chosen = await ask_identity(ws, checker)
+            chosen = await ask_identity(ws, checker, stopping=stopping)
             if chosen is None:
                 log.info("login cancelled")
                 return 0

@@ -143,6 +143,18 @@ def test_ask_identity_gives_the_workstation_with_the_directorys_identity(
     assert run_async(ask_identity(ws, checker, settings_in(tmp_path))) is None
 
 
+def test_a_stop_signal_during_the_login_closes_it(
+    qtbot: QtBot, ws: Workstation, directory: RedisDirectory, run_async: Any, tmp_path: Path
+) -> None:
+    """SIGTERM while the dialog waits (the demo's children already running): the program
+    must not hang on the dialog."""
+    stopping = asyncio.Event()
+    QTimer.singleShot(100, stopping.set)
+    checker = PasswordCheck(directory, LoginThrottle())
+    assert run_async(ask_identity(ws, checker, settings_in(tmp_path), stopping)) is None
+    assert login_dialog() is None
+
+
 def test_the_directory_down_is_said_in_words(
     qtbot: QtBot, ws: Workstation, qloop: Any, tmp_path: Path
 ) -> None:
