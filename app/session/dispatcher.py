@@ -279,7 +279,8 @@ class DispatcherSession(LinkHandler):
             )
             if change.failover:
                 self.failovers += 1
-            self._told(self.health.followed(wall_ms(), self.links, view))
+            now = wall_ms()
+            self._told(self.health.followed(now, self.links, view), now)
             # another server's units: nothing confirmed from the old one counts
             self._coupling_changes(self.coupling.clear())
             self._invalidate()
@@ -295,24 +296,33 @@ class DispatcherSession(LinkHandler):
             mon = link.integrity
             v = violation
             log.warning("link %s: integrity: %s at %s: %s", link.name, v.kind, v.where, v.detail)
+            now = wall_ms()
             self._told(
-                [integrity_tripped(wall_ms(), link.name, mon.threshold, mon.window_ms, violation)]
+                [integrity_tripped(now, link.name, mon.threshold, mon.window_ms, violation)], now
             )
             self.links_changed.emit(self.link_infos())
 
     def _assess(self) -> None:
         """Redundancy and networks as they are now: health alarms raised or cleared."""
         if not self._closing:
-            self._told(self.health.update(wall_ms(), observe(self.links, self.master)))
+            now = wall_ms()
+            self._told(self.health.update(now, observe(self.links, self.master)), now)
 
-    def _told(self, changes: list[HealthChange]) -> None:
+    def _told(self, changes: list[HealthChange], now_ms: int | None = None) -> None:
+        """``now_ms``: the time the changes were found at (one reading of the clock, so
+        that an alarm raised at once says since-when = when)."""
         for ch in changes:
-            self._raise(ch.code, health_text(ch), ch.active, ch)
+            self._raise(ch.code, health_text(ch), ch.active, ch, now_ms)
 
     def _raise(
-        self, code: str, text: str, active: bool, health: HealthChange | None = None
+        self,
+        code: str,
+        text: str,
+        active: bool,
+        health: HealthChange | None = None,
+        now_ms: int | None = None,
     ) -> None:
-        alarm = LocalAlarm(code, text, active, wall_ms())
+        alarm = LocalAlarm(code, text, active, wall_ms() if now_ms is None else now_ms)
         if health is not None:
             alarm = replace(
                 alarm, params=health.params, since_ms=health.since_ms, priority=health.priority
