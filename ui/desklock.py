@@ -71,15 +71,17 @@ class LockPanel(QFrame):
             f"{style.ATTENTION.name()}; border-radius: 6px; }}"
         )
         column = QVBoxLayout(self)
+        column.setContentsMargins(10, 6, 10, 6)
+        column.setSpacing(4)
         title = QLabel(self.tr("Desk locked: the line stays in view, commands need the password"))
         title.setObjectName("deskLockTitle")
         font = title.font()
         font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
         title.setFont(font)
         title.setWordWrap(True)
         column.addWidget(title)
         who = QLabel(self.tr("Logged in: {0} ({1})").format(dispatcher, role_text(role)))
+        who.setStyleSheet(f"color: {style.TEXT_SECONDARY.name()};")
         column.addWidget(who)
         row = QHBoxLayout()
         self.password = QLineEdit()
@@ -97,16 +99,24 @@ class LockPanel(QFrame):
         self.error.setObjectName("deskLockError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {style.LINK_DOWN.name()};")
+        self.error.hide()  # shown with a refusal only: the panel stays small
         column.addWidget(self.error)
-        self.setFixedWidth(520)
+        self.setFixedWidth(560)
         self.hide()
 
+    def say(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+        self.place()
+
     def place(self) -> None:
+        """Centred, below the header and the alarm banner (never over them)."""
         parent = self.parentWidget()
         if parent is None:
             return
         self.adjustSize()
-        self.move(max(0, (parent.width() - self.width()) // 2), 60)
+        top = max(120, int(parent.height() * 0.42) - self.height() // 2)
+        self.move(max(0, (parent.width() - self.width()) // 2), top)
         self.raise_()
 
 
@@ -206,7 +216,7 @@ class DeskLock(QObject):
                 widget.reject()  # a command half confirmed is cancelled
             elif isinstance(widget, QMenu) and widget.isVisible():
                 widget.close()
-        self.panel.error.clear()
+        self.panel.say("")
         self.panel.password.clear()
         self.panel.place()
         self.panel.show()
@@ -228,7 +238,7 @@ class DeskLock(QObject):
                 raise LoginRefused(LoginRefusal.ROLE_CHANGED, {"role": role_text(identity.role)})
         except LoginRefused as exc:
             self.panel.password.clear()
-            self.panel.error.setText(refusal_text(exc.code, exc.params, self.dispatcher))
+            self.panel.say(refusal_text(exc.code, exc.params, self.dispatcher))
             if self.checker.throttle.wait_s(self.dispatcher) > 0:
                 self._countdown.start()
                 self._count_down()
@@ -247,12 +257,10 @@ class DeskLock(QObject):
         if wait <= 0:
             self._countdown.stop()
             self.panel.unlock_button.setEnabled(True)
-            self.panel.error.clear()
+            self.panel.say("")
             return
         self.panel.unlock_button.setEnabled(False)
-        self.panel.error.setText(
-            refusal_text(LoginRefusal.THROTTLED, {"wait_s": wait}, self.dispatcher)
-        )
+        self.panel.say(refusal_text(LoginRefusal.THROTTLED, {"wait_s": wait}, self.dispatcher))
 
     async def aclose(self) -> None:
         self._timer.stop()
