@@ -2,8 +2,10 @@
 
 - the desk locked: refused (unlock first);
 - no zone held: "Quit the dispatcher workstation?", *Stay* by default;
-- zones held: they would fall free. The dispatcher chooses: *Hand over…* (the zone
-  dock, the first held zone selected; nothing quits), *Release and quit* (each
+- zones held: they would fall free. The dispatcher chooses: *Give to who asked and
+  quit* (when someone asks for them: each zone asked for is granted to its first
+  requester, who is told "you now hold Z1", the others released), *Hand over…* (the
+  zone dock, the first held zone selected; nothing quits), *Release and quit* (each
   zone released through its script: every other desk is told "zone Z1 is free:
   released by …" before this one goes), or *Stay*. A zone that lapses because a
   desk stopped is told to the others too (``app/control/zonenews.py``).
@@ -35,6 +37,7 @@ class QuitChoice(StrEnum):
     STAY = "stay"
     QUIT = "quit"
     HAND_OVER = "hand_over"
+    GRANT_AND_QUIT = "grant_and_quit"
     RELEASE_AND_QUIT = "release_and_quit"
 
 
@@ -103,14 +106,22 @@ class QuitGuard(QObject):
             self.dock.raise_()
             self.dock.select_zone(held[0])
             self._show_status(self.tr("Hand your zones over in Zone control, then quit"))
-        elif choice is QuitChoice.RELEASE_AND_QUIT:
-            self.task = asyncio.get_running_loop().create_task(self._release_and_quit(held))
+        elif choice in (QuitChoice.RELEASE_AND_QUIT, QuitChoice.GRANT_AND_QUIT):
+            grant = choice is QuitChoice.GRANT_AND_QUIT
+            self.task = asyncio.get_running_loop().create_task(self._give_up_and_quit(held, grant))
         return False
 
-    async def _release_and_quit(self, zones: list[str]) -> None:
+    async def _give_up_and_quit(self, zones: list[str], grant: bool) -> None:
+        """Each zone granted to its first requester (``grant``) or released; then quit."""
         assert self.store is not None
         for zone in zones:
+            state = self.store.snapshot().get(zone)
+            askers = [r for r in (state.requests if state else ()) if r != self.store.who]
             try:
+                if grant and askers:
+                    await self.store.grant(zone, askers[0])
+                    self._log_event(self.tr("Zone {0} handed to {1}").format(zone, askers[0]))
+                    continue
                 await self.store.release(zone)
             except AuthorityRefused as exc:
                 log.warning("zone %s not released before quitting: %s", zone, exc.reason)
@@ -141,6 +152,11 @@ class QuitGuard(QObject):
                 text += "\n\n" + self.tr("Asking for them: {0}.").format(", ".join(question.asked))
             box.setText(text)
             box.setStyleSheet(f"QLabel {{ color: {style.TEXT_PRIMARY.name()}; }}")
+            if question.asked:
+                give = box.addButton(
+                    self.tr("Give to who asked and quit"), QMessageBox.ButtonRole.AcceptRole
+                )
+                choices[give] = QuitChoice.GRANT_AND_QUIT
             hand = box.addButton(self.tr("Hand over…"), QMessageBox.ButtonRole.ActionRole)
             release = box.addButton(
                 self.tr("Release and quit"), QMessageBox.ButtonRole.DestructiveRole

@@ -1766,6 +1766,14 @@ Version {0}</source>
         <source>Stay</source>
         <translation>留下</translation>
     </message>
+    <message>
+        <source>Zone {0} handed to {1}</source>
+        <translation>联锁区 {0} 已交给 {1}</translation>
+    </message>
+    <message>
+        <source>Give to who asked and quit</source>
+        <translation>交给申请者并退出</translation>
+    </message>
 </context>
 <context>
     <name>RefusalCauses</name>
@@ -1968,7 +1976,7 @@ Version {0}</source>
     </message>
     <message>
         <source>occupied</source>
-        <extracomment>the size of a device id&apos;s text (scene units) end (0 or 1) -&gt; length cut away there because a switch lies the other way where the id is drawn (its centre), moved apart from others by ui/labels.py</extracomment>
+        <extracomment>the size of a device id&apos;s text (scene units) end (0 or 1) -&gt; length cut away there because a switch lies the other way where the id is drawn (its centre), moved apart from others by ui/labels.py how far sideways the id may go (scene x): along its own track, not beside another</extracomment>
         <translation>占用</translation>
     </message>
     <message>
@@ -2025,7 +2033,7 @@ Version {0}</source>
     </message>
     <message>
         <source>free</source>
-        <extracomment>the step an id is moved by, away from the track (scene units) how many steps out at most the gap kept between two ids</extracomment>
+        <extracomment>the step an id is moved by, away from the track (scene units) how many steps out at most the gap kept between two ids: across (x) and along the track (y) a section&apos;s id goes at most this many steps out (it is long: sideways is better)</extracomment>
         <translation>空闲</translation>
     </message>
     <message>

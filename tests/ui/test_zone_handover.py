@@ -178,3 +178,38 @@ def test_a_desk_gone_with_its_zone_is_told_and_without_zones_quit_is_still_asked
     )
     b.window.close()
     assert asked == [QuitQuestion((), ())] and b.closed == [True]
+
+
+def test_quitting_gives_a_zone_to_who_asked_for_it(
+    qtbot: QtBot, desks: Callable[[str, str], Desk]
+) -> None:
+    a, b = desks("WS-A", "ann"), desks("WS-B", "bob")
+    asked: list[QuitQuestion] = []
+
+    def ask(question: QuitQuestion) -> QuitChoice:
+        asked.append(question)
+        return QuitChoice.GRANT_AND_QUIT
+
+    a.window.close_guard = QuitGuard(
+        a.window,
+        a.control.authority,
+        a.window.zones.dock,
+        show_status=a.window.show_status,
+        log_event=a.window.log_event,
+        ask=ask,
+    )
+    dock_a, dock_b = a.window.zones.dock, b.window.zones.dock
+    assert dock_a is not None and dock_b is not None
+    dock_a.select_zone("Z1")
+    dock_a.take()
+    qtbot.waitUntil(lambda: holder(b) == a.who, timeout=5000)
+    dock_b.select_zone("Z1")
+    qtbot.waitUntil(dock_b.request_button.isEnabled, timeout=5000)
+    dock_b.request()
+    qtbot.waitUntil(lambda: a.control.authority.snapshot()["Z1"].requests == (b.who,))  # type: ignore[union-attr]
+    a.window.close()
+    assert asked == [QuitQuestion(("Z1 测试区",), (b.who,))]
+    qtbot.waitUntil(lambda: a.closed == [True], timeout=5000)
+    told = "You now hold zone Z1 测试区: granted by ann@WS-A"
+    qtbot.waitUntil(lambda: told in b.window.zones.news, timeout=5000)
+    assert holder(b) == b.who
