@@ -38,8 +38,8 @@ from app.counterparts.demo import (
     next_desk_id,
     provision_demo_users,
 )
-from app.identity import LoginThrottle, RedisDirectory
-from app.identity.directory import directory_address
+from app.identity import LoginThrottle
+from app.identity.directory import directory_for
 from app.lifetime import running
 from app.memdiag import kafka_statistics_from_args
 from app.memtrim import keep_trimmed
@@ -246,18 +246,16 @@ async def login_and_run(
     with it)."""
     checker: PasswordCheck | None = None
     if wants_login(args):
-        nodes = lock_nodes if lock_nodes is not None else [str(a) for a in ws.redis.nodes]
-        address = directory_address(nodes)
-        if address is None and not args.demo:
+        directory = directory_for(ws, lock_nodes, redis_options(ws))
+        if directory is None and not args.demo:
             log.error(
-                "no directory to check passwords: redis.nodes is empty "
-                "(a bench or a lone test desk: --no-login or --dispatcher ID)"
+                "no directory to check passwords: no Redis (redis.nodes and redis.sentinels "
+                "are empty; a bench or a lone test desk: --no-login or --dispatcher ID)"
             )
             return 2
-        if address is None:
+        if directory is None:
             log.warning("demo without Redis: no directory, %s at the desk", ws.dispatcher)
         else:
-            directory = RedisDirectory(address, prefix=ws.redis.prefix, options=redis_options(ws))
             checker = PasswordCheck(directory, LoginThrottle())
             chosen = await ask_identity(ws, checker, stopping=stopping)
             if chosen is None:

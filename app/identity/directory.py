@@ -31,8 +31,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, NoPermissionError, RedisError, ResponseError
 
-from app.config.workstation import dispatcher_id_problem
-from app.control.clients import redis_client
+from app.config.workstation import Workstation, dispatcher_id_problem
+from app.control.clients import close_clients, redis_client, sentinel_for
 from app.model.roles import Role
 
 __all__ = [
@@ -41,8 +41,9 @@ __all__ = [
     "LoginRefusal",
     "LoginRefused",
     "RedisDirectory",
+    "SentinelDirectory",
     "acl_user",
-    "directory_address",
+    "directory_for",
     "role_key",
 ]
 
@@ -110,11 +111,6 @@ def parse_role(raw: object) -> Role:
 ClientFactory = Callable[..., aioredis.Redis]
 
 
-def directory_address(nodes: Sequence[str]) -> str | None:
-    """The directory's Redis: the first node (the zone authority's); None without Redis."""
-    return str(nodes[0]) if nodes else None
-
-
 class RedisDirectory:
     """Checks a dispatcher's password and reads the role, against one Redis.
 
@@ -142,6 +138,10 @@ class RedisDirectory:
     def __repr__(self) -> str:
         return f"RedisDirectory({self.address!r}, prefix={self.prefix!r})"
 
+    async def _address(self) -> str:
+        """The server to ask (a subclass finds it)."""
+        return self.address
+
     async def verify(self, dispatcher: str, password: str) -> Identity:
         """The dispatcher's identity when ``password`` is right; else :class:`LoginRefused`."""
         if dispatcher_id_problem(dispatcher) is not None:
@@ -150,8 +150,9 @@ class RedisDirectory:
             raise LoginRefused(LoginRefusal.NO_PASSWORD)
         if len(password) > MAX_PASSWORD or "\x00" in password:
             raise LoginRefused(LoginRefusal.WRONG_PASSWORD)
+        address = await self._address()
         client = self._client_factory(
-            self.address,
+            address,
             timeout_s=self._timeout_s,
             options={
                 **self._options,
@@ -181,3 +182,54 @@ class RedisDirectory:
             except (RedisError, OSError) as exc:  # closing is best effort
                 log.debug("closing the directory client: %s", exc)
         return Identity(dispatcher, parse_role(raw))
+
+
+class SentinelDirectory(RedisDirectory):
+    """The directory in whichever server the Sentinels name master now (where the zone
+    authority lives with ``redis.sentinels``), found again at each check."""
+
+    def __init__(
+        self,
+        sentinels: Sequence[tuple[str, int]],
+        master: str,
+        *,
+        prefix: str = "dhmi",
+        options: Mapping[str, Any] | None = None,
+        timeout_s: float = 2.0,
+    ) -> None:
+        super().__init__(f"sentinel {master}", prefix=prefix, options=options, timeout_s=timeout_s)
+        self._sentinels = list(sentinels)
+        self._master = master
+
+    async def _address(self) -> str:
+        tls = {k: v for k, v in self._options.items() if k.startswith("ssl")}
+        sentinel = sentinel_for(self._sentinels, timeout_s=self._timeout_s, options=tls)
+        try:
+            async with asyncio.timeout(self._timeout_s * 2):
+                host, port = await sentinel.discover_master(self._master)
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("directory: no master %r from the Sentinels: %s", self._master, exc)
+            raise LoginRefused(LoginRefusal.UNAVAILABLE, {"error": type(exc).__name__}) from None
+        finally:
+            await close_clients(sentinel.sentinels)
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def directory_for(
+    ws: Workstation, lock_nodes: Sequence[str] | None, options: Mapping[str, Any] | None = None
+) -> RedisDirectory | None:
+    """The directory of ``ws``: where its zone authority lives (the Sentinels' master when
+    configured, else the first node); ``lock_nodes`` overrides the nodes (the demo, tests:
+    no Sentinels then). None without Redis."""
+    r = ws.redis
+    if lock_nodes is None and r.sentinels:
+        return SentinelDirectory(
+            [(a.host, a.port) for a in r.sentinels],
+            r.sentinel_master,
+            prefix=r.prefix,
+            options=options,
+        )
+    nodes = [str(a) for a in r.nodes] if lock_nodes is None else list(lock_nodes)
+    if not nodes:
+        return None
+    return RedisDirectory(nodes[0], prefix=r.prefix, options=options)

@@ -19,6 +19,7 @@ from app.counterparts.services import RedisProcess
 from app.identity.admin import DirectoryAdmin, password_problem
 from app.identity.directory import Identity, LoginRefusal, LoginRefused, RedisDirectory
 from app.model.roles import Role
+from tests.integration.test_sentinel import MASTER, sentinel_group  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +179,44 @@ def test_dispatcher_cli_directory_provisions_users(
     assert "chmod 600" in capsys.readouterr().err
     # no admin password: Redis refuses
     assert cli_main(["directory", *common, "list"]) == 1
+
+
+def test_with_sentinels_the_directory_is_the_master_they_name(
+    sentinel_group: tuple[RedisProcess, RedisProcess, list[int]],  # noqa: F811 (the fixture)
+    workstation_path: Path,
+) -> None:
+    """redis.sentinels: the zone authority lives in the Sentinels' master, and so does
+    the directory (found again at each check)."""
+    import dataclasses
+
+    from app.config import load_workstation
+    from app.config.workstation import Address
+    from app.identity.directory import SentinelDirectory, directory_for
+
+    master, _replica, ports = sentinel_group
+    admin = DirectoryAdmin(redis_client(master.address), "dhmi")
+
+    async def provision() -> None:
+        await admin.add("li.wei", Role.SUPERVISOR, "correct horse")
+        await admin.aclose()
+
+    asyncio.run(provision())
+    ws = load_workstation(workstation_path)
+    redis = dataclasses.replace(
+        ws.redis,
+        nodes=(),
+        sentinels=tuple(Address("127.0.0.1", p) for p in ports),
+        sentinel_master=MASTER,
+    )
+    directory = directory_for(dataclasses.replace(ws, redis=redis), None)
+    assert isinstance(directory, SentinelDirectory)
+    got = asyncio.run(directory.verify("li.wei", "correct horse"))
+    assert got == Identity("li.wei", Role.SUPERVISOR)
+    wrong = refusal(directory.verify("li.wei", "nope nope"))
+    assert wrong.code is LoginRefusal.WRONG_PASSWORD
+    # an override (the demo, tests) names the servers: no Sentinels then
+    plain = directory_for(dataclasses.replace(ws, redis=redis), [master.address])
+    assert plain is not None and plain.address == master.address
+    assert directory_for(dataclasses.replace(ws, redis=redis), []) is None
+    gone = SentinelDirectory([("127.0.0.1", 1)], MASTER, timeout_s=0.3)
+    assert refusal(gone.verify("li.wei", "correct horse")).code is LoginRefusal.UNAVAILABLE
