@@ -68,7 +68,7 @@ class AlarmSources:
             "section_fault": sorted(line.section_by_id),
             "link_loss": list(OTHER_SYSTEMS),
         }
-        self._clear_at: dict[str, float] = {}  # alarm id -> monotonic-like time (s)
+        self._clear_at: dict[tuple[str, str], float] = {}  # (kind, device) -> when (s)
         self._fault_ends: dict[tuple[str, str], float] = {}  # plant fault -> when it goes (s)
         self._now_s = 0.0
 
@@ -98,13 +98,26 @@ class AlarmSources:
                 continue
             for _ in range(_poisson(self.rng, lam)):
                 self._raise(kind)
-        due = [aid for aid, t in self._clear_at.items() if t <= self._now_s]
-        for aid in due:
-            del self._clear_at[aid]
-            self.manager.clear(aid)
+        self._end_timed()
         if self.plant is not None:
             self._end_faults(self.plant)
             self.detect()
+
+    def _end_timed(self) -> None:
+        """Clear the alarms without a plant fault whose time is up. One found active
+        without an end (this server took over alarms the old master raised: a train
+        fault, a lost link to another system) gets one now, or it would never clear."""
+        kinds = frozenset(KIND_BY_NAME) - (PLANT_KINDS if self.plant is not None else set())
+        active = self.manager.active_conditions(kinds)
+        for key in sorted(active - self._clear_at.keys()):
+            kind = KIND_BY_NAME[key[0]]
+            self._clear_at[key] = self._now_s + self.rng.expovariate(1.0 / kind.mean_duration_s)
+        for key, end in list(self._clear_at.items()):
+            if key not in active:  # cleared otherwise
+                del self._clear_at[key]
+            elif end <= self._now_s:
+                del self._clear_at[key]
+                self.manager.clear_condition(*key)
 
     def _end_faults(self, plant: Plant) -> None:
         """Take away the faults whose time is up. A fault found without an end (this
@@ -139,7 +152,7 @@ class AlarmSources:
             return self._fault(self.plant, kind, device)
         ev = self.manager.raise_alarm(kind.kind, device, station=station, zone=zone, label=label)
         if ev is not None:
-            self._clear_at[ev.alarm_id] = self._now_s + self.rng.expovariate(
+            self._clear_at[(kind.kind, device)] = self._now_s + self.rng.expovariate(
                 1.0 / kind.mean_duration_s
             )
         return ev

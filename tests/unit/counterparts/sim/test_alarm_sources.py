@@ -103,3 +103,21 @@ def test_a_standby_that_takes_over_clears_the_faults_it_inherited(demo_line: Lin
             break
     assert not world_b.device_faults()
     assert not active_device_alarms(m_b)
+
+
+def test_alarms_taken_over_without_an_end_clear_in_time(demo_line: Line) -> None:
+    """A standby that takes over holds the old master's active alarms (mirrored), with
+    no clear time of its own: a train fault or a lost link to another system stayed
+    active for good. They get an end when found."""
+    _world, m, src = rig(demo_line, rate=0)  # no new alarms: only what was taken over
+    m.raise_alarm("link_loss", "ISCS", station="", zone="")
+    m.raise_alarm("train_fault", "train:3", label="0301")
+    assert {(e.kind, e.device) for e in m.rows.values() if e.active} == {
+        ("link_loss", "ISCS"),
+        ("train_fault", "train:3"),
+    }
+    for _ in range(36_000):  # an hour at 0.1 s: far past any kind's mean duration x 10
+        src.tick(0.1)
+        if not any(e.active for e in m.rows.values()):
+            break
+    assert not [e for e in m.rows.values() if e.active]
