@@ -15,12 +15,21 @@ sound too. Which of the two is decided once, at start, from
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
 
 from app.alarms.records import Priority
 from app.paths import resource_dir
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QSoundEffect
+
+# QtMultimedia is imported where it is first used, after the program's Qt message
+# handler is installed: loading it reports the audio back ends it did not find
+# (pipewire) on stderr otherwise, past the log; and where no sound can be heard
+# (offscreen, CI) it is never loaded at all.
 
 FLASH_MS = 500
 #: Platforms that never have a speaker, whatever the machine has.
@@ -39,6 +48,8 @@ def audio_output_present() -> bool:
     """Whether a sound can be heard here: an audio output, and a platform with a screen."""
     if QGuiApplication.platformName() in SILENT_PLATFORMS:
         return False
+    from PySide6.QtMultimedia import QMediaDevices  # noqa: PLC0415 (see above)
+
     return bool(QMediaDevices.audioOutputs())
 
 
@@ -60,6 +71,8 @@ class Horn(QObject):
         self._flash.setInterval(FLASH_MS)
         self._flash.timeout.connect(self._toggle_flash)
         if self.audible:
+            from PySide6.QtMultimedia import QSoundEffect  # noqa: PLC0415 (see above)
+
             for p in Priority:
                 effect = QSoundEffect(self)
                 effect.setSource(sound_file(p))

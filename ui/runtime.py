@@ -66,12 +66,17 @@ log = logging.getLogger("ui")
 
 #: Qt messages that carry no information for us (the offscreen platform's excuses).
 QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+#: Qt message categories that are only detail: QtMultimedia's libraries it looked for and
+#: did without (pipewire, VA-API), told at every start where they are not installed.
+QUIET_QT_CATEGORIES = frozenset({"qt.multimedia.symbolsresolver"})
 SCREENSHOT_SIZE = (1920, 1080)
 
 
 def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
     qt_log = logging.getLogger("qt")
-    if any(message.startswith(q) for q in QUIET_QT_MESSAGES):
+    if getattr(context, "category", None) in QUIET_QT_CATEGORIES or any(
+        message.startswith(q) for q in QUIET_QT_MESSAGES
+    ):
         qt_log.debug("%s", message)
         return
     level = {
