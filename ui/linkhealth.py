@@ -48,6 +48,41 @@ def peer_role_text(role: str) -> str:
     }.get(role, role)
 
 
+def link_cause_text(info: LinkInfo) -> str:
+    """Why the link last failed, in the window's language (its cause code); a link
+    whose cause has no code (an older part) shows its last error as it is."""
+    translate = QCoreApplication.translate
+    param = info.cause_param
+    refusals = {
+        "link_key": translate("LinkCause", "the server refused the link key"),
+        "role": translate("LinkCause", "the server refused the link key for this role"),
+        "destination": translate(
+            "LinkCause", "the server refused the link: it is not the server this link is for"
+        ),
+    }
+    texts = {
+        "connection_refused": translate("LinkCause", "connection refused: nothing listens there"),
+        "timeout": translate("LinkCause", "no answer in time"),
+        "network": translate("LinkCause", "network error"),
+        "refused": refusals.get(param)
+        or translate("LinkCause", "the server refused the link ({0})").format(param),
+        "heartbeat_timeout": translate(
+            "LinkCause", "no frame for {0} s (heartbeat timeout)"
+        ).format(param),
+        "peer_not_reading": translate(
+            "LinkCause", "the server stopped reading ({0} bytes waiting)"
+        ).format(param),
+        "bad_frame": translate("LinkCause", "a frame that breaks the protocol"),
+        "integrity": translate(
+            "LinkCause", "too many protection failures (last: {0}); resynchronising"
+        ).format(param),
+        "wrong_line": translate("LinkCause", "the server serves another line ({0})").format(param),
+        "connection_lost": translate("LinkCause", "connection lost"),
+        "closed_by_peer": translate("LinkCause", "connection closed by the server"),
+    }
+    return texts.get(info.cause, info.last_error)
+
+
 def _servers(names: str) -> str:
     return ", ".join(n for n in names.split(",") if n)
 
@@ -193,7 +228,7 @@ class LinkTableModel(QAbstractTableModel):
             )
         if col == 9:
             return str(info.integrity_failures)
-        return info.last_error
+        return link_cause_text(info)
 
     def set_links(self, links: list[LinkInfo]) -> None:
         if [i.name for i in links] == [i.name for i in self.links]:

@@ -19,7 +19,7 @@ from app.session.health import condition_of
 from ui import style
 from ui.clock import date_time_text, time_text
 from ui.host import Host
-from ui.linkhealth import link_state_text, local_alarm_text, peer_role_text
+from ui.linkhealth import link_cause_text, link_state_text, local_alarm_text, peer_role_text
 from ui.style import coloured
 
 RESULT_SHOW_MS = 20_000
@@ -172,7 +172,7 @@ class StatusBar(QObject):
             )
         )
         if info.last_error:
-            lines.append(self.tr("last error: {0}").format(info.last_error))
+            lines.append(self.tr("last error: {0}").format(link_cause_text(info)))
         return "\n".join(lines)
 
     # -- the master server --------------------------------------------------------------

@@ -36,17 +36,19 @@ from collections.abc import Callable
 from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.linkstate import (
     TRANSITIONS,
+    LinkCause,
     LinkDown,
     LinkEvent,
     LinkInfo,
     LinkState,
     LinkTimings,
+    cause_of,
 )
 from app.comms.pool import BufferPool
 from app.comms.tcp import FramedProtocol
 from app.comms.udp import UdpStatusReceiver, status_pool
 from app.model.commands import Command, CommandResult
-from app.protocol.connection import Connection
+from app.protocol.connection import Connection, LinkRefused
 from app.protocol.errors import ProtocolError, RemoteProtocolError
 from app.protocol.frames import Frame
 from app.protocol.messages import Heartbeat, Hello, Message
@@ -122,6 +124,7 @@ class ServerLink:
         self.rtt_ms: float | None = None
         self.reconnects = 0
         self.last_error = ""
+        self.last_cause: tuple[LinkCause, str] = (LinkCause.NONE, "")
         self.bad_frames = 0
         self.policy = policy if policy is not None and policy.protected else None
         self.expect_peer = expect_peer
@@ -206,6 +209,8 @@ class ServerLink:
             self.last_error,
             self.policy is not None,
             self.integrity.total,
+            self.last_cause[0].value,
+            self.last_cause[1],
         )
 
     # -- life -------------------------------------------------------------------
@@ -240,6 +245,7 @@ class ServerLink:
                 failures = 0 if self.peer_hello is not None else failures + 1
             except (OSError, TimeoutError, ProtocolError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_cause = cause_of(exc)
                 failures += 1
                 if self.state is LinkState.UP:
                     self._fire(LinkEvent.FAIL, self.last_error)
@@ -256,6 +262,7 @@ class ServerLink:
         self._conn = self._connection()
         self.peer_hello = None
         self.last_error = ""
+        self.last_cause = (LinkCause.NONE, "")
         self._ended = asyncio.Event()
         self._early = []
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can return the
@@ -325,7 +332,11 @@ class ServerLink:
                 silent = time.monotonic() - self._last_rx
                 if silent <= t.dead_after_s or self._ended is None or self._ended.is_set():
                     continue
-                self._failed(f"no frame for {silent:.2f} s (heartbeat timeout)")
+                self._failed(
+                    f"no frame for {silent:.2f} s (heartbeat timeout)",
+                    LinkCause.HEARTBEAT,
+                    f"{silent:.1f}",
+                )
                 return
             if (
                 self.state in (LinkState.UP, LinkState.HANDSHAKE)
@@ -337,10 +348,11 @@ class ServerLink:
                     self._conn.send(dataclasses.replace(self._heartbeat(), ping_ms=mono_ms()))
                 )
 
-    def _failed(self, why: str) -> None:
+    def _failed(self, why: str, cause: LinkCause, param: str = "") -> None:
         """Peer dead or stream broken: stop accepting sends now, drain, then close."""
         if not self.last_error:
             self.last_error = why
+            self.last_cause = (cause, param)
         log.warning("link %s: %s", self.name, why)
         if self.state in (LinkState.UP, LinkState.HANDSHAKE):
             self._fire(LinkEvent.FAIL, why)
@@ -350,6 +362,7 @@ class ServerLink:
     def _on_lost(self, exc: Exception | None) -> None:
         if not self.last_error:
             self.last_error = f"connection lost: {exc}" if exc else "connection closed by peer"
+            self.last_cause = (LinkCause.LOST, "") if exc else (LinkCause.CLOSED, "")
         self._transport = None
         if self._ended is not None:
             self._ended.set()
@@ -399,7 +412,11 @@ class ServerLink:
         backlog = transport.get_write_buffer_size()
         if backlog > self.timings.max_backlog:
             # A peer that stops reading must not make us buffer without end.
-            self._failed(f"peer not reading: {backlog} bytes waiting to be sent")
+            self._failed(
+                f"peer not reading: {backlog} bytes waiting to be sent",
+                LinkCause.NOT_READING,
+                str(backlog),
+            )
             raise LinkDown(f"link {self.name}: peer not reading")
         transport.write(data)
 
@@ -436,12 +453,12 @@ class ServerLink:
         self._dispatch(msg)
 
     def _on_bad_frame(self, exc: RemoteProtocolError) -> None:
-        if isinstance(exc, IntegrityError) and exc.kind == "refused":
+        if isinstance(exc, LinkRefused):
             # the server said why it refused the HELLO (REFUSED): say that, not "bad frame"
-            self._failed(f"{exc.message} ({self.host}:{self.port})")
+            self._failed(f"{exc.message} ({self.host}:{self.port})", LinkCause.REFUSED, exc.code)
             return
         self.bad_frames += 1
-        self._failed(f"bad frame from {self.host}:{self.port}: {exc}")
+        self._failed(f"bad frame from {self.host}:{self.port}: {exc}", LinkCause.BAD_FRAME)
 
     def _on_violation(self, v: Violation) -> None:
         """A frame or datagram failed a check: count, tell, and resync past the threshold."""
@@ -453,7 +470,9 @@ class ServerLink:
             p = self.integrity
             self._failed(
                 f"link integrity: {p.threshold} failures within {p.window_ms / 1000:g} s "
-                f"(last: {v.kind} at {v.where}: {v.detail}); resynchronising"
+                f"(last: {v.kind} at {v.where}: {v.detail}); resynchronising",
+                LinkCause.INTEGRITY,
+                v.kind,
             )
 
     def _on_bad_datagram(self, exc: IntegrityError) -> None:
@@ -466,7 +485,9 @@ class ServerLink:
                 self._failed(
                     f"server {msg.node or '?'} serves line {msg.line_id!r} (digest "
                     f"{msg.line_digest!r}), not line {line_id!r} (digest {digest!r}): "
-                    "the line files differ"
+                    "the line files differ",
+                    LinkCause.WRONG_LINE,
+                    msg.line_id[:40],
                 )
                 return
             self.peer_hello = msg

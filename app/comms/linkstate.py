@@ -104,3 +104,38 @@ class LinkInfo:
     last_error: str = ""
     protected: bool = False
     integrity_failures: int = 0
+    #: why the link last failed, as a code (:class:`LinkCause`) and its parameter; the
+    #: views say it in their language, ``last_error`` is the log's English detail
+    cause: str = ""
+    cause_param: str = ""
+
+
+class LinkCause(StrEnum):
+    """Why a link last failed (:attr:`LinkInfo.cause`); the parameter in brackets."""
+
+    NONE = ""
+    CONNECTION_REFUSED = "connection_refused"  # nothing listens at the address
+    TIMEOUT = "timeout"  # no answer in time (connecting, or the handshake)
+    NETWORK = "network"  # another socket error (host or network unreachable...)
+    REFUSED = "refused"  # the server refused the HELLO (its LinkRefusal code)
+    HEARTBEAT = "heartbeat_timeout"  # no whole frame for too long (seconds)
+    NOT_READING = "peer_not_reading"  # the peer stopped reading (bytes waiting)
+    BAD_FRAME = "bad_frame"  # a frame that breaks the protocol
+    INTEGRITY = "integrity"  # protection failures past the threshold (the last kind)
+    WRONG_LINE = "wrong_line"  # the server serves another line (its line id)
+    LOST = "connection_lost"  # the connection broke
+    CLOSED = "closed_by_peer"  # the peer closed it
+
+
+def cause_of(exc: BaseException) -> tuple[LinkCause, str]:
+    """The cause of an exception that ended a connection attempt or a session."""
+    code = getattr(exc, "code", None)
+    if getattr(exc, "kind", None) == "refused" and isinstance(code, str):
+        return LinkCause.REFUSED, code
+    if isinstance(exc, ConnectionRefusedError):
+        return LinkCause.CONNECTION_REFUSED, ""
+    if isinstance(exc, TimeoutError):
+        return LinkCause.TIMEOUT, ""
+    if isinstance(exc, OSError):
+        return LinkCause.NETWORK, exc.strerror or type(exc).__name__
+    return LinkCause.BAD_FRAME, ""

@@ -115,6 +115,15 @@ REFUSAL_TEXT: dict[str, str] = {
 }
 
 
+class LinkRefused(IntegrityError):
+    """The server refused this client's HELLO and said why: ``code`` (a
+    :class:`LinkRefusal` value, or what a newer server sent, cut to 40 characters)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__("refused", message, "REFUSED.code", fatal=True)
+        self.code = code
+
+
 _H, _T = Handshake, Step
 HANDSHAKE: dict[Side, dict[Handshake, dict[Step, Handshake]]] = {
     "client": {
@@ -306,7 +315,7 @@ class Connection:
         msg = decode_message(frame)
         assert isinstance(msg, Refused)
         text = REFUSAL_TEXT.get(msg.code, f"the server refused the link ({msg.code[:40]!r})")
-        raise IntegrityError("refused", text, "REFUSED.code", fatal=True)
+        raise LinkRefused(msg.code[:40], text)
 
     def refusal(self, exc: IntegrityError) -> bytes | None:
         """Server: the REFUSED frame telling a client why its HELLO was refused (sent

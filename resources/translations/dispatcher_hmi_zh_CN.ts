@@ -1381,6 +1381,65 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
 </context>
 <context>
+    <name>LinkCause</name>
+    <message>
+        <source>the server refused the link key</source>
+        <translation>服务器拒绝了链路密钥</translation>
+    </message>
+    <message>
+        <source>the server refused the link key for this role</source>
+        <translation>服务器拒绝了此角色的链路密钥</translation>
+    </message>
+    <message>
+        <source>the server refused the link: it is not the server this link is for</source>
+        <translation>服务器拒绝了链路：它不是此链路要连接的服务器</translation>
+    </message>
+    <message>
+        <source>connection refused: nothing listens there</source>
+        <translation>连接被拒绝：该地址无服务监听</translation>
+    </message>
+    <message>
+        <source>no answer in time</source>
+        <translation>未在规定时间内应答</translation>
+    </message>
+    <message>
+        <source>network error</source>
+        <translation>网络错误</translation>
+    </message>
+    <message>
+        <source>the server refused the link ({0})</source>
+        <translation>服务器拒绝了链路（{0}）</translation>
+    </message>
+    <message>
+        <source>no frame for {0} s (heartbeat timeout)</source>
+        <translation>{0} 秒未收到帧（心跳超时）</translation>
+    </message>
+    <message>
+        <source>the server stopped reading ({0} bytes waiting)</source>
+        <translation>服务器停止读取（{0} 字节待发送）</translation>
+    </message>
+    <message>
+        <source>a frame that breaks the protocol</source>
+        <translation>收到违反协议的帧</translation>
+    </message>
+    <message>
+        <source>too many protection failures (last: {0}); resynchronising</source>
+        <translation>保护校验失败过多（最近一次：{0}）；正在重新同步</translation>
+    </message>
+    <message>
+        <source>the server serves another line ({0})</source>
+        <translation>服务器服务于另一条线路（{0}）</translation>
+    </message>
+    <message>
+        <source>connection lost</source>
+        <translation>连接中断</translation>
+    </message>
+    <message>
+        <source>connection closed by the server</source>
+        <translation>服务器关闭了连接</translation>
+    </message>
+</context>
+<context>
     <name>LinkHealthDock</name>
     <message>
         <source>Link health</source>
@@ -1593,7 +1652,7 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
     <message>
         <source>Demo: a second desk joins with dispatcher-hmi --join-demo (connection file {0}; the link key file is beside it)</source>
-        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). The signals that end the program as closing its window does (POSIX).</extracomment>
+        <extracomment>Qt messages that carry no information for us (the offscreen platform&apos;s excuses). Qt message categories that are only detail: QtMultimedia&apos;s libraries it looked for and did without (pipewire, VA-API), told at every start where they are not installed. The signals that end the program as closing its window does (POSIX).</extracomment>
         <translation>演示：第二个调度台用 dispatcher-hmi --join-demo 加入（连接文件 {0}；链路密钥文件在同一目录）</translation>
     </message>
 </context>

@@ -414,6 +414,8 @@ def test_a_workstation_with_the_wrong_key_is_told_the_server_refused_it(
             error = s.links[0].last_error
             assert error.startswith("the server refused the link key (127.0.0.1:"), error
             assert "closed by peer" not in error and s.links[0].bad_frames == 0
+            shown = s.links[0].info()  # the views say it by its code, in their language
+            assert (shown.cause, shown.cause_param) == ("refused", "link_key")
         finally:
             await s.aclose()
 
