@@ -23,6 +23,7 @@ from ui.coupling import add_coupling_actions
 from ui.host import Host
 from ui.iscsactions import IscsActions
 from ui.items import position_text
+from ui.names import train_name
 from ui.schematic import SchematicView
 
 
@@ -201,11 +202,8 @@ class DeviceMenus(QObject):
         ref = DeviceRef(DeviceKind.TRAIN, device)
         train_id = ref.train_id
         train = self.session.state.trains.get(train_id) if train_id is not None else None
-        name = (
-            self.tr("Train {0} (#{1})").format(train.number, train.id)
-            if train is not None
-            else self.tr("Train {0}").format(device)
-        )
+        # by its number, as everywhere on screen; the id stays internal
+        name = train_name(train_id, self.session.state.trains)
         title = menu.addAction(name)
         title.setEnabled(False)
         menu.addSeparator()

@@ -960,14 +960,6 @@ You will no longer command its devices; {2} is told at once.</source>
         <translation>已封闭：须先解封才能排列进路</translation>
     </message>
     <message>
-        <source>Train {0} (#{1})</source>
-        <translation>列车 {0}（#{1}）</translation>
-    </message>
-    <message>
-        <source>Train {0}</source>
-        <translation>列车 {0}</translation>
-    </message>
-    <message>
         <source>train {0}, in section {1}</source>
         <translation>列车 {0}，位于区段 {1}</translation>
     </message>

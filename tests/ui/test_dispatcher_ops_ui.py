@@ -114,7 +114,7 @@ def test_signal_menu_closes_and_reopens(
 
 def test_train_menu_holds_and_releases(qtbot: QtBot, window: MainWindow, fake_session: Any) -> None:
     menu = window.menus.train_menu("train:7")
-    assert texts(menu)[0] == "Train 0701 (#7)"
+    assert texts(menu)[0] == "train 0701"  # by its number, never its id
     assert not action(menu, CommandOp.RELEASE_TRAIN.value).isEnabled()
     request = confirm(qtbot, window, menu, CommandOp.HOLD_TRAIN)
     assert request.device == DeviceRef("train", "train:7")
