@@ -162,3 +162,32 @@ def test_at_a_larger_scale_the_docks_start_as_much_larger(
     large = bottom_height("2.0")
     # as much larger as the window leaves room for (the schematic keeps its least height)
     assert large >= normal * 1.35, (normal, large)
+
+
+def test_the_header_is_compact_on_a_small_screen_and_shows_what_is_abnormal_first(
+    qtbot: QtBot, fake_session: Any
+) -> None:
+    from ui.header import COMPACT_BELOW, Header
+
+    fake_session.synchronise()
+    header = Header(fake_session)
+    qtbot.addWidget(header)
+    header.resize(1920, 40)
+    header.show()
+    qtbot.waitUntil(lambda: header.width() == 1920)
+    header.refresh_counts()
+    assert not header.compact
+    full = header.counts_label.text()
+    assert "·" in header.name_label.text() and "(" in header.desk_label.text()
+    header.resize(COMPACT_BELOW - 134, 40)  # 1366
+    qtbot.waitUntil(lambda: header.compact)
+    line = fake_session.line
+    assert header.name_label.text() in (line.name_zh, line.name_en)
+    assert header.desk_label.text() == f"{fake_session.node} · {fake_session.dispatcher}"
+    compact = header.counts_label.text()
+    # the abnormal counts come first, where nothing cuts them
+    assert compact.index("lost") < compact.index("Trains") and full != compact
+    assert full.index("Trains") < full.index("lost")
+    header.resize(1920, 40)
+    qtbot.waitUntil(lambda: not header.compact)
+    assert header.counts_label.text() == full
