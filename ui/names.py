@@ -66,6 +66,7 @@ def foreseen_text(foreseen: Foreseen, trains: Mapping[int, TrainState]) -> str:
         ForeseenCode.ROUTE_LOCKED: translate("Names", "switch {switch} is locked by route {route}"),
         ForeseenCode.SECTION_OCCUPIED: translate("Names", "section {section} is occupied"),
         ForeseenCode.SWITCH_MOVING: translate("Names", "switch {switch} is moving"),
+        ForeseenCode.SWITCH_LOST: translate("Names", "switch {switch} has lost its position"),
         ForeseenCode.ROUTE_SET: translate("Names", "route {route} is already set"),
         ForeseenCode.SIGNAL_CLOSED: translate("Names", "signal {signal} is closed (封闭)"),
         ForeseenCode.SECTION_LOCKED: translate(

@@ -27,6 +27,7 @@ class ForeseenCode(StrEnum):
     ROUTE_LOCKED = "route_locked"  # {switch} locked in route {route}
     SECTION_OCCUPIED = "section_occupied"  # {section} occupied
     SWITCH_MOVING = "switch_moving"  # {switch} moving: cannot be locked
+    SWITCH_LOST = "switch_lost"  # {switch} lost its position: no route over it
     ROUTE_SET = "route_set"  # {route} already set
     SIGNAL_CLOSED = "signal_closed"  # entry {signal} closed (封闭)
     SECTION_LOCKED = "section_locked"  # {section} locked in route {route}
@@ -119,6 +120,8 @@ def _foresee_route(
         sw = line.switch_by_id.get(setting.switch)
         if rec is None or sw is None:
             continue
+        if rec.position is SwitchPosition.LOST:
+            return Foreseen(ForeseenCode.SWITCH_LOST, {"switch": setting.switch})
         if rec.route:
             return Foreseen(
                 ForeseenCode.ROUTE_LOCKED, {"switch": setting.switch, "route": rec.route}

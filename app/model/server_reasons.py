@@ -124,6 +124,13 @@ FORMS: Mapping[str, tuple[str, str]] = MappingProxyType(
                 "route {route} needs switch {switch} {needed}, but it is locked {position} (单锁)",
             ),
         ),
+        "route_switch_lost": (
+            "switch_lost",
+            QT_TRANSLATE_NOOP(
+                "ServerReasons",
+                "route {route} needs switch {switch}, which has lost its position (表示丢失)",
+            ),
+        ),
         "route_switch_occupied": (
             "section_occupied",
             QT_TRANSLATE_NOOP(

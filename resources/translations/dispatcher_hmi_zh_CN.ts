@@ -1049,6 +1049,7 @@ You will no longer command its devices; {2} is told at once.</source>
     <name>Header</name>
     <message>
         <source>Workstation {0} · {1} ({2})</source>
+        <extracomment>narrower than this (logical pixels), the header is compact</extracomment>
         <translation>工作站 {0} · {1}（{2}）</translation>
     </message>
     <message>
@@ -1770,6 +1771,10 @@ Version {0}</source>
         <source>train {number} is moving</source>
         <translation>列车 {number} 正在运行</translation>
     </message>
+    <message>
+        <source>switch {switch} has lost its position</source>
+        <translation>道岔 {switch} 失去表示</translation>
+    </message>
 </context>
 <context>
     <name>QuitGuard</name>
@@ -2352,6 +2357,10 @@ Version {0}</source>
     <message>
         <source>alarm already acknowledged</source>
         <translation>报警已确认</translation>
+    </message>
+    <message>
+        <source>route {route} needs switch {switch}, which has lost its position (表示丢失)</source>
+        <translation>进路 {route} 需经过道岔 {switch}，该道岔失去表示</translation>
     </message>
 </context>
 <context>

@@ -130,6 +130,14 @@ def test_foresee_follows_the_interlocking(fake_session: Any, line: Any) -> None:
     seen = foresee(line, state, CommandOp.CANCEL_ROUTE, "R_XPDA_XPDB")
     assert seen is not None and seen.code is ForeseenCode.ROUTE_NOT_SET
     assert foresee(line, state, CommandOp.SET_ROUTE, "R_XPDB_XDBC") is None
+    # a switch of the route that lost its position: the interlocking sets no route over it
+    [setting] = [s for s in line.route_by_id["R_XPDB_XDBC"].switches][:1]
+    state.apply_snapshot(
+        StateSnapshot(seq=2, switches=(SwitchState(setting.switch, SwitchPosition.LOST),))
+    )
+    seen = foresee(line, state, CommandOp.SET_ROUTE, "R_XPDB_XDBC")
+    assert seen is not None and seen.code is ForeseenCode.SWITCH_LOST
+    assert seen.params == {"switch": setting.switch}
 
 
 def test_enter_confirms_only_with_the_focus_on_the_confirm_button(

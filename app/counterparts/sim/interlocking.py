@@ -93,6 +93,8 @@ class Interlocking:
         self.occupied: set[str] = set()
         #: signals closed by the dispatcher
         self.closed: set[str] = set()
+        #: switches without a position (表示丢失, a fault of the world): no route over them
+        self.lost: set[str] = set()
         self._routes_from: dict[str, list[Route]] = {}
         for route in line.routes:
             self._routes_from.setdefault(route.entry, []).append(route)
@@ -205,6 +207,8 @@ class Interlocking:
                 raise Refused.of("section_in_route", section=sec, route=holder)
         for setting in route.switches:
             machine = self.switches[setting.switch]
+            if setting.switch in self.lost:
+                raise Refused.of("route_switch_lost", route=route.id, switch=setting.switch)
             if machine.route:
                 raise Refused.of("switch_in_route", switch=setting.switch, route=machine.route)
             if machine.locked and not machine.lies(setting.position):

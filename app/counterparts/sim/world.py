@@ -102,7 +102,6 @@ class World(Running, Consists):
         self._signal_at = {(s.section, s.direction): s.id for s in line.signals}
         self.trains: dict[int, SimTrain] = {}
         self.faults: set[str] = set()  # sections showing a fault occupancy
-        self.lost_switches: set[str] = set()  # switches without a position (表示丢失)
         self.dark_signals: set[str] = set()  # signals whose lamp failed
         self.coupling_faults: dict[int, CouplingFault] = {}  # by unit id
         self.report_cycle = 0
@@ -371,6 +370,16 @@ class World(Running, Consists):
         # the next publish() sends what the master changed, numbered by us.
 
     # -- device faults ------------------------------------------------------------
+
+    @property
+    def lost_switches(self) -> set[str]:
+        """Switches without a position (表示丢失): served as lost, and the interlocking
+        sets no route over them."""
+        return self.interlocking.lost
+
+    @lost_switches.setter
+    def lost_switches(self, switches: set[str]) -> None:
+        self.interlocking.lost = set(switches)
 
     def _fault_set(self, kind: str) -> tuple[set[str], Mapping[str, object]]:
         """The set holding ``kind`` of fault, and the line's devices it may name."""

@@ -109,3 +109,25 @@ def test_since_when_is_the_servers_wall_clock_when_it_has_one(demo_line: Line) -
     # without a clock (tests), simulated time as before
     plain = World(demo_line, ServiceSettings(trains=0))
     assert {r.since_ms for r in plain.snapshot().sections} == {0}
+
+
+def test_no_route_is_set_over_a_switch_that_lost_its_position(demo_line: Line) -> None:
+    """A switch without detection (表示丢失) cannot carry a route: the HMI showed it lost
+    while the simulated interlocking still set routes over it. Thrown, it may come back."""
+    world = World(demo_line, ServiceSettings(trains=0))
+    il = world.interlocking
+    route = demo_line.route_by_id["R_SPD09_SDT09A"]
+    world.set_device_fault("switch_lost", "W0901", present=True)
+    with pytest.raises(Refused) as info:
+        il.set_route(route, world.now)
+    assert (info.value.code, info.value.form) == ("switch_lost", "route_switch_lost")
+    assert info.value.params == {"route": "R_SPD09_SDT09A", "switch": "W0901"}
+    assert not il.routes
+    # the fault survives a copy to the standby, and goes with the fault
+    standby = World(demo_line, ServiceSettings(trains=0))
+    standby.restore(world.export())
+    with pytest.raises(Refused):
+        standby.interlocking.set_route(route, standby.now)
+    world.set_device_fault("switch_lost", "W0901", present=False)
+    il.set_route(route, world.now)
+    assert route.id in il.routes
