@@ -286,3 +286,23 @@ def private_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
     yield folder
+
+
+@pytest.fixture
+def chinese(qapp: QApplication) -> Iterator[None]:
+    """The zh_CN translators installed for one test, and taken out again (the language
+    and the default locale as they were)."""
+    from PySide6.QtCore import QCoreApplication, QLocale
+
+    from ui import i18n
+
+    locale, active = QLocale(), i18n.active_language()
+    installed = i18n.install_translators(qapp, "zh_CN")
+    assert installed, "no translation loaded"
+    try:
+        yield
+    finally:
+        for t in installed:
+            QCoreApplication.removeTranslator(t)
+        QLocale.setDefault(locale)
+        i18n._active = active

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.alarms.consumer import FeedSettings
@@ -27,25 +26,12 @@ from app.counterparts.sim.launcher import SimulatorPair
 from app.model.topology import Line
 from app.session import DispatcherSession
 from app.session.health import HOLD_MS
-from ui import i18n
 from ui.mainwindow import MainWindow
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]
 
 TZ = "Asia/Shanghai"  # the demo line's
 FLOOD = 12
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> Iterator[None]:
-    installed = i18n.install_translators(qapp, "zh_CN")
-    assert installed, "no translation loaded"
-    try:
-        yield
-    finally:
-        for t in installed:
-            qapp.removeTranslator(t)
-        i18n.install_translators(qapp, "en")
 
 
 @pytest.fixture

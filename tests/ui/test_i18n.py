@@ -16,13 +16,11 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QLocale, QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from app.model.refusal import TEMPLATES, Refusal, RefusalCode, parameters
@@ -150,21 +148,6 @@ def test_every_context_is_one_the_code_translates_in() -> None:
 
 
 # -- at run time ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> Iterator[None]:
-    """The zh_CN translators installed for one test, and taken out again."""
-    locale, active = QLocale(), i18n.active_language()
-    installed = i18n.install_translators(qapp, "zh_CN")
-    assert installed, "no translation loaded"
-    try:
-        yield
-    finally:
-        for t in installed:
-            QCoreApplication.removeTranslator(t)
-        QLocale.setDefault(locale)
-        i18n._active = active
 
 
 def build(qtbot: QtBot, fake_session: Any, control_for: Any) -> MainWindow:

@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.config import load_workstation
@@ -21,7 +20,6 @@ from app.iscs.messages import Handoff, HandoffKind
 from app.model.topology import Line
 from app.paths import default_workstation_file
 from app.wiring import build_iscs
-from ui import i18n
 from ui.counterparts.iscs_window import IscsWindow
 from ui.mainwindow import MainWindow
 
@@ -38,18 +36,6 @@ def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     finally:
         monkeypatch.undo()
         time.tzset()
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> Iterator[None]:
-    installed = i18n.install_translators(qapp, "zh_CN")
-    assert installed
-    try:
-        yield
-    finally:
-        for t in installed:
-            qapp.removeTranslator(t)
-        i18n.install_translators(qapp, "en")
 
 
 def test_the_window_in_chinese_names_the_station_and_tells_the_line_time(

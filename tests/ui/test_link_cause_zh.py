@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from PySide6.QtWidgets import QApplication
-
 from app.comms.linkstate import LinkCause, LinkInfo, LinkState, cause_of
 from app.protocol.connection import LinkRefused
-from ui import i18n
 from ui.linkhealth import link_cause_text
 
 LATIN = re.compile(r"[A-Za-z]{3,}")
@@ -22,15 +18,6 @@ def info(cause: LinkCause, param: str = "") -> LinkInfo:
         "A", "A", "127.0.0.1", 1, LinkState.DOWN, last_error="English detail",
         cause=cause.value, cause_param=param,
     )  # fmt: skip
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> object:
-    installed = i18n.install_translators(qapp, "zh_CN")
-    yield installed
-    for t in installed:
-        QApplication.removeTranslator(t)
-    i18n.install_translators(qapp, "en")
 
 
 def test_every_cause_is_said_in_chinese(chinese: object) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.comms.link import LinkTimings
@@ -30,7 +29,7 @@ from app.model.topology import Line
 from app.paths import default_workstation_file
 from app.session import DispatcherSession
 from app.wiring import build_control
-from ui import clock, i18n
+from ui import clock
 from ui.i18n import refusal_text
 from ui.mainwindow import MainWindow
 
@@ -47,18 +46,6 @@ def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     finally:
         monkeypatch.undo()
         time.tzset()
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> Iterator[None]:
-    installed = i18n.install_translators(qapp, "zh_CN")
-    assert installed, "no translation loaded"
-    try:
-        yield
-    finally:
-        for t in installed:
-            qapp.removeTranslator(t)
-        i18n.install_translators(qapp, "en")
 
 
 @pytest.fixture

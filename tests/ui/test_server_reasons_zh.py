@@ -5,11 +5,10 @@ older server's English prose (no form) is still shown as it came."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.comms.link import LinkTimings
@@ -17,21 +16,8 @@ from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.topology import Line
 from app.session import DispatcherSession
-from ui import i18n
 from ui.dialogs import result_text
 from ui.i18n import server_reason_text
-
-
-@pytest.fixture
-def chinese(qapp: QApplication) -> Iterator[None]:
-    installed = i18n.install_translators(qapp, "zh_CN")
-    assert installed
-    try:
-        yield
-    finally:
-        for t in installed:
-            qapp.removeTranslator(t)
-        i18n.install_translators(qapp, "en")
 
 
 @pytest.mark.integration
