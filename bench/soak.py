@@ -36,6 +36,7 @@ from typing import Any
 from app import memdiag
 from app.config import load_line
 from app.counterparts.sim.launcher import SimulatorPair, demo_link_keys
+from app.memdiag import slope_per_hour
 from app.paths import default_line_file
 from app.protocol.security import LinkKeys, LinkPolicy
 from app.session import DispatcherSession
@@ -47,20 +48,6 @@ FLOOR_WINDOW_S = 300.0
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * PAGE / 1e6
-
-
-def slope_per_hour(samples: list[tuple[float, float]]) -> float:
-    """Least-squares slope of (seconds, MB) samples, in MB per hour."""
-    n = len(samples)
-    if n < 2:
-        return 0.0
-    mx = sum(t for t, _ in samples) / n
-    my = sum(v for _, v in samples) / n
-    var = sum((t - mx) ** 2 for t, _ in samples)
-    if var == 0:
-        return 0.0
-    cov = sum((t - mx) * (v - my) for t, v in samples)
-    return cov / var * 3600
 
 
 async def _soak(
