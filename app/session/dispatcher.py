@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
@@ -65,10 +65,9 @@ from app.session.commands import link_failed, new_command, not_sent, refusal, ti
 from app.session.election import NO_MASTER, MasterView, elect
 from app.session.health import (
     LINK_INTEGRITY,
-    HealthChange,
     HealthMonitor,
     LocalAlarm,
-    health_text,
+    LocalAlarms,
     integrity_quiet,
     integrity_tripped,
     observe,
@@ -129,7 +128,9 @@ class DispatcherSession(LinkHandler):
         self.links_changed: Event[list[LinkInfo]] = Event("links_changed")
         self.command_finished: Event[CommandResult] = Event("command_finished")
         self.master_changed: Event[MasterView] = Event("master_changed")
-        self.alarm: Event[LocalAlarm] = Event("alarm")
+        self.local = LocalAlarms()
+        #: the local alarms' events and those active now (``LocalAlarms``)
+        self.alarm: Event[LocalAlarm] = self.local.changed
         #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
         self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
@@ -152,7 +153,7 @@ class DispatcherSession(LinkHandler):
             for ep in endpoints
         ]
         self.master = NO_MASTER
-        self.alarms: dict[str, LocalAlarm] = {}
+        self.alarms: dict[str, LocalAlarm] = self.local.active
         self.health = HealthMonitor()
         self.deltas = DeltaSequencer()
         self._reorder_timer: asyncio.TimerHandle | None = None
@@ -212,7 +213,7 @@ class DispatcherSession(LinkHandler):
         self._assess()
         up = self.alarms.get(LINK_INTEGRITY)
         if up is not None and all(lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links):
-            self._told([integrity_quiet(up)])
+            self.local.told([integrity_quiet(up)])
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -220,7 +221,7 @@ class DispatcherSession(LinkHandler):
 
     def _coupling_changes(self, ch: CouplingChanges) -> None:
         for alarm in ch.alarms:
-            self._raise(alarm.code, alarm.text, alarm.active)
+            self.local.set(alarm.code, alarm.text, alarm.active)
         if ch:
             self.coupling_changed.emit(ch)
 
@@ -280,7 +281,7 @@ class DispatcherSession(LinkHandler):
             if change.failover:
                 self.failovers += 1
             now = wall_ms()
-            self._told(self.health.followed(now, self.links, view), now)
+            self.local.told(self.health.followed(now, self.links, view), now)
             # another server's units: nothing confirmed from the old one counts
             self._coupling_changes(self.coupling.clear())
             self._invalidate()
@@ -297,7 +298,7 @@ class DispatcherSession(LinkHandler):
             v = violation
             log.warning("link %s: integrity: %s at %s: %s", link.name, v.kind, v.where, v.detail)
             now = wall_ms()
-            self._told(
+            self.local.told(
                 [integrity_tripped(now, link.name, mon.threshold, mon.window_ms, violation)], now
             )
             self.links_changed.emit(self.link_infos())
@@ -306,34 +307,7 @@ class DispatcherSession(LinkHandler):
         """Redundancy and networks as they are now: health alarms raised or cleared."""
         if not self._closing:
             now = wall_ms()
-            self._told(self.health.update(now, observe(self.links, self.master)), now)
-
-    def _told(self, changes: list[HealthChange], now_ms: int | None = None) -> None:
-        """``now_ms``: the time the changes were found at (one reading of the clock, so
-        that an alarm raised at once says since-when = when)."""
-        for ch in changes:
-            self._raise(ch.code, health_text(ch), ch.active, ch, now_ms)
-
-    def _raise(
-        self,
-        code: str,
-        text: str,
-        active: bool,
-        health: HealthChange | None = None,
-        now_ms: int | None = None,
-    ) -> None:
-        alarm = LocalAlarm(code, text, active, wall_ms() if now_ms is None else now_ms)
-        if health is not None:
-            alarm = replace(
-                alarm, params=health.params, since_ms=health.since_ms, priority=health.priority
-            )
-        if active:
-            self.alarms[code] = alarm
-            log.error("local alarm %s: %s", code, text)
-        else:
-            self.alarms.pop(code, None)
-            log.warning("local alarm %s cleared", code)
-        self.alarm.emit(alarm)
+            self.local.told(self.health.update(now, observe(self.links, self.master)), now)
 
     # -- line state -------------------------------------------------------------
 
@@ -363,7 +337,7 @@ class DispatcherSession(LinkHandler):
             return
         self._emit(changes)
         self._synced.set()
-        self._told(self.health.synchronised())
+        self.local.told(self.health.synchronised())
 
     def _on_delta(self, link: ServerLink, delta: StateDelta) -> None:
         st = self.state

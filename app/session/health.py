@@ -15,13 +15,19 @@ returns to normal once the new master's state is synchronised.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Final
 
+from app.clock import wall_ms
+from app.events import Event
 from app.protocol.security import Violation
 from app.session.election import LinkClaim, MasterView
+
+# the session's logger (app.session), whatever the module
+_log = logging.getLogger("app.session")
 
 
 class Condition(StrEnum):
@@ -286,3 +292,39 @@ def health_text(change: HealthChange) -> str:
     if cond is Condition.NO_SERVER:
         return f"no server reachable ({param(p, 'servers')})"
     return change.code
+
+
+class LocalAlarms:
+    """The session's own alarms (health, link protection, coupling): what is active now,
+    by code, and an event for every raise and clear (the alarm list takes them in)."""
+
+    def __init__(self) -> None:
+        self.active: dict[str, LocalAlarm] = {}
+        self.changed: Event[LocalAlarm] = Event("alarm")
+
+    def told(self, changes: list[HealthChange], now_ms: int | None = None) -> None:
+        """``now_ms``: the time the changes were found at (one reading of the clock, so
+        that an alarm raised at once says since-when = when)."""
+        for ch in changes:
+            self.set(ch.code, health_text(ch), ch.active, ch, now_ms)
+
+    def set(
+        self,
+        code: str,
+        text: str,
+        active: bool,
+        health: HealthChange | None = None,
+        now_ms: int | None = None,
+    ) -> None:
+        alarm = LocalAlarm(code, text, active, wall_ms() if now_ms is None else now_ms)
+        if health is not None:
+            alarm = replace(
+                alarm, params=health.params, since_ms=health.since_ms, priority=health.priority
+            )
+        if active:
+            self.active[code] = alarm
+            _log.error("local alarm %s: %s", code, text)
+        else:
+            self.active.pop(code, None)
+            _log.warning("local alarm %s cleared", code)
+        self.changed.emit(alarm)
