@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from app.config import load_line
 from app.counterparts.services import RedisProcess, TansuProcess, tansu_binary
-from app.counterparts.sim.launcher import SimulatorProcess
+from app.counterparts.sim.launcher import SimulatorPair, SimulatorProcess
 from app.model.topology import Line
 from app.paths import default_line_file, default_workstation_file
 
@@ -102,3 +102,18 @@ def private_user_data(
     folder = tmp_path_factory.mktemp("user-data")
     monkeypatch.setenv("DISPATCHER_DATA", str(folder))
     return folder
+
+
+@pytest.fixture
+def sim_pair(demo_line_path: Path, tmp_path: Path) -> Iterator[Callable[..., SimulatorPair]]:
+    pairs: list[SimulatorPair] = []
+
+    def start(*args: str) -> SimulatorPair:
+        pair = SimulatorPair(demo_line_path, args, journal_dir=tmp_path)
+        pairs.append(pair)
+        pair.start()
+        return pair
+
+    yield start
+    for pair in pairs:
+        pair.stop()

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from app.counterparts.sim.launcher import SimulatorPair
 from app.session import Endpoint
 
 
@@ -76,21 +73,6 @@ class NetworkRelay:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
-
-
-@pytest.fixture
-def sim_pair(demo_line_path: Path, tmp_path: Path) -> Iterator[Callable[..., SimulatorPair]]:
-    pairs: list[SimulatorPair] = []
-
-    def start(*args: str) -> SimulatorPair:
-        pair = SimulatorPair(demo_line_path, args, journal_dir=tmp_path)
-        pairs.append(pair)
-        pair.start()
-        return pair
-
-    yield start
-    for pair in pairs:
-        pair.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +34,6 @@ TZ = "Asia/Shanghai"  # the demo line's
 FLOOD = 12
 
 
-@pytest.fixture
-def pair(demo_line_path: Path, tmp_path: Path) -> Iterator[Callable[..., SimulatorPair]]:
-    started: list[SimulatorPair] = []
-
-    def start(*args: str) -> SimulatorPair:
-        p = SimulatorPair(demo_line_path, args, journal_dir=tmp_path)
-        started.append(p)
-        p.start()
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
-
-
 def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
     qtbot: QtBot,
     qloop: asyncio.AbstractEventLoop,
@@ -56,12 +41,12 @@ def test_a_failover_is_told_in_the_list_and_the_log_in_chinese(
     demo_line: Line,
     control_for: Callable[..., Any],
     broker_factory: Callable[[], TansuProcess],
-    pair: Callable[..., SimulatorPair],
+    sim_pair: Callable[..., SimulatorPair],
     chinese: None,
     tmp_path: Path,
 ) -> None:
     broker = broker_factory()
-    sims = pair(
+    sims = sim_pair(
         "--trains",
         "6",
         "--kafka",
