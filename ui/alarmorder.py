@@ -106,8 +106,13 @@ class AlarmOrder(QObject):
         moved = self.hold.let_go(reason)
         if moved is None:
             return
-        if self.proxy.priority_first:
-            self.model.touch(moved)  # each to its place, the rest stays
+        for aid in sorted(moved):
+            # one at a time, each to its place, the rest staying: the proxy finds a
+            # row's place by a binary search among the others, right only while the
+            # rows not yet moved keep the held places they stand in
+            self.hold.settle(aid)
+            if self.proxy.priority_first:
+                self.model.touch({aid})
         if not self.proxy.dynamicSortFilter():
             self.proxy.setDynamicSortFilter(True)  # sorts again
         self.new_button.hide()

@@ -157,8 +157,9 @@ class OrderHold:
     on its own), a row that changes keeps the key it had, and a new row gets one below
     every other, in the order they come: nothing moves, new rows appear at the bottom,
     and the newly annunciated ones are counted (``pending``, "n new"). When the last
-    reason lets go, :meth:`let_go` names the rows held back (``moved``): their keys
-    are worked out again, and only they move, each to its place.
+    reason lets go, :meth:`let_go` names the rows held back (``moved``), and only
+    they move, each to its place, one at a time (:meth:`settle` works out its key
+    again just before it moves).
     """
 
     held: set[str] = field(default_factory=set)
@@ -192,7 +193,10 @@ class OrderHold:
 
     def let_go(self, reason: str) -> set[str] | None:
         """``reason`` no longer holds. None while another reason still holds; else
-        the rows to put in their places now (their keys are worked out again)."""
+        the rows to put in their places now. Each keeps its held place until it is
+        :meth:`settle`-d: a view moves them one at a time, each by a binary search
+        among the others, which finds the right place only while every other row
+        stands where its key says."""
         if reason not in self.held:
             return None
         self.held.discard(reason)
@@ -200,9 +204,11 @@ class OrderHold:
             return None
         self.pending.clear()
         moved, self.moved = self.moved, set()
-        for aid in moved:
-            self.keys.pop(aid, None)
         return moved
+
+    def settle(self, alarm_id: str) -> None:
+        """A row :meth:`let_go` named is about to move: its key is worked out again."""
+        self.keys.pop(alarm_id, None)
 
     def note(self, changes: AlarmChanges) -> None:
         """A batch of changes, before the view applies them: a changed row's key is
