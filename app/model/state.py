@@ -114,6 +114,11 @@ class StateSnapshot:
     routes: tuple[RouteState, ...] = ()
     trains: tuple[TrainState, ...] = ()
     time_ms: int = 0
+    #: the server's service day (``YYYY-MM-DD``) and time in it (ms from its midnight,
+    #: past 24:00 after midnight, docs/timetable.md) when it runs to a timetable;
+    #: "" and 0 when it does not. Sent at protocol level 2 (docs/protocol.md).
+    service_date: str = ""
+    service_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,8 @@ class StateDelta:
     trains: tuple[TrainState, ...] = ()
     trains_removed: tuple[int, ...] = ()
     time_ms: int = 0
+    service_date: str = ""  # as in StateSnapshot
+    service_ms: int = 0
 
     def is_empty(self) -> bool:
         return not (

@@ -53,6 +53,7 @@ class MessageType(IntEnum):
     SNAPSHOT_REQUEST = 7
     REPLICA = 8
     REFUSED = 9  # server -> client, instead of its HELLO: why the link is refused
+    ACTUALS = 10  # server -> HMI, protocol level 2: actual arrivals and departures
     # The ISCS hand-off channel (app/iscs): HMI <-> the ISCS program it launched.
     ISCS_HELLO = 20
     ISCS_HANDOFF = 21

@@ -26,6 +26,7 @@ from app.model.commands import Command, CommandResult
 from app.model.state import StateDelta, StateSnapshot
 from app.protocol.errors import LocalProtocolError, RemoteProtocolError
 from app.protocol.frames import Frame, MessageType
+from app.timetable.actuals import Actual
 from app.wiretext import WireTextError, decode_json
 
 
@@ -94,6 +95,35 @@ class Refused:
     code: str
 
 
+#: The message set this code speaks (HELLO ``protocol``; docs/protocol.md, "Levels"):
+#: 1, the first; 2 adds ACTUALS and the service clock in SNAPSHOT and DELTA. Each end
+#: sends the highest it speaks; both then use the lower of the two.
+PROTOCOL_LEVEL = 2
+
+
+def negotiated_level(theirs: int, ours: int = PROTOCOL_LEVEL) -> int:
+    """The level a link runs at: the lower of the two ends' (at least 1)."""
+    return max(1, min(theirs, ours))
+
+
+#: At most this many records in one ACTUALS message (a day's catch-up comes in several).
+ACTUALS_PER_MESSAGE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Actuals:
+    """Server -> HMI at protocol level 2: actual arrivals and departures (实绩) of
+    the service day ``service_date`` against timetable ``timetable`` (its id and digest,
+    ``<id>@<digest>``). ``catch_up``: part of the day so far, sent after a SNAPSHOT
+    (``last``: the final part of it); otherwise new events as they happen."""
+
+    service_date: str
+    timetable: str
+    records: tuple[Actual, ...] = ()
+    catch_up: bool = False
+    last: bool = True
+
+
 Message = (
     Hello
     | Heartbeat
@@ -104,6 +134,7 @@ Message = (
     | SnapshotRequest
     | Replica
     | Refused
+    | Actuals
 )
 
 MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
@@ -116,6 +147,7 @@ MESSAGE_CLASSES: dict[MessageType, type[Any]] = {
     MessageType.SNAPSHOT_REQUEST: SnapshotRequest,
     MessageType.REPLICA: Replica,
     MessageType.REFUSED: Refused,
+    MessageType.ACTUALS: Actuals,
 }
 MESSAGE_TYPES: dict[type[Any], MessageType] = {cls: t for t, cls in MESSAGE_CLASSES.items()}
 _DECODERS = {t: msgspec.json.Decoder(cls) for t, cls in MESSAGE_CLASSES.items()}
