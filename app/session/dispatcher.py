@@ -58,7 +58,7 @@ from app.model.state import (
     UnknownDevice,
 )
 from app.model.topology import Line
-from app.protocol.messages import Hello, Message, SnapshotRequest
+from app.protocol.messages import PROTOCOL_LEVEL, Actuals, Hello, Message, SnapshotRequest
 from app.protocol.security import LinkPolicy, Violation
 from app.protocol.udp import TrainStatus
 from app.session.commands import link_failed, new_command, not_sent, refusal, timed_out
@@ -73,13 +73,17 @@ from app.session.health import (
     observe,
 )
 from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
+from app.session.service import ServiceFeed
 from app.session.trains import TrainFeed
+from app.timetable.model import Timetable
 
 # The name the session has always logged under (app.session), whatever the module.
 log = logging.getLogger("app.session")
 
 #: How often consists are checked for silent units (the server's cycle)
 COUPLING_WATCH_S = 0.1
+#: Late trains are checked every this many coupling cycles (1 s)
+LATE_CHECK_TICKS = 10
 #: How long after a snapshot it could not apply the session asks for another
 SNAPSHOT_RETRY_S = 1.0
 
@@ -116,6 +120,8 @@ class DispatcherSession(LinkHandler):
         coupling_lost_after_ms: int = DEFAULT_LOST_AFTER_MS,
         clock_ms: Callable[[], int] | None = None,
         policy: LinkPolicy | None = None,
+        timetable: Timetable | None = None,
+        late_alarm_s: float = 300.0,
     ) -> None:
         self.line = line
         self.policy = policy if policy is not None and policy.protected else None
@@ -134,6 +140,11 @@ class DispatcherSession(LinkHandler):
         #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
         self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
+        #: the service clock and the day's actuals (docs/timetable.md)
+        self.service = ServiceFeed(
+            timetable, late_alarm_s=late_alarm_s, alarms=self.local, clock_ms=mono_ms
+        )
+        self._watch_ticks = 0
         #: the monotonic clock (ms) the units' reports and the consists are stamped with
         self.clock_ms: ClockMs = clock_ms or mono_ms
         self._coupling_watch: asyncio.TimerHandle | None = None
@@ -197,6 +208,7 @@ class DispatcherSession(LinkHandler):
             line_digest=self.line.digest(),
             dispatcher=self.dispatcher,
             udp_port=udp_port,
+            protocol=PROTOCOL_LEVEL,
         )
 
     # -- life -------------------------------------------------------------------
@@ -214,6 +226,9 @@ class DispatcherSession(LinkHandler):
         up = self.alarms.get(LINK_INTEGRITY)
         if up is not None and all(lk.integrity.quiet_since(lk.clock_ms()) for lk in self.links):
             self.local.told([integrity_quiet(up)])
+        self._watch_ticks += 1
+        if self._watch_ticks % LATE_CHECK_TICKS == 0 and self.state.synchronised:
+            self.service.check_late(self.state.trains.keys(), wall_ms())
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -316,8 +331,12 @@ class DispatcherSession(LinkHandler):
             return
         if isinstance(msg, StateSnapshot):
             self._on_snapshot(link, msg)
+            self.service.told_clock(msg.service_date, msg.service_ms)
         elif isinstance(msg, StateDelta):
             self._on_delta(link, msg)
+            self.service.told_clock(msg.service_date, msg.service_ms)
+        elif isinstance(msg, Actuals):
+            self.service.told_actuals(msg)
 
     def _on_snapshot(self, link: ServerLink, snap: StateSnapshot) -> None:
         if not self.deltas.snapshot_is_news(self.state.seq, snap.seq):

@@ -1,0 +1,177 @@
+"""The service day as the followed server tells it: its clock and the day's actuals.
+
+At protocol level 2 (``docs/protocol.md``, "Levels") a server that runs to a timetable
+puts its service clock in every SNAPSHOT and DELTA (``service_date``, ``service_ms``)
+and sends each actual arrival and departure in ACTUALS, the day so far after each
+SNAPSHOT. :class:`ServiceFeed` keeps them: the clock (read between messages by the
+monotonic clock), and the day's actuals in an :class:`~app.timetable.actuals.ActualsStore`
+for the workstation's own timetable. A record is idempotent (a slot per planned
+stop), so the catch-up after a failover or a gap simply writes again what is there.
+
+It also tells late trains as local alarms (``train_late:<unit>``), by the threshold
+configured: raised when a unit's delay passes it, cleared when the unit is back
+within it by a minute, or out of service.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from app.clock import ClockMs, mono_ms
+from app.events import Event
+from app.protocol.messages import Actuals
+from app.session.health import AlarmPriority, HealthChange, LocalAlarms
+from app.timetable.actuals import ActualsStore
+from app.timetable.delays import TrainDelay, train_delay
+from app.timetable.model import Timetable
+
+log = logging.getLogger("app.session")
+
+#: The local alarm of a late train: ``train_late:<unit>``.
+TRAIN_LATE = "train_late"
+#: A late train's alarm clears when it is this much under the threshold (no chatter).
+LATE_DEADBAND_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ActualsNews:
+    """What one ACTUALS message changed (the views redraw, the CLI prints)."""
+
+    message: Actuals
+    recorded: int
+    unplanned: int
+    new_day: bool
+
+
+class ServiceFeed:
+    """The service clock and the day's actuals of the followed server."""
+
+    def __init__(
+        self,
+        timetable: Timetable | None,
+        *,
+        late_alarm_s: float = 300.0,
+        alarms: LocalAlarms | None = None,
+        clock_ms: ClockMs = mono_ms,
+    ) -> None:
+        self.timetable = timetable
+        self.store = ActualsStore(timetable) if timetable is not None else None
+        self.late_alarm_s = late_alarm_s
+        self.alarms = alarms
+        self.clock_ms = clock_ms
+        self.service_date = ""
+        self._service_ms = 0
+        self._told_at = 0
+        self.foreign = 0  # ACTUALS against another timetable than ours
+        self.actuals_changed: Event[ActualsNews] = Event("actuals_changed")
+        self._late: dict[int, TrainDelay] = {}
+
+    @property
+    def name(self) -> str:
+        """The timetable as a server names it (``<id>@<digest>``); "" without one."""
+        t = self.timetable
+        return f"{t.id}@{t.digest()}" if t is not None else ""
+
+    # -- the clock ----------------------------------------------------------------
+
+    def told_clock(self, service_date: str, service_ms: int) -> None:
+        """A SNAPSHOT or DELTA said the service time (0: the server runs no timetable)."""
+        if not service_ms:
+            return
+        self.service_date = service_date
+        self._service_ms = service_ms
+        self._told_at = self.clock_ms()
+
+    def now_ms(self) -> int | None:
+        """The service-day time now (ms), or None before a server told it."""
+        if not self._service_ms:
+            return None
+        return self._service_ms + max(0, self.clock_ms() - self._told_at)
+
+    # -- actuals ----------------------------------------------------------------------
+
+    def told_actuals(self, msg: Actuals) -> ActualsNews | None:
+        store = self.store
+        if store is None:
+            return None
+        if msg.timetable != self.name:
+            self.foreign += 1
+            if self.foreign == 1 or self.foreign % 100 == 0:
+                log.error(
+                    "ACTUALS for timetable %r, ours is %r: not kept (%d so far)",
+                    msg.timetable,
+                    self.name,
+                    self.foreign,
+                )
+            return None
+        new_day = bool(msg.service_date) and msg.service_date != store.service_date
+        if new_day:
+            store.clear(msg.service_date)
+        before_unplanned = store.unplanned
+        recorded = 0
+        for actual in msg.records:
+            if store.record(actual) is not None:
+                recorded += 1
+        news = ActualsNews(msg, recorded, store.unplanned - before_unplanned, new_day)
+        if news.unplanned:
+            log.warning("ACTUALS: %d records for stops our timetable lacks", news.unplanned)
+        self.actuals_changed.emit(news)
+        return news
+
+    # -- late trains ----------------------------------------------------------------
+
+    @property
+    def late(self) -> list[int]:
+        """The units whose late alarm is up."""
+        return sorted(self._late)
+
+    def delays(self, units: Iterable[int]) -> dict[int, TrainDelay]:
+        """Each of ``units``' delay now (units without an actual are left out)."""
+        now = self.now_ms()
+        if self.store is None or now is None:
+            return {}
+        out = {}
+        for unit in units:
+            d = train_delay(self.store, unit, now)
+            if d is not None:
+                out[unit] = d
+        return out
+
+    def check_late(self, units: Iterable[int], now_wall_ms: int) -> None:
+        """Raise or clear the late-train alarms of the units in service now."""
+        if self.alarms is None or self.late_alarm_s <= 0:
+            return
+        delays = self.delays(units)
+        for unit, d in delays.items():
+            if unit not in self._late and d.delay_s > self.late_alarm_s:
+                self._late[unit] = d
+                self._tell(unit, d, True, now_wall_ms)
+            elif unit in self._late and d.delay_s <= self.late_alarm_s - LATE_DEADBAND_S:
+                self._tell(unit, self._late.pop(unit), False, now_wall_ms)
+        for unit in [u for u in self._late if u not in delays]:
+            self._tell(unit, self._late.pop(unit), False, now_wall_ms)  # out of service
+
+    def _tell(self, unit: int, d: TrainDelay, active: bool, now_ms: int) -> None:
+        assert self.alarms is not None
+        minutes = int(d.delay_s // 60)
+        change = HealthChange(
+            f"{TRAIN_LATE}:{unit}",
+            active,
+            (
+                ("trip", d.trip),
+                ("unit", str(unit)),
+                ("minutes", str(minutes)),
+                ("threshold_min", str(int(self.late_alarm_s // 60))),
+            ),
+            now_ms,
+            AlarmPriority.MEDIUM,
+        )
+        self.alarms.set(
+            change.code,
+            f"train {d.trip} (unit {unit}) {minutes} min late",
+            active,
+            change,
+            now_ms,
+        )

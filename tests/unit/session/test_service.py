@@ -1,0 +1,94 @@
+"""The session's service feed: the server's service clock, the day's actuals kept for our
+timetable only, and late trains told as local alarms (docs/timetable.md)."""
+
+from __future__ import annotations
+
+from app.model.topology import Direction
+from app.protocol.messages import Actuals
+from app.session.health import LocalAlarm, LocalAlarms
+from app.session.service import ActualsNews, ServiceFeed
+from app.timetable.actuals import Actual, ActualKind
+from app.timetable.model import DayType, Stop, Timetable, Trip, Working
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+def plan() -> Timetable:
+    trip = Trip(
+        "01001",
+        "01",
+        Direction.DOWN,
+        (Stop("S01", "P01D", 21_600, 21_630), Stop("S02", "P02D", 21_720, 21_750)),
+    )
+    return Timetable("t", "L2", DayType.WEEKDAY, (trip,), (Working("01", 7, ("01001",)),))
+
+
+def dep(at_s: int, planned_s: int = 21_630) -> Actual:
+    return Actual("01001", 0, "S01", "P01D", ActualKind.DEPART, at_s * 1000, planned_s * 1000, 7)
+
+
+def test_the_clock_runs_on_between_messages_and_waits_for_the_first() -> None:
+    clock = Clock()
+    feed = ServiceFeed(plan(), clock_ms=clock)
+    assert feed.now_ms() is None
+    feed.told_clock("", 0)  # a server with no timetable
+    assert feed.now_ms() is None
+    feed.told_clock("2026-12-06", 21_600_000)
+    clock.ms += 2_500
+    assert (feed.service_date, feed.now_ms()) == ("2026-12-06", 21_602_500)
+
+
+def test_actuals_are_kept_for_our_timetable_only_and_a_new_day_starts_empty() -> None:
+    feed = ServiceFeed(plan())
+    seen: list[ActualsNews] = []
+    feed.actuals_changed.connect(seen.append)
+    assert feed.told_actuals(Actuals("2026-12-06", "other@0", (dep(21_640),))) is None
+    assert feed.foreign == 1 and feed.store is not None and feed.store.recorded == 0
+    news = feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),)))
+    assert news is not None and (news.recorded, news.new_day) == (1, True)
+    again = feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),), catch_up=True))
+    assert again is not None and feed.store.recorded == 1  # a slot per stop: idempotent
+    odd = Actual("09999", 0, "S01", "P01D", ActualKind.ARRIVE, 1, 1, 3)
+    news = feed.told_actuals(Actuals("2026-12-06", feed.name, (odd,)))
+    assert news is not None and news.unplanned == 1
+    news = feed.told_actuals(Actuals("2026-12-07", feed.name, ()))
+    assert news is not None and news.new_day and feed.store.recorded == 0
+    assert len(seen) == 4
+    assert ServiceFeed(None).told_actuals(Actuals("2026-12-06", "", ())) is None
+
+
+def test_a_late_train_is_an_alarm_until_it_is_back_within_the_threshold() -> None:
+    clock = Clock()
+    alarms = LocalAlarms()
+    told: list[LocalAlarm] = []
+    alarms.changed.connect(told.append)
+    feed = ServiceFeed(plan(), late_alarm_s=180, alarms=alarms, clock_ms=clock)
+    feed.told_clock("2026-12-06", 21_640_000)
+    feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),)))
+    feed.check_late([7], 0)
+    assert told == []  # 10 s late
+    # still not at S02 at 21 720 + 200 s: 200 s late > 180
+    clock.ms += (21_920 - 21_640) * 1000
+    feed.check_late([7], 5)
+    assert [(a.code, a.active, a.param("minutes"), a.param("trip")) for a in told] == [
+        ("train_late:7", True, "3", "01001")
+    ]
+    assert feed.late == [7] and "train_late:7" in alarms.active
+    feed.check_late([7], 6)
+    assert len(told) == 1  # raised once, not every check
+    # it arrives 130 s late: within the threshold but not by the dead band (60 s)
+    arr = Actual("01001", 1, "S02", "P02D", ActualKind.ARRIVE, 21_850_000, 21_720_000, 7)
+    feed.told_actuals(Actuals("2026-12-06", feed.name, (arr,)))
+    clock.ms = 1_000 + (21_745 - 21_640) * 1000
+    feed.check_late([7], 7)
+    assert len(told) == 1
+    # out of service: the alarm clears
+    feed.check_late([], 8)
+    assert [(a.code, a.active) for a in told[1:]] == [("train_late:7", False)]
+    assert feed.late == [] and "train_late:7" not in alarms.active
