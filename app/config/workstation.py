@@ -310,6 +310,20 @@ class LoginSettings:
     ] = 600_000
 
 
+@dataclass(frozen=True, slots=True)
+class TimetableSettings:
+    """The day's plan the train graph and the delays are drawn against
+    (``docs/timetable.md``); the servers must run the same one."""
+
+    file: _File = ""  # "": no timetable (no train graph, no delays)
+    on_time_s: Annotated[
+        int, Meta(ge=0, le=600, description="within this either side a train is on time (s)")
+    ] = 60
+    late_alarm_s: Annotated[
+        int, Meta(ge=0, le=86_400, description="a train later than this is an alarm (s); 0: none")
+    ] = 300
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Workstation:
     """A workstation file's settings, in the order the file lists them."""
@@ -332,6 +346,7 @@ class Workstation:
     coupling: CouplingSettings = CouplingSettings()
     security: SecuritySettings = SecuritySettings()
     login: LoginSettings = LoginSettings()
+    timetable: TimetableSettings = TimetableSettings()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ SECTIONS: dict[str, type[Any]] = {
     "iscs": ws.IscsSettings,
     "coupling": ws.CouplingSettings,
     "login": ws.LoginSettings,
+    "timetable": ws.TimetableSettings,
 }
 
 
