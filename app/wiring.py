@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
@@ -21,6 +21,7 @@ from app.alarms.service import AlarmService
 from app.comms.link import LinkTimings
 from app.config import Address, Workstation
 from app.config.secrets import SecretError, check_private, load_link_keys, read_secret
+from app.config.timetable import load_timetable
 from app.config.workstation import KafkaProtocol
 from app.control.audit import AuditLog
 from app.control.authority import ZoneAuthorityStore
@@ -35,6 +36,7 @@ from app.model.topology import Line
 from app.paths import default_audit_log, user_data_dir
 from app.protocol.security import LinkPolicy
 from app.session import DispatcherSession, Endpoint
+from app.timetable.model import Timetable
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s"
 
@@ -239,14 +241,25 @@ def security_problems(ws: Workstation, environ: Mapping[str, str] | None = None)
     return problems
 
 
+def load_plan(ws: Workstation, line: Line) -> Timetable | None:
+    """The timetable ``ws.timetable.file`` names, checked against ``line`` (None: none
+    configured). Raises :class:`ConfigError` with file:line:column."""
+    if not ws.timetable.file:
+        return None
+    return load_timetable(ws.timetable.file, line)
+
+
 def build_session(
     ws: Workstation,
     line: Line,
     endpoints: Sequence[Endpoint],
     policy: LinkPolicy | None = None,
+    timetable: Timetable | Literal["configured"] | None = "configured",
 ) -> DispatcherSession:
     """The session of ``ws``; its links are protected with ``policy``, by default the one
-    ``ws.security`` names (:func:`link_policy`, which may raise :class:`SecretError`)."""
+    ``ws.security`` names (:func:`link_policy`, which may raise :class:`SecretError`).
+    ``timetable``: by default the one ``ws`` names (:func:`load_plan`, which may raise
+    :class:`ConfigError`)."""
     return DispatcherSession(
         line,
         endpoints,
@@ -258,6 +271,8 @@ def build_session(
         coupling_confirm=ws.coupling.confirm_reports,
         coupling_lost_after_ms=ws.coupling.lost_after_ms,
         policy=policy if policy is not None else link_policy(ws),
+        timetable=load_plan(ws, line) if timetable == "configured" else timetable,
+        late_alarm_s=ws.timetable.late_alarm_s,
     )
 
 

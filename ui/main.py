@@ -22,6 +22,7 @@ from app.wiring import (
     configure_logging,
     configured_endpoints,
     hmi_log_file,
+    load_plan,
     override_endpoints,
     security_problems,
 )
@@ -83,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="FILE",
         default=None,
-        help="check line/workstation files and exit (0 when all are fine)",
+        help="check line, workstation and timetable files and exit (0 when all are fine); "
+        "a timetable is checked against the line file given before it, else the line of "
+        "--config's workstation file",
     )
     p.add_argument(
         "--smoke-test",
@@ -147,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.check_config is not None:
-        return check_files(args.check_config, sys.stdout)
+        return check_files(args.check_config, sys.stdout, workstation=args.config)
     if args.demo and args.join_demo is not None:
         print("dispatcher-hmi: --demo or --join-demo, not both", file=sys.stderr)
         return 2
@@ -158,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ws = load_workstation(config)
         line = load_line(ws.line)
+        load_plan(ws, line)  # its errors now, with file:line:column, not in the window
     except ConfigError as exc:
         print(f"dispatcher-hmi: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import logging
 import os
@@ -29,10 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
 
-from app.config import Workstation
+from app.config import Workstation, load_line
 from app.control.clients import redis_client
 from app.counterparts.services import (
     RedisProcess,
@@ -188,6 +190,30 @@ async def next_desk_id(demo: Demo, options: dict[str, Any] | None = None) -> str
     return f"WS-{number:02d}"
 
 
+#: Where the demo's service day starts when the clock is outside the plan's hours (the
+#: morning peak), so that the demo always opens with trains running to the timetable.
+DEMO_SERVICE_START = "07:40:00"
+#: Perturbations the demo runs with: delays happen and propagate (docs/timetable.md).
+DEMO_PERTURBATION = ["--dwell-spread", "20", "--run-spread", "6"]
+
+
+def timetable_args(ws: Workstation, clock_s: float | None = None) -> list[str]:
+    """The simulator's timetable options for the demo: the workstation's plan, from the
+    wall clock's time of day (in the line's time zone, as the simulator reads it) when
+    that is within the plan's hours, else from :data:`DEMO_SERVICE_START`. ``clock_s``:
+    the time of day (tests)."""
+    if not ws.timetable.file:
+        return []
+    args = ["--timetable", ws.timetable.file, *DEMO_PERTURBATION]
+    if clock_s is None:
+        now = datetime.datetime.now(ZoneInfo(load_line(ws.line).timezone))
+        clock_s = now.hour * 3600 + now.minute * 60 + now.second
+    # the plan's hours, roughly: the demo weekday runs 05:30-23:30
+    if not 6 * 3600 <= clock_s <= 22 * 3600:
+        args += ["--service-start", DEMO_SERVICE_START]
+    return args
+
+
 @contextlib.contextmanager
 def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
     """Start the demo's counterparts for ``ws``; all are stopped when the block ends.
@@ -208,6 +234,7 @@ def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
         args += command_safety_args(ws, lock_nodes)
         if bootstrap:
             args += ["--kafka", bootstrap, "--alarm-flood", "12"]
+        args += timetable_args(ws)
         # The pair and this session share a key made for this run (docs/security.md).
         keys = demo_link_keys()
         ws = with_link_key_env(ws, keys)
