@@ -106,3 +106,19 @@ def font(size: float, *, bold: bool = False, mono: bool = False) -> QFont:
 def coloured(colour: QColor, text: str) -> str:
     """``text`` in ``colour``, for a rich-text label (the status bar, the header)."""
     return f'<span style="color:{colour.name()}">{text}</span>'
+
+
+# -- the train graph (运行图, ui/traingraph.py) ------------------------------------------
+#: planned lines: thin and muted, down and up in two quiet hues
+GRAPH_PLANNED_DOWN = QColor("#7f97ad")
+GRAPH_PLANNED_UP = QColor("#ad9a7f")
+#: actual lines by lateness (app/timetable/delays.py classify): on time quiet, early
+#: and late in two distinct colours, late beyond the severe threshold the loudest
+GRAPH_ON_TIME = QColor("#79b27b")
+GRAPH_EARLY = QColor("#5fa8d3")
+GRAPH_LATE = QColor("#e0a040")
+GRAPH_SEVERE = QColor("#e5484d")
+#: the now line
+GRAPH_NOW = QColor("#f5f8fb")
+GRAPH_GRID_MINOR = QColor("#30353b")
+GRAPH_GRID_MAJOR = QColor("#4a525b")

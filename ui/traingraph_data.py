@@ -1,0 +1,236 @@
+"""What the train graph draws, prepared once: each trip's planned and actual lines
+as polygons in world units (x: service-day seconds, y: km), cached.
+
+The planned line of a trip is made once. Its actual line is made from the day's
+store (``app/timetable/actuals.py``) and made again only when the store says the
+trip changed (``take_changed_trips``), split in runs of one lateness class each
+(``app/timetable/delays.py``: on time, early, late; and late beyond a second
+threshold, "severe") so that a painter draws each run in its colour. A window in
+time finds its trips by bisection over the trips' starts (culling).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QPolygonF, QStaticText
+
+from app.model.topology import Direction
+from app.timetable.actuals import NONE, ActualsStore
+from app.timetable.delays import Punctuality, classify
+from app.timetable.model import Timetable, Trip, TripKind
+from ui.traingraph_window import StationAxis
+
+
+class Lateness(StrEnum):
+    """How an actual run is coloured: the delay classes plus a severe lateness."""
+
+    ON_TIME = "on_time"
+    EARLY = "early"
+    LATE = "late"
+    SEVERE = "severe"
+
+
+def lateness(delay_s: float, on_time_s: float, severe_s: float) -> Lateness:
+    cls = classify(delay_s, on_time_s)
+    if cls is Punctuality.LATE:
+        return Lateness.SEVERE if delay_s > severe_s else Lateness.LATE
+    if cls is Punctuality.EARLY:
+        return Lateness.EARLY
+    return Lateness.ON_TIME
+
+
+@dataclass
+class TripLines:
+    """One trip's lines: planned (one polyline), actual (runs by lateness)."""
+
+    number: str
+    down: bool
+    empty: bool
+    start_s: float
+    end_s: float
+    planned: QPolygonF
+    #: (t_s, km) of the planned line, for hit tests
+    planned_points: list[tuple[float, float]]
+    actual: list[tuple[Lateness, QPolygonF]] = field(default_factory=list)
+    actual_points: list[tuple[float, float]] = field(default_factory=list)
+    #: the lateness at its last actual event (None: no actual yet)
+    last: Lateness | None = None
+    last_delay_s: float = 0.0
+    label: QStaticText | None = None
+
+    def label_text(self) -> QStaticText:
+        if self.label is None:
+            self.label = QStaticText(self.number)
+            self.label.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+        return self.label
+
+
+def _polygon(points: list[tuple[float, float]]) -> QPolygonF:
+    return QPolygonF([QPointF(t, km) for t, km in points])
+
+
+class GraphData:
+    """The day's trips as lines, the index to cull them, the actuals kept current."""
+
+    def __init__(
+        self,
+        axis: StationAxis,
+        timetable: Timetable,
+        store: ActualsStore,
+        *,
+        on_time_s: float = 60.0,
+        severe_s: float = 300.0,
+    ) -> None:
+        self.axis = axis
+        self.timetable = timetable
+        self.store = store
+        self.on_time_s = on_time_s
+        self.severe_s = severe_s
+        trips = sorted(timetable.trips, key=lambda t: (t.start_s, t.number))
+        self.lines: list[TripLines] = [self._planned(t) for t in trips]
+        self.by_number: dict[str, TripLines] = {t.number: t for t in self.lines}
+        self.starts: list[float] = [t.start_s for t in self.lines]
+        self.longest_s = max((t.end_s - t.start_s for t in self.lines), default=0.0)
+        self.generation = -1
+        #: the trips whose actual lines the last :meth:`refresh` made again
+        self.rebuilt: set[str] = set()
+        self.refresh()
+
+    # -- building ------------------------------------------------------------------------
+
+    def _planned(self, trip: Trip) -> TripLines:
+        km_of = self.axis.km_of
+        points: list[tuple[float, float]] = []
+        for stop in trip.stops:
+            km = km_of.get(stop.station)
+            if km is None:  # a station the line does not draw
+                continue
+            points.append((float(stop.arrive_s), km))
+            if stop.depart_s != stop.arrive_s:
+                points.append((float(stop.depart_s), km))
+        start = points[0][0] if points else float(trip.start_s)
+        end = points[-1][0] if points else float(trip.end_s)
+        return TripLines(
+            trip.number,
+            trip.direction is Direction.DOWN,
+            trip.kind is TripKind.EMPTY,
+            start,
+            end,
+            _polygon(points),
+            points,
+        )
+
+    def _actual(self, lines: TripLines) -> None:
+        store, km_of = self.store, self.axis.km_of
+        stops = self.timetable.stops
+        events: list[tuple[float, float, float]] = []  # (t_s, km, delay_s)
+        for i in store.trip_range(lines.number):
+            km = km_of.get(stops[i].stop.station)
+            if km is None:
+                continue
+            a, d = store.arrive[i], store.depart[i]
+            if a != NONE:
+                events.append((a / 1000, km, (a - store.planned_arrive[i]) / 1000))
+            if d != NONE:
+                events.append((d / 1000, km, (d - store.planned_depart[i]) / 1000))
+        lines.actual = []
+        lines.actual_points = [(t, km) for t, km, _ in events]
+        lines.last = None
+        if not events:
+            return
+        lines.last_delay_s = events[-1][2]
+        lines.last = lateness(events[-1][2], self.on_time_s, self.severe_s)
+        if len(events) == 1:
+            return
+        run: list[tuple[float, float]] = [(events[0][0], events[0][1])]
+        run_class: Lateness | None = None
+        for t, km, delay in events[1:]:
+            cls = lateness(delay, self.on_time_s, self.severe_s)
+            if run_class is not None and cls is not run_class:
+                lines.actual.append((run_class, _polygon(run)))
+                run = [run[-1]]
+            run_class = cls
+            run.append((t, km))
+        if run_class is not None and len(run) > 1:
+            lines.actual.append((run_class, _polygon(run)))
+
+    def refresh(self) -> set[str]:
+        """Make again the actual lines of the trips the store changed since the last
+        call; the trips made again (empty when nothing changed)."""
+        if self.store.generation == self.generation:
+            self.rebuilt = set()
+            return self.rebuilt
+        first = self.generation == -1
+        self.generation = self.store.generation
+        changed = self.store.take_changed_trips()
+        if first:  # a view opened mid-day: every trip's actuals so far
+            changed = set(self.by_number)
+        rebuilt = set()
+        for number in changed:
+            lines = self.by_number.get(number)
+            if lines is not None:
+                self._actual(lines)
+                rebuilt.add(number)
+        self.rebuilt = rebuilt
+        return rebuilt
+
+    # -- reading -------------------------------------------------------------------------
+
+    def visible(self, t0: float, t1: float) -> Iterator[TripLines]:
+        """The trips whose planned or actual line may cross ``[t0, t1]``; an actual
+        line runs late, so a trip is kept while its actual line may still be in it."""
+        lo = bisect.bisect_left(self.starts, t0 - self.longest_s - 3600)
+        hi = bisect.bisect_right(self.starts, t1)
+        for lines in self.lines[lo:hi]:
+            end = lines.end_s
+            if lines.actual_points:
+                end = max(end, lines.actual_points[-1][0])
+            if end >= t0 and min(lines.start_s, _first_t(lines)) <= t1:
+                yield lines
+
+    def hit(
+        self, t_s: float, km: float, px_per_s: float, px_per_km: float, tolerance_px: float
+    ) -> str | None:
+        """The trip whose line (actual first, then planned) passes nearest the point
+        (``t_s``, ``km``), within ``tolerance_px`` pixels; None when none does."""
+        tol_s = tolerance_px / px_per_s
+        best: tuple[float, str] | None = None
+        for lines in self.visible(t_s - tol_s, t_s + tol_s):
+            for points in (lines.actual_points, lines.planned_points):
+                d = _distance_px(points, t_s, km, px_per_s, px_per_km, tol_s)
+                if d <= tolerance_px and (best is None or d < best[0]):
+                    best = (d, lines.number)
+        return best[1] if best else None
+
+
+def _first_t(lines: TripLines) -> float:
+    return lines.actual_points[0][0] if lines.actual_points else lines.start_s
+
+
+def _distance_px(
+    points: list[tuple[float, float]],
+    t_s: float,
+    km: float,
+    sx: float,
+    sy: float,
+    tol_s: float,
+) -> float:
+    """The distance in pixels from (t_s, km) to the polyline ``points``."""
+    best = math.inf
+    px, py = t_s * sx, km * sy
+    for (ta, ka), (tb, kb) in itertools.pairwise(points):
+        if max(ta, tb) < t_s - tol_s or min(ta, tb) > t_s + tol_s:
+            continue
+        ax, ay, bx, by = ta * sx, ka * sy, tb * sx, kb * sy
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        u = 0.0 if length2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+        best = min(best, math.hypot(ax + u * dx - px, ay + u * dy - py))
+    return best
