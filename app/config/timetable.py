@@ -121,16 +121,19 @@ def timetable_from_document(doc: Document, line: Line) -> Timetable:
     try:
         entry = doc.read(TimetableFile).timetable
     except ConfigError as exc:
-        raise _with_time_hint(doc, exc) from None
+        raise _with_hint(doc, exc) from None
     return _Checker(doc, line, entry).run()
 
 
 _TIME_PATH = re.compile(r"timetable\.(changeover|trips\[\d+\]\.stops\[\d+\]\[[23]\])")
+_STOP_PATH = re.compile(r"timetable\.trips\[\d+\]\.stops\[\d+\]")
 
 
-def _with_time_hint(doc: Document, exc: ConfigError) -> ConfigError:
-    """An unquoted ``15:28:00`` is a number to YAML 1.1 (base 60): say to quote it."""
+def _with_hint(doc: Document, exc: ConfigError) -> ConfigError:
+    """msgspec's refusal, with what the timetable's reader knows more: an unquoted
+    ``15:28:00`` is a number to YAML 1.1 (base 60), and what a stop holds."""
     node = doc.nodes.get(exc.path)
+    hint = ""
     if (
         _TIME_PATH.fullmatch(exc.path)
         and isinstance(node, ScalarNode)
@@ -138,8 +141,11 @@ def _with_time_hint(doc: Document, exc: ConfigError) -> ConfigError:
         and str(node.tag).endswith((":int", ":float"))
     ):
         hint = f'; quote times ("{node.value}"): unquoted, YAML reads them as base-60 numbers'
-        return ConfigError(exc.file, exc.line, exc.column, exc.path, exc.message + hint)
-    return exc
+    elif _STOP_PATH.fullmatch(exc.path):
+        hint = "; a stop is [station, platform, arrive, depart]"
+    if not hint:
+        return exc
+    return ConfigError(exc.file, exc.line, exc.column, exc.path, exc.message + hint)
 
 
 class _Checker:
@@ -255,7 +261,8 @@ class _Checker:
             raise self.doc.error(
                 f"{at}[0]",
                 f"station {station} (km {km:g}) does not follow {previous.station} "
-                f"(km {before:g}) on a {entry.direction} trip: its stations run by {way} km",
+                f"(km {before:g}) on {entry.direction} trip {entry.number}: its stations run "
+                f"by {way} km",
             )
         if arrive_s < previous.depart_s:
             raise self.doc.error(

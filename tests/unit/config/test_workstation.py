@@ -412,7 +412,8 @@ def test_check_files_rejects_other_files(tmp_path: Path) -> None:
     assert check_files([str(other)], out) == 1
     assert out.getvalue() == (
         f"{other}:1:1: <root>: unknown kind of file: the top level must be a mapping with "
-        "the key 'line' (a line file) or 'workstation' (a workstation file)\n"
+        "the key 'line' (a line file), 'workstation' (a workstation file) or 'timetable' "
+        "(a timetable file)\n"
     )
     out = io.StringIO()
     assert check_files([str(tmp_path / "missing.yaml")], out) == 1
