@@ -1,0 +1,209 @@
+"""The punctuality report: the share of departures within ±1, ±2 and ±5 minutes of
+the plan, per station or per hour, as a table and a bar chart.
+
+The figures come from :func:`ui.punctuality_figures.punctuality_figures` (the one
+place to swap for ``app/timetable/punctuality.py``). The chart is painted with
+QPainter (QtCharts would add a module to ship for three bars a row): per row, the
+three shares as nested bars, ±5 behind, ±1 in front, on a 0-100 % scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QLineF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTabBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.model.topology import Line
+from app.timetable.actuals import ActualsStore
+from ui import style
+from ui.punctuality_figures import THRESHOLDS_S, Figures, Share, punctuality_figures
+from ui.traingraph_window import clock_text
+
+Translate = Callable[[str], str]
+
+#: the bars, ±1 min (front) to ±5 min (behind)
+BAR_COLOURS = (style.GRAPH_ON_TIME, QColor("#5d8f60"), QColor("#44664a"))
+BY_STATION, BY_HOUR = 0, 1
+
+
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.1f} %"
+
+
+class BarChart(QWidget):
+    """One row of nested bars per group: the shares within each threshold."""
+
+    def __init__(self, legend: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("punctualityChart")
+        self.legend = legend  # the thresholds' names, ±1 first
+        self.rows: list[tuple[str, Share]] = []
+        self.setMinimumSize(240, 160)
+
+    def set_rows(self, rows: list[tuple[str, Share]]) -> None:
+        self.rows = rows
+        self.update()
+
+    def bar_rect(self, row: int, threshold: int) -> QRectF:
+        """Where the bar of ``row`` for ``threshold`` is drawn (empty: no departures)."""
+        label_w, top, right = 110.0, 24.0, 12.0
+        n = max(1, len(self.rows))
+        height = (self.height() - top - 20) / n
+        share = self.rows[row][1].share(threshold) or 0.0
+        width = (self.width() - label_w - right) * share
+        inset = height * 0.12 * (2 - threshold)  # ±1 narrowest, in front
+        return QRectF(
+            label_w, top + row * height + 1 + inset, width, max(1.0, height - 2 - 2 * inset)
+        )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        try:
+            p.fillRect(self.rect(), style.BACKGROUND)
+            p.setFont(style.font(8))
+            fm = QFontMetricsF(p.font())
+            label_w, top = 110.0, 24.0
+            x = label_w
+            for colour, text in zip(BAR_COLOURS, self.legend, strict=False):
+                p.fillRect(QRectF(x, 6, 14, 10), colour)
+                p.setPen(style.TEXT_SECONDARY)
+                p.drawText(QRectF(x + 18, 2, 80, 18), Qt.AlignmentFlag.AlignVCenter, text)
+                x += 24 + fm.horizontalAdvance(text)
+            plot_w = self.width() - label_w - 12
+            for tenth in range(0, 11, 2):  # a rule each 20 %
+                x = label_w + plot_w * tenth / 10
+                p.setPen(style.ROW_RULE)
+                p.drawLine(QLineF(x, top, x, self.height() - 20))
+                p.setPen(style.TEXT_MUTED)
+                p.drawText(
+                    QRectF(x - 20, self.height() - 18, 40, 16),
+                    Qt.AlignmentFlag.AlignCenter,
+                    f"{tenth * 10}%",
+                )
+            for row, (label, _share) in enumerate(self.rows):
+                for threshold in (2, 1, 0):
+                    p.fillRect(self.bar_rect(row, threshold), BAR_COLOURS[threshold])
+                r = self.bar_rect(row, 0)
+                p.setPen(style.TEXT_SECONDARY)
+                box = QRectF(0, r.center().y() - fm.height() / 2, label_w - 6, fm.height())
+                text = fm.elidedText(label, Qt.TextElideMode.ElideRight, box.width())
+                p.drawText(box, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        finally:
+            p.end()
+
+
+class PunctualityReport(QWidget):
+    """The report: per station / per hour tabs, the table, the chart, the day's line."""
+
+    def __init__(
+        self,
+        line: Line,
+        store: ActualsStore,
+        tr: Translate,
+        parent: QWidget | None = None,
+        *,
+        english: bool = False,
+        refresh_ms: int = 10_000,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("punctualityReport")
+        self.line = line
+        self.store = store
+        self.tr_ = tr
+        self.english = english
+        self.figures: Figures | None = None
+        self._generation = -1
+        self.tabs = QTabBar(self)
+        self.tabs.setObjectName("punctualityTabs")
+        self.tabs.addTab(tr("By station"))
+        self.tabs.addTab(tr("By hour"))
+        self.tabs.currentChanged.connect(lambda _i: self._show())
+        self.summary = QLabel(self)
+        self.summary.setObjectName("punctualitySummary")
+        self.table = QTableWidget(0, 5, self)
+        self.table.setObjectName("punctualityTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.chart = BarChart([tr("±{0} min").format(t // 60) for t in THRESHOLDS_S], self)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.table)
+        split.addWidget(self.chart)
+        head = QHBoxLayout()
+        head.addWidget(self.tabs)
+        head.addStretch(1)
+        head.addWidget(self.summary)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(split, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(refresh_ms)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+        self.refresh()
+
+    def station_name(self, station: str) -> str:
+        s = self.line.station_by_id.get(station)
+        if s is None:
+            return station
+        return s.name_en if self.english else s.name_zh
+
+    def refresh(self) -> None:
+        """The figures made again when the store has news."""
+        if self.store.generation == self._generation and self.figures is not None:
+            return
+        self._generation = self.store.generation
+        order = [s.id for s in sorted(self.line.stations, key=lambda s: s.km)]
+        self.figures = punctuality_figures(self.store, order)
+        self._show()
+
+    def rows(self) -> list[tuple[str, Share]]:
+        f = self.figures
+        if f is None:
+            return []
+        if self.tabs.currentIndex() == BY_HOUR:
+            return [
+                (f"{clock_text(int(s.key) * 3600)}–{clock_text((int(s.key) + 1) * 3600)}", s)
+                for s in f.by_hour
+            ]
+        return [(self.station_name(s.key), s) for s in f.by_station]
+
+    def _show(self) -> None:
+        f = self.figures
+        if f is None:
+            return
+        tr = self.tr_
+        first = tr("Station") if self.tabs.currentIndex() == BY_STATION else tr("Hour")
+        minutes = [tr("±{0} min").format(t // 60) for t in f.thresholds_s]
+        self.table.setHorizontalHeaderLabels([first, tr("Departures"), *minutes])
+        rows = self.rows()
+        self.table.setRowCount(len(rows))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for r, (label, share) in enumerate(rows):
+            cells = [label, str(share.departures)] + [
+                percent(share.share(i)) for i in range(len(f.thresholds_s))
+            ]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(right)
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        self.chart.set_rows(rows)
+        day = f.day
+        self.summary.setText(
+            tr("{0} departures: {1} within ±1 min, {2} within ±5 min").format(
+                day.departures, percent(day.share(0)), percent(day.share(len(f.thresholds_s) - 1))
+            )
+        )
