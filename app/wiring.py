@@ -273,6 +273,7 @@ def build_session(
         policy=policy if policy is not None else link_policy(ws),
         timetable=load_plan(ws, line) if timetable == "configured" else timetable,
         late_alarm_s=ws.timetable.late_alarm_s,
+        on_time_s=ws.timetable.on_time_s,
     )
 
 

@@ -48,6 +48,7 @@ from ui.menus import DeviceMenus, MenuBar
 from ui.scale import apply_saved as apply_saved_scale
 from ui.schematic import SchematicScene, SchematicView
 from ui.statusbar import RESULT_SHOW_MS, StatusBar
+from ui.timetabledesk import install as install_timetable
 from ui.workspace import Workspace
 from ui.zonecontrol import ZoneControl
 
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
             else None
         )
         self.coupling_view = install_coupling(self, alarms, session_clock(session))
+        self.timetable_desk = install_timetable(self)
 
         self.status_bar.synchronisedChanged.connect(self._on_synchronised)
         self.bridge.stateChanged.connect(self._on_state)
@@ -221,6 +223,8 @@ class MainWindow(QMainWindow):
         self.bridge.close()
         if self.coupling_view is not None:
             self.coupling_view.close()
+        if self.timetable_desk is not None:
+            self.timetable_desk.close()
         self.control_bridge.close()
         await self.zones.aclose()
         if self.annunciation is not None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.model.commands import train_device
 from app.model.state import TrainState
 from app.model.topology import Direction
+from app.timetable.delays import Punctuality
 from ui import style
 from ui.items import Z
 from ui.marks import draw_held_badge
@@ -27,6 +30,27 @@ TRAIN_TIER_GAP = 2.0  # between stacked boxes of trains close together
 
 
 HELD_BADGE = 9.0  # the held badge's side, at the box's tail end
+TAG_H = 10.0  # the describer's tag, on the far side of the box from the track
+
+
+class Describer(NamedTuple):
+    """What the train describer adds to a train running to the timetable: where it is
+    bound (a station id), its deviation as text ("" when on time), how it stands
+    against the plan, and whether it is stopped away from a platform."""
+
+    destination: str
+    deviation: str
+    punctuality: Punctuality
+    stopped: bool
+
+
+def deviation_colour(p: Punctuality) -> QColor:
+    """Early and late in two distinct colours (the train graph's own)."""
+    if p is Punctuality.LATE:
+        return style.GRAPH_LATE
+    if p is Punctuality.EARLY:
+        return style.GRAPH_EARLY
+    return style.TEXT_SECONDARY
 
 
 class TrainItem(QGraphicsItem):
@@ -44,8 +68,10 @@ class TrainItem(QGraphicsItem):
         self.side = -1.0
         self.tier = 0
         self.stale = False
+        self.describer: Describer | None = None
         self.setZValue(Z.TRAIN)
         self._font = style.font(8.2, bold=True, mono=True)
+        self._tag_font = style.font(7.0, bold=True, mono=True)
         self._refresh_tooltip()
 
     @property
@@ -59,8 +85,32 @@ class TrainItem(QGraphicsItem):
             self.tier = tier
             self.update()
 
+    @property
+    def tag_h(self) -> float:
+        return TAG_H if self.describer is not None else 0.0
+
+    def set_describer(self, describer: Describer | None) -> None:
+        """The describer's tag (None: the train runs to no timetable)."""
+        if describer == self.describer:
+            return
+        self.prepareGeometryChange()
+        self.describer = describer
+        self._refresh_tooltip()
+        self.update()
+
+    def tag(self) -> QRectF:
+        """The describer's tag: on the box's far side from the track, as wide as its text."""
+        box = self.box()
+        d = self.describer
+        if d is None:
+            return QRectF(box.topLeft(), box.topLeft())
+        width = max(box.width(), QFontMetricsF(self._tag_font).horizontalAdvance(_tag_text(d)) + 4)
+        y = box.bottom() if self.side > 0 else box.top() - TAG_H
+        x = box.left() if self.travel > 0 else box.right() - width
+        return QRectF(x, y, width, TAG_H)
+
     def box(self) -> QRectF:
-        lift = TRAIN_LIFT + self.tier * (TRAIN_H + TRAIN_TIER_GAP)
+        lift = TRAIN_LIFT + self.tier * (TRAIN_H + self.tag_h + TRAIN_TIER_GAP)
         near = self.side * lift
         far = self.side * (lift + TRAIN_H)
         x0 = -self.travel * TRAIN_W
@@ -77,7 +127,11 @@ class TrainItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return (
-            self.box().united(QRectF(-1, -1, 2, 2)).united(self.held_badge()).adjusted(-7, -2, 7, 2)
+            self.box()
+            .united(QRectF(-1, -1, 2, 2))
+            .united(self.held_badge())
+            .united(self.tag())
+            .adjusted(-7, -2, 7, 2)
         )
 
     def shape(self) -> QPainterPath:
@@ -107,6 +161,13 @@ class TrainItem(QGraphicsItem):
         ).format(t.number, direction_text(t.direction), t.speed_kmh, t.section, t.offset_m)
         if t.held:
             text += "\n" + QCoreApplication.translate("Schematic", "HELD (扣车)")
+        d = self.describer
+        if d is not None:
+            text += "\n" + QCoreApplication.translate("Schematic", "to {0}, {1}").format(
+                d.destination, punctuality_text(d.punctuality, d.deviation)
+            )
+            if d.stopped:
+                text += "\n" + QCoreApplication.translate("Schematic", "STOPPED between stations")
         self.setToolTip(text)
 
     def paint(
@@ -143,3 +204,36 @@ class TrainItem(QGraphicsItem):
         painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), self.train.number)
         if self.train.held and not self.stale:
             draw_held_badge(painter, self.held_badge())
+        if self.describer is not None and not self.stale:
+            self._paint_tag(painter, self.describer)
+
+    def _paint_tag(self, painter: QPainter, d: Describer) -> None:
+        rect = self.tag()
+        painter.setPen(QPen(style.ASPECT_STOP, 1.0) if d.stopped else Qt.PenStyle.NoPen)
+        painter.setBrush(style.BACKGROUND)
+        painter.drawRect(rect)
+        painter.setFont(self._tag_font)
+        metrics = QFontMetricsF(self._tag_font)
+        x = rect.left() + 2
+        baseline = rect.top() + (rect.height() + metrics.capHeight()) / 2
+        painter.setPen(style.TEXT_PRIMARY)
+        painter.drawText(QPointF(x, baseline), d.destination)
+        if d.deviation:
+            x += metrics.horizontalAdvance(d.destination + " ")
+            painter.setPen(deviation_colour(d.punctuality))
+            painter.drawText(QPointF(x, baseline), d.deviation)
+
+
+def _tag_text(d: Describer) -> str:
+    return f"{d.destination} {d.deviation}" if d.deviation else d.destination
+
+
+def punctuality_text(p: Punctuality, deviation: str) -> str:
+    translate = QCoreApplication.translate
+    if p is Punctuality.LATE:
+        return translate("Schematic", "{0} min late").format(deviation.lstrip("+"))
+    if p is Punctuality.EARLY:
+        return translate("Schematic", "{0} min early").format(deviation.lstrip("-"))
+    if p is Punctuality.ON_TIME:
+        return translate("Schematic", "on time")
+    return translate("Schematic", "no actual yet")

@@ -122,6 +122,7 @@ class DispatcherSession(LinkHandler):
         policy: LinkPolicy | None = None,
         timetable: Timetable | None = None,
         late_alarm_s: float = 300.0,
+        on_time_s: float = 60.0,
     ) -> None:
         self.line = line
         self.policy = policy if policy is not None and policy.protected else None
@@ -142,7 +143,11 @@ class DispatcherSession(LinkHandler):
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
         #: the service clock and the day's actuals (docs/timetable.md)
         self.service = ServiceFeed(
-            timetable, late_alarm_s=late_alarm_s, alarms=self.local, clock_ms=mono_ms
+            timetable,
+            late_alarm_s=late_alarm_s,
+            on_time_s=on_time_s,
+            alarms=self.local,
+            clock_ms=mono_ms,
         )
         self._watch_ticks = 0
         #: the monotonic clock (ms) the units' reports and the consists are stamped with

@@ -53,12 +53,14 @@ class ServiceFeed:
         timetable: Timetable | None,
         *,
         late_alarm_s: float = 300.0,
+        on_time_s: float = 60.0,
         alarms: LocalAlarms | None = None,
         clock_ms: ClockMs = mono_ms,
     ) -> None:
         self.timetable = timetable
         self.store = ActualsStore(timetable) if timetable is not None else None
         self.late_alarm_s = late_alarm_s
+        self.on_time_s = on_time_s  # within this either side a train is on time (views)
         self.alarms = alarms
         self.clock_ms = clock_ms
         self.service_date = ""
