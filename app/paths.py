@@ -61,3 +61,8 @@ def user_data_dir() -> Path:
 
 def default_audit_log() -> Path:
     return user_data_dir() / "audit" / "commands.jsonl"
+
+
+def actuals_dir() -> Path:
+    """Where the HMI keeps each service day's actuals (``actuals-YYYY-MM-DD.csv``)."""
+    return user_data_dir() / "actuals"

@@ -255,11 +255,13 @@ def build_session(
     endpoints: Sequence[Endpoint],
     policy: LinkPolicy | None = None,
     timetable: Timetable | Literal["configured"] | None = "configured",
+    archive_dir: Path | None = None,
 ) -> DispatcherSession:
     """The session of ``ws``; its links are protected with ``policy``, by default the one
     ``ws.security`` names (:func:`link_policy`, which may raise :class:`SecretError`).
     ``timetable``: by default the one ``ws`` names (:func:`load_plan`, which may raise
-    :class:`ConfigError`)."""
+    :class:`ConfigError`). ``archive_dir``: where the day's actuals are kept (the HMI's
+    :func:`app.paths.actuals_dir`; None: not kept)."""
     return DispatcherSession(
         line,
         endpoints,
@@ -274,6 +276,7 @@ def build_session(
         timetable=load_plan(ws, line) if timetable == "configured" else timetable,
         late_alarm_s=ws.timetable.late_alarm_s,
         on_time_s=ws.timetable.on_time_s,
+        archive_dir=archive_dir,
     )
 
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QDockWidget, QHeaderView, QTableView, QWidget
 from app.comms.link import LinkInfo, LinkState
 from app.session import Condition, FailoverCause, LocalAlarm
 from app.session.health import condition_of
+from app.session.service import TRAIN_LATE
 from ui import style
 
 Index = QModelIndex | QPersistentModelIndex
@@ -109,6 +110,10 @@ def local_alarm_text(alarm: LocalAlarm) -> str:
             "HealthAlarm",
             "Link integrity: {0}: {1} failures within {2} s (last: {3}); link resynchronised",
         ).format(p("link"), p("failures"), p("window_s"), p("kind"))
+    if alarm.code.startswith(TRAIN_LATE + ":") and alarm.params:
+        return translate(
+            "HealthAlarm", "Train {0} (unit {1}) {2} min late (alarm above {3} min)"
+        ).format(p("trip"), p("unit"), p("minutes"), p("threshold_min"))
     if cond is None or not alarm.params:
         return alarm.text
     if cond is Condition.FAILOVER:

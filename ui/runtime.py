@@ -44,7 +44,7 @@ from app.lifetime import running
 from app.memdiag import kafka_statistics_from_args
 from app.memtrim import keep_trimmed
 from app.model.topology import Line
-from app.paths import resource_dir
+from app.paths import actuals_dir, resource_dir
 from app.session import Endpoint
 from app.wiring import (
     build_alarms,
@@ -348,7 +348,7 @@ async def run_session(
     """Show the window for one session until it is closed, ``stopping`` is set (a
     stop signal), or ``--quit-after``. With ``checker`` (a dispatcher logged in),
     the desk locks when idle (:class:`ui.desklock.DeskLock`)."""
-    session = build_session(ws, line, endpoints)
+    session = build_session(ws, line, endpoints, archive_dir=actuals_dir())
     control = build_control(ws, session, redis_nodes=redis_nodes)
     demo = args.demo or args.join_demo is not None
     demo_without_broker = demo and bootstrap is None

@@ -37,6 +37,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
@@ -123,6 +124,7 @@ class DispatcherSession(LinkHandler):
         timetable: Timetable | None = None,
         late_alarm_s: float = 300.0,
         on_time_s: float = 60.0,
+        archive_dir: Path | None = None,
     ) -> None:
         self.line = line
         self.policy = policy if policy is not None and policy.protected else None
@@ -148,6 +150,7 @@ class DispatcherSession(LinkHandler):
             on_time_s=on_time_s,
             alarms=self.local,
             clock_ms=mono_ms,
+            archive_dir=archive_dir,
         )
         self._watch_ticks = 0
         #: the monotonic clock (ms) the units' reports and the consists are stamped with
@@ -234,6 +237,7 @@ class DispatcherSession(LinkHandler):
         self._watch_ticks += 1
         if self._watch_ticks % LATE_CHECK_TICKS == 0 and self.state.synchronised:
             self.service.check_late(self.state.trains.keys(), wall_ms())
+            self.service.autosave()
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -253,6 +257,7 @@ class DispatcherSession(LinkHandler):
         self._closing = True
         if self._coupling_watch is not None:
             self._coupling_watch.cancel()
+        self.service.save()
         for link in self.links:
             await link.aclose()
         self._cancel_reorder_timer()

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.clock import ClockMs, mono_ms
 from app.events import Event
 from app.protocol.messages import Actuals
 from app.session.health import AlarmPriority, HealthChange, LocalAlarms
 from app.timetable.actuals import ActualsStore
+from app.timetable.archive import ArchiveError, save_day
 from app.timetable.delays import TrainDelay, train_delay
 from app.timetable.model import Timetable
 
@@ -31,6 +33,8 @@ log = logging.getLogger("app.session")
 
 #: The local alarm of a late train: ``train_late:<unit>``.
 TRAIN_LATE = "train_late"
+#: How often the day's actuals are written to the archive, at most
+SAVE_EVERY_MS = 300_000
 #: A late train's alarm clears when it is this much under the threshold (no chatter).
 LATE_DEADBAND_S = 60
 
@@ -56,6 +60,7 @@ class ServiceFeed:
         on_time_s: float = 60.0,
         alarms: LocalAlarms | None = None,
         clock_ms: ClockMs = mono_ms,
+        archive_dir: Path | None = None,
     ) -> None:
         self.timetable = timetable
         self.store = ActualsStore(timetable) if timetable is not None else None
@@ -69,6 +74,10 @@ class ServiceFeed:
         self.foreign = 0  # ACTUALS against another timetable than ours
         self.actuals_changed: Event[ActualsNews] = Event("actuals_changed")
         self._late: dict[int, TrainDelay] = {}
+        #: where each day's actuals are kept (``archive.py``); None: nowhere
+        self.archive_dir = archive_dir
+        self._saved_at = 0
+        self._saved_generation = -1
 
     @property
     def name(self) -> str:
@@ -110,6 +119,7 @@ class ServiceFeed:
             return None
         new_day = bool(msg.service_date) and msg.service_date != store.service_date
         if new_day:
+            self.save()  # the day that ended, whole, before its slots are emptied
             store.clear(msg.service_date)
         before_unplanned = store.unplanned
         recorded = 0
@@ -121,6 +131,26 @@ class ServiceFeed:
             log.warning("ACTUALS: %d records for stops our timetable lacks", news.unplanned)
         self.actuals_changed.emit(news)
         return news
+
+    def save(self) -> Path | None:
+        """Write the day's actuals to the archive, if there is one and they changed."""
+        store = self.store
+        if self.archive_dir is None or store is None or store.generation == self._saved_generation:
+            return None
+        try:
+            path = save_day(store, self.archive_dir)
+        except (OSError, ArchiveError) as exc:
+            log.error("actuals not saved to %s: %s", self.archive_dir, exc)
+            return None
+        self._saved_generation = store.generation
+        self._saved_at = self.clock_ms()
+        return path
+
+    def autosave(self) -> None:
+        """Every :data:`SAVE_EVERY_MS`: the day so far on disk (a crash loses at most that)."""
+        if self.clock_ms() - self._saved_at >= SAVE_EVERY_MS:
+            self.save()
+            self._saved_at = self.clock_ms()
 
     # -- late trains ----------------------------------------------------------------
 
