@@ -12,6 +12,7 @@ its distance to a unit ahead of it on the same section.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 from app.counterparts.sim.interlocking import Refused
 from app.counterparts.sim.units import ServiceSettings, SimTrain, UnitGeometry
@@ -23,9 +24,27 @@ LOOKAHEAD_SECTIONS = 4
 FOLLOW_GAP_M = 1.0
 
 
-class Running(UnitGeometry):
-    """Moving the trains and setting routes ahead of them, one step at a time."""
+class ServiceHooks(Protocol):
+    """What running to a timetable changes in how a unit runs (``timetabled.py``)."""
 
+    blocked: set[str]
+
+    def stopped(self, t: SimTrain) -> bool: ...
+
+    def speed_factor(self, t: SimTrain) -> float: ...
+
+    def arrived(self, t: SimTrain) -> float: ...
+
+    def moving(self, t: SimTrain) -> None: ...
+
+
+class Running(UnitGeometry):
+    """Moving the trains and setting routes ahead of them, one step at a time.
+
+    ``service``: the timetable runner, when the world runs to a timetable (it says how
+    long a unit dwells, when it stands still, which sections may not be entered)."""
+
+    service: ServiceHooks | None
     settings: ServiceSettings
     now: float
     vmax: float
@@ -80,7 +99,10 @@ class Running(UnitGeometry):
             join = self.graph.ahead(section.id, 1 - entry, positions)
             if join is None:
                 return max(0.0, dist - STOP_MARGIN_M), section.kind is TrackKind.TURNBACK
-            if join.section in il.occupied and join.section != t.section:
+            blocked = join.section in il.occupied or (
+                self.service is not None and join.section in self.service.blocked
+            )
+            if blocked and join.section != t.section:
                 return max(0.0, dist - STOP_MARGIN_M), False
             section, entry = self.line.section_by_id[join.section], join.end
             dist += section.length_m
@@ -116,6 +138,10 @@ class Running(UnitGeometry):
         if t.coupling in ("coupling", "uncoupling"):
             t.speed_ms = 0.0  # a consist being coupled or split stands still
             return
+        service = self.service
+        if service is not None and service.stopped(t):
+            t.speed_ms = 0.0  # an incident: it stands where it is
+            return
         if t.dwell_left_s > 0:
             t.dwell_left_s = max(0.0, t.dwell_left_s - dt)
             return
@@ -124,11 +150,14 @@ class Running(UnitGeometry):
             t.speed_ms = 0.0
             if t.section in self._platform_sections and t.dwelled_in != t.section:
                 t.dwelled_in = t.section
-                t.dwell_left_s = s.dwell_s
+                t.dwell_left_s = s.dwell_s if service is None else service.arrived(t)
             elif at_buffer:
                 self._reverse(t)
             return
-        target = min(self.vmax, math.sqrt(2 * s.brake_ms2 * max(0.0, authority)))
+        vmax = self.vmax if service is None else self.vmax * service.speed_factor(t)
+        if service is not None:
+            service.moving(t)
+        target = min(vmax, math.sqrt(2 * s.brake_ms2 * max(0.0, authority)))
         if t.speed_ms < target:
             t.speed_ms = min(target, t.speed_ms + s.accel_ms2 * dt)
         else:

@@ -36,10 +36,11 @@ class SimTrain:
     coupling: str = "uncoupled"  # a CouplingState value
     cab: str = "master"  # a CabRole value
     phase_until: float = 0.0  # when coupling or uncoupling is done
+    label: str = ""  # the timetable's trip number it runs (empty: none)
 
     @property
     def number(self) -> str:
-        return f"{self.id:02d}{self.trip % 100:02d}"
+        return self.label or f"{self.id:02d}{self.trip % 100:02d}"
 
 
 @dataclass(frozen=True, slots=True)

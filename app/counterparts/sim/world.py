@@ -30,6 +30,7 @@ from app.counterparts.sim.consists import (
 )
 from app.counterparts.sim.interlocking import Interlocking, SetRoute, SwitchMachine
 from app.counterparts.sim.running import FOLLOW_GAP_M, LOOKAHEAD_SECTIONS, STOP_MARGIN_M, Running
+from app.counterparts.sim.timetabled import ServicePlan, TimetableRunner
 from app.counterparts.sim.units import ServiceSettings, SimTrain, UnitGeometry
 from app.model.state import (
     Aspect,
@@ -86,9 +87,16 @@ class World(Running, Consists):
         line: Line,
         settings: ServiceSettings | None = None,
         wall_ms: Callable[[], int] | None = None,
+        plan: ServicePlan | None = None,
+        service_clock: tuple[str, float] = ("", 0.0),
     ) -> None:
         """``wall_ms``: the server's wall clock, for each record's since-when (ms since the
-        epoch); without it, since-when is simulated time (tests)."""
+        epoch); without it, since-when is simulated time (tests).
+
+        ``plan``: run to a timetable (``timetabled.py``) instead of the turnback loop of
+        ``settings.trains`` trains; its service date and start make the service clock.
+        ``service_clock``: without a plan, the service date and the service-day second
+        at start that snapshots and deltas carry."""
         self.line = line
         self.wall_ms = wall_ms
         self.settings = settings or ServiceSettings()
@@ -105,7 +113,14 @@ class World(Running, Consists):
         self.dark_signals: set[str] = set()  # signals whose lamp failed
         self.coupling_faults: dict[int, CouplingFault] = {}  # by unit id
         self.report_cycle = 0
-        self._place_trains(self.settings.trains)
+        self.service: TimetableRunner | None = None
+        self.service_date, self.service_start_s = service_clock
+        if plan is not None:
+            self.service_date, self.service_start_s = plan.service_date, plan.start_s
+            self.service = TimetableRunner(self, plan)
+            self.service.place_at_start()
+        else:
+            self._place_trains(self.settings.trains)
         self._place_pairs(self.settings.pairs)
         self.interlocking.occupied = self.occupancy()
         # Raw records compare by content; the stamped copies carry since-when.
@@ -237,7 +252,16 @@ class World(Running, Consists):
             routes=tuple(r for r in recs if isinstance(r, RouteState)),
             trains=tuple(self._stamped(t) for t in self.trains.values()),
             time_ms=int(self.now * 1000),
+            service_date=self.service_date,
+            service_ms=self.service_ms,
         )
+
+    @property
+    def service_ms(self) -> int:
+        """The service clock: ms of the service day now (0: no service clock)."""
+        if not self.service_date:
+            return 0
+        return round((self.service_start_s + self.now) * 1000)
 
     def _stamped(self, t: SimTrain) -> TrainState:
         """The train now, with since-when its published state last changed."""
@@ -295,12 +319,16 @@ class World(Running, Consists):
             trains=tuple(trains.values()),
             trains_removed=tuple(removed),
             time_ms=int(self.now * 1000),
+            service_date=self.service_date,
+            service_ms=self.service_ms,
         )
 
     # -- time -------------------------------------------------------------------
 
     def step(self, dt: float) -> None:
         self.now += dt
+        if self.service is not None:
+            self.service.step()
         self._coupling_phases()
         self._auto_route_setting()
         for train in self.trains.values():
@@ -310,10 +338,13 @@ class World(Running, Consists):
 
     # -- replication ----------------------------------------------------------------
 
-    def export(self) -> dict[str, Any]:
-        """Everything a standby needs to carry on exactly where this world is."""
+    def export(self, actuals_from: int = 0) -> dict[str, Any]:
+        """Everything a standby needs to carry on exactly where this world is; of the
+        day's actuals, those from number ``actuals_from`` on (0: all)."""
         il = self.interlocking
         return {
+            "service_clock": [self.service_date, self.service_start_s],
+            "service": self.service.export(actuals_from) if self.service is not None else None,
             "now": self.now,
             "seq": self.seq,
             "faults": sorted(self.faults),
@@ -339,6 +370,11 @@ class World(Running, Consists):
         """
         il = self.interlocking
         self.now = float(doc["now"])
+        if "service_clock" in doc:
+            date, start = doc["service_clock"]
+            self.service_date, self.service_start_s = str(date), float(start)
+        if self.service is not None and doc.get("service") is not None:
+            self.service.restore(doc["service"])
         self.faults = set(doc["faults"])
         self.lost_switches = set(doc.get("lost_switches", ()))
         self.dark_signals = set(doc.get("dark_signals", ()))
