@@ -22,7 +22,15 @@ from app.model.commands import Command
 from app.protocol.connection import Connection
 from app.protocol.errors import ProtocolError
 from app.protocol.frames import NeedData
-from app.protocol.messages import Heartbeat, Hello, Message, Replica, SnapshotRequest
+from app.protocol.messages import (
+    PROTOCOL_LEVEL,
+    Heartbeat,
+    Hello,
+    Message,
+    Replica,
+    SnapshotRequest,
+    negotiated_level,
+)
 from app.protocol.security import (
     IntegrityError,
     IntegrityMonitor,
@@ -54,7 +62,9 @@ class ServerSide(Protocol):
     @property
     def policy(self) -> LinkPolicy | None: ...
 
-    def hello(self, udp_port: int) -> Hello: ...
+    def hello(self, udp_port: int, level: int = PROTOCOL_LEVEL) -> Hello: ...
+
+    def greet_with_state(self, client: ClientLink) -> None: ...
 
     def heartbeat(self, pong_ms: int = 0) -> Heartbeat: ...
 
@@ -91,6 +101,7 @@ class ClientLink(asyncio.Protocol):
         self.last_rx = self.last_tx = time.monotonic()
         self.local = ""  # this server's address the link came in on (which network)
         self.silent = False  # dropped for missed heartbeats
+        self.level = 1  # the protocol level negotiated in HELLO (docs/protocol.md, "Levels")
 
     @property
     def udp_key(self) -> MacKey | None:
@@ -173,7 +184,7 @@ class ClientLink(asyncio.Protocol):
             server.submit(self, msg)
         elif isinstance(msg, SnapshotRequest):
             log.info("client %s asks for a snapshot: %s", self.peer, msg.reason)
-            self.send(server.world.snapshot())
+            server.greet_with_state(self)
         elif isinstance(msg, Heartbeat):
             if msg.ping_ms:
                 self.send(server.heartbeat(pong_ms=msg.ping_ms))
@@ -201,7 +212,8 @@ class ClientLink(asyncio.Protocol):
             self.drop()
             return
         self.hello = hello
-        self.send(server.hello(0))
+        self.level = negotiated_level(hello.protocol, PROTOCOL_LEVEL)
+        self.send(server.hello(0, self.level))
         if self.is_server:
             log.info(
                 "partner server %s (%s, epoch %d) connected", hello.node, hello.role, hello.epoch
@@ -212,7 +224,7 @@ class ClientLink(asyncio.Protocol):
         if hello.udp_port and self.transport is not None:
             self.udp_target = (self.transport.get_extra_info("peername")[0], hello.udp_port)
         server.hmi_link(hello.node, self.local, up=True)
-        self.send(server.world.snapshot())
+        server.greet_with_state(self)
 
     def send(self, msg: Message) -> None:
         if self.transport is None or self.transport.is_closing():

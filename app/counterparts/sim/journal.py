@@ -1,4 +1,8 @@
-"""The server's command journal: one JSON object per line, flushed per decision."""
+"""The server's journal: one JSON object per line, flushed per entry.
+
+A command decision is an object with the command's fields and its result; an actual
+arrival or departure (running to a timetable) is ``{"record": "actual", ...}`` with
+the :class:`~app.timetable.actuals.Actual`'s fields."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app.model.commands import Command, CommandResult
+from app.timetable.actuals import Actual
 
 
 class Journal:
@@ -33,6 +38,14 @@ class Journal:
             "reason": result.reason,
             "repeat": repeat,
         }
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def record_actual(self, node: str, service_date: str, actual: Actual) -> None:
+        """One actual arrival or departure, as the server reported it."""
+        if self._file is None:
+            return
+        entry = {"record": "actual", "server": node, "service_date": service_date, **asdict(actual)}
         self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._file.flush()
 

@@ -21,6 +21,8 @@ from app.protocol.messages import Replica
 log = logging.getLogger("app.counterparts.sim.server")
 
 ALARMS_FULL_EVERY = 50  # ticks between full alarm replicas (5 s at the default tick)
+#: ticks between replicas with the day's actuals whole (between them: the new ones only)
+ACTUALS_FULL_EVERY = 600
 
 
 class Replicator:
@@ -33,6 +35,7 @@ class Replicator:
         self.alarms = alarms
         self.ticks = 0
         self.full_next = True  # the partner gets everything with the next replica
+        self.actuals_sent = 0  # the day's actuals the partner has (the next replica's start)
 
     def partner_connected(self) -> None:
         """A partner that (re)connects may have missed anything: send it all next time."""
@@ -40,8 +43,10 @@ class Replicator:
 
     def replica(self, node: str, epoch: int) -> Replica:
         """This tick's replica, from master ``node`` in ``epoch``."""
+        whole = self.full_next or self.ticks % ACTUALS_FULL_EVERY == 0
+        service = self.world.service
         body: dict[str, Any] = {
-            "world": self.world.export(),
+            "world": self.world.export(actuals_from=0 if whole else self.actuals_sent),
             "commands": self.guard.export(full=self.full_next),
         }
         self.ticks += 1
@@ -51,6 +56,7 @@ class Replicator:
             full = self.full_next or self.ticks % ALARMS_FULL_EVERY == 0
             body["alarms"] = self.alarms.manager.export(full=full)
         self.full_next = False
+        self.actuals_sent = len(service.order) if service is not None else 0
         return Replica(node, epoch, self.world.seq, json.dumps(body))
 
     def mirror(self, msg: Replica) -> None:

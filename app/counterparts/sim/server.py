@@ -47,8 +47,16 @@ from app.counterparts.sim.roles import RoleRules
 from app.counterparts.sim.status import StatusSender
 from app.counterparts.sim.world import World
 from app.model.commands import Command, CommandResult
-from app.protocol.messages import Heartbeat, Hello, Replica
+from app.protocol.messages import (
+    ACTUALS_PER_MESSAGE,
+    PROTOCOL_LEVEL,
+    Actuals,
+    Heartbeat,
+    Hello,
+    Replica,
+)
 from app.protocol.security import LinkPolicy, NonceCache
+from app.timetable.actuals import Actual
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +110,8 @@ class SimServer:
         self._udp: asyncio.DatagramTransport | None = None
         self._peer_links: list[ServerLink] = []
         self._closed = False
+        #: the day's actuals sent live so far (their number in the order they happened)
+        self._actuals_sent = len(world.service.order) if world.service is not None else 0
 
     @property
     def node(self) -> str:
@@ -119,16 +129,39 @@ class SimServer:
     def epoch(self) -> int:
         return self.rules.epoch
 
-    def hello(self, udp_port: int) -> Hello:
+    def hello(self, udp_port: int, level: int = PROTOCOL_LEVEL) -> Hello:
+        """Our HELLO; to a client, ``level`` is the level negotiated with it."""
         line = self.world.line
         return Hello(
             self.settings.node,
             self.role,
             line.id,
             line.digest(),
+            protocol=level,
             epoch=self.epoch,
             udp_port=udp_port,
         )
+
+    def greet_with_state(self, client: ClientLink) -> None:
+        """A SNAPSHOT to an HMI, and at level 2 the day's actuals so far after it
+        (ACTUALS, ``catch_up``, at most ACTUALS_PER_MESSAGE records each, the final one
+        ``last``; an empty day: one empty last part)."""
+        client.send(self.world.snapshot())
+        if client.level < 2:
+            return
+        service = self.world.service
+        records = service.actuals() if service is not None else []
+        parts = [
+            records[i : i + ACTUALS_PER_MESSAGE]
+            for i in range(0, len(records), ACTUALS_PER_MESSAGE)
+        ] or [[]]
+        for i, part in enumerate(parts):
+            client.send(self._actuals(part, catch_up=True, last=i == len(parts) - 1))
+
+    def _actuals(self, records: list[Actual], *, catch_up: bool, last: bool = True) -> Actuals:
+        service = self.world.service
+        timetable = service.label if service is not None else ""
+        return Actuals(self.world.service_date, timetable, tuple(records), catch_up, last)
 
     def heartbeat(self, pong_ms: int = 0) -> Heartbeat:
         return Heartbeat(self.settings.node, self.role, self.epoch, pong_ms=pong_ms)
@@ -221,10 +254,9 @@ class SimServer:
                 self._announce()
                 if self.alarms is not None:
                     self.alarms.promoted()
-                snap = self.world.snapshot()
                 for c in list(self.clients):
                     if c.hello is not None and not c.is_server:
-                        c.send(snap)
+                        self.greet_with_state(c)
             if self.role == "master":
                 self.world.step(s.tick_s * s.time_scale)
                 if self.alarms is not None:
@@ -249,7 +281,26 @@ class SimServer:
         if delta is not None:
             for c in hmis:
                 c.send(delta)
+        self._serve_actuals(hmis)
         self.status.send(hmis)
+
+    def _serve_actuals(self, hmis: list[ClientLink]) -> None:
+        """The actuals recorded since the last tick, to the level-2 HMIs (and the journal)."""
+        service = self.world.service
+        if service is None or len(service.order) <= self._actuals_sent:
+            if service is not None:
+                self._actuals_sent = min(self._actuals_sent, len(service.order))
+            return
+        new = service.actuals(self._actuals_sent)
+        self._actuals_sent = len(service.order)
+        if self.role == "master":
+            for actual in new:
+                self.journal.record_actual(self.node, self.world.service_date, actual)
+        for i in range(0, len(new), ACTUALS_PER_MESSAGE):
+            msg = self._actuals(new[i : i + ACTUALS_PER_MESSAGE], catch_up=False)
+            for c in hmis:
+                if c.level >= 2:
+                    c.send(msg)
 
     def _replicate(self) -> None:
         """Send the world to the partner once per tick, on one working link to it."""

@@ -57,6 +57,7 @@ FRAMES = (
     "command",
     "delta",
     "command-result",
+    "actuals",
     "protected-hello-client",
     "protected-hello-server",
     "protected-command",
