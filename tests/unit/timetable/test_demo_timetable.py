@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ def test_the_demo_weekday_is_a_weekday_of_the_demo_line(demo_line: Line) -> None
             for t in tt.trips
             if t.direction is Direction.DOWN and hms(start) <= t.start_s < hms(end)
         )
-        return [b - a for a, b in zip(times, times[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
     assert set(headways("07:00", "09:00")) <= {180, 240}  # the morning peak
     assert set(headways("17:00", "19:30")) <= {180, 240}
@@ -49,7 +50,7 @@ def test_the_demo_weekday_is_a_weekday_of_the_demo_line(demo_line: Line) -> None
     assert sorted(in_workings) == sorted(t.number for t in tt.trips)
     for w in tt.workings:
         trips = [tt.trip_by_number[n] for n in w.trips]
-        for a, b in zip(trips, trips[1:], strict=False):
+        for a, b in itertools.pairwise(trips):
             assert a.destination == b.origin and a.direction is not b.direction
             assert b.stops[0].arrive_s > a.end_s  # the turnback takes time
     assert len({w.unit for w in tt.workings}) == len(tt.workings)
