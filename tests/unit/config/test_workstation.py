@@ -222,7 +222,8 @@ def test_address_parse_errors(text: str, message: str) -> None:
             "password",
             "workstation.password",
             "unknown key 'password'; allowed keys: id, dispatcher, role, language, line, "
-            "servers, heartbeat, commands, redis, kafka, iscs, coupling, security, login, timetable",
+            "servers, heartbeat, commands, redis, kafka, iscs, coupling, security, login, "
+            "timetable",
         ),
         (
             "  id: WS-09\n",
