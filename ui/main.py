@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="save a PNG of the main window (1920x1080) before quitting",
     )
     p.add_argument(
+        "--export-graph",
+        metavar="PATH",
+        default=None,
+        help="before quitting, export the day's train graph, planned and actual, to PATH "
+        "(.pdf: A3 landscape; else PNG); needs a timetable (docs/timetable.md)",
+    )
+    p.add_argument(
         "--quit-after",
         type=float,
         metavar="SECONDS",

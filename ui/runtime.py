@@ -419,6 +419,8 @@ async def run_session(
             await closed.wait()
         if args.screenshot:
             status = await save_screenshot(window, args.screenshot)
+        if args.export_graph:
+            status = export_graph(window, args.export_graph) or status
     return status
 
 
@@ -446,6 +448,24 @@ async def take_free_zones(store: ZoneAuthorityStore, window: MainWindow) -> None
                 continue
             text = QCoreApplication.translate("MainWindow", "Demo: took control of zone {0}")
             window.log_event(text.format(zone))
+
+
+def export_graph(window: MainWindow, path: str) -> int:
+    """``--export-graph``: the day's train graph to ``path`` (PDF by its suffix, else PNG)."""
+    desk = window.timetable_desk
+    if desk is None:
+        log.error("--export-graph: no timetable (workstation timetable.file)")
+        return 1
+    try:
+        if path.lower().endswith(".pdf"):
+            desk.graph.export_pdf(path)
+        else:
+            desk.graph.export_png(path)
+    except (OSError, ValueError) as exc:
+        log.error("--export-graph: %s", exc)
+        return 1
+    log.info("train graph exported to %s", path)
+    return 0
 
 
 async def save_screenshot(window: MainWindow, path: str) -> int:

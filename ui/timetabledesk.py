@@ -10,7 +10,7 @@ Built by the window when its session runs to a timetable (``session.service``, a
 - **The delay list** (:mod:`ui.delaylist`), a dock: trains by delay, with the
   countdown to departure while they stand at a platform.
 - **The train graph** (:mod:`ui.traingraph`), a dock that can float on a screen of
-  its own, and the punctuality report (:mod:`ui.punctuality`).
+  its own, and the punctuality report (:mod:`ui.punctuality`), a dock beside it.
 - **One selection**: a train selected on the schematic highlights its line on the
   graph and its row in the list; a click on a line, or a double click on a row,
   selects the train on the schematic and centres it.
@@ -19,6 +19,8 @@ Everything refreshes once a second and when actuals arrive (at most once a frame
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
@@ -30,9 +32,11 @@ from app.model.topology import TrackKind
 from app.session.service import ServiceFeed
 from app.timetable.delays import TrainDelay, classify
 from app.timetable.times import delay_text
+from ui import style
 from ui.delaylist import DelayListDock, DelayRow
 from ui.host import Host
 from ui.i18n import active_language
+from ui.punctuality import PunctualityReport
 from ui.traingraph import TrainGraph
 from ui.trains import Describer
 
@@ -73,6 +77,12 @@ class TimetableDesk(QObject):
         self.graph_dock.setWidget(self.graph)
         host.add_dock(self.graph_dock, Qt.DockWidgetArea.BottomDockWidgetArea, tabbed=True)
         self.graph.tripClicked.connect(self.select_trip)
+        # the punctuality report, beside the graph
+        self.report = PunctualityReport(line, self.store, tr, english=english)
+        self.report_dock = QDockWidget(tr("Punctuality"), host.main_window)
+        self.report_dock.setObjectName("punctualityDock")
+        self.report_dock.setWidget(self.report)
+        host.add_dock(self.report_dock, Qt.DockWidgetArea.BottomDockWidgetArea, tabbed=True)
         host.view.selectionChanged.connect(self._schematic_selected)
         self._export_actions()
         # the clock
@@ -86,6 +96,8 @@ class TimetableDesk(QObject):
 
     def close(self) -> None:
         self._timer.stop()
+        self.report.timer.stop()
+        self.graph.canvas.timer.stop()
         self.feed.actuals_changed.disconnect(self._actuals)
 
     # -- names and selection ------------------------------------------------------------
@@ -205,21 +217,27 @@ class TimetableDesk(QObject):
             action.triggered.connect(slot)
             menu.addAction(action)
 
+    def _export(self, export: Callable[[str], None], path: str) -> None:
+        try:
+            export(path)
+        except OSError as exc:  # the reason and the path in the message
+            self.host.show_status(tr("Not exported: {0}").format(exc), style.LINK_DOWN)
+            return
+        self.host.log_event(tr("Train graph exported to {0}").format(path))
+
     def _export_pdf(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self.host.main_window, tr("Export the train graph"), "train-graph.pdf", "PDF (*.pdf)"
         )
         if path:
-            self.graph.export_pdf(path)
-            self.host.log_event(tr("Train graph exported to {0}").format(path))
+            self._export(self.graph.export_pdf, path)
 
     def _export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self.host.main_window, tr("Export the train graph"), "train-graph.png", "PNG (*.png)"
         )
         if path:
-            self.graph.export_png(path)
-            self.host.log_event(tr("Train graph exported to {0}").format(path))
+            self._export(self.graph.export_png, path)
 
 
 def install(host: Host) -> TimetableDesk | None:

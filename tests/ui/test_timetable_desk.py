@@ -151,3 +151,17 @@ def test_no_timetable_no_desk(
     win = MainWindow(fake_session, control_for(fake_session))
     qtbot.addWidget(win)
     assert win.timetable_desk is None
+
+
+def test_the_graph_exports_from_the_command_line_option(desk: Any, tmp_path: Any) -> None:
+    """``dispatcher-hmi --export-graph PATH``: PDF by the suffix, else PNG; a path that
+    cannot be written is an error status, not a crash."""
+    from ui.runtime import export_graph
+
+    win, _feed, _clock = desk
+    assert export_graph(win, str(tmp_path / "day.pdf")) == 0
+    assert (tmp_path / "day.pdf").read_bytes().startswith(b"%PDF")
+    assert export_graph(win, str(tmp_path / "day.png")) == 0
+    assert (tmp_path / "day.png").read_bytes().startswith(b"\x89PNG")
+    assert export_graph(win, str(tmp_path / "no" / "such" / "dir.png")) == 1
+    assert win.timetable_desk.report_dock.widget() is win.timetable_desk.report
