@@ -16,15 +16,12 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
 from app.clock import wall_ms
 from app.config import ConfigError, load_line
 from app.config.secrets import SecretError, load_link_keys, read_secret
-from app.config.timetable import load_timetable
 from app.control.redlock import clients_for, close_clients
 from app.counterparts.sim.alarms import AlarmSettings, AlarmSystem, check_prefix
 from app.counterparts.sim.fence import FenceCounters
@@ -32,13 +29,15 @@ from app.counterparts.sim.guard import LEGACY, STRICT
 from app.counterparts.sim.interlocking import Refused
 from app.counterparts.sim.journal import Journal
 from app.counterparts.sim.server import ServerSettings, SimServer
-from app.counterparts.sim.timetabled import Incident, Perturbations, ServicePlan, parse_incident
+from app.counterparts.sim.timetable_options import (
+    ServicePlanError,
+    add_timetable_options,
+    service_plan,
+)
 from app.counterparts.sim.world import COUPLING_FAULTS, ServiceSettings, World
 from app.model.commands import train_device
-from app.model.topology import Line
 from app.paths import default_line_file
 from app.protocol.security import LinkPolicy
-from app.timetable.times import CHANGEOVER_S, TimeFormatError, parse_service_time
 from app.wiring import configure_logging
 
 log = logging.getLogger("app.counterparts.sim")
@@ -112,52 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="inject a coupling report fault from the start (flicker, disagree, dual_master, "
         "no_master, lost); at run time: the inject_fault command",
     )
-    t = p.add_argument_group("timetable (docs/timetable.md)")
-    t.add_argument(
-        "--timetable",
-        metavar="FILE",
-        default=None,
-        help="run the trains to this timetable (YAML) instead of the turnback loop",
-    )
-    t.add_argument(
-        "--service-start",
-        type=_service_time,
-        default=None,
-        metavar="HH:MM[:SS]",
-        help="the service-day time at start (default: the clock's time of day in the "
-        "line's time zone, on the service day)",
-    )
-    t.add_argument(
-        "--service-date",
-        type=_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="the service date (default: today's, the day changing over at the "
-        "timetable's changeover)",
-    )
-    t.add_argument(
-        "--dwell-spread",
-        type=_non_negative,
-        default=0.0,
-        metavar="S",
-        help="a random extra dwell of up to S seconds at each stop (default 0)",
-    )
-    t.add_argument(
-        "--run-spread",
-        type=_non_negative,
-        default=0.0,
-        metavar="PCT",
-        help="each run up to PCT %% slower, at random (default 0)",
-    )
-    t.add_argument(
-        "--incident",
-        action="append",
-        default=[],
-        type=_incident,
-        metavar="KIND:WHAT@HH:MM+MIN",
-        help="stuck:UNIT@HH:MM+MIN (the unit stands still MIN minutes wherever it is) or "
-        "block:SECTION@HH:MM+MIN (the section may not be entered); repeatable",
-    )
+    add_timetable_options(p)
     p.add_argument(
         "--journal",
         default=None,
@@ -244,7 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="produce without enable.idempotence (for a broker that refuses it)",
     )
-    a.add_argument("--seed", type=int, default=None, help="random seed of the alarm sources")
+    a.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed of the alarm sources and of the timetable's perturbations",
+    )
     a.add_argument(
         "--clock-start-ms", type=int, default=None, help=argparse.SUPPRESS
     )  # tests: the wall clock starts here (e.g. just before midnight)
@@ -259,46 +218,6 @@ def _fault(text: str) -> tuple[int, str]:
             f"expected UNIT=KIND[:SECONDS], KIND one of {', '.join(COUPLING_FAULTS)}; got {text!r}"
         )
     return int(unit), kind
-
-
-def _service_time(text: str) -> int:
-    try:
-        return parse_service_time(text)
-    except TimeFormatError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _date(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
-
-
-def _incident(text: str) -> Incident:
-    try:
-        return parse_incident(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def service_clock(
-    line: Line,
-    start_s: int | None,
-    service_date: str | None,
-    changeover_s: int = CHANGEOVER_S,
-    now_ms: int | None = None,
-) -> tuple[str, int]:
-    """The service date and the service-day second at start: as given, else from the
-    wall clock in the line's time zone (before the changeover: the day before's night)."""
-    now = datetime.fromtimestamp(
-        (now_ms if now_ms is not None else wall_ms()) / 1000, ZoneInfo(line.timezone)
-    )
-    clock_s = now.hour * 3600 + now.minute * 60 + now.second
-    day = now.date() - timedelta(days=1) if clock_s < changeover_s else now.date()
-    if start_s is None:
-        start_s = clock_s + 86_400 if clock_s < changeover_s else clock_s
-    return (service_date or day.isoformat()), start_s
 
 
 def _non_negative(text: str) -> float:
@@ -366,23 +285,11 @@ async def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"dispatcher-sim: {exc}", file=sys.stderr)
         return 2
-    plan = None
-    changeover_s = CHANGEOVER_S
-    if args.timetable:
-        try:
-            timetable = load_timetable(args.timetable, line)
-        except ConfigError as exc:
-            print(f"dispatcher-sim: {exc}", file=sys.stderr)
-            return 2
-        changeover_s = timetable.changeover_s
-    service_date, start_s = service_clock(
-        line, args.service_start, args.service_date, changeover_s, args.clock_start_ms
-    )
-    if args.timetable:
-        perturb = Perturbations(
-            args.dwell_spread, args.run_spread, tuple(args.incident), seed=args.seed
-        )
-        plan = ServicePlan(timetable, service_date, start_s, perturb)
+    try:
+        plan, clock = service_plan(args, line)
+    except ServicePlanError as exc:
+        print(f"dispatcher-sim: {exc}", file=sys.stderr)
+        return 2
     world = World(
         line,
         ServiceSettings(
@@ -390,7 +297,7 @@ async def serve(args: argparse.Namespace) -> int:
         ),
         wall_ms=wall_ms,
         plan=plan,
-        service_clock=(service_date, start_s),
+        service_clock=clock,
     )
     for unit, kind in args.coupling_fault:
         try:

@@ -94,6 +94,23 @@ def parse_incident(text: str) -> Incident:
     return Incident(IncidentKind(kind), target, at_s, float(minutes))
 
 
+def plan_units(timetable: Timetable) -> dict[str, int]:
+    """The unit of each working (by service): its own, or for unit 0 100, 101, ... in
+    file order."""
+    return {w.service: (w.unit or 100 + i) for i, w in enumerate(timetable.workings)}
+
+
+def check_incidents(incidents: tuple[Incident, ...], line: Line, timetable: Timetable) -> None:
+    """ValueError naming the first incident about a unit the plan has not, or a section
+    the line has not."""
+    units = set(plan_units(timetable).values())
+    for i in incidents:
+        if i.kind is IncidentKind.STUCK and int(i.target) not in units:
+            raise ValueError(f"{i.kind}:{i.target}: the timetable has no unit {i.target}")
+        if i.kind is IncidentKind.BLOCK and i.target not in line.section_by_id:
+            raise ValueError(f"{i.kind}:{i.target}: the line has no section {i.target}")
+
+
 @dataclass(frozen=True, slots=True)
 class Perturbations:
     """What makes the running differ from the plan (none by default)."""
@@ -166,9 +183,7 @@ class TimetableRunner:
         line = world.line
         self._platform_section = {p.id: p.section for p in line.platforms}
         self._platform_direction = {p.id: p.direction for p in line.platforms}
-        self._units = {
-            w.service: (w.unit or 100 + i) for i, w in enumerate(self.timetable.workings)
-        }
+        self._units = plan_units(self.timetable)
         self._stuck = {
             int(i.target): i for i in self.perturb.incidents if i.kind is IncidentKind.STUCK
         }
@@ -432,5 +447,7 @@ __all__ = [
     "TimetableRunner",
     "UnitRun",
     "WorldSide",
+    "check_incidents",
     "parse_incident",
+    "plan_units",
 ]

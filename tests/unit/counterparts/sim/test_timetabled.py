@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from app.config.timetable import load_timetable
+from app.counterparts.sim.__main__ import build_parser
+from app.counterparts.sim.timetable_options import ServicePlanError, service_clock, service_plan
 from app.counterparts.sim.timetabled import (
     IncidentKind,
     Perturbations,
@@ -274,3 +277,50 @@ def test_incidents_parse(
 def test_a_bad_incident_is_refused_saying_why(text: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         parse_incident(text)
+
+
+# -- the options -------------------------------------------------------------------------
+
+
+def test_the_service_clock_defaults_to_the_wall_clock_on_the_service_day(demo_line: Line) -> None:
+    # 2026-12-07 01:30 in Shanghai (UTC+8): the night of the 6th's service day, 25:30
+    night = 1_796_578_200_000  # 2026-12-06T17:30:00Z
+    assert service_clock(demo_line, None, None, now_ms=night) == ("2026-12-06", hms("25:30:00"))
+    morning = night + 6 * 3_600_000  # 07:30 on the 7th
+    assert service_clock(demo_line, None, None, now_ms=morning) == ("2026-12-07", hms("07:30"))
+    given = service_clock(demo_line, hms("08:00"), "2026-01-02", now_ms=night)
+    assert given == ("2026-01-02", hms("08:00"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--timetable", "nope.yaml"], "nope.yaml"),
+        (
+            ["--timetable", str(DEMO_WEEKDAY), "--incident", "stuck:999@07:00+5"],
+            "--incident stuck:999: the timetable has no unit 999",
+        ),
+        (
+            ["--timetable", str(DEMO_WEEKDAY), "--incident", "block:NOPE@07:00+5"],
+            "--incident block:NOPE: the line has no section NOPE",
+        ),
+        (["--run-spread", "5"], "need --timetable"),
+    ],
+)
+def test_options_that_make_no_plan_say_why(demo_line: Line, argv: list[str], says: str) -> None:
+    args = build_parser().parse_args(argv)
+    with pytest.raises(ServicePlanError, match=re.escape(says)):
+        service_plan(args, demo_line)
+
+
+def test_the_options_make_the_plan(demo_line: Line) -> None:
+    argv = ["--timetable", str(DEMO_WEEKDAY), "--service-start", "07:15", "--seed", "4"]
+    argv += ["--service-date", "2026-12-07", "--dwell-spread", "10", "--run-spread", "5"]
+    argv += ["--incident", "stuck:3@07:30+4", "--incident", "block:D1011a@08:00+2"]
+    plan, clock = service_plan(build_parser().parse_args(argv), demo_line)
+    assert plan is not None and clock == ("2026-12-07", hms("07:15"))
+    assert plan.start_s == hms("07:15") and plan.timetable.id == "demo-weekday"
+    p = plan.perturbations
+    assert (p.dwell_spread_s, p.run_spread_pct, p.seed, len(p.incidents)) == (10, 5, 4, 2)
+    none, clock = service_plan(build_parser().parse_args(["--service-start", "06:00"]), demo_line)
+    assert none is None and clock[1] == hms("06:00")
