@@ -51,3 +51,8 @@ register(
 )
 register("coupling", "bench.coupling", "60 consists at 10 Hz through UDP into the coupling model")
 register("fuzz", "bench.fuzz", "random and mutated inputs at every boundary: crashes, hangs")
+register(
+    "traingraph",
+    "bench.traingraph",
+    "train graph: 1 000 trips x 100 stations, 60 trains live: paint and zoom p95, store memory",
+)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,6 +26,7 @@ from app.model.topology import Direction
 from app.timetable.actuals import NONE, ActualsStore
 from app.timetable.delays import Punctuality, classify
 from app.timetable.model import Timetable, Trip, TripKind
+from ui.traingraph_lod import FIRST_LEVEL, LAST_LEVEL, simplify
 from ui.traingraph_window import StationAxis
 
 
@@ -60,10 +62,17 @@ class TripLines:
     planned_points: list[tuple[float, float]]
     actual: list[tuple[Lateness, QPolygonF]] = field(default_factory=list)
     actual_points: list[tuple[float, float]] = field(default_factory=list)
+    #: the actual runs' points, for the levels of detail
+    actual_runs: list[tuple[Lateness, list[tuple[float, float]]]] = field(default_factory=list)
+    #: the lines at each level of detail (traingraph_lod.py), made when first drawn
+    planned_lod: dict[int, QPolygonF] = field(default_factory=dict)
+    actual_lod: dict[int, list[tuple[Lateness, QPolygonF]]] = field(default_factory=dict)
     #: the lateness at its last actual event (None: no actual yet)
     last: Lateness | None = None
     last_delay_s: float = 0.0
     label: QStaticText | None = None
+    #: the events a finished trip has (an arrival and a departure at each stop drawn)
+    events_total: int = 0
 
     def label_text(self) -> QStaticText:
         if self.label is None:
@@ -98,7 +107,20 @@ class GraphData:
         self.by_number: dict[str, TripLines] = {t.number: t for t in self.lines}
         self.starts: list[float] = [t.start_s for t in self.lines]
         self.longest_s = max((t.end_s - t.start_s for t in self.lines), default=0.0)
+        #: the usual speed of a line on the graph (km a second): its slope
+        speeds = sorted(
+            abs(t.planned_points[-1][1] - t.planned_points[0][1]) / (t.end_s - t.start_s)
+            for t in self.lines
+            if len(t.planned_points) > 1 and t.end_s > t.start_s
+        )
+        self.typical_km_per_s = speeds[len(speeds) // 2] if speeds else 0.01
         self.generation = -1
+        #: the trips under way: some actuals, not all (drawn live, over the base layer)
+        self.running: set[str] = set()
+        #: the trips finished (or corrected after) since the view last took them
+        self.settled: list[str] = []
+        self.px_per_km = 0.0  # the levels of detail's scale down (set_px_per_km)
+        self._warm_at = 0
         #: the trips whose actual lines the last :meth:`refresh` made again
         self.rebuilt: set[str] = set()
         self.refresh()
@@ -125,6 +147,7 @@ class GraphData:
             end,
             _polygon(points),
             points,
+            events_total=2 * sum(1 for stop in trip.stops if stop.station in km_of),
         )
 
     def _actual(self, lines: TripLines) -> None:
@@ -141,8 +164,16 @@ class GraphData:
             if d != NONE:
                 events.append((d / 1000, km, (d - store.planned_depart[i]) / 1000))
         lines.actual = []
+        lines.actual_runs = []
+        lines.actual_lod = {}
         lines.actual_points = [(t, km) for t, km, _ in events]
         lines.last = None
+        if 0 < len(events) < lines.events_total:
+            self.running.add(lines.number)
+        else:
+            self.running.discard(lines.number)
+            if events:
+                self.settled.append(lines.number)
         if not events:
             return
         lines.last_delay_s = events[-1][2]
@@ -154,12 +185,13 @@ class GraphData:
         for t, km, delay in events[1:]:
             cls = lateness(delay, self.on_time_s, self.severe_s)
             if run_class is not None and cls is not run_class:
-                lines.actual.append((run_class, _polygon(run)))
+                lines.actual_runs.append((run_class, run))
                 run = [run[-1]]
             run_class = cls
             run.append((t, km))
         if run_class is not None and len(run) > 1:
-            lines.actual.append((run_class, _polygon(run)))
+            lines.actual_runs.append((run_class, run))
+        lines.actual = [(cls, _polygon(points)) for cls, points in lines.actual_runs]
 
     def refresh(self) -> set[str]:
         """Make again the actual lines of the trips the store changed since the last
@@ -180,6 +212,53 @@ class GraphData:
                 rebuilt.add(number)
         self.rebuilt = rebuilt
         return rebuilt
+
+    # -- levels of detail ----------------------------------------------------------------
+
+    def set_px_per_km(self, px_per_km: float) -> bool:
+        """The scale down the levels of detail are made for: when it changed by more
+        than a tenth, they are dropped (to be made again); True then."""
+        if self.px_per_km and abs(px_per_km / self.px_per_km - 1) <= 0.1:
+            return False
+        self.px_per_km = px_per_km
+        for lines in self.lines:
+            lines.planned_lod.clear()
+            lines.actual_lod.clear()
+        self._warm_at = 0
+        return True
+
+    def at_level(
+        self, lines: TripLines, level: int | None
+    ) -> tuple[QPolygonF, list[tuple[Lateness, QPolygonF]]]:
+        """``lines``' planned line and actual runs at ``level`` (None: every point)."""
+        if level is None:
+            return lines.planned, lines.actual
+        planned = lines.planned_lod.get(level)
+        if planned is None:
+            planned = _polygon(simplify(lines.planned_points, level, self.px_per_km))
+            lines.planned_lod[level] = planned
+        actual = lines.actual_lod.get(level)
+        if actual is None:
+            actual = [
+                (cls, _polygon(simplify(points, level, self.px_per_km)))
+                for cls, points in lines.actual_runs
+            ]
+            lines.actual_lod[level] = actual
+        return planned, actual
+
+    def warm(self, budget_s: float) -> bool:
+        """Make the levels of detail not made yet, for ``budget_s`` seconds at most
+        (from an idle timer); True when every trip has every level."""
+        deadline = time.perf_counter() + budget_s
+        levels = range(FIRST_LEVEL, LAST_LEVEL + 1)
+        while self._warm_at < len(self.lines):
+            lines = self.lines[self._warm_at]
+            for level in levels:
+                self.at_level(lines, level)
+            self._warm_at += 1
+            if time.perf_counter() > deadline:
+                break
+        return self._warm_at >= len(self.lines)
 
     # -- reading -------------------------------------------------------------------------
 
