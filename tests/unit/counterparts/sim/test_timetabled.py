@@ -318,7 +318,7 @@ def test_the_options_make_the_plan(demo_line: Line) -> None:
     argv += ["--service-date", "2026-12-07", "--dwell-spread", "10", "--run-spread", "5"]
     argv += ["--incident", "stuck:3@07:30+4", "--incident", "block:D1011a@08:00+2"]
     plan, clock = service_plan(build_parser().parse_args(argv), demo_line)
-    assert plan is not None and clock == ("2026-12-07", hms("07:15"))
+    assert plan is not None and clock == ("2026-12-07", float(hms("07:15")))
     assert plan.start_s == hms("07:15") and plan.timetable.id == "demo-weekday"
     p = plan.perturbations
     assert (p.dwell_spread_s, p.run_spread_pct, p.seed, len(p.incidents)) == (10, 5, 4, 2)
