@@ -5,7 +5,7 @@
 
 A line of 100 stations and a day of 1 000 trips worked by 60 units back and forth
 are generated in code (``bench/traingraph_day.py``); the day's actuals are fed into
-an :class:`ActualsStore` up to 12:00, then, frame by frame, the feed moves on two
+an :class:`ActualsStore` up to the middle of the day, then, frame by frame, the feed moves on two
 service seconds a frame (the 60 trains' arrivals and departures as they come) while
 the graph view (:class:`ui.traingraph.TrainGraphCanvas`, 1920x1080) takes the news
 (``refresh``: only the trips changed) and repaints.
@@ -53,7 +53,6 @@ from ui.traingraph_data import lateness
 from ui.traingraph_geometry import LATENESS_COLOUR, Layout, pen
 
 BUDGET_MS = 16.7
-NOON_MS = 12 * 3600 * 1000
 STEP_MS = 2000  # service time a frame
 
 
@@ -198,7 +197,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     timetable, events = big_day(line, opts.trips, opts.trains)
     store = ActualsStore(timetable, "2026-12-07")
     feed = Feed(store, events)
-    now = Now(NOON_MS)
+    first_s, last_s = timetable.span_s()
+    now = Now((first_s + last_s) // 2 * 1000)  # mid-day
     feed.until(now.ms)
     generated_s = time.perf_counter() - t0
 

@@ -342,3 +342,59 @@ def test_time_window_and_day_bounds() -> None:
     assert not w.keep_in_view(w.start_s + w.span_s / 2)
     assert clock_text(24 * H + 5 * 60) == "00:05"  # past midnight: the next day's clock
     assert clock_text(6 * H + 59 * 60 + 59) == "06:59"
+
+
+def test_a_gesture_stretches_the_base_until_it_settles(
+    qtbot: QtBot, line: Line, timetable: Timetable
+) -> None:
+    store = ActualsStore(timetable)
+    canvas = make_canvas(qtbot, line, timetable, store, Clock(6 * H * 1000))
+    canvas.grab()
+    builds = canvas.base_builds
+    wheel(canvas, 500.0, 120, Qt.KeyboardModifier.ControlModifier)  # zoom in a step
+    stretched = canvas.grab().toImage()
+    assert canvas.base_builds == builds  # the kept base, stretched
+    u1 = timetable.trip_by_number["U1"]
+    at = segment_middle(canvas, u1, 5)
+    assert near(stretched, at, style.GRAPH_PLANNED_UP, reach=3)  # where the new scale puts it
+    qtbot.waitUntil(lambda: not canvas._gesture, timeout=2000)  # settles by itself
+    exact = canvas.grab().toImage()
+    assert canvas.base_builds == builds + 1
+    assert near(exact, at, style.GRAPH_PLANNED_UP)
+
+
+def test_a_trip_that_finishes_goes_into_the_kept_base(
+    qtbot: QtBot, line: Line, timetable: Timetable
+) -> None:
+    store = ActualsStore(timetable)
+    d1 = timetable.trip_by_number["D1"]
+    canvas = make_canvas(qtbot, line, timetable, store, Clock(6 * H * 1000 + 40 * 60_000))
+    canvas.timer.stop()
+    canvas.grab()
+    builds = canvas.base_builds
+    record_trip(store, d1, 0, stops=2)  # under way: drawn live
+    canvas.tick()
+    assert canvas.data.running == {"D1"}
+    image = canvas.grab().toImage()
+    assert near(image, segment_middle(canvas, d1, 0), style.GRAPH_ON_TIME)
+    record_trip(store, d1, 0)  # to its destination: finished
+    canvas.tick()
+    assert canvas.data.running == set()
+    image = canvas.grab().toImage()
+    assert canvas.base_builds == builds  # drawn into the base, not painted whole
+    assert near(image, segment_middle(canvas, d1, 4), style.GRAPH_ON_TIME)
+
+
+def test_levels_of_detail_keep_what_shows() -> None:
+    from ui.traingraph_lod import LAST_LEVEL, level_for, simplify
+
+    assert level_for(2.0) is None  # zoomed in: every point
+    assert level_for(1 / 40) == 5  # a day on 1 800 px: 32 s a pixel
+    assert level_for(1e-6) == LAST_LEVEL
+    # a straight run with a 6-minute stand in its middle, at 40 px a km
+    points = [(i * 36.0, i * 0.5) for i in range(50)]
+    points += [(t + 360.0, km) for t, km in [(i * 36.0, i * 0.5) for i in range(50, 100)]]
+    kept = simplify(points, 5, 40.0)
+    assert kept[0] == points[0] and kept[-1] == points[-1]
+    assert len(kept) <= 6  # the straight parts went
+    assert (49 * 36.0, 24.5) in kept and (50 * 36.0 + 360.0, 25.0) in kept  # the stand stays
