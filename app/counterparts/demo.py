@@ -228,9 +228,12 @@ def demo_counterparts(ws: Workstation, time_scale: float) -> Iterator[Demo]:
         broker, bootstrap = _broker(ws)
         if broker is not None:
             owned.callback(_stop_broker, broker)
-        # The pair: A master, B standby, and two spare units standing end to end with
-        # a train, ready to couple (联挂).
-        args = ["--time-scale", f"{time_scale:g}", "--pairs", "2"]
+        # The pair: A master, B standby. Without a timetable, two spare units stand end to
+        # end with a train, ready to couple (联挂); with one, every unit works the plan
+        # (the spares are held, and a held train on the main line stops the service).
+        args = ["--time-scale", f"{time_scale:g}"]
+        if not ws.timetable.file:
+            args += ["--pairs", "2"]
         args += command_safety_args(ws, lock_nodes)
         if bootstrap:
             args += ["--kafka", bootstrap, "--alarm-flood", "12"]
