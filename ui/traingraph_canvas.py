@@ -133,8 +133,9 @@ class TrainGraphCanvas(QWidget):
 
     def title(self) -> str:
         name = self.line.name_en if self.english else self.line.name_zh
-        date = self.store.service_date or self.tr_("(no date)")
-        return f"{self.tr_('Train graph')}  {name}  {date}  {self.timetable.id}"
+        tr = self.tr_
+        date = self.store.service_date or tr("(no date)")
+        return f"{tr('Train graph')}  {name}  {date}  {self.timetable.id}"
 
     # -- geometry ------------------------------------------------------------------------
 

@@ -4,16 +4,30 @@ line, the service date, the timetable) and the legend."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMarginsF, QRectF
 from PySide6.QtGui import QImage, QImageWriter, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from ui.traingraph_data import GraphData
+from ui.traingraph_geometry import Scene
 from ui.traingraph_paint import paint_graph
 
-if TYPE_CHECKING:
-    from ui.traingraph import TrainGraphCanvas
+
+class Exportable(Protocol):
+    """What an export needs of the view (``TrainGraphCanvas``)."""
+
+    data: GraphData
+    tr_: Callable[[str], str]
+
+    def station_name(self, station: str) -> str: ...
+    def scene(self, *, whole_day: bool = False, title: bool = False) -> Scene: ...
+    def title(self) -> str: ...
+    def width(self) -> int: ...
+    def height(self) -> int: ...
+
 
 #: the PDF's resolution: 144 dpi, so that lines and texts keep the screen's
 #: proportions at 1.5 times a 96-dpi pixel
@@ -26,7 +40,7 @@ class ExportError(OSError):
     """The file could not be written (the path and the reason in the message)."""
 
 
-def export_png(canvas: TrainGraphCanvas, path: str | Path, *, whole_day: bool = True) -> None:
+def export_png(canvas: Exportable, path: str | Path, *, whole_day: bool = True) -> None:
     if whole_day:
         width, height = PNG_DAY_SIZE
     else:
@@ -49,7 +63,7 @@ def export_png(canvas: TrainGraphCanvas, path: str | Path, *, whole_day: bool = 
         raise ExportError(f"{path}: the PNG could not be written ({writer.errorString()})")
 
 
-def export_pdf(canvas: TrainGraphCanvas, path: str | Path, *, whole_day: bool = True) -> None:
+def export_pdf(canvas: Exportable, path: str | Path, *, whole_day: bool = True) -> None:
     try:  # QPdfWriter says nothing when it cannot open the file: ask first
         Path(path).open("wb").close()
     except OSError as e:

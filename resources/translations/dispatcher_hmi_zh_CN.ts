@@ -4,6 +4,90 @@
 <context>
     <name></name>
     <message>
+        <source>(no date)</source>
+        <translation>（无日期）</translation>
+    </message>
+    <message>
+        <source>By hour</source>
+        <translation>按小时</translation>
+    </message>
+    <message>
+        <source>By station</source>
+        <translation>按车站</translation>
+    </message>
+    <message>
+        <source>Departures</source>
+        <translation>发车数</translation>
+    </message>
+    <message>
+        <source>Early</source>
+        <translation>早点</translation>
+    </message>
+    <message>
+        <source>Follow now</source>
+        <translation>跟随当前</translation>
+    </message>
+    <message>
+        <source>Hour</source>
+        <translation>小时</translation>
+    </message>
+    <message>
+        <source>Keep the now line in view (N)</source>
+        <translation>保持当前时刻线可见 (N)</translation>
+    </message>
+    <message>
+        <source>Late</source>
+        <translation>晚点</translation>
+    </message>
+    <message>
+        <source>Late over 5 min</source>
+        <translation>晚点超过 5 分钟</translation>
+    </message>
+    <message>
+        <source>Now</source>
+        <translation>当前</translation>
+    </message>
+    <message>
+        <source>On time</source>
+        <translation>正点</translation>
+    </message>
+    <message>
+        <source>Planned, down</source>
+        <translation>计划，下行</translation>
+    </message>
+    <message>
+        <source>Planned, up</source>
+        <translation>计划，上行</translation>
+    </message>
+    <message>
+        <source>The whole day and line (Home)</source>
+        <translation>全天、全线 (Home)</translation>
+    </message>
+    <message>
+        <source>Train graph</source>
+        <translation>运行图</translation>
+    </message>
+    <message>
+        <source>Whole day</source>
+        <translation>全天</translation>
+    </message>
+    <message>
+        <source>Zoom in (Ctrl+wheel, +)</source>
+        <translation>放大 (Ctrl+滚轮, +)</translation>
+    </message>
+    <message>
+        <source>Zoom out (Ctrl+wheel, -)</source>
+        <translation>缩小 (Ctrl+滚轮, -)</translation>
+    </message>
+    <message>
+        <source>{0} departures: {1} within ±1 min, {2} within ±5 min</source>
+        <translation>{0} 次发车：±1 分钟内 {1}，±5 分钟内 {2}</translation>
+    </message>
+    <message>
+        <source>±{0} min</source>
+        <translation>±{0} 分钟</translation>
+    </message>
+    <message>
         <source>normal</source>
         <translation>正常</translation>
     </message>
