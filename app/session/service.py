@@ -64,6 +64,7 @@ class ServiceFeed:
     ) -> None:
         self.timetable = timetable
         self.store = ActualsStore(timetable) if timetable is not None else None
+        self._name = f"{timetable.id}@{timetable.digest()}" if timetable is not None else ""
         self.late_alarm_s = late_alarm_s
         self.on_time_s = on_time_s  # within this either side a train is on time (views)
         self.alarms = alarms
@@ -82,8 +83,7 @@ class ServiceFeed:
     @property
     def name(self) -> str:
         """The timetable as a server names it (``<id>@<digest>``); "" without one."""
-        t = self.timetable
-        return f"{t.id}@{t.digest()}" if t is not None else ""
+        return self._name
 
     # -- the clock ----------------------------------------------------------------
 

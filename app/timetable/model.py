@@ -122,6 +122,7 @@ class Timetable:
     stops: tuple[PlannedStop, ...] = field(init=False, repr=False, compare=False)
     #: the index in :attr:`stops` of each trip's first stop
     first_stop: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    _digest: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -162,7 +163,12 @@ class Timetable:
 
     def digest(self) -> str:
         """A short content digest: a workstation and a server compare it to know they
-        run the same plan."""
+        run the same plan. Worked out once (the plan is frozen)."""
+        if not self._digest:
+            object.__setattr__(self, "_digest", self._work_out_digest())
+        return self._digest
+
+    def _work_out_digest(self) -> str:
         doc = {
             "id": self.id,
             "line": self.line_id,

@@ -65,7 +65,9 @@ def test_the_workstation_given_names_the_line(tmp_path: Path) -> None:
     )
     ws = tmp_path / "workstation.yaml"
     ws.write_text(
-        WORKSTATION.read_text(encoding="utf-8").replace("../lines/demo-line.yaml", str(other)),
+        WORKSTATION.read_text(encoding="utf-8")
+        .replace("../lines/demo-line.yaml", str(other))
+        .replace("file: ../timetables/demo-weekday.yaml", "file: ''"),  # no plan of its own
         encoding="utf-8",
     )
     rc, lines = checked([SMALL], workstation=ws)
@@ -142,7 +144,9 @@ def test_a_workstation_files_timetable_is_checked_with_it(tmp_path: Path) -> Non
     text = WORKSTATION.read_text(encoding="utf-8").replace(
         "../lines/demo-line.yaml", str(DEMO_LINE)
     )
-    ws.write_text(f"{text.rstrip()}\n  timetable:\n    file: {SMALL}\n", encoding="utf-8")
+    assert "file: ../timetables/demo-weekday.yaml" in text  # the default names the demo's
+    text = text.replace("file: ../timetables/demo-weekday.yaml", "file: {plan}")
+    ws.write_text(text.format(plan=SMALL), encoding="utf-8")
     rc, lines = checked([ws])
     assert rc == 0, lines
     assert lines[0].endswith(
@@ -152,7 +156,7 @@ def test_a_workstation_files_timetable_is_checked_with_it(tmp_path: Path) -> Non
     )
     bad = tmp_path / "bad.yaml"
     bad.write_text(SMALL.read_text(encoding="utf-8").replace("unit: 0", "unit: 1"), "utf-8")
-    ws.write_text(f"{text.rstrip()}\n  timetable:\n    file: {bad}\n", encoding="utf-8")
+    ws.write_text(text.format(plan=bad), encoding="utf-8")
     rc, lines = checked([ws])
     assert rc == 1
     assert lines[-1].startswith(f"{bad}:41:29: timetable.workings[1].unit: unit 1 already")
