@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
 
 from app.timetable.delays import Punctuality, classify
@@ -53,19 +62,94 @@ def countdown_text(seconds: float | None) -> str:
     return f"{sign}{s // 60}:{s % 60:02d}"
 
 
+class DelayModel(QAbstractTableModel):
+    """The rows as a table: texts, the values they sort by, the deviation's colours.
+    Replaced whole once a second (one reset, not a signal per cell)."""
+
+    COLUMNS = (
+        QT_TRANSLATE_NOOP("DelayList", "Trip"),
+        QT_TRANSLATE_NOOP("DelayList", "Unit"),
+        QT_TRANSLATE_NOOP("DelayList", "To"),
+        QT_TRANSLATE_NOOP("DelayList", "Delay min"),
+        QT_TRANSLATE_NOOP("DelayList", "Last at"),
+        QT_TRANSLATE_NOOP("DelayList", "Departs in"),
+    )
+
+    def __init__(self, on_time_s: float, station_name: Callable[[str], str]) -> None:
+        super().__init__()
+        self.on_time_s = on_time_s
+        self.station_name = station_name
+        self.rows: list[DelayRow] = []
+        self._cells: list[tuple[tuple[str, float | str], ...]] = []
+        self._looks: list[tuple[Punctuality, str]] = []
+
+    def set_rows(self, rows: list[DelayRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._cells = []
+        self._looks = []
+        for row in rows:
+            p = classify(row.delay_s, self.on_time_s)
+            delay = "" if row.delay_s is None else delay_text(row.delay_s)
+            self._looks.append((p, delay))
+            self._cells.append(
+                (
+                    (row.trip, row.trip),
+                    (str(row.unit), row.unit),
+                    (self.station_name(row.destination), row.destination),
+                    (delay, row.delay_s if row.delay_s is not None else -1e9),
+                    (self.station_name(row.at), row.at),
+                    (
+                        countdown_text(row.departs_in_s),
+                        row.departs_in_s if row.departs_in_s is not None else 1e9,
+                    ),
+                )
+            )
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._cells)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return QCoreApplication.translate("DelayList", str(self.COLUMNS[section]))
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        r, c = index.row(), index.column()
+        if not (0 <= r < len(self._cells)):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cells[r][c][0]
+        if role == SORT_ROLE:
+            return self._cells[r][c][1]
+        if role == UNIT_ROLE:
+            return self.rows[r].unit
+        p, delay = self._looks[r]
+        late_or_early = p in (Punctuality.LATE, Punctuality.EARLY)
+        overdue = c == 5 and (self.rows[r].departs_in_s or 0) < 0
+        # the deviation as a coloured cell (black text): readable on any table palette
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if c == 3 and late_or_early:
+                return deviation_colour(p)
+            if overdue:
+                return style.GRAPH_LATE
+        if role == Qt.ItemDataRole.ForegroundRole and ((c == 3 and late_or_early) or overdue):
+            return style.TRAIN_TEXT
+        if role == Qt.ItemDataRole.ToolTipRole and c == 3:
+            return punctuality_text(p, delay)
+        return None
+
+
 class DelayListDock(QDockWidget):
     """The trains by delay; ``trainActivated(unit)`` on a double click."""
 
     trainActivated = Signal(int)
-
-    COLUMNS = (
-        QCoreApplication.translate("DelayList", "Trip"),
-        QCoreApplication.translate("DelayList", "Unit"),
-        QCoreApplication.translate("DelayList", "To"),
-        QCoreApplication.translate("DelayList", "Delay min"),
-        QCoreApplication.translate("DelayList", "Last at"),
-        QCoreApplication.translate("DelayList", "Departs in"),
-    )
 
     def __init__(
         self,
@@ -75,16 +159,14 @@ class DelayListDock(QDockWidget):
     ) -> None:
         super().__init__(tr("Delays"), parent)
         self.setObjectName("delayListDock")
-        self.on_time_s = on_time_s
-        self.station_name = station_name
-        self.model = QStandardItemModel(0, len(self.COLUMNS), self)
-        self.model.setHorizontalHeaderLabels(
-            [QCoreApplication.translate("DelayList", c) for c in self.COLUMNS]
-        )
-        self.model.setSortRole(SORT_ROLE)
+        self.model = DelayModel(on_time_s, station_name)
+        self.model.setParent(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
         self.table = QTableView()
         self.table.setObjectName("delayList")
-        self.table.setModel(self.model)
+        self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)
         self.table.verticalHeader().setVisible(False)
@@ -98,61 +180,24 @@ class DelayListDock(QDockWidget):
         self.setWidget(self.table)
 
     def rows(self) -> list[tuple[str, ...]]:
-        """What the list shows, row by row (tests)."""
-        m = self.model
+        """What the list shows, row by row in its order (tests)."""
+        p = self.proxy
         return [
-            tuple(m.item(r, c).text() for c in range(m.columnCount())) for r in range(m.rowCount())
+            tuple(str(p.data(p.index(r, c))) for c in range(p.columnCount()))
+            for r in range(p.rowCount())
         ]
 
     def show_rows(self, rows: list[DelayRow]) -> None:
         """Replace the rows, keeping the sort and the selected train."""
         selected = self._selected_unit()
-        m = self.model
-        m.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            p = classify(row.delay_s, self.on_time_s)
-            delay = "" if row.delay_s is None else delay_text(row.delay_s)
-            cells = (
-                (row.trip, row.trip),
-                (str(row.unit), row.unit),
-                (self.station_name(row.destination), row.destination),
-                (delay, row.delay_s if row.delay_s is not None else -1e9),
-                (self.station_name(row.at), row.at),
-                (
-                    countdown_text(row.departs_in_s),
-                    row.departs_in_s if row.departs_in_s is not None else 1e9,
-                ),
-            )
-            for c, (text, key) in enumerate(cells):
-                item: QStandardItem | None = m.item(r, c)
-                if item is None:
-                    item = QStandardItem()
-                    m.setItem(r, c, item)
-                item.setText(text)
-                item.setData(key, SORT_ROLE)
-                item.setData(row.unit, UNIT_ROLE)
-            # the deviation as a coloured cell (black text): readable on any table palette
-            delay_item = m.item(r, 3)
-            colour = deviation_colour(p) if p in (Punctuality.LATE, Punctuality.EARLY) else None
-            delay_item.setData(colour, Qt.ItemDataRole.BackgroundRole)
-            delay_item.setData(
-                style.TRAIN_TEXT if colour is not None else None, Qt.ItemDataRole.ForegroundRole
-            )
-            delay_item.setToolTip(punctuality_text(p, delay))
-            overdue = row.departs_in_s is not None and row.departs_in_s < 0
-            due = m.item(r, 5)
-            due.setData(style.GRAPH_LATE if overdue else None, Qt.ItemDataRole.BackgroundRole)
-            due.setData(style.TRAIN_TEXT if overdue else None, Qt.ItemDataRole.ForegroundRole)
-        self.model.sort(
-            self.table.horizontalHeader().sortIndicatorSection(),
-            self.table.horizontalHeader().sortIndicatorOrder(),
-        )
+        self.model.set_rows(rows)
         if selected is not None:
             self.select_unit(selected)
 
     def select_unit(self, unit: int) -> None:
-        for r in range(self.model.rowCount()):
-            if self.model.item(r, 0).data(UNIT_ROLE) == unit:
+        p = self.proxy
+        for r in range(p.rowCount()):
+            if p.data(p.index(r, 0), UNIT_ROLE) == unit:
                 self.table.selectRow(r)
                 return
         self.table.clearSelection()
@@ -161,11 +206,10 @@ class DelayListDock(QDockWidget):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        unit = self.model.item(rows[0].row(), 0).data(UNIT_ROLE)
+        unit = self.proxy.data(rows[0], UNIT_ROLE)
         return int(unit) if unit is not None else None
 
     def _activated(self, index: Index) -> None:
-        unit = self.model.item(index.row(), 0).data(UNIT_ROLE)
+        unit = self.proxy.data(index, UNIT_ROLE)
         if unit is not None:
             self.trainActivated.emit(int(unit))
-
