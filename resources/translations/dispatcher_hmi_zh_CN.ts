@@ -13,6 +13,7 @@
     </message>
     <message>
         <source>By station</source>
+        <extracomment>the bars, ±1 min (front) to ±5 min (behind)</extracomment>
         <translation>按车站</translation>
     </message>
     <message>
@@ -381,7 +382,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
-        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. planned lines: thin and muted, down and up in two quiet hues actual lines by lateness (app/timetable/delays.py classify): on time quiet, early and late in two distinct colours, late beyond the severe threshold the loudest the now line how often the describer, the list and the countdowns move on a click this near a line (pixels) picks its trip a press that moves further than this (pixels) is a drag, not a click when this many trips finished since the base layer was painted, it is painted again (their numbers and delays then written; lines alone go into the kept base) the base layer is painted again this long after the last step of a zoom or a scroll the visible time window moved or changed its width follow now was turned on or off (a scroll by hand turns it off) (t_s, km) of the planned line, for hit tests the actual runs&apos; points, for the levels of detail the lines at each level of detail (traingraph_lod.py), made when first drawn the lateness at its last actual event (None: no actual yet) the events a finished trip has (an arrival and a departure at each stop drawn) the usual speed of a line on the graph (km a second): its slope the trips under way: some actuals, not all (drawn live, over the base layer) the trips finished (or corrected after) since the view last took them the trips whose actual lines the last :meth:`refresh` made again the PDF&apos;s resolution: 144 dpi, so that lines and texts keep the screen&apos;s proportions at 1.5 times a 96-dpi pixel a picture of the whole day is this wide (a window shown: the widget&apos;s size, x2) 2 s a pixel: finer than this a line is drawn whole 128 s a pixel: a day of 24 h on 675 pixels label cells taken (a coarse grid: a label is not written over another) the most trip numbers written in one frame (the rest would not be read anyway) The narrowest window: a quarter of an hour. The day shown when the timetable is empty. Room left before the first departure and after the last arrival. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -590,6 +591,38 @@ You will no longer command its devices; {2} is told at once.</source>
     <message>
         <source>Keep it</source>
         <translation>保留</translation>
+    </message>
+    <message>
+        <source>Delays</source>
+        <translation>晚点</translation>
+    </message>
+    <message>
+        <source>Punctuality</source>
+        <translation>正点率</translation>
+    </message>
+    <message>
+        <source>Trip {0} is not running now</source>
+        <translation>车次 {0} 当前未运行</translation>
+    </message>
+    <message>
+        <source>Export the train graph as PDF…</source>
+        <translation>导出运行图为 PDF…</translation>
+    </message>
+    <message>
+        <source>Export the train graph as PNG…</source>
+        <translation>导出运行图为 PNG…</translation>
+    </message>
+    <message>
+        <source>Not exported: {0}</source>
+        <translation>未导出：{0}</translation>
+    </message>
+    <message>
+        <source>Train graph exported to {0}</source>
+        <translation>运行图已导出到 {0}</translation>
+    </message>
+    <message>
+        <source>Export the train graph</source>
+        <translation>导出运行图</translation>
     </message>
 </context>
 <context>
@@ -995,6 +1028,34 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
 </context>
 <context>
+    <name>DelayList</name>
+    <message>
+        <source>Trip</source>
+        <extracomment>the numeric value a column sorts by</extracomment>
+        <translation>车次</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>车组</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>终点</translation>
+    </message>
+    <message>
+        <source>Delay min</source>
+        <translation>晚点（分）</translation>
+    </message>
+    <message>
+        <source>Last at</source>
+        <translation>最近到发</translation>
+    </message>
+    <message>
+        <source>Departs in</source>
+        <translation>距发车</translation>
+    </message>
+</context>
+<context>
     <name>DeskLock</name>
     <message>
         <source>&amp;Lock the desk</source>
@@ -1226,6 +1287,10 @@ You will no longer command its devices; {2} is told at once.</source>
     <message>
         <source>Link integrity: {0}: {1} failures within {2} s (last: {3}); link resynchronised</source>
         <translation>链路完整性：{0}：{2} 秒内 {1} 次校验失败（最近一次：{3}）；链路已重新同步</translation>
+    </message>
+    <message>
+        <source>Train {0} (unit {1}) {2} min late (alarm above {3} min)</source>
+        <translation>车次 {0}（车组 {1}）晚点 {2} 分（超过 {3} 分报警）</translation>
     </message>
 </context>
 <context>
@@ -1864,6 +1929,7 @@ Version {0}</source>
     <name>QuitGuard</name>
     <message>
         <source>The desk is locked: unlock it before quitting</source>
+        <extracomment>±1, ±2, ±5 minutes</extracomment>
         <translation>调度台已锁定：请先解锁再退出</translation>
     </message>
     <message>
@@ -2225,6 +2291,30 @@ Version {0}</source>
     <message>
         <source>unacknowledged alarm</source>
         <translation>未确认报警</translation>
+    </message>
+    <message>
+        <source>to {0}, {1}</source>
+        <translation>开往 {0}，{1}</translation>
+    </message>
+    <message>
+        <source>STOPPED between stations</source>
+        <translation>区间停车</translation>
+    </message>
+    <message>
+        <source>{0} min late</source>
+        <translation>晚点 {0} 分</translation>
+    </message>
+    <message>
+        <source>{0} min early</source>
+        <translation>早点 {0} 分</translation>
+    </message>
+    <message>
+        <source>on time</source>
+        <translation>正点</translation>
+    </message>
+    <message>
+        <source>no actual yet</source>
+        <translation>尚无实绩</translation>
     </message>
 </context>
 <context>
