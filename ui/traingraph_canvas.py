@@ -31,6 +31,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPixmap,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -302,19 +303,33 @@ class TrainGraphCanvas(QWidget):
         self.painted_trips = self._base_trips
 
     def _running(self, scene: Scene) -> list[TripLines]:
-        running = self.data.running
-        return [t for t in self.data.visible(scene.t0, scene.t1) if t.number in running]
+        """The running trips whose lines may cross the window, in the day's order."""
+        by_number, t0, t1 = self.data.by_number, scene.t0, scene.t1
+        trips = [by_number[n] for n in self.data.running if n in by_number]
+        return sorted(
+            (
+                t
+                for t in trips
+                if min(t.start_s, t.actual_points[0][0]) <= t1
+                and max(t.end_s, t.actual_points[-1][0]) >= t0
+            ),
+            key=lambda t: (t.start_s, t.number),
+        )
 
     def _paint_stretched(self, p: QPainter, frame: Frame, base: QPixmap) -> None:
         """The kept base, its plot and time band stretched and shifted from the window
         it was painted for to the window now."""
-        p.drawPixmap(0, 0, base)
         lay, m = frame.lay, frame.m
         band = QRectF(lay.plot.left(), lay.time_band.top(), lay.plot.width(), 0)
         band.setBottom(lay.plot.bottom())
-        p.fillRect(band, style.BACKGROUND)
+        # the names and the legend as they are; the plot and the time band stretched
+        p.setClipRegion(QRegion(self.rect()).subtracted(QRegion(band.toAlignedRect())))
+        p.drawPixmap(0, 0, base)
+        p.setClipping(False)
         old_t0, old_t1 = self._base_key[0], self._base_key[1]
         x0, x1 = m.x(old_t0), m.x(old_t1)
+        if x0 > band.left() or x1 < band.right():
+            p.fillRect(band, style.BACKGROUND)
         ratio = base.devicePixelRatio()
         source = QRectF(
             band.left() * ratio, band.top() * ratio, band.width() * ratio, band.height() * ratio
