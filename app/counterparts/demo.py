@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import RedisError
 
 from app.config import Workstation, load_line
+from app.config.timetable import load_timetable
 from app.control.clients import redis_client
 from app.counterparts.services import (
     RedisProcess,
@@ -53,9 +54,13 @@ from app.counterparts.sim.launcher import (
 )
 from app.identity.admin import DirectoryAdmin
 from app.model.roles import Role
+from app.model.topology import Direction
 from app.paths import user_data_dir
 from app.protocol.security import LinkKeys
 from app.session import Endpoint
+from app.timetable.model import Timetable
+from app.timetable.times import format_service_time
+from app.timetable.times import parse_service_time as hms
 
 __all__ = [
     "DEMO_USERS",
@@ -194,24 +199,48 @@ async def next_desk_id(demo: Demo, options: dict[str, Any] | None = None) -> str
 #: morning peak), so that the demo always opens with trains running to the timetable.
 DEMO_SERVICE_START = "07:40:00"
 #: Perturbations the demo runs with: delays happen and propagate (docs/timetable.md).
-DEMO_PERTURBATION = ["--dwell-spread", "20", "--run-spread", "6"]
+DEMO_PERTURBATION = ["--dwell-spread", "25", "--run-spread", "8"]
+#: A train stuck mid-line this long after the demo starts, for this long (minutes):
+#: the late-train alarm, its followers delayed, the graph's lines bending.
+DEMO_INCIDENT_AFTER_S = 10 * 60
+DEMO_INCIDENT_MIN = 4
 
 
 def timetable_args(ws: Workstation, clock_s: float | None = None) -> list[str]:
-    """The simulator's timetable options for the demo: the workstation's plan, from the
+    """The simulator's timetable options for the demo: the workstation's plan from the
     wall clock's time of day (in the line's time zone, as the simulator reads it) when
-    that is within the plan's hours, else from :data:`DEMO_SERVICE_START`. ``clock_s``:
-    the time of day (tests)."""
+    that is within the plan's hours, else from :data:`DEMO_SERVICE_START`; its
+    perturbations, and one incident. ``clock_s``: the time of day (tests)."""
     if not ws.timetable.file:
         return []
-    args = ["--timetable", ws.timetable.file, *DEMO_PERTURBATION]
+    line = load_line(ws.line)
     if clock_s is None:
-        now = datetime.datetime.now(ZoneInfo(load_line(ws.line).timezone))
+        now = datetime.datetime.now(ZoneInfo(line.timezone))
         clock_s = now.hour * 3600 + now.minute * 60 + now.second
     # the plan's hours, roughly: the demo weekday runs 05:30-23:30
-    if not 6 * 3600 <= clock_s <= 22 * 3600:
-        args += ["--service-start", DEMO_SERVICE_START]
+    start_s = int(clock_s) if 6 * 3600 <= clock_s <= 22 * 3600 else hms(DEMO_SERVICE_START)
+    args = ["--timetable", ws.timetable.file, *DEMO_PERTURBATION]
+    args += ["--service-start", format_service_time(start_s)]
+    unit = mid_line_unit(load_timetable(ws.timetable.file, line), start_s + DEMO_INCIDENT_AFTER_S)
+    if unit is not None:
+        at = format_service_time(start_s + DEMO_INCIDENT_AFTER_S, with_seconds=False)
+        args += ["--incident", f"stuck:{unit}@{at}+{DEMO_INCIDENT_MIN}"]
     return args
+
+
+def mid_line_unit(plan: Timetable, at_s: int) -> int | None:
+    """A unit on a down trip between its 6th and 12th stops at ``at_s`` (None: none)."""
+    for w in plan.workings:
+        for number in w.trips:
+            stops = plan.trip_by_number[number].stops
+            if (
+                len(stops) > 12
+                and plan.trip_by_number[number].direction is Direction.DOWN
+                and stops[6].depart_s < at_s < stops[12].arrive_s
+                and w.unit
+            ):
+                return w.unit
+    return None
 
 
 @contextlib.contextmanager
