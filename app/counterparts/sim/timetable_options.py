@@ -32,7 +32,8 @@ def add_timetable_options(p: argparse.ArgumentParser) -> None:
         "--timetable",
         metavar="FILE",
         default=None,
-        help="run the trains to this timetable (YAML) instead of the turnback loop",
+        help="run the plan's units to this timetable (YAML) instead of the turnback loop "
+        "(--trains and --pairs are the loop's: not used with it)",
     )
     t.add_argument(
         "--service-start",

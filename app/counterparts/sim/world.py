@@ -119,9 +119,9 @@ class World(Running, Consists):
             self.service_date, self.service_start_s = plan.service_date, plan.start_s
             self.service = TimetableRunner(self, plan)
             self.service.place_at_start()
-        else:
+        else:  # the turnback loop (``settings.trains`` and ``pairs``: not with a plan)
             self._place_trains(self.settings.trains)
-        self._place_pairs(self.settings.pairs)
+            self._place_pairs(self.settings.pairs)
         self.interlocking.occupied = self.occupancy()
         # Raw records compare by content; the stamped copies carry since-when.
         self._raw = self._records()

@@ -16,7 +16,7 @@ from app.counterparts.sim.timetabled import (
     ServicePlan,
     parse_incident,
 )
-from app.counterparts.sim.world import World
+from app.counterparts.sim.world import ServiceSettings, World
 from app.model.topology import Direction, Line
 from app.timetable.actuals import Actual, ActualKind
 from app.timetable.model import DayType, Stop, Timetable, Trip, Working
@@ -324,3 +324,9 @@ def test_the_options_make_the_plan(demo_line: Line) -> None:
     assert (p.dwell_spread_s, p.run_spread_pct, p.seed, len(p.incidents)) == (10, 5, 4, 2)
     none, clock = service_plan(build_parser().parse_args(["--service-start", "06:00"]), demo_line)
     assert none is None and clock[1] == hms("06:00")
+
+
+def test_with_a_plan_only_the_plans_units_run(demo_line: Line) -> None:
+    plan = ServicePlan(small_timetable(), "2026-12-07", hms("05:59"), Perturbations())
+    world = World(demo_line, ServiceSettings(trains=20, pairs=2), plan=plan)
+    assert set(world.trains) == {1} and not world.trains[1].held
