@@ -1,8 +1,9 @@
 """The punctuality report: the share of departures within ±1, ±2 and ±5 minutes of
 the plan, per station or per hour, as a table and a bar chart.
 
-The figures come from :func:`ui.punctuality_figures.punctuality_figures` (the one
-place to swap for ``app/timetable/punctuality.py``). The chart is painted with
+The figures come from ``app/timetable/punctuality.py`` (passenger departures: service
+trips, every stop but the destination; an hour is the one the departure was planned
+in). The chart is painted with
 QPainter (QtCharts would add a module to ship for three bars a row): per row, the
 three shares as nested bars, ±5 behind, ±1 in front, on a 0-100 % scale.
 """
@@ -27,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.model.topology import Line
 from app.timetable.actuals import ActualsStore
+from app.timetable.punctuality import WINDOWS_S, Figures, punctuality
+from app.timetable.punctuality import PunctualityReport as Report
 from ui import style
-from ui.punctuality_figures import THRESHOLDS_S, Figures, Share, punctuality_figures
 from ui.traingraph_window import clock_text
 
 Translate = Callable[[str], str]
@@ -49,10 +51,10 @@ class BarChart(QWidget):
         super().__init__(parent)
         self.setObjectName("punctualityChart")
         self.legend = legend  # the thresholds' names, ±1 first
-        self.rows: list[tuple[str, Share]] = []
+        self.rows: list[tuple[str, Figures]] = []
         self.setMinimumSize(240, 160)
 
-    def set_rows(self, rows: list[tuple[str, Share]]) -> None:
+    def set_rows(self, rows: list[tuple[str, Figures]]) -> None:
         self.rows = rows
         self.update()
 
@@ -61,7 +63,7 @@ class BarChart(QWidget):
         label_w, top, right = 110.0, 24.0, 12.0
         n = max(1, len(self.rows))
         height = (self.height() - top - 20) / n
-        share = self.rows[row][1].share(threshold) or 0.0
+        share = self.rows[row][1].shares()[threshold] or 0.0
         width = (self.width() - label_w - right) * share
         inset = height * 0.12 * (2 - threshold)  # ±1 narrowest, in front
         return QRectF(
@@ -123,7 +125,7 @@ class PunctualityReport(QWidget):
         self.store = store
         self.tr_ = tr
         self.english = english
-        self.figures: Figures | None = None
+        self.figures: Report | None = None
         self._generation = -1
         self.tabs = QTabBar(self)
         self.tabs.setObjectName("punctualityTabs")
@@ -136,7 +138,7 @@ class PunctualityReport(QWidget):
         self.table.setObjectName("punctualityTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.chart = BarChart([tr("±{0} min").format(t // 60) for t in THRESHOLDS_S], self)
+        self.chart = BarChart([tr("±{0} min").format(t // 60) for t in WINDOWS_S], self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.table)
         split.addWidget(self.chart)
@@ -165,19 +167,19 @@ class PunctualityReport(QWidget):
             return
         self._generation = self.store.generation
         order = [s.id for s in sorted(self.line.stations, key=lambda s: s.km)]
-        self.figures = punctuality_figures(self.store, order)
+        self.figures = punctuality(self.store, order)
         self._show()
 
-    def rows(self) -> list[tuple[str, Share]]:
+    def rows(self) -> list[tuple[str, Figures]]:
         f = self.figures
         if f is None:
             return []
         if self.tabs.currentIndex() == BY_HOUR:
             return [
-                (f"{clock_text(int(s.key) * 3600)}–{clock_text((int(s.key) + 1) * 3600)}", s)
-                for s in f.by_hour
+                (f"{clock_text(h.hour * 3600)}–{clock_text((h.hour + 1) * 3600)}", h.figures)
+                for h in f.hours
             ]
-        return [(self.station_name(s.key), s) for s in f.by_station]
+        return [(self.station_name(s.station), s.figures) for s in f.stations]
 
     def _show(self) -> None:
         f = self.figures
@@ -185,15 +187,13 @@ class PunctualityReport(QWidget):
             return
         tr = self.tr_
         first = tr("Station") if self.tabs.currentIndex() == BY_STATION else tr("Hour")
-        minutes = [tr("±{0} min").format(t // 60) for t in f.thresholds_s]
+        minutes = [tr("±{0} min").format(t // 60) for t in f.windows_s]
         self.table.setHorizontalHeaderLabels([first, tr("Departures"), *minutes])
         rows = self.rows()
         self.table.setRowCount(len(rows))
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for r, (label, share) in enumerate(rows):
-            cells = [label, str(share.departures)] + [
-                percent(share.share(i)) for i in range(len(f.thresholds_s))
-            ]
+            cells = [label, str(share.departures)] + [percent(x) for x in share.shares()]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:
@@ -201,9 +201,9 @@ class PunctualityReport(QWidget):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.chart.set_rows(rows)
-        day = f.day
+        day = f.overall.shares()
         self.summary.setText(
             tr("{0} departures: {1} within ±1 min, {2} within ±5 min").format(
-                day.departures, percent(day.share(0)), percent(day.share(len(f.thresholds_s) - 1))
+                f.overall.departures, percent(day[0]), percent(day[-1])
             )
         )

@@ -1,4 +1,4 @@
-"""The punctuality report (ui/punctuality.py) and its figures (ui/punctuality_figures.py)."""
+"""The punctuality report (ui/punctuality.py) over app/timetable/punctuality.py's figures."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from app.timetable.actuals import Actual, ActualKind, ActualsStore
 from app.timetable.model import DayType, Stop, Timetable, Trip
 from ui import style
 from ui.punctuality import BY_HOUR, PunctualityReport
-from ui.punctuality_figures import punctuality_figures
 
 H = 3600
 
@@ -51,23 +50,6 @@ def depart(store: ActualsStore, trip: str, order: int, delay_s: int) -> None:
     )
 
 
-def test_figures_per_station_and_hour(line: Line, store: ActualsStore) -> None:
-    depart(store, "T0", 0, 30)  # within ±1
-    depart(store, "T0", 1, -90)  # within ±2
-    depart(store, "T0", 2, 400)  # beyond ±5
-    depart(store, "T1", 0, 200)  # within ±5
-    depart(store, "T2", 0, 0)  # past midnight: hour 24
-    order = [s.id for s in sorted(line.stations, key=lambda s: s.km)]
-    f = punctuality_figures(store, order)
-    assert f.day.departures == 5
-    assert f.day.within == (2, 3, 4)
-    first = f.by_station[0]
-    assert first.key == order[0] and first.departures == 3 and first.within == (2, 2, 3)
-    assert f.by_station[1].within == (0, 1, 1)
-    assert f.by_station[5].share(0) is None  # no departures there yet
-    assert [(h.key, h.departures) for h in f.by_hour] == [("06", 4), ("24", 1)]
-
-
 def test_report_table_and_chart(qtbot: QtBot, line: Line, store: ActualsStore) -> None:
     depart(store, "T0", 0, 30)
     depart(store, "T1", 0, 200)
@@ -80,6 +62,10 @@ def test_report_table_and_chart(qtbot: QtBot, line: Line, store: ActualsStore) -
     assert t.item(0, 0).text() == line.stations[0].name_en
     assert [t.item(0, c).text() for c in range(1, 5)] == ["2", "50.0 %", "50.0 %", "100.0 %"]
     assert "2 departures" in report.summary.text()
+    # the destination's departure is no passenger departure: not counted
+    depart(store, "T0", 2, 0)
+    report.refresh()
+    assert t.item(2, 1).text() == "0" and t.item(2, 2).text() == "–"
     image = report.chart.grab().toImage()
     bar = report.chart.bar_rect(0, 0)  # half the width: ±1 min
     assert bar.width() > 50
