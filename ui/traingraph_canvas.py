@@ -310,8 +310,8 @@ class TrainGraphCanvas(QWidget):
             (
                 t
                 for t in trips
-                if min(t.start_s, t.actual_points[0][0]) <= t1
-                and max(t.end_s, t.actual_points[-1][0]) >= t0
+                if min(t.start_s, t.actual_points.t[0]) <= t1
+                and max(t.end_s, t.actual_points.t[-1]) >= t0
             ),
             key=lambda t: (t.start_s, t.number),
         )

@@ -15,7 +15,7 @@ import bisect
 import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -26,7 +26,7 @@ from app.model.topology import Direction
 from app.timetable.actuals import NONE, ActualsStore
 from app.timetable.delays import Punctuality, classify
 from app.timetable.model import Timetable, Trip, TripKind
-from ui.traingraph_lod import FIRST_LEVEL, LAST_LEVEL, simplify
+from ui.traingraph_lod import FIRST_LEVEL, LAST_LEVEL, Points, simplify
 from ui.traingraph_window import StationAxis
 
 
@@ -58,12 +58,12 @@ class TripLines:
     start_s: float
     end_s: float
     planned: QPolygonF
-    #: (t_s, km) of the planned line, for hit tests
-    planned_points: list[tuple[float, float]]
+    #: the planned line's points (hit tests, labels, levels of detail)
+    planned_points: Points
     actual: list[tuple[Lateness, QPolygonF]] = field(default_factory=list)
-    actual_points: list[tuple[float, float]] = field(default_factory=list)
-    #: the actual runs' points, for the levels of detail
-    actual_runs: list[tuple[Lateness, list[tuple[float, float]]]] = field(default_factory=list)
+    actual_points: Points = field(default_factory=Points)
+    #: the actual runs: each lateness class and its first and last index in actual_points
+    actual_runs: list[tuple[Lateness, int, int]] = field(default_factory=list)
     #: the lines at each level of detail (traingraph_lod.py), made when first drawn
     planned_lod: dict[int, QPolygonF] = field(default_factory=dict)
     actual_lod: dict[int, list[tuple[Lateness, QPolygonF]]] = field(default_factory=dict)
@@ -81,8 +81,9 @@ class TripLines:
         return self.label
 
 
-def _polygon(points: list[tuple[float, float]]) -> QPolygonF:
-    return QPolygonF([QPointF(t, km) for t, km in points])
+def _polygon(points: Points, indices: Iterable[int]) -> QPolygonF:
+    t, km = points.t, points.km
+    return QPolygonF([QPointF(t[i], km[i]) for i in indices])
 
 
 class GraphData:
@@ -109,7 +110,7 @@ class GraphData:
         self.longest_s = max((t.end_s - t.start_s for t in self.lines), default=0.0)
         #: the usual speed of a line on the graph (km a second): its slope
         speeds = sorted(
-            abs(t.planned_points[-1][1] - t.planned_points[0][1]) / (t.end_s - t.start_s)
+            abs(t.planned_points.km[-1] - t.planned_points.km[0]) / (t.end_s - t.start_s)
             for t in self.lines
             if len(t.planned_points) > 1 and t.end_s > t.start_s
         )
@@ -129,23 +130,23 @@ class GraphData:
 
     def _planned(self, trip: Trip) -> TripLines:
         km_of = self.axis.km_of
-        points: list[tuple[float, float]] = []
+        points = Points()
         for stop in trip.stops:
             km = km_of.get(stop.station)
             if km is None:  # a station the line does not draw
                 continue
-            points.append((float(stop.arrive_s), km))
+            points.add(stop.arrive_s, km)
             if stop.depart_s != stop.arrive_s:
-                points.append((float(stop.depart_s), km))
-        start = points[0][0] if points else float(trip.start_s)
-        end = points[-1][0] if points else float(trip.end_s)
+                points.add(stop.depart_s, km)
+        start = points.t[0] if points else float(trip.start_s)
+        end = points.t[-1] if points else float(trip.end_s)
         return TripLines(
             trip.number,
             trip.direction is Direction.DOWN,
             trip.kind is TripKind.EMPTY,
             start,
             end,
-            _polygon(points),
+            _polygon(points, range(len(points))),
             points,
             events_total=2 * sum(1 for stop in trip.stops if stop.station in km_of),
         )
@@ -153,45 +154,42 @@ class GraphData:
     def _actual(self, lines: TripLines) -> None:
         store, km_of = self.store, self.axis.km_of
         stops = self.timetable.stops
-        events: list[tuple[float, float, float]] = []  # (t_s, km, delay_s)
+        points = Points()
+        classes: list[Lateness] = []  # each point's lateness
+        severe, on_time = self.severe_s, self.on_time_s
         for i in store.trip_range(lines.number):
             km = km_of.get(stops[i].stop.station)
             if km is None:
                 continue
-            a, d = store.arrive[i], store.depart[i]
-            if a != NONE:
-                events.append((a / 1000, km, (a - store.planned_arrive[i]) / 1000))
-            if d != NONE:
-                events.append((d / 1000, km, (d - store.planned_depart[i]) / 1000))
-        lines.actual = []
-        lines.actual_runs = []
+            for at, planned in (
+                (store.arrive[i], store.planned_arrive[i]),
+                (store.depart[i], store.planned_depart[i]),
+            ):
+                if at != NONE:
+                    points.add(at / 1000, km)
+                    delay = (at - planned) / 1000
+                    classes.append(lateness(delay, on_time, severe))
+                    lines.last_delay_s = delay
+        n = len(points)
+        lines.actual_points = points
         lines.actual_lod = {}
-        lines.actual_points = [(t, km) for t, km, _ in events]
-        lines.last = None
-        if 0 < len(events) < lines.events_total:
+        lines.last = classes[-1] if classes else None
+        if 0 < n < lines.events_total:
             self.running.add(lines.number)
         else:
             self.running.discard(lines.number)
-            if events:
+            if n:
                 self.settled.append(lines.number)
-        if not events:
-            return
-        lines.last_delay_s = events[-1][2]
-        lines.last = lateness(events[-1][2], self.on_time_s, self.severe_s)
-        if len(events) == 1:
-            return
-        run: list[tuple[float, float]] = [(events[0][0], events[0][1])]
-        run_class: Lateness | None = None
-        for t, km, delay in events[1:]:
-            cls = lateness(delay, self.on_time_s, self.severe_s)
-            if run_class is not None and cls is not run_class:
-                lines.actual_runs.append((run_class, run))
-                run = [run[-1]]
-            run_class = cls
-            run.append((t, km))
-        if run_class is not None and len(run) > 1:
-            lines.actual_runs.append((run_class, run))
-        lines.actual = [(cls, _polygon(points)) for cls, points in lines.actual_runs]
+        # runs of one class: a segment takes the class of the event it ends at
+        runs: list[tuple[Lateness, int, int]] = []
+        for k in range(1, n):
+            cls = classes[k]
+            if runs and runs[-1][0] is cls:
+                runs[-1] = (cls, runs[-1][1], k)
+            else:
+                runs.append((cls, k - 1, k))
+        lines.actual_runs = runs
+        lines.actual = [(cls, _polygon(points, range(lo, hi + 1))) for cls, lo, hi in runs]
 
     def refresh(self) -> set[str]:
         """Make again the actual lines of the trips the store changed since the last
@@ -235,16 +233,30 @@ class GraphData:
             return lines.planned, lines.actual
         planned = lines.planned_lod.get(level)
         if planned is None:
-            planned = _polygon(simplify(lines.planned_points, level, self.px_per_km))
+            planned = self._simplified(
+                lines.planned_points, 0, len(lines.planned_points) - 1, level, lines.planned
+            )
             lines.planned_lod[level] = planned
         actual = lines.actual_lod.get(level)
         if actual is None:
             actual = [
-                (cls, _polygon(simplify(points, level, self.px_per_km)))
-                for cls, points in lines.actual_runs
+                (cls, self._simplified(lines.actual_points, lo, hi, level, whole))
+                for (cls, lo, hi), (_, whole) in zip(lines.actual_runs, lines.actual, strict=True)
             ]
             lines.actual_lod[level] = actual
         return planned, actual
+
+    def _simplified(
+        self, points: Points, lo: int, hi: int, level: int, whole: QPolygonF
+    ) -> QPolygonF:
+        """``points[lo..hi]`` at ``level``; ``whole`` itself when little would go (the
+        finer levels share the polygon instead of holding a copy)."""
+        if hi - lo < 2:
+            return whole
+        kept = simplify(points, lo, hi, level, self.px_per_km)
+        if len(kept) * 4 >= (hi - lo + 1) * 3:
+            return whole
+        return _polygon(points, kept)
 
     def warm(self, budget_s: float) -> bool:
         """Make the levels of detail not made yet, for ``budget_s`` seconds at most
@@ -270,7 +282,7 @@ class GraphData:
         for lines in self.lines[lo:hi]:
             end = lines.end_s
             if lines.actual_points:
-                end = max(end, lines.actual_points[-1][0])
+                end = max(end, lines.actual_points.t[-1])
             if end >= t0 and min(lines.start_s, _first_t(lines)) <= t1:
                 yield lines
 
@@ -290,11 +302,11 @@ class GraphData:
 
 
 def _first_t(lines: TripLines) -> float:
-    return lines.actual_points[0][0] if lines.actual_points else lines.start_s
+    return lines.actual_points.t[0] if lines.actual_points else lines.start_s
 
 
 def _distance_px(
-    points: list[tuple[float, float]],
+    points: Points,
     t_s: float,
     km: float,
     sx: float,
@@ -304,7 +316,7 @@ def _distance_px(
     """The distance in pixels from (t_s, km) to the polyline ``points``."""
     best = math.inf
     px, py = t_s * sx, km * sy
-    for (ta, ka), (tb, kb) in itertools.pairwise(points):
+    for (ta, ka), (tb, kb) in itertools.pairwise(zip(points.t, points.km, strict=True)):
         if max(ta, tb) < t_s - tol_s or min(ta, tb) > t_s + tol_s:
             continue
         ax, ay, bx, by = ta * sx, ka * sy, tb * sx, kb * sy

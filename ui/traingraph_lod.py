@@ -11,6 +11,7 @@ half a pixel away. Below :data:`FIRST_LEVEL` every point is drawn.
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Final
 
 Point = tuple[float, float]
@@ -32,15 +33,36 @@ def level_for(px_per_s: float) -> int | None:
     return min(level, LAST_LEVEL)
 
 
-def simplify(points: list[Point], level: int, px_per_km: float) -> list[Point]:
-    """``points`` (t_s, km) without those within half a pixel of the line through the
-    ones kept, at ``level`` and ``px_per_km`` down."""
-    n = len(points)
-    if n < 3:
-        return points
+class Points:
+    """A line's points, (t_s, km) each, in two ``array`` columns: 16 bytes a point
+    (a list of tuples costs some 100)."""
+
+    __slots__ = ("km", "t")
+
+    def __init__(self) -> None:
+        self.t = array("d")
+        self.km = array("d")
+
+    def add(self, t: float, km: float) -> None:
+        self.t.append(t)
+        self.km.append(km)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def at(self, i: int) -> Point:
+        return self.t[i], self.km[i]
+
+
+def simplify(points: Points, lo: int, hi: int, level: int, px_per_km: float) -> list[int]:
+    """The indices in ``points[lo..hi]`` (both kept) of the points that are more than
+    half a pixel off the line through the ones kept, at ``level`` and ``px_per_km``."""
+    if hi - lo < 2:
+        return list(range(lo, hi + 1))
     sx = 1.0 / (1 << level)
-    xs = [t * sx for t, _ in points]
-    ys = [k * px_per_km for _, k in points]
+    xs = [t * sx for t in points.t[lo : hi + 1]]
+    ys = [k * px_per_km for k in points.km[lo : hi + 1]]
+    n = len(xs)
     keep = [False] * n
     keep[0] = keep[-1] = True
     stack = [(0, n - 1)]
@@ -68,4 +90,4 @@ def simplify(points: list[Point], level: int, px_per_km: float) -> list[Point]:
                 stack.append((a, at))
             if b - at > 1:
                 stack.append((at, b))
-    return [p for p, k in zip(points, keep, strict=True) if k]
+    return [lo + i for i, k in enumerate(keep) if k]

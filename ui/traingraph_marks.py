@@ -49,13 +49,14 @@ def labels(
         if written >= MAX_LABELS:
             break
         where = None
-        if at_head and t.actual_points and t0 <= t.actual_points[-1][0] <= t1:
-            where = t.actual_points[-1]
+        head = t.actual_points
+        if at_head and head and t0 <= head.t[-1] <= t1:
+            where = head.at(len(head) - 1)
         else:
-            points = t.planned_points
-            i = 0 if not points or points[0][0] >= t0 else bisect.bisect_left(points, (t0, -1e9))
-            if i < len(points) and points[i][0] <= t1:
-                where = points[i]
+            times = t.planned_points.t
+            i = 0 if not times or times[0] >= t0 else bisect.bisect_left(times, t0)
+            if i < len(times) and times[i] <= t1:
+                where = t.planned_points.at(i)
         if where is None:
             continue
         x, y = m.x(where[0]) + 2 * scale, m.y(where[1])

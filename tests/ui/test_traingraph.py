@@ -386,15 +386,20 @@ def test_a_trip_that_finishes_goes_into_the_kept_base(
 
 
 def test_levels_of_detail_keep_what_shows() -> None:
-    from ui.traingraph_lod import LAST_LEVEL, level_for, simplify
+    from ui.traingraph_lod import LAST_LEVEL, Points, level_for, simplify
 
     assert level_for(2.0) is None  # zoomed in: every point
     assert level_for(1 / 40) == 5  # a day on 1 800 px: 32 s a pixel
     assert level_for(1e-6) == LAST_LEVEL
     # a straight run with a 6-minute stand in its middle, at 40 px a km
-    points = [(i * 36.0, i * 0.5) for i in range(50)]
-    points += [(t + 360.0, km) for t, km in [(i * 36.0, i * 0.5) for i in range(50, 100)]]
-    kept = simplify(points, 5, 40.0)
-    assert kept[0] == points[0] and kept[-1] == points[-1]
+    points = Points()
+    for i in range(100):
+        points.add(i * 36.0 + (360.0 if i >= 50 else 0.0), i * 0.5)
+    kept = simplify(points, 0, 99, 5, 40.0)
+    assert kept[0] == 0 and kept[-1] == 99
     assert len(kept) <= 6  # the straight parts went
-    assert (49 * 36.0, 24.5) in kept and (50 * 36.0 + 360.0, 25.0) in kept  # the stand stays
+    assert 49 in kept and 50 in kept  # the stand stays
+    zigzag = Points()
+    for i in range(10):
+        zigzag.add(i * 36.0, 0.5 * (i % 2))  # 20 px up and down: every point counts
+    assert simplify(zigzag, 0, 9, 5, 40.0) == list(range(10))
