@@ -263,6 +263,7 @@ class TrainGraphCanvas(QWidget):
             and base is not None
             and self._base_key[2:] == key[2:]
             and not self.data.settled
+            and not self.data.base_stale
         ):
             p = QPainter(self)
             try:
@@ -271,7 +272,12 @@ class TrainGraphCanvas(QWidget):
             finally:
                 p.end()
             return
-        if base is None or self._base_key != key or len(data.settled) > REBUILD_AFTER:
+        if (
+            base is None
+            or self._base_key != key
+            or data.base_stale
+            or len(data.settled) > REBUILD_AFTER
+        ):
             base = self._base = QPixmap(round(self.width() * ratio), round(self.height() * ratio))
             base.setDevicePixelRatio(ratio)
             bp = QPainter(base)
@@ -284,6 +290,7 @@ class TrainGraphCanvas(QWidget):
             self._base_key = key
             self.base_builds += 1
             data.settled.clear()
+            data.base_stale = False
             if not self._warm.isActive():
                 self._warm.start()
         elif data.settled:  # trips that finished: into the kept base

@@ -118,8 +118,10 @@ class GraphData:
         self.generation = -1
         #: the trips under way: some actuals, not all (drawn live, over the base layer)
         self.running: set[str] = set()
-        #: the trips finished (or corrected after) since the view last took them
+        #: the trips finished since the view last took them (it draws them into its base)
         self.settled: list[str] = []
+        #: a finished trip's lines changed, or went: the view paints its base again
+        self.base_stale = False
         self.px_per_km = 0.0  # the levels of detail's scale down (set_px_per_km)
         self._warm_at = 0
         #: the trips whose actual lines the last :meth:`refresh` made again
@@ -171,6 +173,12 @@ class GraphData:
                     classes.append(lateness(delay, on_time, severe))
                     lines.last_delay_s = delay
         n = len(points)
+        before = len(lines.actual_points)
+        was_running = lines.number in self.running
+        if before and (not was_running or n < before):
+            # a finished trip changed, or actuals went (a new day): what the base layer
+            # holds of it is wrong, not only short
+            self.base_stale = True
         lines.actual_points = points
         lines.actual_lod = {}
         lines.last = classes[-1] if classes else None
@@ -178,7 +186,7 @@ class GraphData:
             self.running.add(lines.number)
         else:
             self.running.discard(lines.number)
-            if n:
+            if n and (was_running or not before):  # newly finished: into the base
                 self.settled.append(lines.number)
         # runs of one class: a segment takes the class of the event it ends at
         runs: list[tuple[Lateness, int, int]] = []

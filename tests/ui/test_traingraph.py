@@ -403,3 +403,18 @@ def test_levels_of_detail_keep_what_shows() -> None:
     for i in range(10):
         zigzag.add(i * 36.0, 0.5 * (i % 2))  # 20 px up and down: every point counts
     assert simplify(zigzag, 0, 9, 5, 40.0) == list(range(10))
+
+
+def test_a_new_day_clears_the_actual_lines(qtbot: QtBot, line: Line, timetable: Timetable) -> None:
+    store = ActualsStore(timetable, "2026-12-06")
+    d1 = timetable.trip_by_number["D1"]
+    record_trip(store, d1, 0)  # finished: in the kept base
+    canvas = make_canvas(qtbot, line, timetable, store, Clock(6 * H * 1000 + 40 * 60_000))
+    canvas.timer.stop()
+    at = segment_middle(canvas, d1, 2)
+    assert near(canvas.grab().toImage(), at, style.GRAPH_ON_TIME)
+    store.clear("2026-12-07")
+    canvas.tick()
+    image = canvas.grab().toImage()
+    assert not near(image, at, style.GRAPH_ON_TIME)
+    assert near(image, at, style.GRAPH_PLANNED_DOWN)  # the plan is still there
