@@ -45,6 +45,8 @@ def labels(
     cell_w, cell_h = 20 * scale, h
     t0, t1 = m.t0, m.t1
     written = 0
+    shade = QColor(style.BACKGROUND)
+    shade.setAlpha(190)
     for t in sorted(trips, key=lambda t: t.number != highlight):  # the highlighted first
         if written >= MAX_LABELS:
             break
@@ -77,6 +79,7 @@ def labels(
             continue
         taken |= cells
         written += 1
+        p.fillRect(QRectF(x - scale, top, w + 2 * scale, h), shade)  # read over the lines
         p.setPen(style.TARGET if t.number == highlight else colour)
         if text == t.number:
             p.drawStaticText(QPointF(x, top), t.label_text())
