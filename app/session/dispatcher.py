@@ -20,9 +20,10 @@ messages arrive, the line state changes, listeners hear about it, in one thread.
 - :mod:`app.session.trains`: its train status datagrams, newer only, to train
   records and the units' coupling reports (the conversion is
   :mod:`app.protocol.train_status`, shared with the simulator).
-- :mod:`app.session.commands`: what a command sends and the outcomes given without
-  the server's answer; commands go on the master's link with the lowest round-trip
-  time.
+- :mod:`app.session.commands` and :mod:`app.session.sending`: what a command sends,
+  how it is sent and the outcomes given without the server's answer; commands go on
+  the master's link with the lowest round-trip time.
+- :mod:`app.session.service`: the service clock, the day's actuals, late trains.
 
 Link protection (``docs/security.md``): with a :class:`LinkPolicy` holding the
 workstation key, every link authenticates its frames and datagrams; a link
@@ -42,7 +43,7 @@ from pathlib import Path
 from app.clock import ClockMs, mono_ms, wall_ms
 from app.comms.link import LinkDown, LinkHandler, LinkInfo, LinkTimings, ServerLink
 from app.events import Event
-from app.model.commands import Command, CommandOp, CommandResult
+from app.model.commands import CommandOp, CommandResult
 from app.model.coupling import (
     DEFAULT_CONFIRM,
     DEFAULT_LOST_AFTER_MS,
@@ -62,7 +63,7 @@ from app.model.topology import Line
 from app.protocol.messages import PROTOCOL_LEVEL, Actuals, Hello, Message, SnapshotRequest
 from app.protocol.security import LinkPolicy, Violation
 from app.protocol.udp import TrainStatus
-from app.session.commands import link_failed, new_command, not_sent, refusal, timed_out
+from app.session.commands import new_command
 from app.session.election import NO_MASTER, MasterView, elect
 from app.session.health import (
     LINK_INTEGRITY,
@@ -73,6 +74,7 @@ from app.session.health import (
     integrity_tripped,
     observe,
 )
+from app.session.sending import send_and_wait
 from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
 from app.session.service import ServiceFeed
 from app.session.trains import TrainFeed
@@ -236,8 +238,7 @@ class DispatcherSession(LinkHandler):
             self.local.told([integrity_quiet(up)])
         self._watch_ticks += 1
         if self._watch_ticks % LATE_CHECK_TICKS == 0 and self.state.synchronised:
-            self.service.check_late(self.state.trains.keys(), wall_ms())
-            self.service.autosave()
+            self.service.tick(self.state.trains.keys(), wall_ms())
         if not self._closing:
             self._coupling_watch = asyncio.get_running_loop().call_later(
                 COUPLING_WATCH_S, self._watch_coupling
@@ -495,31 +496,11 @@ class DispatcherSession(LinkHandler):
             fencing_token=fencing_token,
             arg=arg,
         )
-        result = await self._send_and_wait(cmd)
+        result = await send_and_wait(
+            self.command_link(), cmd, self.role, self.master, self.command_timeout_s
+        )
         self.command_finished.emit(result)
         return result
-
-    async def _send_and_wait(self, cmd: Command) -> CommandResult:
-        link = self.command_link()
-        refused = refusal(cmd, self.role, self.master, None if link is None else link.server)
-        if refused is not None:
-            return refused
-        assert link is not None  # refusal() says no_link otherwise
-        try:
-            fut = link.request(cmd)
-        except LinkDown as exc:
-            return not_sent(cmd, exc)
-        # From here on the command may have left: without the server's answer its
-        # outcome is unknown, never "not sent" (docs/control.md, "Outcomes").
-        try:
-            async with asyncio.timeout(self.command_timeout_s):
-                return await fut
-        except LinkDown as exc:
-            return link_failed(cmd, link.name, exc.__cause__)
-        except TimeoutError:
-            return timed_out(cmd, self.command_timeout_s)
-        finally:
-            link.forget(cmd.command_id)
 
     async def wait_commandable(self, timeout_s: float) -> bool:
         """Wait (at most ``timeout_s``) until a command could be sent to the master now."""

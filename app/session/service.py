@@ -146,6 +146,11 @@ class ServiceFeed:
         self._saved_at = self.clock_ms()
         return path
 
+    def tick(self, units: Iterable[int], now_wall_ms: int) -> None:
+        """Once a second: the late trains (``units``: those in service), the day on disk."""
+        self.check_late(units, now_wall_ms)
+        self.autosave()
+
     def autosave(self) -> None:
         """Every :data:`SAVE_EVERY_MS`: the day so far on disk (a crash loses at most that)."""
         if self.clock_ms() - self._saved_at >= SAVE_EVERY_MS:
