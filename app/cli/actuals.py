@@ -69,11 +69,13 @@ async def cmd_actuals(session: DispatcherSession, *, wait_s: float, follow: bool
     live: asyncio.Queue[ActualsNews] = asyncio.Queue()
 
     def on_news(news: ActualsNews) -> None:
-        if news.message.catch_up:
-            if news.message.last:
-                caught_up.set()
-        elif caught_up.is_set():
-            live.put_nowait(news)
+        # after the first catch-up, whatever is new (live, or told by a later catch-up
+        # after a failover or a gap); copies from the other network are no news
+        if caught_up.is_set():
+            if news.fresh:
+                live.put_nowait(news)
+        elif news.message.catch_up and news.message.last:
+            caught_up.set()
 
     feed.actuals_changed.connect(on_news)
     async with running(session):
@@ -81,18 +83,18 @@ async def cmd_actuals(session: DispatcherSession, *, wait_s: float, follow: bool
             async with asyncio.timeout(wait_s):
                 await caught_up.wait()
         except TimeoutError:
-            print(
-                f"dispatcher-cli: no actuals within {wait_s:g} s (is the server running a "
-                "timetable, at protocol level 2?)",
-                file=sys.stderr,
-            )
+            if feed.foreign:
+                why = f"the servers run another timetable than ours ({feed.name})"
+            else:
+                why = "is the server running a timetable, at protocol level 2?"
+            print(f"dispatcher-cli: no actuals within {wait_s:g} s ({why})", file=sys.stderr)
             return EXIT_NOT_EXECUTED
         for a in feed.store.actuals():
             print(json.dumps(actual_json(feed.store.service_date, a), ensure_ascii=False))
         sys.stdout.flush()
         while follow:
             news = await live.get()
-            for a in news.message.records:
+            for a in news.fresh:
                 line = actual_json(news.message.service_date, a)
                 print(json.dumps(line, ensure_ascii=False), flush=True)
     return EXIT_OK

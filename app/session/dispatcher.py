@@ -145,18 +145,18 @@ class DispatcherSession(LinkHandler):
         #: consists (联挂) confirmed from the units' UDP reports (docs/coupling.md)
         self.coupling = CouplingTracker(coupling_confirm, coupling_lost_after_ms)
         self.coupling_changed: Event[CouplingChanges] = Event("coupling_changed")
+        #: the monotonic clock (ms) the units' reports and the consists are stamped with
+        self.clock_ms: ClockMs = clock_ms or mono_ms
         #: the service clock and the day's actuals (docs/timetable.md)
         self.service = ServiceFeed(
             timetable,
             late_alarm_s=late_alarm_s,
             on_time_s=on_time_s,
             alarms=self.local,
-            clock_ms=mono_ms,
+            clock_ms=self.clock_ms,
             archive_dir=archive_dir,
         )
         self._watch_ticks = 0
-        #: the monotonic clock (ms) the units' reports and the consists are stamped with
-        self.clock_ms: ClockMs = clock_ms or mono_ms
         self._coupling_watch: asyncio.TimerHandle | None = None
         self.links = [
             ServerLink(

@@ -24,7 +24,7 @@ from app.clock import ClockMs, mono_ms
 from app.events import Event
 from app.protocol.messages import Actuals
 from app.session.health import AlarmPriority, HealthChange, LocalAlarms
-from app.timetable.actuals import ActualsStore
+from app.timetable.actuals import Actual, ActualsStore
 from app.timetable.archive import ArchiveError, save_day
 from app.timetable.delays import TrainDelay, train_delay
 from app.timetable.model import Timetable
@@ -44,9 +44,15 @@ class ActualsNews:
     """What one ACTUALS message changed (the views redraw, the CLI prints)."""
 
     message: Actuals
-    recorded: int
+    #: the records kept anew (not already kept at the same time: the copy from the
+    #: other network, or a catch-up telling again what came live, is no news)
+    fresh: tuple[Actual, ...]
     unplanned: int
     new_day: bool
+
+    @property
+    def recorded(self) -> int:
+        return len(self.fresh)
 
 
 class ServiceFeed:
@@ -74,7 +80,8 @@ class ServiceFeed:
         self._told_at = 0
         self.foreign = 0  # ACTUALS against another timetable than ours
         self.actuals_changed: Event[ActualsNews] = Event("actuals_changed")
-        self._late: dict[int, TrainDelay] = {}
+        #: the units whose late alarm is up: the delay it rose with, and when
+        self._late: dict[int, tuple[TrainDelay, int]] = {}
         #: where each day's actuals are kept (``archive.py``); None: nowhere
         self.archive_dir = archive_dir
         self._saved_at = 0
@@ -107,6 +114,8 @@ class ServiceFeed:
         store = self.store
         if store is None:
             return None
+        if not msg.timetable and not msg.records:
+            return None  # a server that runs no timetable: its (empty) catch-up
         if msg.timetable != self.name:
             self.foreign += 1
             if self.foreign == 1 or self.foreign % 100 == 0:
@@ -122,14 +131,12 @@ class ServiceFeed:
             self.save()  # the day that ended, whole, before its slots are emptied
             store.clear(msg.service_date)
         before_unplanned = store.unplanned
-        recorded = 0
-        for actual in msg.records:
-            if store.record(actual) is not None:
-                recorded += 1
-        news = ActualsNews(msg, recorded, store.unplanned - before_unplanned, new_day)
+        fresh = tuple(a for a in msg.records if not store.has(a) and store.record(a) is not None)
+        news = ActualsNews(msg, fresh, store.unplanned - before_unplanned, new_day)
         if news.unplanned:
             log.warning("ACTUALS: %d records for stops our timetable lacks", news.unplanned)
-        self.actuals_changed.emit(news)
+        if fresh or new_day or (msg.catch_up and msg.last):
+            self.actuals_changed.emit(news)
         return news
 
     def save(self) -> Path | None:
@@ -155,7 +162,7 @@ class ServiceFeed:
         """Every :data:`SAVE_EVERY_MS`: the day so far on disk (a crash loses at most that)."""
         if self.clock_ms() - self._saved_at >= SAVE_EVERY_MS:
             self.save()
-            self._saved_at = self.clock_ms()
+            self._saved_at = self.clock_ms()  # tried: not again before the next period
 
     # -- late trains ----------------------------------------------------------------
 
@@ -183,14 +190,18 @@ class ServiceFeed:
         delays = self.delays(units)
         for unit, d in delays.items():
             if unit not in self._late and d.delay_s > self.late_alarm_s:
-                self._late[unit] = d
-                self._tell(unit, d, True, now_wall_ms)
+                self._late[unit] = (d, now_wall_ms)
+                self._tell(unit, d, True, now_wall_ms, now_wall_ms)
             elif unit in self._late and d.delay_s <= self.late_alarm_s - LATE_DEADBAND_S:
-                self._tell(unit, self._late.pop(unit), False, now_wall_ms)
+                _raised, since = self._late.pop(unit)
+                self._tell(unit, d, False, now_wall_ms, since)
         for unit in [u for u in self._late if u not in delays]:
-            self._tell(unit, self._late.pop(unit), False, now_wall_ms)  # out of service
+            raised, since = self._late.pop(unit)  # out of service
+            self._tell(unit, raised, False, now_wall_ms, since)
 
-    def _tell(self, unit: int, d: TrainDelay, active: bool, now_ms: int) -> None:
+    def _tell(self, unit: int, d: TrainDelay, active: bool, now_ms: int, since_ms: int) -> None:
+        """``d``: the delay now (raised; back within the threshold) or when it rose (out
+        of service); ``since_ms``: when the alarm rose."""
         assert self.alarms is not None
         minutes = int(d.delay_s // 60)
         change = HealthChange(
@@ -202,7 +213,7 @@ class ServiceFeed:
                 ("minutes", str(minutes)),
                 ("threshold_min", str(int(self.late_alarm_s // 60))),
             ),
-            now_ms,
+            since_ms,
             AlarmPriority.MEDIUM,
         )
         self.alarms.set(

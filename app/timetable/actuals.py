@@ -17,13 +17,35 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, TextIO
+from typing import Annotated, Final, TextIO
+
+from msgspec import Meta
 
 from app.timetable.model import Timetable
-from app.timetable.times import format_service_time
+from app.timetable.times import MAX_SERVICE_S, format_service_time
 
 #: "No time recorded" in a column.
 NONE: Final = -(1 << 62)
+#: The bounds of an actual's fields on the wire: what the columns can hold (a unit id in
+#: 32 bits, times within the service day and a day either side, a stop number).
+_MS = Meta(ge=-(MAX_SERVICE_S + 1) * 1000, le=2 * (MAX_SERVICE_S + 1) * 1000)
+_ORDER = Meta(ge=0, le=100_000)
+_UNIT = Meta(ge=0, le=(1 << 31) - 1)
+
+#: The columns of a day's CSV (:meth:`ActualsStore.write_csv`, ``archive.py``).
+COLUMNS: Final = (
+    "service_date",
+    "trip",
+    "order",
+    "station",
+    "platform",
+    "planned_arrive",
+    "arrive",
+    "arrive_delay_s",
+    "planned_depart",
+    "depart",
+    "depart_delay_s",
+)
 
 
 class ActualKind(StrEnum):
@@ -38,13 +60,13 @@ class Actual:
     ``planned_ms`` (both ms of the service day, ``times.py``)."""
 
     trip: str
-    order: int
+    order: Annotated[int, _ORDER]
     station: str
     platform: str
     kind: ActualKind
-    at_ms: int
-    planned_ms: int
-    unit: int = 0
+    at_ms: Annotated[int, _MS]
+    planned_ms: Annotated[int, _MS]
+    unit: Annotated[int, _UNIT] = 0
 
     @property
     def delay_ms(self) -> int:
@@ -98,6 +120,15 @@ class ActualsStore:
         self.generation += 1
         self.last_index.clear()
         self._dirty = set(self.timetable.trip_by_number)
+
+    def has(self, actual: Actual) -> bool:
+        """Whether ``actual`` is kept already, at the same time (a copy from the other
+        network, or a catch-up telling again what came live)."""
+        i = self.timetable.stop_index(actual.trip, actual.order)
+        if i is None:
+            return False
+        column = self.arrive if actual.kind is ActualKind.ARRIVE else self.depart
+        return column[i] == actual.at_ms and self.unit[i] == actual.unit
 
     def record(self, actual: Actual) -> int | None:
         """Keep ``actual``; its stop's index, or None when the plan has no such stop."""
@@ -177,21 +208,7 @@ class ActualsStore:
         """The day's planned stops with their actuals as CSV (one row a stop); the
         number of rows written. Times are service-day ``HH:MM:SS``; delays seconds."""
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(
-            [
-                "service_date",
-                "trip",
-                "order",
-                "station",
-                "platform",
-                "planned_arrive",
-                "arrive",
-                "arrive_delay_s",
-                "planned_depart",
-                "depart",
-                "depart_delay_s",
-            ]
-        )
+        w.writerow(COLUMNS)
         rows = 0
         for p in self.timetable.stops:
             t = self.times(p.index)

@@ -16,23 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.timetable.actuals import ActualsStore
+from app.timetable.actuals import COLUMNS, ActualsStore
 from app.timetable.times import TimeFormatError, parse_service_time
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-COLUMNS = (
-    "service_date",
-    "trip",
-    "order",
-    "station",
-    "platform",
-    "planned_arrive",
-    "arrive",
-    "arrive_delay_s",
-    "planned_depart",
-    "depart",
-    "depart_delay_s",
-)
 
 
 class ArchiveError(ValueError):

@@ -52,8 +52,12 @@ def train_delay(store: ActualsStore, unit: int, now_ms: int) -> TrainDelay | Non
         return None
     planned = store.timetable.stops[i]
     if store.depart[i] == NONE:  # standing at the stop
-        arrived = store.arrive[i] - store.planned_arrive[i]
         waiting = now_ms - store.planned_depart[i]
+        if planned.order == 0:
+            # at its origin it stands ready early by design (a turnback's layover): late
+            # only once its departure time has passed, never early
+            return TrainDelay(unit, planned.trip, 0, max(0, waiting) / 1000, True)
+        arrived = store.arrive[i] - store.planned_arrive[i]
         return TrainDelay(unit, planned.trip, planned.order, max(arrived, waiting) / 1000, True)
     left = store.depart[i] - store.planned_depart[i]
     nxt = i + 1

@@ -98,6 +98,8 @@ def test_the_session_keeps_the_day_through_a_failover_and_tells_a_late_train(
     assert store is not None
     late: list[str] = []
     session.alarm.connect(lambda a: late.append(a.code) if a.active else None)
+    told: list[Actual] = []  # what the views and the CLI are told is new
+    feed.actuals_changed.connect(lambda news: told.extend(news.fresh))
 
     async def scenario() -> None:
         session.start()
@@ -131,3 +133,9 @@ def test_the_session_keeps_the_day_through_a_failover_and_tells_a_late_train(
     missing = expected - {(a.trip, a.order, a.kind) for a in kept}
     assert not missing, sorted(missing)[:5]
     assert len(kept) == len({(a.trip, a.order, a.kind) for a in kept})
+    # each told once, though it comes on both networks and again in the standby's
+    # catch-up after the failover
+    assert len(told) == len(kept)
+    assert sorted(told, key=lambda a: (a.trip, a.order, a.kind)) == sorted(
+        kept, key=lambda a: (a.trip, a.order, a.kind)
+    )

@@ -95,9 +95,17 @@ def parse_incident(text: str) -> Incident:
 
 
 def plan_units(timetable: Timetable) -> dict[str, int]:
-    """The unit of each working (by service): its own, or for unit 0 100, 101, ... in
-    file order."""
-    return {w.service: (w.unit or 100 + i) for i, w in enumerate(timetable.workings)}
+    """The unit of each working (by service): its own, or for the unrostered ones (unit
+    0) the numbers after the largest rostered unit and 100, in file order: never one a
+    working already has."""
+    free = max([99, *(w.unit for w in timetable.workings)]) + 1
+    units: dict[str, int] = {}
+    for w in timetable.workings:
+        if w.unit:
+            units[w.service] = w.unit
+        else:
+            units[w.service], free = free, free + 1
+    return units
 
 
 def check_incidents(incidents: tuple[Incident, ...], line: Line, timetable: Timetable) -> None:

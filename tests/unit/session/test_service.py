@@ -52,15 +52,22 @@ def test_actuals_are_kept_for_our_timetable_only_and_a_new_day_starts_empty() ->
     assert feed.foreign == 1 and feed.store is not None and feed.store.recorded == 0
     news = feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),)))
     assert news is not None and (news.recorded, news.new_day) == (1, True)
+    copy = feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),)))
+    assert copy is not None and copy.fresh == ()  # the other network's copy: no news
     again = feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),), catch_up=True))
     assert again is not None and feed.store.recorded == 1  # a slot per stop: idempotent
+    assert again.fresh == ()  # but the end of a catch-up is told (the CLI waits for it)
     odd = Actual("09999", 0, "S01", "P01D", ActualKind.ARRIVE, 1, 1, 3)
     news = feed.told_actuals(Actuals("2026-12-06", feed.name, (odd,)))
     assert news is not None and news.unplanned == 1
     news = feed.told_actuals(Actuals("2026-12-07", feed.name, ()))
     assert news is not None and news.new_day and feed.store.recorded == 0
-    assert len(seen) == 4
+    # told: the first, the catch-up's end, the new day (not the copy, not the unplanned)
+    assert [len(n.fresh) for n in seen] == [1, 0, 0] and seen[-1].new_day
     assert ServiceFeed(None).told_actuals(Actuals("2026-12-06", "", ())) is None
+    # a server running no timetable sends an empty catch-up: not a foreign plan
+    assert feed.told_actuals(Actuals("2026-12-07", "", (), catch_up=True)) is None
+    assert feed.foreign == 1
 
 
 def test_a_late_train_is_an_alarm_until_it_is_back_within_the_threshold() -> None:
@@ -90,5 +97,5 @@ def test_a_late_train_is_an_alarm_until_it_is_back_within_the_threshold() -> Non
     assert len(told) == 1
     # out of service: the alarm clears
     feed.check_late([], 8)
-    assert [(a.code, a.active) for a in told[1:]] == [("train_late:7", False)]
+    assert [(a.code, a.active, a.since_ms) for a in told[1:]] == [("train_late:7", False, 5)]
     assert feed.late == [] and "train_late:7" not in alarms.active

@@ -126,6 +126,13 @@ def test_the_store_keeps_actuals_in_place_and_counts_what_the_plan_lacks() -> No
     d = train_delay(store, 7, 340_000)
     assert d is not None and d.delay_s == 80
     assert train_delay(store, 8, 0) is None
+    # at its origin a unit stands ready early (its turnback was late by 6 min, its
+    # layover long): on time until its departure time, then late by the wait
+    store.record(Actual("01002", 0, "S03", "P03U", ActualKind.ARRIVE, 480_000, 500_000, 9))
+    d = train_delay(store, 9, 520_000)
+    assert d is not None and (d.order, d.delay_s, d.standing) == (0, 0, True)
+    d = train_delay(store, 9, 560_000)
+    assert d is not None and d.delay_s == 30
     out = io.StringIO()
     assert store.write_csv(out) == 5
     assert out.getvalue().splitlines()[2] == (

@@ -330,3 +330,19 @@ def test_with_a_plan_only_the_plans_units_run(demo_line: Line) -> None:
     plan = ServicePlan(small_timetable(), "2026-12-07", hms("05:59"), Perturbations())
     world = World(demo_line, ServiceSettings(trains=20, pairs=2), plan=plan)
     assert set(world.trains) == {1} and not world.trains[1].held
+
+
+def test_unrostered_workings_never_take_a_rostered_unit() -> None:
+    """A working rostered as unit 101 and unrostered ones after it: each its own unit
+    (100 + its index would have given two workings unit 101)."""
+    from app.counterparts.sim.timetabled import plan_units
+    from app.timetable.model import DayType, Timetable, Working
+
+    plan = Timetable(
+        "t",
+        "L2",
+        DayType.WEEKDAY,
+        (),
+        (Working("01", 101, ()), Working("02", 0, ()), Working("03", 7, ()), Working("04", 0, ())),
+    )
+    assert plan_units(plan) == {"01": 101, "02": 102, "03": 7, "04": 103}
