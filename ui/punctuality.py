@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QLineF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -127,6 +127,7 @@ class PunctualityReport(QWidget):
         self.english = english
         self.figures: Report | None = None
         self._generation = -1
+        self._order = [s.id for s in sorted(line.stations, key=lambda s: s.km)]
         self.tabs = QTabBar(self)
         self.tabs.setObjectName("punctualityTabs")
         self.tabs.addTab(tr("By station"))
@@ -162,13 +163,19 @@ class PunctualityReport(QWidget):
         return s.name_en if self.english else s.name_zh
 
     def refresh(self) -> None:
-        """The figures made again when the store has news."""
+        """The figures made again when the store has news and the report is shown (a
+        hidden report is brought up to date when it shows)."""
         if self.store.generation == self._generation and self.figures is not None:
             return
+        if self.figures is not None and not self.isVisible():
+            return
         self._generation = self.store.generation
-        order = [s.id for s in sorted(self.line.stations, key=lambda s: s.km)]
-        self.figures = punctuality(self.store, order)
+        self.figures = punctuality(self.store, self._order)
         self._show()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     def rows(self) -> list[tuple[str, Figures]]:
         f = self.figures

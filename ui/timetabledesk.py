@@ -90,15 +90,21 @@ class TimetableDesk(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
-        self._pending = False
+        # a catch-up comes in many messages: one refresh for them, a frame later
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(40)
+        self._soon.timeout.connect(self.refresh)
         feed.actuals_changed.connect(self._actuals)
         self.refresh()
 
     def close(self) -> None:
-        self._timer.stop()
-        self.report.timer.stop()
-        self.graph.canvas.timer.stop()
+        """Stop every timer of the desk and its views, and stop listening."""
         self.feed.actuals_changed.disconnect(self._actuals)
+        for timer in (*self.findChildren(QTimer), *self.graph.findChildren(QTimer)):
+            timer.stop()
+        for timer in self.report.findChildren(QTimer):
+            timer.stop()
 
     # -- names and selection ------------------------------------------------------------
 
@@ -143,13 +149,8 @@ class TimetableDesk(QObject):
         return now if now is not None else 0
 
     def _actuals(self, _news: object) -> None:
-        if not self._pending:  # a catch-up comes in many messages: one refresh a frame
-            self._pending = True
-            QTimer.singleShot(40, self._after_actuals)
-
-    def _after_actuals(self) -> None:
-        self._pending = False
-        self.refresh()
+        if not self._soon.isActive():
+            self._soon.start()
 
     def refresh(self) -> None:
         trains = self.host.session.state.trains

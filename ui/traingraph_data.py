@@ -159,10 +159,13 @@ class GraphData:
         points = Points()
         classes: list[Lateness] = []  # each point's lateness
         severe, on_time = self.severe_s, self.on_time_s
+        finished = False  # its last stop reached: a trip under way when the server
+        # started never records its first stops, and is done all the same
         for i in store.trip_range(lines.number):
             km = km_of.get(stops[i].stop.station)
             if km is None:
                 continue
+            finished = store.arrive[i] != NONE or store.depart[i] != NONE
             for at, planned in (
                 (store.arrive[i], store.planned_arrive[i]),
                 (store.depart[i], store.planned_depart[i]),
@@ -182,7 +185,7 @@ class GraphData:
         lines.actual_points = points
         lines.actual_lod = {}
         lines.last = classes[-1] if classes else None
-        if 0 < n < lines.events_total:
+        if 0 < n < lines.events_total and not finished:
             self.running.add(lines.number)
         else:
             self.running.discard(lines.number)

@@ -72,6 +72,8 @@ class TrainItem(QGraphicsItem):
         self.setZValue(Z.TRAIN)
         self._font = style.font(8.2, bold=True, mono=True)
         self._tag_font = style.font(7.0, bold=True, mono=True)
+        self._tag_metrics = QFontMetricsF(self._tag_font)
+        self._tag_w = 0.0
         self._refresh_tooltip()
 
     @property
@@ -95,6 +97,12 @@ class TrainItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self.describer = describer
+        # measured once here: the scene asks for the bounding rect at every move
+        self._tag_w = (
+            self._tag_metrics.horizontalAdvance(_tag_text(describer)) + 4
+            if describer is not None
+            else 0.0
+        )
         self._refresh_tooltip()
         self.update()
 
@@ -104,7 +112,7 @@ class TrainItem(QGraphicsItem):
         d = self.describer
         if d is None:
             return QRectF(box.topLeft(), box.topLeft())
-        width = max(box.width(), QFontMetricsF(self._tag_font).horizontalAdvance(_tag_text(d)) + 4)
+        width = max(box.width(), self._tag_w)
         y = box.bottom() if self.side > 0 else box.top() - TAG_H
         x = box.left() if self.travel > 0 else box.right() - width
         return QRectF(x, y, width, TAG_H)
@@ -213,7 +221,7 @@ class TrainItem(QGraphicsItem):
         painter.setBrush(style.BACKGROUND)
         painter.drawRect(rect)
         painter.setFont(self._tag_font)
-        metrics = QFontMetricsF(self._tag_font)
+        metrics = self._tag_metrics
         x = rect.left() + 2
         baseline = rect.top() + (rect.height() + metrics.capHeight()) / 2
         painter.setPen(style.TEXT_PRIMARY)

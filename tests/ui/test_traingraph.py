@@ -385,6 +385,37 @@ def test_a_trip_that_finishes_goes_into_the_kept_base(
     assert near(image, segment_middle(canvas, d1, 4), style.GRAPH_ON_TIME)
 
 
+def test_a_trip_under_way_when_the_server_started_finishes_all_the_same(
+    qtbot: QtBot, line: Line, timetable: Timetable
+) -> None:
+    """A unit placed mid-trip at the server's start never records its first stops: its
+    trip is done once its last stop is reached, not painted live for ever."""
+    store = ActualsStore(timetable)
+    d1 = timetable.trip_by_number["D1"]
+    canvas = make_canvas(qtbot, line, timetable, store, Clock(6 * H * 1000 + 40 * 60_000))
+    canvas.timer.stop()
+    for order in (len(d1.stops) - 2, len(d1.stops) - 1):
+        stop = d1.stops[order]
+        for kind, planned in (
+            (ActualKind.ARRIVE, stop.arrive_s),
+            (ActualKind.DEPART, stop.depart_s),
+        ):
+            store.record(
+                Actual(
+                    d1.number,
+                    order,
+                    stop.station,
+                    stop.platform,
+                    kind,
+                    planned * 1000,
+                    planned * 1000,
+                    1,
+                )
+            )
+    canvas.tick()
+    assert canvas.data.running == set()
+
+
 def test_levels_of_detail_keep_what_shows() -> None:
     from ui.traingraph_lod import LAST_LEVEL, Points, level_for, simplify
 
