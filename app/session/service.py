@@ -25,7 +25,7 @@ from app.events import Event
 from app.protocol.messages import Actuals
 from app.session.health import AlarmPriority, HealthChange, LocalAlarms
 from app.timetable.actuals import Actual, ActualsStore
-from app.timetable.archive import ArchiveError, save_day
+from app.timetable.archive import ArchiveError, load_day, save_day
 from app.timetable.delays import TrainDelay, train_delay
 from app.timetable.model import Timetable
 
@@ -70,7 +70,7 @@ class ServiceFeed:
     ) -> None:
         self.timetable = timetable
         self.store = ActualsStore(timetable) if timetable is not None else None
-        self._name = f"{timetable.id}@{timetable.digest()}" if timetable is not None else ""
+        self._name = timetable.label() if timetable is not None else ""
         self.late_alarm_s = late_alarm_s
         self.on_time_s = on_time_s  # within this either side a train is on time (views)
         self.alarms = alarms
@@ -130,6 +130,7 @@ class ServiceFeed:
         if new_day:
             self.save()  # the day that ended, whole, before its slots are emptied
             store.clear(msg.service_date)
+            self._restore()
         before_unplanned = store.unplanned
         fresh = tuple(a for a in msg.records if not store.has(a) and store.record(a) is not None)
         news = ActualsNews(msg, fresh, store.unplanned - before_unplanned, new_day)
@@ -138,6 +139,21 @@ class ServiceFeed:
         if fresh or new_day or (msg.catch_up and msg.last):
             self.actuals_changed.emit(news)
         return news
+
+    def _restore(self) -> None:
+        """A day starting (or this HMI starting mid-day): what is kept of it on disk
+        first, so that a partial catch-up never overwrites a fuller kept day."""
+        if self.archive_dir is None or self.store is None:
+            return
+        try:
+            n = load_day(self.store, self.archive_dir)
+        except (OSError, ArchiveError) as exc:
+            log.error("kept actuals of %s not read: %s", self.store.service_date, exc)
+            return
+        if n:
+            log.info(
+                "%d actuals of %s read back from %s", n, self.store.service_date, self.archive_dir
+            )
 
     def save(self) -> Path | None:
         """Write the day's actuals to the archive, if there is one and they changed."""

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.timetable.actuals import COLUMNS, ActualsStore
+from app.timetable.actuals import COLUMNS, NONE, Actual, ActualKind, ActualsStore
 from app.timetable.times import TimeFormatError, parse_service_time
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -83,3 +83,29 @@ def read_day(path: Path) -> Iterator[dict[str, Any]]:
                     "planned": rec[f"planned_{kind}"],
                     "delay_s": at - planned,
                 }
+
+
+def load_day(store: ActualsStore, folder: Path) -> int:
+    """Put back into ``store`` (empty slots only) the events of its day kept in
+    ``folder``: a workstation that restarts mid-day keeps what it had, even when its
+    servers lost part of the day. The number of events put back (0: no file)."""
+    if not store.service_date:
+        return 0
+    path = day_path(folder, store.service_date)
+    if not path.is_file():
+        return 0
+    restored = 0
+    for rec in read_day(path):
+        kind = ActualKind(rec["kind"])
+        at_ms = parse_service_time(rec["at"]) * 1000
+        planned_ms = parse_service_time(rec["planned"]) * 1000
+        actual = Actual(
+            rec["trip"], rec["order"], rec["station"], rec["platform"], kind, at_ms, planned_ms
+        )
+        i = store.timetable.stop_index(actual.trip, actual.order)
+        if i is None:
+            continue
+        column = store.arrive if kind is ActualKind.ARRIVE else store.depart
+        if column[i] == NONE and store.record(actual) is not None:
+            restored += 1
+    return restored

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from app.model.topology import Direction
+from app.timetable.times import CHANGEOVER_S
 
 
 class DayType(StrEnum):
@@ -115,7 +116,7 @@ class Timetable:
     day_type: DayType
     trips: tuple[Trip, ...]
     workings: tuple[Working, ...]
-    changeover_s: int = 3 * 3600
+    changeover_s: int = CHANGEOVER_S
     trip_by_number: Mapping[str, Trip] = field(init=False, repr=False, compare=False)
     working_by_service: Mapping[str, Working] = field(init=False, repr=False, compare=False)
     #: every planned stop of the day, trips in file order, stops in running order
@@ -160,6 +161,10 @@ class Timetable:
         if not self.trips:
             return (0, 0)
         return (min(t.start_s for t in self.trips), max(t.end_s for t in self.trips))
+
+    def label(self) -> str:
+        """The plan as the wire names it: ``<id>@<digest>`` (ACTUALS ``timetable``)."""
+        return f"{self.id}@{self.digest()}"
 
     def digest(self) -> str:
         """A short content digest: a workstation and a server compare it to know they

@@ -180,7 +180,7 @@ class TimetableRunner:
         self.min_dwell_s = min_dwell_s
         self.store = ActualsStore(plan.timetable, plan.service_date)
         #: the plan as ACTUALS name it: ``<id>@<digest>``
-        self.label = f"{plan.timetable.id}@{plan.timetable.digest()}"
+        self.label = plan.timetable.label()
         #: the day's events in the order they happened: stop index * 2 + kind (0 arrive)
         self.order = array("q")
         self.runs: dict[int, UnitRun] = {}

@@ -3,6 +3,8 @@ timetable only, and late trains told as local alarms (docs/timetable.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.model.topology import Direction
 from app.protocol.messages import Actuals
 from app.session.health import LocalAlarm, LocalAlarms
@@ -99,3 +101,26 @@ def test_a_late_train_is_an_alarm_until_it_is_back_within_the_threshold() -> Non
     feed.check_late([], 8)
     assert [(a.code, a.active, a.since_ms) for a in told[1:]] == [("train_late:7", False, 5)]
     assert feed.late == [] and "train_late:7" not in alarms.active
+
+
+def test_a_restarted_desk_keeps_its_day_when_the_servers_lost_part_of_it(tmp_path: Any) -> None:
+    """The day is kept on disk; a workstation that starts again mid-day reads it back
+    before the servers' catch-up, so a catch-up that lost part of the day (a restarted
+    server) never overwrites the fuller day kept."""
+    first = ServiceFeed(plan(), archive_dir=tmp_path)
+    arr = Actual("01001", 1, "S02", "P02D", ActualKind.ARRIVE, 21_730_000, 21_720_000, 7)
+    first.told_actuals(Actuals("2026-12-06", first.name, (dep(21_640), arr)))
+    assert first.save() is not None
+    again = ServiceFeed(plan(), archive_dir=tmp_path)
+    news = again.told_actuals(Actuals("2026-12-06", again.name, (), catch_up=True))
+    assert news is not None and again.store is not None
+    assert again.store.recorded == 2  # both, from the kept day
+    times = again.store.times(1)
+    assert times.arrive_ms == 21_730_000
+    later = Actual("01001", 1, "S02", "P02D", ActualKind.DEPART, 21_760_000, 21_750_000, 7)
+    again.told_actuals(Actuals("2026-12-06", again.name, (later,)))
+    assert again.save() is not None
+    assert ServiceFeed(plan(), archive_dir=tmp_path).store is not None
+    kept = tmp_path / "actuals-2026-12-06.csv"
+    assert len(kept.read_text(encoding="utf-8").splitlines()) == 1 + 2  # header, 2 stops
+    assert ",06:02:40,10" in kept.read_text(encoding="utf-8")  # the departure, kept too
