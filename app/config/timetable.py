@@ -15,6 +15,7 @@ reads as it does in any other configuration file.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,22 @@ class TimetableFile:
 
 def load_timetable(path: str | Path, line: Line) -> Timetable:
     """Load a timetable file and check it against ``line``; raises :class:`ConfigError`
-    at the first problem."""
-    return parse_timetable(read_text(path), line, str(path))
+    at the first problem.
+
+    The plan is frozen and a day's file takes a good part of a second to read: the
+    same file unchanged (its path, size and modification time) against the same line
+    is read once per process (the HMI's start checks it, builds its session and starts
+    the demo's servers from it)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return parse_timetable(read_text(path), line, str(path))  # read_text says why
+    return _load_once(str(path), st.st_size, st.st_mtime_ns, line)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_once(path: str, _size: int, _mtime_ns: int, line: Line) -> Timetable:
+    return parse_timetable(read_text(path), line, path)
 
 
 def parse_timetable(text: str, line: Line, file: str = "<string>") -> Timetable:
