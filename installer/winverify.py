@@ -266,7 +266,8 @@ def verify_windows(times: dict[str, float]) -> None:
             fail(f"not installed: {', '.join(lost)}")
         if lost := missing(START_MENU, SHORTCUTS):
             fail(f"no shortcut: {', '.join(lost)}")
-        if lost := missing(CONFIG_DIR, ["config/workstation.yaml", "lines/demo-line.yaml"]):
+        kept = ["config/workstation.yaml", "lines/demo-line.yaml", "timetables/demo-weekday.yaml"]
+        if lost := missing(CONFIG_DIR, kept):
             fail(f"no configuration in ProgramData: {', '.join(lost)}")
         entry = uninstall_entry()
         if entry is None or f'"DisplayVersion"="{version()}"' not in entry:

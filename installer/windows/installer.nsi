@@ -5,7 +5,7 @@
 ; Silent:     setup.exe /S [/D=C:\path]          (the /D option must come last)
 ; Uninstall:  "%ProgramFiles%\Dispatcher HMI\uninstall.exe" /S
 ;
-; The editable configuration goes to %ProgramData%\DispatcherHMI\{config,lines}:
+; The editable configuration goes to %ProgramData%\DispatcherHMI\{config,lines,timetables}:
 ; written only when a file is not there yet, so an upgrade keeps the site's
 ; edits, and left in place by the uninstaller (see docs/install.md).
 
@@ -91,6 +91,8 @@ Section "Program" sec_program
   File "pkgs\resources\config\workstation.yaml"
   SetOutPath "$APPDATA\${PRODUCT_ID}\lines"
   File "pkgs\resources\lines\*.yaml"
+  SetOutPath "$APPDATA\${PRODUCT_ID}\timetables"
+  File "pkgs\resources\timetables\*.yaml"
   SetOverwrite on
   ; BUILTIN\Users (S-1-5-32-545): modify, inherited by what is created inside.
   nsExec::ExecToLog 'icacls "$APPDATA\${PRODUCT_ID}" /grant *S-1-5-32-545:(OI)(CI)M /T /Q'
