@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.clock import ClockMs, mono_ms, wall_ms
+from app.clock import ClockMs, mono_ms, wall_ms, zone
 
 EPOCH_2000_MS = 946_684_800_000  # a "time" before this is not a clock time (simulated, unset)
 
@@ -33,10 +32,7 @@ def shown_zone() -> dt.tzinfo | None:
 
 def line_zone(name: str) -> dt.tzinfo | None:
     """The line's time zone; None (the machine's own) if the name is unknown here."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return zone(name)
 
 
 def time_text(ms: int, tz: dt.tzinfo | None) -> str:

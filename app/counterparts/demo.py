@@ -30,10 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
 
+from app.clock import zone
 from app.config import Workstation, load_line
 from app.config.timetable import load_timetable
 from app.control.clients import redis_client
@@ -215,7 +215,7 @@ def timetable_args(ws: Workstation, clock_s: float | None = None) -> list[str]:
         return []
     line = load_line(ws.line)
     if clock_s is None:
-        now = datetime.datetime.now(ZoneInfo(line.timezone))
+        now = datetime.datetime.now(zone(line.timezone))  # None: the machine's own
         clock_s = now.hour * 3600 + now.minute * 60 + now.second
     # the plan's hours, roughly: the demo weekday runs 05:30-23:30
     start_s = int(clock_s) if 6 * 3600 <= clock_s <= 22 * 3600 else hms(DEMO_SERVICE_START)

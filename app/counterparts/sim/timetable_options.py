@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from app.clock import wall_ms
+from app.clock import wall_ms, zone
 from app.config import ConfigError
 from app.config.timetable import load_timetable
 from app.counterparts.sim.timetabled import (
@@ -117,7 +116,7 @@ def service_clock(
     """The service date and the service-day second at start: as given, else from the
     wall clock in the line's time zone (before the changeover: the day before's night)."""
     now = datetime.fromtimestamp(
-        (now_ms if now_ms is not None else wall_ms()) / 1000, ZoneInfo(line.timezone)
+        (now_ms if now_ms is not None else wall_ms()) / 1000, zone(line.timezone)
     )
     clock_s = now.hour * 3600 + now.minute * 60 + now.second
     day = now.date() - timedelta(days=1) if clock_s < changeover_s else now.date()

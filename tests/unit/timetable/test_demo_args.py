@@ -32,3 +32,18 @@ def test_the_demo_runs_the_plan_from_now_or_the_morning_peak_with_an_incident() 
         )
         == []
     )
+
+
+def test_a_zone_this_machine_lacks_is_the_machines_own() -> None:
+    """Windows ships no zone database: the line's zone is then the machine's own, and
+    the demo and the simulator's service clock still start (the installer's demo
+    shortcut failed on 'No time zone found with key Asia/Shanghai')."""
+    from app.clock import zone
+    from app.counterparts.sim.timetable_options import service_clock
+
+    assert zone("Asia/Shanghai") is not None
+    assert zone("Nowhere/Atlantis") is None and zone("") is None
+    line = load_line(load_workstation(default_workstation_file()).line)
+    nowhere = dataclasses.replace(line, timezone="Nowhere/Atlantis")
+    day, start_s = service_clock(nowhere, None, None, now_ms=1_796_000_000_000)
+    assert len(day) == 10 and 3 * 3600 <= start_s < 27 * 3600
