@@ -124,3 +124,31 @@ def test_a_restarted_desk_keeps_its_day_when_the_servers_lost_part_of_it(tmp_pat
     kept = tmp_path / "actuals-2026-12-06.csv"
     assert len(kept.read_text(encoding="utf-8").splitlines()) == 1 + 2  # header, 2 stops
     assert ",06:02:40,10" in kept.read_text(encoding="utf-8")  # the departure, kept too
+
+
+def test_the_day_is_kept_every_five_minutes_off_the_loop(tmp_path: Any) -> None:
+    """In a running loop the periodic save goes to a worker thread; the day's file
+    appears, and a save of the same day meanwhile waits for it (one writer)."""
+    import asyncio
+
+    from app.session.service import SAVE_EVERY_MS
+
+    clock = Clock()
+    feed = ServiceFeed(plan(), archive_dir=tmp_path, clock_ms=clock)
+    feed.told_actuals(Actuals("2026-12-06", feed.name, (dep(21_640),)))
+    kept = tmp_path / "actuals-2026-12-06.csv"
+
+    async def scenario() -> None:
+        feed.autosave()  # not yet: five minutes have not passed
+        await asyncio.sleep(0.05)
+        assert not kept.exists()
+        clock.ms += SAVE_EVERY_MS
+        feed.autosave()
+        assert feed.save() is None or kept.exists()  # waited for the thread, or wrote
+        for _ in range(100):
+            if kept.exists():
+                break
+            await asyncio.sleep(0.02)
+
+    asyncio.run(scenario())
+    assert ",06:00:40,10" in kept.read_text(encoding="utf-8")
