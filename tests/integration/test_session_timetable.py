@@ -7,7 +7,6 @@ keeps is whole, every record in its slot, none lost, none twice."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 from collections.abc import Callable
@@ -19,8 +18,9 @@ from app.config.timetable import load_timetable
 from app.counterparts.sim.launcher import SimulatorPair
 from app.model.topology import Direction, Line
 from app.session import DispatcherSession
-from app.timetable.actuals import Actual, ActualKind
+from app.timetable.actuals import Actual
 from app.timetable.times import parse_service_time as hms
+from tests.integration.test_timetable_against_sim import SERVICE_DATE, journaled
 
 pytestmark = pytest.mark.integration
 
@@ -28,27 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_WEEKDAY = ROOT / "resources" / "timetables" / "demo-weekday.yaml"
 START = "07:00"
 STUCK_AT = "07:08"
-SERVICE_DATE = "2026-12-07"
-
-
-def journaled(path: Path) -> list[Actual]:
-    out = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        e = json.loads(text)
-        if e.get("record") == "actual":
-            out.append(
-                Actual(
-                    e["trip"],
-                    e["order"],
-                    e["station"],
-                    e["platform"],
-                    ActualKind(e["kind"]),
-                    e["at_ms"],
-                    e["planned_ms"],
-                    e["unit"],
-                )
-            )
-    return out
 
 
 async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
