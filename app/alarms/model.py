@@ -44,6 +44,7 @@ from app.alarms.rows import (
     AlarmChanges,
     AlarmRow,
     AlarmStats,
+    ListFrame,
     OrderHold,
     PriorityCounts,
     list_order_key,
@@ -85,6 +86,7 @@ __all__ = [
     "AlarmState",
     "AlarmStats",
     "Ignored",
+    "ListFrame",
     "OrderHold",
     "PriorityCounts",
     "Step",
@@ -291,6 +293,42 @@ class AlarmList:
         """
         self._expire(now_ms)
         return self._take()
+
+    # -- the list whole (the black box's keyframes, docs/replay.md) ---------------------
+
+    def frame(self) -> ListFrame:
+        """The list as it stands, whole: :meth:`restore` makes another list the same."""
+        return ListFrame(
+            tuple(self._rows.values()),
+            tuple(tuple(self._unacked[p]) for p in Priority),
+            tuple(self._local),
+            self.applied_seq,
+            self.server,
+            tuple(self._raises),
+            self.missed_changes,
+        )
+
+    def restore(self, frame: ListFrame) -> AlarmChanges:
+        """Become the list ``frame`` was taken of (a replay's seek); every row changed."""
+        self._assembly = None
+        self._rows.clear()
+        self._counts.clear()
+        self._unacked_devices.clear()
+        self._shelved.clear()
+        self._deadlines.clear()
+        self._unreported = None
+        for row in frame.rows:
+            self._insert(row)
+        self._unacked = {
+            p: dict.fromkeys(ids) for p, ids in zip(Priority, frame.unacked, strict=True)
+        }
+        self._local = {aid: self._rows[aid] for aid in frame.local if aid in self._rows}
+        self.applied_seq = frame.applied_seq
+        self.server = frame.server
+        self._raises.clear()
+        self._raises.extend(frame.raises)
+        self.missed_changes = frame.missed_changes
+        return AlarmChanges(reset=True)
 
     # -- the shelve timer ---------------------------------------------------------------
 

@@ -15,6 +15,7 @@ __all__ = [
     "AlarmChanges",
     "AlarmRow",
     "AlarmStats",
+    "ListFrame",
     "OrderHold",
     "PriorityCounts",
     "list_order_key",
@@ -56,6 +57,21 @@ class AlarmRow:
             acked=acked,
             shelved_until_ms=self.shelved_until_ms,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ListFrame:
+    """The alarm list whole, as the black box keeps it (``docs/replay.md``): its rows in
+    order, each priority's unacknowledged ids oldest first, the workstation's own
+    alarms, what it last applied from the topic, and its recent raises (the flood)."""
+
+    rows: tuple[AlarmRow, ...]
+    unacked: tuple[tuple[str, ...], ...]
+    local: tuple[str, ...]
+    applied_seq: int
+    server: str
+    raises: tuple[int, ...]
+    missed_changes: bool
 
 
 @dataclass(slots=True)

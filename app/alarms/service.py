@@ -48,6 +48,10 @@ class AlarmService:
         self.status_changed: Event[FeedStatus] = Event("alarms.status")
         self.bad_record: Event[BadRecord] = Event("alarms.bad_record")
         self.action_finished: Event[CommandResult] = Event("alarms.action_finished")
+        #: what the list takes in, as it takes it (the black box records it, docs/replay.md):
+        #: the topic's records, and the events of the workstation's own alarms
+        self.delivered: Event[list[Delivered]] = Event("alarms.delivered")
+        self.applied_local: Event[AlarmEvent] = Event("alarms.applied_local")
         self._sender = sender
         self.status = FeedStatus(FeedState.STOPPED, "", 0, 0, 0, clock_ms())
         self.acks = (
@@ -104,6 +108,7 @@ class AlarmService:
 
     def _on_batch(self, batch: list[Delivered]) -> None:
         self.batches += 1
+        self.delivered.emit(batch)
         changes = self.list.apply_all(d.record for d in batch)
         if changes:
             self.changed.emit(changes)
@@ -164,6 +169,10 @@ class AlarmService:
             active=active,
             acked=False,
         )
+        self._apply_local(ev)
+
+    def _apply_local(self, ev: AlarmEvent) -> None:
+        self.applied_local.emit(ev)
         changes = self.list.apply_local(ev)
         if changes:
             self.changed.emit(changes)
@@ -180,9 +189,7 @@ class AlarmService:
                 continue
             if self.list.is_local(aid):
                 ack = replace(row.event, event=EventType.ACK, event_ms=self.clock_ms(), acked=True)
-                changes = self.list.apply_local(ack)
-                if changes:
-                    self.changed.emit(changes)
+                self._apply_local(ack)
                 continue
             if self.acks is None:
                 raise RuntimeError("this workstation cannot acknowledge (no command channel)")

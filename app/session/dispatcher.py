@@ -92,6 +92,15 @@ SNAPSHOT_RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    """What the line state took in from ``server``: a snapshot, deltas in order, a day's
+    actuals, or None when it dropped its state (stale until the next snapshot)."""
+
+    server: str
+    what: StateSnapshot | tuple[StateDelta, ...] | Actuals | None
+
+
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """One server address. ``check_id``: the server must say it is ``server`` (protected
     links); off for addresses given without a server id (``--server`` on the command line)."""
@@ -139,6 +148,8 @@ class DispatcherSession(LinkHandler):
         self.links_changed: Event[list[LinkInfo]] = Event("links_changed")
         self.command_finished: Event[CommandResult] = Event("command_finished")
         self.master_changed: Event[MasterView] = Event("master_changed")
+        #: what the line state takes in, as it takes it (the black box, docs/replay.md)
+        self.applied: Event[Applied] = Event("applied")
         self.local = LocalAlarms()
         #: the local alarms' events and those active now (``LocalAlarms``)
         self.alarm: Event[LocalAlarm] = self.local.changed
@@ -347,6 +358,7 @@ class DispatcherSession(LinkHandler):
             self._on_delta(link, msg)
             self.service.told_clock(msg.service_date, msg.service_ms)
         elif isinstance(msg, Actuals):
+            self.applied.emit(Applied(link.server, msg))
             self.service.told_actuals(msg)
 
     def _on_snapshot(self, link: ServerLink, snap: StateSnapshot) -> None:
@@ -365,6 +377,7 @@ class DispatcherSession(LinkHandler):
                 SNAPSHOT_RETRY_S, self._request_snapshot, link, str(exc)
             )
             return
+        self.applied.emit(Applied(link.server, snap))
         self._emit(changes)
         self._synced.set()
         self.local.told(self.health.synchronised())
@@ -399,6 +412,7 @@ class DispatcherSession(LinkHandler):
             return
         if self.deltas.deadline is None:
             self._cancel_reorder_timer()
+        self.applied.emit(Applied(link.server, deltas))
         self._emit(changes)
 
     def _schedule_reorder(self, link: ServerLink) -> None:
@@ -445,6 +459,7 @@ class DispatcherSession(LinkHandler):
     def _invalidate(self) -> None:
         """The state is no longer current: say so at once, everywhere it is shown."""
         self.state.invalidate()
+        self.applied.emit(Applied(self.master.server or "", None))
         self._synced.clear()
         self._clear_reorder()
         self.train_status.clear()

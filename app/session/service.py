@@ -105,6 +105,15 @@ class ServiceFeed:
         self._service_ms = service_ms
         self._told_at = self.clock_ms()
 
+    @property
+    def told_ms(self) -> int:
+        """The service-day time a server last told (0: none yet)."""
+        return self._service_ms
+
+    def told_age_ms(self) -> int:
+        """How long ago (ms, by this feed's clock) a server last told the time."""
+        return max(0, self.clock_ms() - self._told_at) if self._service_ms else 0
+
     def now_ms(self) -> int | None:
         """The service-day time now (ms), or None before a server told it."""
         if not self._service_ms:

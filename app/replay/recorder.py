@@ -1,0 +1,359 @@
+"""The workstation's black box: everything its views are made of, with times, on disk.
+
+The :class:`Recorder` listens to the parts the window listens to and writes what
+they take in, as they take it (``docs/replay.md``):
+
+- the line state: each SNAPSHOT and the DELTAs the session applied (exact), the
+  state dropped (a gap, a failover), the day's ACTUALS;
+- the trains' status datagrams, **sampled**: once every ``train_sample_ms`` the
+  trains that changed since the last sample, as the state holds them then;
+- the alarm list's input: each record of the day's topic as read, each event of the
+  workstation's own alarms (raised, cleared, acknowledged);
+- the session's local alarms, the links' states, the followed master (a failover is
+  a switchover marker), each command's outcome as audited;
+- a keyframe, everything the views show whole, at the start of every file and every
+  ``keyframe_ms``: a seek starts from the newest keyframe before its moment.
+
+Records are buffered and handed to the OS every second (a kill loses at most that)
+and made durable (fsync) every ``sync_s`` in a worker thread. A new file starts at
+midnight; the retention runs then and at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from app.alarms.consumer import Delivered
+from app.alarms.records import AlarmEvent, encode_record
+from app.alarms.service import AlarmService
+from app.clock import wall_ms
+from app.comms.linkstate import LinkInfo
+from app.control.pipeline import CommandRecord
+from app.model.state import Changes, LineState, StateSnapshot
+from app.protocol.messages import Actuals
+from app.replay.format import (
+    ActualsBody,
+    AlarmBody,
+    CommandBody,
+    DeltasBody,
+    EndBody,
+    InvalidBody,
+    KeyframeBody,
+    LinksBody,
+    LocalAlarmBody,
+    LocalEventBody,
+    MasterBody,
+    Meta,
+    SnapshotBody,
+    TrainsBody,
+)
+from app.replay.store import (
+    Writer,
+    apply_retention,
+    day_of,
+    new_file_path,
+    next_midnight_ms,
+    repair_recent,
+)
+from app.session.dispatcher import Applied, DispatcherSession
+from app.session.election import MasterView
+from app.session.health import LocalAlarm
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderSettings:
+    """``root``: the black box's folder; the rest as in ``docs/configuration.md``."""
+
+    root: Path
+    retention_days: int = 30
+    keyframe_ms: int = 30_000
+    train_sample_ms: int = 1_000
+    flush_ms: int = 1_000
+    sync_s: float = 10.0
+
+
+def line_snapshot(state: LineState, time_ms: int) -> StateSnapshot:
+    """The line state whole, as a snapshot (``seq`` 0 when it is not synchronised)."""
+    return StateSnapshot(
+        seq=state.seq or 0,
+        sections=tuple(state.sections.values()),
+        switches=tuple(state.switches.values()),
+        signals=tuple(state.signals.values()),
+        routes=tuple(state.routes.values()),
+        trains=tuple(state.trains.values()),
+        time_ms=time_ms,
+    )
+
+
+class Recorder:
+    """Writes one workstation's black box; ``start()`` and ``await aclose()`` (a part)."""
+
+    def __init__(
+        self,
+        settings: RecorderSettings,
+        session: DispatcherSession,
+        *,
+        alarms: AlarmService | None = None,
+        commands: Any = None,
+        clock_ms: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.alarms = alarms
+        #: the command pipeline's ``finished`` event (:class:`CommandRecord` each)
+        self.commands = commands
+        self.clock_ms = clock_ms
+        self.tz = session.line.timezone
+        self.writer: Writer | None = None
+        self._midnight = 0
+        self._moved: set[int] = set()
+        self._server = ""
+        self._failovers = session.failovers
+        self._last_master = session.master.server or ""
+        self._timer: asyncio.TimerHandle | None = None
+        self._next_keyframe = 0
+        self._next_sample = 0
+        self._syncing: asyncio.Future[None] | None = None
+        self._last_sync = 0.0
+        self._closed = False
+        self.records = 0
+        self.bytes = 0
+        self.errors = 0
+
+    # -- life -------------------------------------------------------------------------
+
+    def _hooks(self) -> list[tuple[Any, Callable[[Any], None]]]:
+        s = self.session
+        hooks: list[tuple[Any, Callable[[Any], None]]] = [
+            (s.applied, self._on_applied),
+            (s.state_changed, self._on_changes),
+            (s.alarm, self._on_local_alarm),
+            (s.links_changed, self._on_links),
+            (s.master_changed, self._on_master),
+        ]
+        if self.alarms is not None:
+            hooks += [
+                (self.alarms.delivered, self._on_delivered),
+                (self.alarms.applied_local, self._on_list_local),
+            ]
+        if self.commands is not None:
+            hooks.append((self.commands, self._on_command))
+        return hooks
+
+    def start(self) -> None:
+        now = self.clock_ms()
+        root = self.settings.root
+        today = day_of(now, self.tz)
+        try:
+            repair_recent(root, today)
+            apply_retention(root, today, self.settings.retention_days)
+        except OSError as exc:
+            log.error("black box %s: not checked: %s", root, exc)
+        self._open(now)
+        for event, hook in self._hooks():
+            event.connect(hook)
+        self._schedule()
+
+    async def aclose(self) -> None:
+        """Write what is buffered, close the file; a second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        for event, hook in self._hooks():
+            with contextlib.suppress(ValueError):
+                event.disconnect(hook)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._syncing is not None:
+            with contextlib.suppress(Exception):
+                await self._syncing
+        self._close_file(self.clock_ms())
+
+    # -- the file ---------------------------------------------------------------------
+
+    def _open(self, now: int) -> None:
+        s, sess = self.settings, self.session
+        path = new_file_path(s.root, sess.node, now, self.tz)
+        try:
+            self.writer = Writer(path)
+        except OSError as exc:
+            self.errors += 1
+            self.writer = None
+            log.error("black box: cannot write %s: %s; nothing is recorded", path, exc)
+            return
+        self._midnight = next_midnight_ms(now, self.tz)
+        timetable = sess.service.name
+        self._write(
+            now,
+            Meta(
+                line=sess.line.id,
+                digest=sess.line.digest(),
+                node=sess.node,
+                dispatcher=sess.dispatcher,
+                role=str(sess.role),
+                started_ms=now,
+                timezone=self.tz,
+                timetable=timetable,
+                train_sample_ms=s.train_sample_ms,
+                keyframe_ms=s.keyframe_ms,
+            ),
+        )
+        self._keyframe(now)
+        log.info("black box: recording to %s", path)
+
+    def _close_file(self, now: int) -> None:
+        w = self.writer
+        if w is None:
+            return
+        self._write(now, EndBody(w.records + 1))
+        w.close()
+        self.writer = None
+
+    def _write(self, now: int, body: msgspec.Struct) -> None:
+        w = self.writer
+        if w is None:
+            return
+        try:
+            self.bytes += w.append(now, body)
+        except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as exc:
+            self.errors += 1
+            log.error("black box: a %s not recorded: %s", type(body).__name__, exc)
+            return
+        self.records += 1
+
+    # -- the cycle: samples, keyframes, flush, sync, midnight ---------------------------
+
+    def _schedule(self) -> None:
+        if not self._closed:
+            loop = asyncio.get_running_loop()
+            period = min(self.settings.flush_ms, self.settings.train_sample_ms) / 1000
+            self._timer = loop.call_later(period, self._cycle)
+
+    def _cycle(self) -> None:
+        now = self.clock_ms()
+        try:
+            if now >= self._midnight and self.writer is not None:
+                self._close_file(now)
+                apply_retention(
+                    self.settings.root, day_of(now, self.tz), self.settings.retention_days
+                )
+                self._open(now)
+            if now >= self._next_sample:
+                self.sample_trains(now)
+            if now >= self._next_keyframe:
+                self._keyframe(now)
+            self.flush()
+        except OSError as exc:
+            self.errors += 1
+            log.error("black box: %s", exc)
+        self._schedule()
+
+    def flush(self) -> None:
+        """Buffered records to the OS now; an fsync every ``sync_s`` off the loop."""
+        w = self.writer
+        if w is None:
+            return
+        w.flush()
+        loop = asyncio.get_running_loop()
+        if self._syncing is None and loop.time() - self._last_sync >= self.settings.sync_s:
+            self._last_sync = loop.time()
+            self._syncing = loop.run_in_executor(None, w.sync)
+            self._syncing.add_done_callback(self._synced)
+
+    def _synced(self, fut: asyncio.Future[None]) -> None:
+        self._syncing = None
+        if not fut.cancelled() and fut.exception() is not None:
+            self.errors += 1
+            log.error("black box: fsync failed: %s", fut.exception())
+
+    def sample_trains(self, now: int) -> None:
+        """The trains that moved since the last sample, as the state holds them now."""
+        self._next_sample = now + self.settings.train_sample_ms
+        if not self._moved:
+            return
+        trains = self.session.state.trains
+        moved = tuple(trains[t] for t in sorted(self._moved) if t in trains)
+        self._moved.clear()
+        if moved:
+            self._write(now, TrainsBody(moved))
+
+    def _keyframe(self, now: int) -> None:
+        self._next_keyframe = now + self.settings.keyframe_ms
+        sess = self.session
+        feed = sess.service
+        self._write(
+            now,
+            KeyframeBody(
+                server=self._server,
+                synchronised=sess.state.synchronised,
+                state=line_snapshot(sess.state, now),
+                service_date=feed.service_date,
+                service_ms=feed.told_ms,
+                service_age_ms=feed.told_age_ms(),
+                alarms=self.alarms.list.frame() if self.alarms is not None else None,
+                local=tuple(sess.local.active.values()),
+                links=tuple(sess.link_infos()),
+                master=sess.master,
+            ),
+        )
+        self._moved.clear()  # the keyframe holds every train as it is now
+
+    # -- what the parts take in ---------------------------------------------------------
+
+    def _on_applied(self, a: Applied) -> None:
+        now = self.clock_ms()
+        what = a.what
+        if isinstance(what, StateSnapshot):
+            self._server = a.server
+            self._write(now, SnapshotBody(a.server, what))
+            self._moved.clear()
+        elif isinstance(what, tuple):
+            self._write(now, DeltasBody(a.server, what))
+        elif isinstance(what, Actuals):
+            self._write(now, ActualsBody(a.server, what))
+        else:
+            self._write(now, InvalidBody(a.server))
+
+    def _on_changes(self, ch: Changes) -> None:
+        if ch.trains:
+            self._moved |= ch.trains
+        if ch.trains_removed:
+            self._moved -= ch.trains_removed
+
+    def _on_local_alarm(self, alarm: LocalAlarm) -> None:
+        self._write(self.clock_ms(), LocalAlarmBody(alarm))
+
+    def _on_list_local(self, ev: AlarmEvent) -> None:
+        self._write(self.clock_ms(), LocalEventBody(ev))
+
+    def _on_delivered(self, batch: list[Delivered]) -> None:
+        now = self.clock_ms()
+        for d in batch:
+            self._write(now, _alarm_body(d))
+
+    def _on_links(self, infos: list[LinkInfo]) -> None:
+        self._write(self.clock_ms(), LinksBody(tuple(infos)))
+
+    def _on_master(self, view: MasterView) -> None:
+        failover = self.session.failovers != self._failovers
+        self._failovers = self.session.failovers
+        old, self._last_master = self._last_master, view.server or ""
+        self._write(self.clock_ms(), MasterBody(old, view, failover))
+
+    def _on_command(self, rec: CommandRecord) -> None:
+        sess = self.session
+        self._write(self.clock_ms(), CommandBody(rec, sess.dispatcher, sess.node))
+
+
+def _alarm_body(d: Delivered) -> msgspec.Struct:
+    return AlarmBody(d.topic, d.offset, encode_record(d.record))
