@@ -62,6 +62,7 @@ class Kind(IntEnum):
     COMMAND = 11  #: a command's outcome, as audited
     END = 12  #: the recorder closed the file cleanly
     LOCAL_EVENT = 13  #: an event of a workstation's own alarm, into its alarm list
+    CLIP_END = 14  #: a clip's last record: its size and digest (``app/replay/clip.py``)
 
 
 #: kinds a search and the "next" jumps look at (docs/replay.md, "Search")
@@ -179,6 +180,15 @@ class EndBody(msgspec.Struct, frozen=True):
     records: int
 
 
+class ClipEnd(msgspec.Struct, frozen=True):
+    """``records`` before it; ``sha256`` (hex) of every byte of the clip before it."""
+
+    records: int
+    sha256: str
+    start_ms: int
+    end_ms: int
+
+
 BODY_TYPES: dict[Kind, type[Any]] = {
     Kind.META: Meta,
     Kind.KEYFRAME: KeyframeBody,
@@ -194,6 +204,7 @@ BODY_TYPES: dict[Kind, type[Any]] = {
     Kind.COMMAND: CommandBody,
     Kind.END: EndBody,
     Kind.LOCAL_EVENT: LocalEventBody,
+    Kind.CLIP_END: ClipEnd,
 }
 KIND_OF: dict[type[Any], Kind] = {t: k for k, t in BODY_TYPES.items()}
 

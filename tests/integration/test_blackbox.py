@@ -16,10 +16,12 @@ import pytest
 from app.config.timetable import load_timetable
 from app.counterparts.sim.launcher import SimulatorPair
 from app.model.topology import Line
+from app.replay.clip import ClipError, export_clip, open_clip
 from app.replay.format import Kind, MasterBody
 from app.replay.player import Picture, Player, picture
 from app.replay.recorder import Recorder, RecorderSettings
 from app.replay.store import Recording, days
+from app.replay.store import day_files as days_files
 from app.session import DispatcherSession
 from tests.integration.test_timetable_against_sim import SERVICE_DATE
 
@@ -108,7 +110,35 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
     # the switchover is marked: A's master lost, B followed
     markers = [rec.body(i) for i in rec.of_kinds((Kind.MASTER,))]
     assert any(isinstance(m, MasterBody) and m.failover and m.view.server == "B" for m in markers)
-    assert player.next_of((Kind.MASTER,), player.start_ms, failover_only=True) is not None
+    switchover = player.next_of((Kind.MASTER,), player.start_ms, failover_only=True)
+    assert switchover is not None
+
+    # a clip of the window around the switchover opens elsewhere and shows the same
+    start, end = taken[4][0], taken[-3][0]
+    clip = tmp_path / "incident.dhclip"
+    export_clip(rec, demo_line, start, end, clip, timetable=plan)
+    opened = Recording.open(list(days_files(root, day)))  # the day is untouched
+    assert len(opened) == len(rec)
+    replay = Player(demo_line, open_clip(clip), timetable=plan)
+    assert replay.start_ms == start
+    inside = [(t, p) for t, p in taken if start <= t <= end]
+    assert len(inside) >= 10
+    for t, live in inside:
+        replay.seek(t)
+        got = picture(replay.state, None, replay.local.values(), replay.service)
+        assert got == live, _diff(got, live)
+    assert replay.next_of((Kind.MASTER,), start, failover_only=True) == switchover
+    # a clip altered or cut short is refused, saying why
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    bad = tmp_path / "altered.dhclip"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ClipError, match=r"altered|CRC"):
+        open_clip(bad)
+    cut = tmp_path / "cut.dhclip"
+    cut.write_bytes(clip.read_bytes()[:-30])
+    with pytest.raises(ClipError, match=r"damaged|clip end"):
+        open_clip(cut)
 
 
 def _diff(a: Picture, b: Picture) -> str:
