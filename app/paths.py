@@ -63,6 +63,11 @@ def default_audit_log() -> Path:
     return user_data_dir() / "audit" / "commands.jsonl"
 
 
+def blackbox_dir() -> Path:
+    """The workstation's black box by default (``docs/replay.md``): a folder per day."""
+    return user_data_dir() / "blackbox"
+
+
 def actuals_dir() -> Path:
     """Where the HMI keeps each service day's actuals (``actuals-YYYY-MM-DD.csv``)."""
     return user_data_dir() / "actuals"

@@ -33,8 +33,9 @@ from app.control.service import ControlService
 from app.iscs.handoff import LINE_ENV, IscsHandoff
 from app.model.commands import CommandOp
 from app.model.topology import Line
-from app.paths import default_audit_log, user_data_dir
+from app.paths import blackbox_dir, default_audit_log, user_data_dir
 from app.protocol.security import LinkPolicy
+from app.replay.recorder import Recorder, RecorderSettings
 from app.session import DispatcherSession, Endpoint
 from app.timetable.model import Timetable
 
@@ -404,6 +405,31 @@ def build_alarms(
         ack_op=ack_op,
         acks_path=acks_path or str(user_data_dir() / f"acks-{session.node}.json"),
     )
+
+
+def build_recorder(
+    ws: Workstation,
+    session: DispatcherSession,
+    *,
+    alarms: AlarmService | None = None,
+    control: ControlService | None = None,
+    folder: Path | None = None,
+) -> Recorder | None:
+    """The workstation's black box (``docs/replay.md``) for ``session``, its alarm list
+    and its commands; None when ``blackbox.enabled`` is false. ``folder`` overrides the
+    configured one (``blackbox.folder``, else :func:`app.paths.blackbox_dir`)."""
+    bb = ws.blackbox
+    if not bb.enabled:
+        return None
+    root = folder or (Path(bb.folder) if bb.folder else blackbox_dir())
+    settings = RecorderSettings(
+        root,
+        retention_days=bb.retention_days,
+        keyframe_ms=bb.keyframe_s * 1000,
+        train_sample_ms=bb.train_sample_ms,
+    )
+    commands = control.pipeline.finished if control is not None else None
+    return Recorder(settings, session, alarms=alarms, commands=commands)
 
 
 def build_iscs(ws: Workstation, dispatcher: str) -> IscsHandoff:

@@ -50,6 +50,7 @@ from app.wiring import (
     build_alarms,
     build_control,
     build_iscs,
+    build_recorder,
     build_session,
     configured_endpoints,
     redis_options,
@@ -354,13 +355,14 @@ async def run_session(
     demo_without_broker = demo and bootstrap is None
     alarms = None if demo_without_broker else build_alarms(ws, session, bootstrap=bootstrap)
     iscs = build_iscs(ws, session.dispatcher)
+    recorder = build_recorder(ws, session, alarms=alarms, control=control)
     # before the feed starts: librdkafka takes its statistics callback at creation
     kafka_stats = kafka_statistics_from_args(args, alarms)
     closed = stopping or asyncio.Event()
     status = 0
     # One owner: the parts start in order and close in reverse, each whatever the
     # others do; the window closes first (timers, commands in flight), then is freed.
-    async with running(iscs, session, control, alarms) as stack:
+    async with running(iscs, session, control, alarms, recorder) as stack:
         window = MainWindow(session, control, alarms, iscs=iscs)
         stack.callback(_dispose, window)
         stack.push_async_callback(window.aclose)

@@ -324,6 +324,24 @@ class TimetableSettings:
     ] = 300
 
 
+@dataclass(frozen=True, slots=True)
+class BlackBoxSettings:
+    """The workstation's own recording of everything its views show
+    (``docs/replay.md``): where, for how long, how finely."""
+
+    enabled: Annotated[bool, _about("record; false: nothing is recorded")] = True
+    folder: _File = ""  # "": the per-user data folder's blackbox/
+    retention_days: Annotated[
+        int, Meta(ge=1, le=3650, description="days kept; older days are deleted")
+    ] = 30
+    keyframe_s: Annotated[
+        int, Meta(ge=5, le=600, description="everything whole this often: a seek starts there")
+    ] = 30
+    train_sample_ms: Annotated[
+        int, Meta(ge=100, le=10_000, description="the trains that moved, sampled this often")
+    ] = 1000
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Workstation:
     """A workstation file's settings, in the order the file lists them."""
@@ -347,6 +365,7 @@ class Workstation:
     security: SecuritySettings = SecuritySettings()
     login: LoginSettings = LoginSettings()
     timetable: TimetableSettings = TimetableSettings()
+    blackbox: BlackBoxSettings = BlackBoxSettings()
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,7 +337,7 @@ def _merge(scans: list[Columns]) -> tuple[Columns, array[int]]:
         return scans[0], array("H", bytes(2 * len(scans[0])))
     out = Columns()
     file_of = array("H")
-    streams = [((t, f, i) for i, t in enumerate(cols.times)) for f, cols in enumerate(scans)]
+    streams = [_stream(f, cols) for f, cols in enumerate(scans)]
     for _t, f, i in heapq.merge(*streams):
         cols = scans[f]
         out.times.append(cols.times[i])
@@ -346,3 +346,8 @@ def _merge(scans: list[Columns]) -> tuple[Columns, array[int]]:
         out.sizes.append(cols.sizes[i])
         file_of.append(f)
     return out, file_of
+
+
+def _stream(f: int, cols: Columns) -> Iterator[tuple[int, int, int]]:
+    for i, t in enumerate(cols.times):
+        yield t, f, i

@@ -46,6 +46,7 @@ SECTIONS: dict[str, type[Any]] = {
     "coupling": ws.CouplingSettings,
     "login": ws.LoginSettings,
     "timetable": ws.TimetableSettings,
+    "blackbox": ws.BlackBoxSettings,
 }
 
 
