@@ -17,6 +17,9 @@
   that is not normal (shelved, suppressed and out of service ones too) as one
   JSON line; ``--follow`` then prints each change as a JSON line
   (``docs/alarms.md``, "dispatcher-cli alarms").
+- ``history``: search a recorded day of the black box (alarms, commands, failovers,
+  links) as JSON lines, or cut an incident clip of it (``app/cli/history.py``,
+  docs/cli.md).
 
 Exit status: 0 success, 1 a command not executed (or no state), 2 bad usage or
 configuration, 3 a zone action refused.
@@ -40,6 +43,7 @@ from app import memdiag
 from app.cli.actuals import cmd_actuals, print_day
 from app.cli.alarms import cmd_alarms
 from app.cli.codes import EXIT_NOT_EXECUTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from app.cli.history import add_history_arguments, run_history
 from app.config import ConfigError, Workstation, load_line, load_workstation
 from app.config.secrets import SecretError
 from app.control.authority import AuthorityRefused, ZoneAuthority
@@ -357,6 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     ac.add_argument("--follow", action="store_true", help="then print each new one")
     ac.add_argument("--timeout", type=float, default=15.0, help="seconds to catch up")
 
+    hi = sub.add_parser(
+        "history",
+        help="search a recorded day of the black box (JSON lines), or cut a clip of it",
+        description="Search a day the black box recorded: alarms, commands, failovers, "
+        "master changes, local alarms and link changes, one JSON line each, in time order "
+        "(docs/cli.md, 'history'). Reads only the recording: no servers, no Redis.",
+    )
+    add_history_arguments(hi)
+
     dg = sub.add_parser(
         "diagnose",
         help="say what grew in a memory record file (dispatcher-hmi --diagnose-memory)",
@@ -420,6 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return memdiag.run_diagnose(args)
     if args.command == "directory":
         return run_directory(args, redis_options)
+    if args.command == "history":
+        return run_history(args)
     if args.command == "actuals" and args.date:
         return print_day(Path(args.archive) if args.archive else actuals_dir(), args.date)
     try:
