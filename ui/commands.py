@@ -39,6 +39,7 @@ from app.control.service import ControlService
 from app.model.commands import CommandOp, CommandResult, parse_train_device
 from app.model.devices import DeviceKind, DeviceRef
 from app.model.foresee import foresee
+from app.model.refusal import Refusal, RefusalCode
 from app.model.roles import Role
 from app.model.state import SwitchPosition
 from ui import style
@@ -101,6 +102,8 @@ class CommandFlow(QObject):
 
     def desk_block(self) -> str:
         """Why this desk cannot command anything now, or "" when it can."""
+        if getattr(self.session, "replaying", False):
+            return refusal_text(Refusal.of(RefusalCode.REPLAY))
         if not Role(self.session.role).may_command:
             return self.tr("observer workstation: commands disabled")
         if not self.session.state.synchronised:
@@ -136,6 +139,8 @@ class CommandFlow(QObject):
         )
 
     def _refusal(self, intent: Intent) -> str:
+        if getattr(self.session, "replaying", False):  # a recording: nothing goes out
+            return refusal_text(Refusal.of(RefusalCode.REPLAY))
         refusal = self.pipeline.check(intent)
         return "" if refusal is None else refusal_text(refusal)
 
@@ -294,6 +299,8 @@ class CommandFlow(QObject):
 
     def send(self, request: CommandRequest) -> None:
         """The confirmed intent to the pipeline; its record comes back as the outcome."""
+        if getattr(self.session, "replaying", False):  # never from a recording
+            return
         what = (op_text(request.op), request.device_name)
         self.host.show_status(self.tr("Sending: {0} {1} …").format(*what))
         self.host.log_event(self.tr("Confirmed: {0} {1}").format(*what))

@@ -166,6 +166,11 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(dock.toggleViewAction())
         return beside
 
+    def add_strip(self, widget: QWidget, index: int = 1) -> None:
+        """A strip across the window in the schematic's column (under the header: the
+        replay's banner); no dock or saved layout can hide it."""
+        self._column.insertWidget(index, widget)
+
     def log_event(self, text: str) -> None:
         self.events.log(text)
 

@@ -35,6 +35,8 @@ class RefusalCode(StrEnum):
     # The desk's role.
     OBSERVER = "observer"
     OBSERVER_NAMED = "observer_named"
+    # A replay shows a recording: nothing goes to the line from it.
+    REPLAY = "replay"
     # Which zone.
     NO_ZONE = "no_zone"
     UNKNOWN_ZONE = "unknown_zone"
@@ -96,6 +98,7 @@ TEMPLATES: Mapping[RefusalCode, str] = MappingProxyType(
         _C.OBSERVER_NAMED: QT_TRANSLATE_NOOP(
             "Refusals", "{who} is an observer: observers may not command"
         ),
+        _C.REPLAY: QT_TRANSLATE_NOOP("Refusals", "replay: commands cannot be sent"),
         _C.NO_ZONE: QT_TRANSLATE_NOOP(
             "Refusals", "{device} is in no control zone: nobody has authority over it"
         ),

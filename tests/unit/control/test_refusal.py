@@ -31,6 +31,7 @@ RENDERINGS: list[tuple[RefusalCode, dict[str, str], str]] = [
         {"who": "o@WS-3"},
         "o@WS-3 is an observer: observers may not command",
     ),
+    (C.REPLAY, {}, "replay: commands cannot be sent"),
     (
         C.NO_ZONE,
         {"device": "W9"},

@@ -1,0 +1,337 @@
+"""Replay mode (回放): the same window as a live desk, driven by a recording.
+
+:func:`open_replay` builds the :class:`~ui.mainwindow.MainWindow` over a
+:class:`~app.replay.session.ReplaySession` (an observer's, replaying: every command is
+refused), a control service without Redis and without an audit file, and an alarm
+service that is never started, whose list is the player's. Nothing connects to
+anything: no link, no Redis, no Kafka.
+
+What tells it is a replay, on every view: the purple banner under the header
+("REPLAY 14:03:12", the day, the speed, whose desk), the window's title starting with
+REPLAY, the status bar's clock at the replay's time, the event and command logs
+stamped with the replay's time; the replay bar (:mod:`ui.replaybar`) and the search
+dock (:mod:`ui.replaysearch`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QWidget
+
+from app.alarms.service import AlarmService
+from app.config import Workstation
+from app.control.pipeline import AuditLog, CommandPipeline, CommandRecord, LocalDeviceLock
+from app.control.service import ControlService
+from app.model.topology import Line
+from app.paths import user_data_dir
+from app.replay.player import Player, ReplayClock
+from app.replay.session import ReplaySession, open_source
+from app.replay.store import Recording
+from app.wiring import feed_settings, load_plan
+from ui.clock import time_text
+from ui.dialogs import result_text
+from ui.mainwindow import MainWindow
+from ui.replaybar import ReplayBar, ReplayDriver
+from ui.replaysearch import ReplaySearchDock
+
+log = logging.getLogger("ui.replay")
+
+#: the banner's colour: purple, no alarm's and no device state's
+BANNER_BG = "#6a1b9a"
+BANNER_FG = "#ffffff"
+
+
+def default_blackbox() -> Path:
+    """Where this workstation's own black box is written (the live recorder's root)."""
+    return user_data_dir() / "blackbox"
+
+
+class ReplayBanner(QLabel):
+    """The strip that says REPLAY and the replay's time, across the window."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("replayBanner")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet(
+            f"QLabel#replayBanner {{ background: {BANNER_BG}; color: {BANNER_FG};"
+            " font-weight: bold; padding: 4px; border-bottom: 2px solid #e1bee7; }"
+        )
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.setFont(font)
+
+
+@dataclass
+class Replay:
+    """One replay window and what drives it."""
+
+    window: MainWindow
+    player: Player
+    session: ReplaySession
+    driver: ReplayDriver
+    bar: ReplayBar
+    banner: ReplayBanner
+    search: ReplaySearchDock
+    alarms: AlarmService
+    control: ControlService
+
+    def banner_text(self) -> str:
+        return self.banner.text()
+
+    async def aclose(self) -> None:
+        self.driver.pause()
+        await self.window.aclose()
+
+
+def replay_control(session: ReplaySession) -> ControlService:
+    """The window's control services as without Redis (``app/wiring.py``), no audit
+    file: the pipeline is there for the views; every command is refused before it."""
+    lock = LocalDeviceLock()
+    audit = AuditLog(None)
+    pipeline = CommandPipeline(
+        session,
+        session.line,
+        dispatcher=session.dispatcher,
+        workstation=session.node,
+        lock=lock,
+        authority=None,
+        audit=audit,
+        zone_of=session.state.zone_of,
+    )
+    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
+
+
+def open_replay(
+    ws: Workstation,
+    line: Line,
+    recording: Recording,
+    *,
+    at_ms: int | None = None,
+    settings: QSettings | None = None,
+    timetable: Any = "configured",
+) -> Replay:
+    """The replay window of ``recording`` at ``at_ms`` (default: its start), not shown."""
+    plan = load_plan(ws, line) if timetable == "configured" else timetable
+    clock = ReplayClock()
+    players: list[Player] = []
+    alarms = AlarmService(
+        feed_settings(ws, line), clock_ms=lambda: players[0].now_ms() if players else 0
+    )
+    player = Player(line, recording, timetable=plan, clock=clock, alarms=alarms.list)
+    players.append(player)
+    player.alarms_changed.connect(alarms.changed.emit)
+    session = ReplaySession(player)
+    player.seek(at_ms if at_ms is not None else player.start_ms)
+    control = replay_control(session)
+    window = MainWindow(session, control, alarms, settings=settings)
+    driver = ReplayDriver(player, window)
+    tz = window.tz
+    banner = ReplayBanner()
+    window.add_strip(banner)
+    bar = ReplayBar(driver, tz, window)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+    search = ReplaySearchDock(recording, driver, tz, window)
+    window.add_dock(search, Qt.DockWidgetArea.RightDockWidgetArea)
+    replay = Replay(window, player, session, driver, bar, banner, search, alarms, control)
+    _mark(replay, tz)
+    return replay
+
+
+def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
+    """REPLAY on every view: the banner, the title, the clock, the logs' times."""
+    window, player, driver = replay.window, replay.player, replay.driver
+    session = replay.session
+    title = window.windowTitle()
+    window.setWindowTitle(window.tr("REPLAY {0} — {1}").format(_date(player.now_ms(), tz), title))
+
+    def stamp() -> str:
+        return time_text(player.now_ms(), tz)
+
+    def show(_ms: int = 0) -> None:
+        t = player.now_ms()
+        speed = f"{driver.clock.speed:g}×" if driver.clock.playing else window.tr("paused")
+        who = f"{session.node} · {session.dispatcher}" if session.dispatcher else session.node
+        replay.banner.setText(
+            window.tr(
+                "REPLAY {0}  ·  {1}  ·  {2}  ·  recorded at {3}  ·  commands disabled"
+            ).format(time_text(t, tz), _date(t, tz), speed, who)
+        )
+        window.status_bar.clock_label.setText(
+            window.tr("REPLAY {0}").format(f"{_date(t, tz)} {time_text(t, tz)}")
+        )
+
+    # the logs stamp the replay's time, not the machine's
+    events = window.events
+
+    def log_line(text: str) -> None:
+        events.list.insertItem(0, f"{stamp()}  {text}")
+        while events.list.count() > 500:
+            events.list.takeItem(events.list.count() - 1)
+
+    setattr(events, "log", log_line)  # noqa: B010 (the dock's own method, with another clock)
+    setattr(window.commands.log, "_now", stamp)  # noqa: B010
+    status = window.status_bar
+
+    def tick() -> None:
+        show()
+        status.on_links(session.link_infos())
+
+    setattr(status, "tick", tick)  # noqa: B010
+    driver.moved.connect(show)
+    driver.playingChanged.connect(lambda _p: show())
+
+    def seeked(_ms: int) -> None:
+        desk = window.timetable_desk
+        if desk is not None:
+            desk.refresh()
+
+    driver.seeked.connect(seeked)
+
+    def command(rec: CommandRecord) -> None:
+        window.commands.log.on_finished(rec)
+        window.log_event(
+            window.tr("Recorded: {0}").format(
+                result_text(rec.result, rec.refusal, window.commands.name(rec.intent.device))
+            )
+        )
+
+    player.command_finished.connect(command)
+    show()
+
+
+def _date(ms: int, tz: dt.tzinfo | None) -> str:
+    return f"{dt.datetime.fromtimestamp(ms / 1000, tz):%Y-%m-%d}"
+
+
+AT_FULL = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)$")
+AT_TIME = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
+
+
+def parse_at(at: str) -> tuple[str | None, dt.time]:
+    """``--at``: ``YYYY-MM-DD HH:MM[:SS]`` or ``HH:MM[:SS]``; (day or None, time)."""
+    at = at.strip()
+    m = AT_FULL.match(at)
+    if m is not None:
+        return m.group(1), dt.time.fromisoformat(_pad(m.group(2)))
+    if AT_TIME.match(at):
+        return None, dt.time.fromisoformat(_pad(at))
+    raise ValueError(f"{at!r}: YYYY-MM-DD HH:MM:SS or HH:MM[:SS]")
+
+
+def _pad(t: str) -> str:
+    parts = t.split(":")
+    return ":".join(p.zfill(2) for p in parts)
+
+
+def at_ms(player_start_ms: int, day: str | None, time: dt.time, tz: dt.tzinfo | None) -> int:
+    """The moment ``--at`` names: on ``day``, else on the recording's first day."""
+    base = (
+        dt.date.fromisoformat(day)
+        if day
+        else dt.datetime.fromtimestamp(player_start_ms / 1000, tz).date()
+    )
+    return int(dt.datetime.combine(base, time, tz).timestamp() * 1000)
+
+
+def open_from_args(
+    ws: Workstation, line: Line, source: str, at: str | None
+) -> tuple[Recording, int | None]:
+    """``--replay SOURCE [--at TIME]``: the recording and the moment (ValueError: why not)."""
+    day, time = parse_at(at) if at else (None, None)
+    recording = open_source(Path(source), day)
+    if not len(recording):
+        raise ValueError(f"{source}: the recording is empty")
+    if time is None:
+        return recording, None
+    from ui.clock import line_zone  # noqa: PLC0415
+
+    return recording, at_ms(recording.time(0), day, time, line_zone(line.timezone))
+
+
+async def run_replay(
+    app: QApplication, args: argparse.Namespace, ws: Workstation, line: Line
+) -> int:
+    """``dispatcher-hmi --replay``: the replay window until it is closed."""
+    try:
+        recording, moment = open_from_args(ws, line, args.replay, args.at)
+    except (ValueError, OSError) as exc:
+        log.error("--replay: %s", exc)
+        print(f"dispatcher-hmi: --replay: {exc}", file=sys.stderr)
+        return 2
+    replay = open_replay(ws, line, recording, at_ms=moment)
+    closed = asyncio.Event()
+    replay.window.closing.connect(closed.set)
+    app.aboutToQuit.connect(closed.set)
+    status = 0
+    try:
+        if args.screenshot:
+            replay.window.resize(1920, 1080)
+            replay.window.show()
+        else:
+            replay.window.showMaximized()
+        if args.quit_after is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), args.quit_after)
+        else:
+            await closed.wait()
+        if args.screenshot:
+            from ui.runtime import save_screenshot  # noqa: PLC0415
+
+            status = await save_screenshot(replay.window, args.screenshot)
+    finally:
+        await replay.aclose()
+        replay.window.hide()
+        replay.window.deleteLater()
+    return status
+
+
+def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[], Replay | None]:
+    """File → Replay… in a live window: a replay window of this workstation's black box
+    (a day's folder, or a file: the dialog opens at the black box)."""
+    opened: list[Replay] = []
+
+    def start() -> Replay | None:
+        root = default_blackbox()
+        path, _ = QFileDialog.getOpenFileName(
+            window,
+            window.tr("Replay a recording"),
+            str(root),
+            window.tr("Recordings (*.dhbx *.dhclip);;All files (*)"),
+        )
+        if not path:
+            return None
+        try:
+            source = Path(path)
+            recording = (
+                Recording.open_day(source.parent.parent, dt.date.fromisoformat(source.parent.name))
+                if source.suffix == ".dhbx" and re.match(r"^\d{4}-\d{2}-\d{2}$", source.parent.name)
+                else open_source(source)
+            )
+        except (ValueError, OSError) as exc:
+            window.show_status(window.tr("Replay not opened: {0}").format(exc))
+            return None
+        replay = open_replay(ws, line, recording)
+        opened.append(replay)
+        replay.window.show()
+        return replay
+
+    action = window.menu_bar.file_menu.addAction(window.tr("Replay…"))
+    action.setObjectName("replayAction")
+    action.triggered.connect(start)
+    before = getattr(window.menu_bar, "quit_action", None)
+    if before is not None:
+        window.menu_bar.file_menu.insertAction(before, action)
+    return start
