@@ -60,6 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --demo: simulated seconds per real second (default 1)",
     )
     p.add_argument(
+        "--replay",
+        metavar="SOURCE",
+        default=None,
+        help="replay a recording instead of connecting (回放): a black-box folder (its newest "
+        "day, or --at's), a day's .dhbx file or an incident clip; nothing is sent",
+    )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        default=None,
+        help="with --replay: the moment to open at, 'YYYY-MM-DD HH:MM:SS' or HH:MM[:SS] "
+        "(the recording's first day), in the line's time zone",
+    )
+    p.add_argument(
         "--server",
         action="append",
         metavar="HOST:PORT",
@@ -161,6 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.demo and args.join_demo is not None:
         print("dispatcher-hmi: --demo or --join-demo, not both", file=sys.stderr)
         return 2
+    if args.at is not None and args.replay is None:
+        print("dispatcher-hmi: --at needs --replay", file=sys.stderr)
+        return 2
+    if args.replay is not None and (args.demo or args.join_demo is not None or args.smoke_test):
+        print(
+            "dispatcher-hmi: --replay runs alone (no --demo, --join-demo, --smoke-test)",
+            file=sys.stderr,
+        )
+        return 2
 
     log_file = None if args.log_file == "-" else Path(args.log_file or hmi_log_file())
     configure_logging(args.log_level, log_file)
@@ -210,6 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = setup_application(startup_language(args.lang, str(ws.language)), args.platform)
         endpoints = overrides or configured_endpoints(ws)
         return run_smoke_test(app, config, ws, line, endpoints, args.smoke_timeout)
+    if args.replay is not None:
+        from ui.replay import run_replay_gui  # noqa: PLC0415
+
+        return run_replay_gui(args, ws, line)
     return run_gui(args, ws, line, overrides)
 
 

@@ -335,3 +335,19 @@ def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[]
     if before is not None:
         window.menu_bar.file_menu.insertAction(before, action)
     return start
+
+
+def run_replay_gui(args: argparse.Namespace, ws: Workstation, line: Line) -> int:
+    """``dispatcher-hmi --replay``: the application and its loop (as ``run_gui``), the
+    replay window in it; no link, no Redis, no Kafka."""
+    import qasync  # noqa: PLC0415
+
+    from ui.i18n import startup_language  # noqa: PLC0415
+    from ui.runtime import setup_application  # noqa: PLC0415
+
+    app = setup_application(startup_language(args.lang, str(ws.language)), args.platform)
+    try:
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            return runner.run(run_replay(app, args, ws, line))
+    except KeyboardInterrupt:
+        return 130
