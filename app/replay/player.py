@@ -53,6 +53,7 @@ from app.replay.store import Recording
 from app.session.election import NO_MASTER, MasterView
 from app.session.health import LocalAlarm
 from app.session.service import ActualsNews, ServiceFeed
+from app.timetable.actuals import Actual
 from app.timetable.model import Timetable
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class Picture:
     local: tuple[LocalAlarm, ...]
     service_date: str
     service_ms: int  # as the server last told it (the views run it on by the clock)
+    actuals: tuple[Actual, ...]  # the day's actual arrivals and departures kept
 
 
 def picture(
@@ -136,6 +138,7 @@ def picture(
         tuple(sorted(local, key=lambda a: a.code)),
         service.service_date,
         service.told_ms,
+        tuple(service.store.actuals()) if service.store is not None else (),
     )
 
 

@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.clock import ClockMs, mono_ms, wall_ms
@@ -358,8 +358,11 @@ class DispatcherSession(LinkHandler):
             self._on_delta(link, msg)
             self.service.told_clock(msg.service_date, msg.service_ms)
         elif isinstance(msg, Actuals):
-            self.applied.emit(Applied(link.server, msg))
-            self.service.told_actuals(msg)
+            news = self.service.told_actuals(msg)
+            if news is not None and (news.fresh or news.new_day):
+                # what was kept anew: the copy from the other network, a catch-up
+                # telling again what came live, add nothing to the day
+                self.applied.emit(Applied(link.server, replace(msg, records=news.fresh)))
 
     def _on_snapshot(self, link: ServerLink, snap: StateSnapshot) -> None:
         if not self.deltas.snapshot_is_news(self.state.seq, snap.seq):

@@ -100,6 +100,8 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
     assert not rec.damage
     assert rec.kind(len(rec) - 1) is Kind.END
     player = Player(demo_line, rec, timetable=plan)
+    assert sum(bool(p.actuals) for _, p in taken) > len(taken) // 2  # a day with actuals
+    assert any(p.state["trains"] for _, p in taken)
     mismatches = []
     for t, live in taken:
         player.seek(t)
