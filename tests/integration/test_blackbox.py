@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from app.alarms.consumer import FeedSettings, FeedState
+from app.alarms.service import AlarmService
 from app.config.timetable import load_timetable
-from app.counterparts.sim.launcher import SimulatorPair
+from app.counterparts.services import TansuProcess
+from app.counterparts.sim.launcher import SimulatorPair, SimulatorProcess
+from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.replay.clip import ClipError, export_clip, open_clip
 from app.replay.format import Kind, MasterBody
@@ -152,3 +156,89 @@ def _diff(a: Picture, b: Picture) -> str:
         sa, sb = a.state, b.state
         out.append(str([k for k in sa if sa[k] != sb[k]]))
     return ", ".join(out)
+
+
+def test_the_alarm_list_replayed_is_the_one_the_desk_had(
+    demo_line: Line,
+    start_sim: Callable[..., SimulatorProcess],
+    broker_factory: Callable[[], TansuProcess],
+    tmp_path: Path,
+) -> None:
+    """A flood, alarms raised and cleared all along, some acknowledged by the desk (the
+    server's records of it come back on the topic), a workstation alarm of its own: at
+    every moment taken live, the replay's alarm list is the live list, row for row."""
+    broker = broker_factory()
+    sim = start_sim(
+        *("--trains", "4", "--kafka", broker.bootstrap, "--alarm-rate", "2"),
+        *("--alarm-flood", "30", "--alarm-snapshot-s", "2", "--seed", "4"),
+    )
+    session = DispatcherSession(
+        demo_line, sim.endpoints, node="WS-AL", dispatcher="d1", role="dispatcher"
+    )
+    alarms = AlarmService(
+        FeedSettings(broker.bootstrap, timezone=demo_line.timezone),
+        sender=session,
+        ack_op=CommandOp.ACK_ALARM,
+        acks_path=tmp_path / "acks.json",
+    )
+    # the session's own alarms into the list, as the window does (ui/coupling.py)
+    session.alarm.connect(
+        lambda a: alarms.local(a.code, a.text, a.active, a.time_ms, since_ms=a.since_ms)
+    )
+    root = tmp_path / "bb"
+    recorder = Recorder(RecorderSettings(root, keyframe_ms=3_000), session, alarms=alarms)
+    taken: list[tuple[int, Picture]] = []
+
+    async def scenario() -> None:
+        session.start()
+        alarms.start()
+        recorder.start()
+        try:
+            async with asyncio.timeout(30):
+                while not (alarms.status.state is FeedState.LIVE and len(alarms.list) > 5):
+                    await asyncio.sleep(0.05)
+            for n in range(16):
+                await asyncio.sleep(0.45)
+                if n % 4 == 1:  # the desk acknowledges the newest unacknowledged
+                    top = alarms.list.newest_highest_unacked()
+                    if top is not None:
+                        alarms.acknowledge([top.alarm_id])
+                if n == 6:  # and raises one of its own
+                    session.local.set("replay_test", "a local alarm", True)
+                recorder.sample_trains(recorder.clock_ms())
+                taken.append(
+                    (
+                        recorder.clock_ms(),
+                        picture(
+                            session.state,
+                            alarms.list,
+                            session.local.active.values(),
+                            session.service,
+                        ),
+                    )
+                )
+        finally:
+            await recorder.aclose()
+            await alarms.aclose()
+            await session.aclose()
+
+    asyncio.run(scenario())
+    (day,) = days(root)
+    rec = Recording.open_day(root, day)
+    kinds = {rec.kind(i) for i in range(len(rec))}
+    assert {Kind.ALARM, Kind.LOCAL_EVENT, Kind.LOCAL_ALARM} <= kinds
+    player = Player(demo_line, rec)
+    acked = 0
+    for t, live in taken:
+        player.seek(t)
+        got = player.picture()
+        assert got.alarms == live.alarms, t
+        assert got == live, _diff(got, live)
+        assert live.alarms is not None
+        acked += sum(1 for r in live.alarms.rows if r.event.acked)
+    assert acked > 0
+    # played forward from the first moment, the list arrives at the same last one
+    player.seek(taken[0][0])
+    for t, live in taken[1:]:
+        player.advance(t)
+        assert player.picture().alarms == live.alarms
