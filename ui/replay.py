@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QWidget
 
 from app.alarms.service import AlarmService
@@ -155,22 +155,33 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
     window, player, driver = replay.window, replay.player, replay.driver
     session = replay.session
     title = window.windowTitle()
-    window.setWindowTitle(window.tr("REPLAY {0} — {1}").format(_date(player.now_ms(), tz), title))
+    window.setWindowTitle(
+        QCoreApplication.translate("ReplayWindow", "REPLAY {0} — {1}").format(
+            _date(player.now_ms(), tz), title
+        )
+    )
 
     def stamp() -> str:
         return time_text(player.now_ms(), tz)
 
     def show(_ms: int = 0) -> None:
         t = player.now_ms()
-        speed = f"{driver.clock.speed:g}×" if driver.clock.playing else window.tr("paused")
+        speed = (
+            f"{driver.clock.speed:g}×"
+            if driver.clock.playing
+            else QCoreApplication.translate("ReplayWindow", "paused")
+        )
         who = f"{session.node} · {session.dispatcher}" if session.dispatcher else session.node
         replay.banner.setText(
-            window.tr(
-                "REPLAY {0}  ·  {1}  ·  {2}  ·  recorded at {3}  ·  commands disabled"
+            QCoreApplication.translate(
+                "ReplayWindow",
+                "REPLAY {0}  ·  {1}  ·  {2}  ·  recorded at {3}  ·  commands disabled",
             ).format(time_text(t, tz), _date(t, tz), speed, who)
         )
         window.status_bar.clock_label.setText(
-            window.tr("REPLAY {0}").format(f"{_date(t, tz)} {time_text(t, tz)}")
+            QCoreApplication.translate("ReplayWindow", "REPLAY {0}").format(
+                f"{_date(t, tz)} {time_text(t, tz)}"
+            )
         )
 
     # the logs stamp the replay's time, not the machine's
@@ -203,7 +214,7 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
     def command(rec: CommandRecord) -> None:
         window.commands.log.on_finished(rec)
         window.log_event(
-            window.tr("Recorded: {0}").format(
+            QCoreApplication.translate("ReplayWindow", "Recorded: {0}").format(
                 result_text(rec.result, rec.refusal, window.commands.name(rec.intent.device))
             )
         )
@@ -307,9 +318,11 @@ def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[]
         root = default_blackbox()
         path, _ = QFileDialog.getOpenFileName(
             window,
-            window.tr("Replay a recording"),
+            QCoreApplication.translate("ReplayWindow", "Replay a recording"),
             str(root),
-            window.tr("Recordings (*.dhbx *.dhclip);;All files (*)"),
+            QCoreApplication.translate(
+                "ReplayWindow", "Recordings (*.dhbx *.dhclip);;All files (*)"
+            ),
         )
         if not path:
             return None
@@ -321,14 +334,18 @@ def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[]
                 else open_source(source)
             )
         except (ValueError, OSError) as exc:
-            window.show_status(window.tr("Replay not opened: {0}").format(exc))
+            window.show_status(
+                QCoreApplication.translate("ReplayWindow", "Replay not opened: {0}").format(exc)
+            )
             return None
         replay = open_replay(ws, line, recording)
         opened.append(replay)
         replay.window.show()
         return replay
 
-    action = window.menu_bar.file_menu.addAction(window.tr("Replay…"))
+    action = window.menu_bar.file_menu.addAction(
+        QCoreApplication.translate("ReplayWindow", "Replay…")
+    )
     action.setObjectName("replayAction")
     action.triggered.connect(start)
     before = getattr(window.menu_bar, "quit_action", None)

@@ -382,7 +382,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
-        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. planned lines: thin and muted, down and up in two quiet hues actual lines by lateness (app/timetable/delays.py classify): on time quiet, early and late in two distinct colours, late beyond the severe threshold the loudest the now line how often the describer, the list and the countdowns move on a click this near a line (pixels) picks its trip a press that moves further than this (pixels) is a drag, not a click when this many trips finished since the base layer was painted, it is painted again (their numbers and delays then written; lines alone go into the kept base) the base layer is painted again this long after the last step of a zoom or a scroll the visible time window moved or changed its width follow now was turned on or off (a scroll by hand turns it off) (t_s, km) of the planned line, for hit tests the actual runs&apos; points, for the levels of detail the lines at each level of detail (traingraph_lod.py), made when first drawn the lateness at its last actual event (None: no actual yet) the events a finished trip has (an arrival and a departure at each stop drawn) the usual speed of a line on the graph (km a second): its slope the trips under way: some actuals, not all (drawn live, over the base layer) the trips finished (or corrected after) since the view last took them the trips whose actual lines the last :meth:`refresh` made again the PDF&apos;s resolution: 144 dpi, so that lines and texts keep the screen&apos;s proportions at 1.5 times a 96-dpi pixel a picture of the whole day is this wide (a window shown: the widget&apos;s size, x2) 2 s a pixel: finer than this a line is drawn whole 128 s a pixel: a day of 24 h on 675 pixels label cells taken (a coarse grid: a label is not written over another) the most trip numbers written in one frame (the rest would not be read anyway) The narrowest window: a quarter of an hour. The day shown when the timetable is empty. Room left before the first departure and after the last arrival. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. planned lines: thin and muted, down and up in two quiet hues actual lines by lateness (app/timetable/delays.py classify): on time quiet, early and late in two distinct colours, late beyond the severe threshold the loudest the now line how often the describer, the list and the countdowns move on a click this near a line (pixels) picks its trip a press that moves further than this (pixels) is a drag, not a click when this many trips finished since the base layer was painted, it is painted again (their numbers and delays then written; lines alone go into the kept base) the base layer is painted again this long after the last step of a zoom or a scroll the visible time window moved or changed its width follow now was turned on or off (a scroll by hand turns it off) the planned line&apos;s points (hit tests, labels, levels of detail) the actual runs: each lateness class and its first and last index in actual_points the lines at each level of detail (traingraph_lod.py), made when first drawn the lateness at its last actual event (None: no actual yet) the events a finished trip has (an arrival and a departure at each stop drawn) the usual speed of a line on the graph (km a second): its slope the trips under way: some actuals, not all (drawn live, over the base layer) the trips finished since the view last took them (it draws them into its base) a finished trip&apos;s lines changed, or went: the view paints its base again the trips whose actual lines the last :meth:`refresh` made again the PDF&apos;s resolution: 144 dpi, so that lines and texts keep the screen&apos;s proportions at 1.5 times a 96-dpi pixel a picture of the whole day is this wide (a window shown: the widget&apos;s size, x2) 2 s a pixel: finer than this a line is drawn whole 128 s a pixel: a day of 24 h on 675 pixels label cells taken (a coarse grid: a label is not written over another) the most trip numbers written in one frame (the rest would not be read anyway) The narrowest window: a quarter of an hour. The day shown when the timetable is empty. Room left before the first departure and after the last arrival. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -1929,7 +1929,6 @@ Version {0}</source>
     <name>QuitGuard</name>
     <message>
         <source>The desk is locked: unlock it before quitting</source>
-        <extracomment>±1, ±2, ±5 minutes</extracomment>
         <translation>调度台已锁定：请先解锁再退出</translation>
     </message>
     <message>
@@ -2131,6 +2130,184 @@ Version {0}</source>
     <message>
         <source>zone authority unavailable: Redis down since {since_ms} ({cause})</source>
         <translation>控制权服务不可用：Redis 自 {since_ms} 起中断（{cause}）</translation>
+    </message>
+    <message>
+        <source>replay: commands cannot be sent</source>
+        <translation>回放：不能发送命令</translation>
+    </message>
+</context>
+<context>
+    <name>ReplayBar</name>
+    <message>
+        <source>Replay</source>
+        <translation>回放</translation>
+    </message>
+    <message>
+        <source>−1 s</source>
+        <translation>−1 秒</translation>
+    </message>
+    <message>
+        <source>One second back</source>
+        <translation>后退一秒</translation>
+    </message>
+    <message>
+        <source>▶ Play</source>
+        <translation>▶ 播放</translation>
+    </message>
+    <message>
+        <source>Play / pause (Space)</source>
+        <translation>播放 / 暂停（空格）</translation>
+    </message>
+    <message>
+        <source>+1 s</source>
+        <translation>+1 秒</translation>
+    </message>
+    <message>
+        <source>One second on</source>
+        <translation>前进一秒</translation>
+    </message>
+    <message>
+        <source>Replay speed</source>
+        <translation>回放速度</translation>
+    </message>
+    <message>
+        <source>The recording, start to end</source>
+        <translation>记录，从开始到结束</translation>
+    </message>
+    <message>
+        <source>A time to jump to (the line&apos;s time)</source>
+        <translation>要跳转到的时间（线路时间）</translation>
+    </message>
+    <message>
+        <source>Go</source>
+        <translation>跳转</translation>
+    </message>
+    <message>
+        <source>Jump to this time</source>
+        <translation>跳转到此时间</translation>
+    </message>
+    <message>
+        <source>Next alarm</source>
+        <translation>下一条报警</translation>
+    </message>
+    <message>
+        <source>Next command</source>
+        <translation>下一条命令</translation>
+    </message>
+    <message>
+        <source>Next failover</source>
+        <translation>下一次主备切换</translation>
+    </message>
+    <message>
+        <source>❚❚ Pause</source>
+        <translation>❚❚ 暂停</translation>
+    </message>
+    <message>
+        <source>Nothing more of that in the recording</source>
+        <translation>记录中后面没有了</translation>
+    </message>
+</context>
+<context>
+    <name>ReplaySearchDock</name>
+    <message>
+        <source>Search the recording</source>
+        <translation>检索记录</translation>
+    </message>
+    <message>
+        <source>From / to</source>
+        <translation>从 / 到</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Station</source>
+        <translation>车站</translation>
+    </message>
+    <message>
+        <source>Dispatcher</source>
+        <translation>调度员</translation>
+    </message>
+    <message>
+        <source>Text</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>检索</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>alarm</source>
+        <translation>报警</translation>
+    </message>
+    <message>
+        <source>command</source>
+        <translation>命令</translation>
+    </message>
+    <message>
+        <source>failover</source>
+        <translation>主备切换</translation>
+    </message>
+    <message>
+        <source>master</source>
+        <translation>主服务器</translation>
+    </message>
+    <message>
+        <source>local alarm</source>
+        <translation>本机报警</translation>
+    </message>
+    <message>
+        <source>link</source>
+        <translation>链路</translation>
+    </message>
+</context>
+<context>
+    <name>ReplayWindow</name>
+    <message>
+        <source>REPLAY {0} — {1}</source>
+        <extracomment>the banner&apos;s colour: purple, no alarm&apos;s and no device state&apos;s</extracomment>
+        <translation>回放 REPLAY {0} — {1}</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>REPLAY {0}  ·  {1}  ·  {2}  ·  recorded at {3}  ·  commands disabled</source>
+        <translation>回放 REPLAY {0}  ·  {1}  ·  {2}  ·  记录于 {3}  ·  命令已禁用</translation>
+    </message>
+    <message>
+        <source>REPLAY {0}</source>
+        <translation>回放 {0}</translation>
+    </message>
+    <message>
+        <source>Recorded: {0}</source>
+        <translation>记录：{0}</translation>
+    </message>
+    <message>
+        <source>Replay a recording</source>
+        <translation>回放记录</translation>
+    </message>
+    <message>
+        <source>Recordings (*.dhbx *.dhclip);;All files (*)</source>
+        <translation>记录 (*.dhbx *.dhclip);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Replay not opened: {0}</source>
+        <translation>回放未打开：{0}</translation>
+    </message>
+    <message>
+        <source>Replay…</source>
+        <translation>回放…</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,201 @@
+"""The replay window (issue 20, 回放) on a real recording: a simulator pair at 60×, a
+dispatcher's session recorded with a refused command and a failover (SIGKILL of A).
+The window opens at a moment with the state rebuilt, plays, seeks back, jumps to the
+failover, refuses every command with nothing sent, and the search dock moves it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.config import load_workstation
+from app.model.commands import CommandOp
+from app.model.devices import DeviceKind, DeviceRef
+from app.model.topology import Line
+from app.paths import default_workstation_file
+from app.replay.format import Kind
+from app.replay.player import Player, picture
+from app.replay.store import Recording, days
+from tests.ui.replay_recording import make_recording
+from ui.clock import time_text
+from ui.replay import Replay, open_from_args, open_replay, parse_at
+
+pytestmark = pytest.mark.integration
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def blackbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from app.config import load_line
+    from app.paths import default_line_file
+
+    folder = tmp_path_factory.mktemp("replay")
+    make_recording(folder / "blackbox", load_line(default_line_file()), folder)
+    return folder / "blackbox"
+
+
+@pytest.fixture
+def recording(blackbox: Path) -> Recording:
+    (day,) = days(blackbox)
+    return Recording.open_day(blackbox, day)
+
+
+@pytest.fixture
+def replay(qtbot: QtBot, demo_line: Line, recording: Recording) -> Iterator[Replay]:
+    ws = load_workstation(default_workstation_file())
+    r = open_replay(ws, demo_line, recording)
+    qtbot.addWidget(r.window)
+    r.window.resize(1600, 900)
+    r.window.show()
+    yield r
+    r.driver.pause()
+    r.window.bridge.close()
+
+
+def _settle(qtbot: QtBot, r: Replay) -> None:
+    r.window.bridge.flush()
+    qtbot.wait(30)
+
+
+def test_opens_at_a_moment_with_the_state_rebuilt(
+    qtbot: QtBot, replay: Replay, demo_line: Line, recording: Recording
+) -> None:
+    r = replay
+    middle = (r.player.start_ms + r.player.end_ms) // 2
+    r.driver.seek(middle)
+    _settle(qtbot, r)
+    # what the window shows is what a fresh player rebuilds at that moment
+    other = Player(demo_line, recording)
+    other.seek(middle)
+    assert picture(r.player.state, None, [], r.player.service).state == picture(
+        other.state, None, [], other.service
+    ).state
+    assert r.session.state.synchronised
+    assert r.window.scene is not None and r.session.state.trains
+    tz = r.window.tz
+    assert f"REPLAY {time_text(middle, tz)}" in r.banner.text()
+    assert r.window.windowTitle().startswith("REPLAY")
+    assert "REPLAY" in r.window.status_bar.clock_label.text()
+    assert r.session.link_infos() == list(r.player.links)
+    assert r.session.role == "observer" and r.session.replaying
+
+
+def test_play_at_64x_moves_time_and_banner_then_seek_back_rebuilds(
+    qtbot: QtBot, replay: Replay, demo_line: Line, recording: Recording
+) -> None:
+    r = replay
+    r.driver.seek(r.player.start_ms)
+    before = r.banner.text()
+    r.bar.speed.setCurrentIndex(r.bar.speed.findData(64.0))
+    r.driver.play()
+    qtbot.waitUntil(lambda: r.player.now_ms() > r.player.start_ms + 3000, timeout=3000)
+    assert r.banner.text() != before and "64×" in r.banner.text()
+    r.driver.pause()
+    later = r.player.now_ms()
+    back = r.player.start_ms + 1500
+    r.driver.seek(back)
+    assert r.player.now_ms() == back < later
+    other = Player(demo_line, recording)
+    other.seek(back)
+    assert r.player.state.to_json() == other.state.to_json()
+    assert time_text(back, r.window.tz) in r.banner.text()
+    r.driver.step(-1000)
+    assert r.player.now_ms() == back - 1000
+
+
+def test_next_failover_jumps_to_the_switchover(qtbot: QtBot, replay: Replay) -> None:
+    r = replay
+    r.driver.seek(r.player.start_ms)
+    expected = r.player.next_of((Kind.MASTER,), r.player.start_ms, failover_only=True)
+    assert expected is not None
+    r.bar.next_failover.click()
+    assert r.player.now_ms() == expected
+    _settle(qtbot, r)
+    assert r.player.master.server == "B"
+    assert "B" in r.window.status_bar.master_label.text()
+
+
+def test_next_command_shows_the_recorded_command(qtbot: QtBot, replay: Replay) -> None:
+    r = replay
+    r.driver.seek(r.player.start_ms)
+    r.bar.next_command.click()
+    t = r.player.now_ms()
+    assert t > r.player.start_ms
+    rows = r.window.commands.log.rows()
+    assert rows and rows[0][0] == time_text(t, r.window.tz)  # the recorded time
+
+
+def test_commands_are_refused_nothing_sent(qtbot: QtBot, replay: Replay) -> None:
+    r = replay
+    _settle(qtbot, r)
+    switch = sorted(r.session.line.switch_by_id)[0]
+    sent: list[object] = []
+    r.window.commandSent.connect(lambda *a: sent.append(a))
+    started: list[object] = []
+    r.control.pipeline.started.connect(started.append)
+    dialog = r.window.request_command(DeviceRef(DeviceKind.SWITCH, switch), CommandOp.THROW_REVERSE)
+    assert dialog is None
+    assert "replay: commands cannot be sent" in r.window.events.lines()[0]
+    assert r.window.commands.desk_block() == "replay: commands cannot be sent"
+    assert not sent and not started
+    # the alarm list acknowledges nothing: no sender, an observer's desk
+    assert r.alarms.acks is None
+
+
+def test_search_double_click_moves_the_replay(qtbot: QtBot, replay: Replay) -> None:
+    r = replay
+    r.driver.seek(r.player.start_ms)
+    dock = r.search
+    dock.kinds["failover"].setChecked(True)
+    hits = dock.run()
+    assert hits and dock.table.rowCount() == len(hits)
+    dock.table.cellDoubleClicked.emit(0, 0)
+    assert r.player.now_ms() == hits[0].time_ms
+
+
+def test_at_is_parsed_and_opens_there(demo_line: Line, blackbox: Path) -> None:
+    ws = load_workstation(default_workstation_file())
+    rec, at = open_from_args(ws, demo_line, str(blackbox), None)
+    assert at is None and len(rec)
+    from ui.clock import line_zone
+
+    t = time_text(rec.time(len(rec) // 2), line_zone(demo_line.timezone))
+    rec2, at2 = open_from_args(ws, demo_line, str(blackbox), t)
+    assert at2 is not None and time_text(at2, line_zone(demo_line.timezone)) == t
+    assert parse_at("2026-12-07 8:05")[0] == "2026-12-07"
+    with pytest.raises(ValueError):
+        parse_at("yesterday")
+
+
+def test_screenshot_zh_cn(
+    qtbot: QtBot, qapp: QApplication, chinese: None, demo_line: Line, recording: Recording
+) -> None:
+    """The real window in Chinese at 1920×1080, at the failover (UPDATE_SCREENSHOTS=1:
+    saved as docs/screenshots/replay-zh_CN.png)."""
+    ws = load_workstation(default_workstation_file())
+    r = open_replay(ws, demo_line, recording)
+    qtbot.addWidget(r.window)
+    r.window.resize(1920, 1080)
+    r.window.show()
+    r.driver.seek(r.player.start_ms)
+    r.bar.next_failover.click()
+    r.driver.step(1000)
+    r.search.kinds["failover"].setChecked(True)
+    r.search.kinds["command"].setChecked(True)
+    r.search.run()
+    r.window.bridge.flush()
+    qtbot.wait(100)
+    r.window.view.zoom_to_fit()
+    qtbot.wait(100)
+    pixmap = r.window.grab()
+    assert pixmap.width() == 1920
+    assert "回放" in r.banner.text()
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        assert pixmap.save(str(SCREENSHOTS / "replay-zh_CN.png"), "PNG")
+    r.window.bridge.close()
