@@ -56,3 +56,8 @@ register(
     "bench.traingraph",
     "train graph: 1 000 trips x 100 stations, 60 trains live: paint and zoom p95, store memory",
 )
+register(
+    "replay",
+    "bench.replay",
+    "black box on a sim pair with a failover: recorder CPU, bytes a day, seek p95, replay paint",
+)
