@@ -35,7 +35,7 @@ from app.config import Workstation
 from app.control.pipeline import AuditLog, CommandPipeline, CommandRecord, LocalDeviceLock
 from app.control.service import ControlService
 from app.model.topology import Line
-from app.paths import user_data_dir
+from app.paths import blackbox_dir
 from app.replay.player import Player, ReplayClock
 from app.replay.session import ReplaySession, open_source
 from app.replay.store import Recording
@@ -53,9 +53,12 @@ BANNER_BG = "#6a1b9a"
 BANNER_FG = "#ffffff"
 
 
-def default_blackbox() -> Path:
-    """Where this workstation's own black box is written (the live recorder's root)."""
-    return user_data_dir() / "blackbox"
+def default_blackbox(ws: Workstation | None = None) -> Path:
+    """Where this workstation's own black box is written (the live recorder's root):
+    ``blackbox.folder``, else ``<user data>/blackbox``."""
+    if ws is not None and ws.blackbox.folder:
+        return Path(ws.blackbox.folder)
+    return blackbox_dir()
 
 
 class ReplayBanner(QLabel):
@@ -315,7 +318,7 @@ def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[]
     opened: list[Replay] = []
 
     def start() -> Replay | None:
-        root = default_blackbox()
+        root = default_blackbox(ws)
         path, _ = QFileDialog.getOpenFileName(
             window,
             QCoreApplication.translate("ReplayWindow", "Replay a recording"),

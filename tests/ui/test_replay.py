@@ -73,9 +73,10 @@ def test_opens_at_a_moment_with_the_state_rebuilt(
     # what the window shows is what a fresh player rebuilds at that moment
     other = Player(demo_line, recording)
     other.seek(middle)
-    assert picture(r.player.state, None, [], r.player.service).state == picture(
-        other.state, None, [], other.service
-    ).state
+    assert (
+        picture(r.player.state, None, [], r.player.service).state
+        == picture(other.state, None, [], other.service).state
+    )
     assert r.session.state.synchronised
     assert r.window.scene is not None and r.session.state.trains
     tz = r.window.tz
@@ -166,7 +167,7 @@ def test_at_is_parsed_and_opens_there(demo_line: Line, blackbox: Path) -> None:
     from ui.clock import line_zone
 
     t = time_text(rec.time(len(rec) // 2), line_zone(demo_line.timezone))
-    rec2, at2 = open_from_args(ws, demo_line, str(blackbox), t)
+    _rec2, at2 = open_from_args(ws, demo_line, str(blackbox), t)
     assert at2 is not None and time_text(at2, line_zone(demo_line.timezone)) == t
     assert parse_at("2026-12-07 8:05")[0] == "2026-12-07"
     with pytest.raises(ValueError):
@@ -199,3 +200,25 @@ def test_screenshot_zh_cn(
     if os.environ.get("UPDATE_SCREENSHOTS"):
         assert pixmap.save(str(SCREENSHOTS / "replay-zh_CN.png"), "PNG")
     r.window.bridge.close()
+
+
+def test_file_menu_replay_opens_a_replay_window_of_a_file(
+    qtbot: QtBot, replay: Replay, demo_line: Line, blackbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from ui.replay import offer_replay
+
+    (day,) = days(blackbox)
+    (path,) = sorted((blackbox / day.isoformat()).glob("*.dhbx"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    ws = load_workstation(default_workstation_file())
+    start = offer_replay(replay.window, ws, demo_line)
+    actions = [a.objectName() for a in replay.window.menu_bar.file_menu.actions()]
+    assert "replayAction" in actions
+    opened = start()
+    assert opened is not None
+    qtbot.addWidget(opened.window)
+    assert opened.window.windowTitle().startswith("REPLAY")
+    assert len(opened.player.recording) == len(replay.player.recording)
+    opened.window.bridge.close()
