@@ -53,6 +53,7 @@ from app.config.timetable import load_timetable
 from app.counterparts.sim.launcher import SimulatorPair
 from app.model.topology import Line
 from app.paths import default_line_file
+from app.replay.format import HEADER, Kind
 from app.replay.player import Picture, Player, picture
 from app.replay.recorder import Recorder, RecorderSettings
 from app.replay.store import Recording, days
@@ -65,7 +66,8 @@ TIME_SCALE = 60
 BUDGET_MS = 16.7
 FRAME_MS = 50
 SPEED = 64
-DAY_S = 24 * 3600
+#: what the recorder makes per wall second whatever the time scale
+WALL_KINDS = ("keyframe", "trains")
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +342,10 @@ def run(argv: list[str]) -> dict[str, Any]:
         recs = [Recording.open_day(root, d) for d in (day, *more)]
         rec = recs[0] if not more else Recording.open([p for x in recs for p in x.paths])
         disk = sum(p.stat().st_size for p in rec.paths)
+        by_kind: dict[str, int] = {}
+        for k, size in zip(rec.index.kinds, rec.index.sizes, strict=True):
+            name = Kind(k).name.lower()
+            by_kind[name] = by_kind.get(name, 0) + size + HEADER.size
         ms, mismatches = seeks(line, plan, rec, r.taken)
         nk = NoKeyframes(rec.paths, rec.index, rec.file_of, rec.damage, rec._data)
         base_taken = r.taken[:: max(1, len(r.taken) // o.baseline_moments)][: o.baseline_moments]
@@ -352,6 +358,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     session_share = max(0.0, r.process_cpu_s - r.recorder.cpu_s - r.take_cpu_s) / r.wall_s
     bytes_per_day = r.bytes / sim_hours * 24
     bytes_per_wall_hour = r.bytes / wall_hours
+    # at 1x, what is made per wall second (keyframes, train samples) stays as it is, what
+    # the server sends per simulated second (deltas, actuals, alarms) is 60 times rarer
+    per_wall = sum(by_kind.get(k, 0) for k in WALL_KINDS)
+    realtime_day = per_wall / wall_hours * 24 + (r.bytes - per_wall) / sim_hours * 24
     out: dict[str, Any] = {
         "hours": o.hours,
         "wall_s": round(r.wall_s, 2),
@@ -367,6 +377,8 @@ def run(argv: list[str]) -> dict[str, Any]:
         "bytes_per_day": round(bytes_per_day),
         "bytes_per_wall_hour": round(bytes_per_wall_hour),
         "bytes_per_realtime_day_upper": round(bytes_per_wall_hour * 24),
+        "bytes_per_realtime_day_estimate": round(realtime_day),
+        "bytes_by_kind": by_kind,
         "moments": len(r.taken),
         "seek_p95_ms": pct(ms, 95),
         "seek_median_ms": statistics.median(ms) if ms else 0.0,
@@ -386,6 +398,9 @@ def run(argv: list[str]) -> dict[str, Any]:
           f"(target <= 200 MB); per wall hour {bytes_per_wall_hour / mb:.1f} MB "
           f"(train samples and keyframes are per wall second: a real-time day <= "
           f"{bytes_per_wall_hour * 24 / mb:.0f} MB)")  # fmt: skip
+    print(f"  a real-time day, keyframes and train samples per wall hour and the rest per "
+          f"simulated hour: about {realtime_day / mb:.0f} MB; by kind: "
+          + ", ".join(f"{k} {v / mb:.2f} MB" for k, v in sorted(by_kind.items())))  # fmt: skip
     print(f"  seek p95 {out['seek_p95_ms']:.1f} ms over {len(ms)} moments (target <= 300); "
           f"baseline, every record from the start: {out['baseline_seek_p95_ms']:.1f} ms over "
           f"{len(base_ms)}; ratio {out['seek_p95_vs_baseline']:.3f}")  # fmt: skip
