@@ -66,8 +66,9 @@ TIME_SCALE = 60
 BUDGET_MS = 16.7
 FRAME_MS = 50
 SPEED = 64
-#: what the recorder makes per wall second whatever the time scale
-WALL_KINDS = ("keyframe", "trains")
+#: what comes per wall second whatever the time scale: keyframes and train samples (the
+#: recorder's clock) and the links' states (their round trips and ages change on it)
+WALL_KINDS = ("keyframe", "trains", "links")
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +359,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     session_share = max(0.0, r.process_cpu_s - r.recorder.cpu_s - r.take_cpu_s) / r.wall_s
     bytes_per_day = r.bytes / sim_hours * 24
     bytes_per_wall_hour = r.bytes / wall_hours
-    # at 1x, what is made per wall second (keyframes, train samples) stays as it is, what
+    # at 1x, what is made per wall second (keyframes, train samples, links) stays, what
     # the server sends per simulated second (deltas, actuals, alarms) is 60 times rarer
     per_wall = sum(by_kind.get(k, 0) for k in WALL_KINDS)
     realtime_day = per_wall / wall_hours * 24 + (r.bytes - per_wall) / sim_hours * 24
@@ -398,7 +399,7 @@ def run(argv: list[str]) -> dict[str, Any]:
           f"(target <= 200 MB); per wall hour {bytes_per_wall_hour / mb:.1f} MB "
           f"(train samples and keyframes are per wall second: a real-time day <= "
           f"{bytes_per_wall_hour * 24 / mb:.0f} MB)")  # fmt: skip
-    print(f"  a real-time day, keyframes and train samples per wall hour and the rest per "
+    print(f"  a real-time day, keyframes, train samples and links per wall hour, the rest per "
           f"simulated hour: about {realtime_day / mb:.0f} MB; by kind: "
           + ", ".join(f"{k} {v / mb:.2f} MB" for k, v in sorted(by_kind.items())))  # fmt: skip
     print(f"  seek p95 {out['seek_p95_ms']:.1f} ms over {len(ms)} moments (target <= 300); "
