@@ -68,10 +68,8 @@ class AlarmBanner(QFrame):
 
     def show_alarm(self, row: AlarmRow | None, station: str, device: str, message: str) -> None:
         if row is None:
-            self.alarm.setText(
-                f'<span style="color:{style.TEXT_SECONDARY.name()}">'
-                f"{tr('No unacknowledged alarms')}</span>"
-            )
+            none = tr("No unacknowledged alarms")  # not in the f-string: lupdate finds it here
+            self.alarm.setText(f'<span style="color:{style.TEXT_SECONDARY.name()}">{none}</span>')
             return
         shape, colour = PRIORITY_LOOK[row.event.priority]
         self.alarm.setText(

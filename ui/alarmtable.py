@@ -188,7 +188,8 @@ class AlarmTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole and row.unacked:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole:
-            by = f"\n{tr('by')} {ev.by}" if ev.by else ""
+            who = tr("by: {0}").format(ev.by)  # not in an f-string: lupdate finds it here
+            by = f"\n{who}" if ev.by else ""
             return f"{ev.alarm_id} · {ev.code} · {ev.kind}\n{ev.text_zh}\n{ev.text_en}{by}"
         return None
 

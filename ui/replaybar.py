@@ -210,7 +210,7 @@ class ReplayBar(QToolBar):
             self.jump_edit.setTime(QTime(t.hour, t.minute, t.second))
 
     def _playing(self, playing: bool) -> None:
-        self.play.setText(self.tr("❚❚ Pause") if playing else self.tr("▶ Play"))
+        self.play.setText(self.tr("‖ Pause") if playing else self.tr("▶ Play"))
 
     def _pressed(self) -> None:
         self._dragging = True

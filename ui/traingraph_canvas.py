@@ -136,7 +136,8 @@ class TrainGraphCanvas(QWidget):
         name = self.line.name_en if self.english else self.line.name_zh
         tr = self.tr_
         date = self.store.service_date or tr("(no date)")
-        return f"{tr('Train graph')}  {name}  {date}  {self.timetable.id}"
+        title = tr("Train graph")  # not in the f-string: lupdate finds it here
+        return f"{title}  {name}  {date}  {self.timetable.id}"
 
     # -- geometry ------------------------------------------------------------------------
 

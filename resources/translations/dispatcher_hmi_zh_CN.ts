@@ -382,7 +382,7 @@
     </message>
     <message>
         <source>{0} failed: {1}</source>
-        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. planned lines: thin and muted, down and up in two quiet hues actual lines by lateness (app/timetable/delays.py classify): on time quiet, early and late in two distinct colours, late beyond the severe threshold the loudest the now line how often the describer, the list and the countdowns move on a click this near a line (pixels) picks its trip a press that moves further than this (pixels) is a drag, not a click when this many trips finished since the base layer was painted, it is painted again (their numbers and delays then written; lines alone go into the kept base) the base layer is painted again this long after the last step of a zoom or a scroll the visible time window moved or changed its width follow now was turned on or off (a scroll by hand turns it off) the planned line&apos;s points (hit tests, labels, levels of detail) the actual runs: each lateness class and its first and last index in actual_points the lines at each level of detail (traingraph_lod.py), made when first drawn the lateness at its last actual event (None: no actual yet) the events a finished trip has (an arrival and a departure at each stop drawn) the usual speed of a line on the graph (km a second): its slope the trips under way: some actuals, not all (drawn live, over the base layer) the trips finished since the view last took them (it draws them into its base) a finished trip&apos;s lines changed, or went: the view paints its base again the trips whose actual lines the last :meth:`refresh` made again the PDF&apos;s resolution: 144 dpi, so that lines and texts keep the screen&apos;s proportions at 1.5 times a 96-dpi pixel a picture of the whole day is this wide (a window shown: the widget&apos;s size, x2) 2 s a pixel: finer than this a line is drawn whole 128 s a pixel: a day of 24 h on 675 pixels label cells taken (a coarse grid: a label is not written over another) the most trip numbers written in one frame (the rest would not be read anyway) The narrowest window: a quarter of an hour. The day shown when the timetable is empty. Room left before the first departure and after the last arrival. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
+        <extracomment>the device a click selected (shortcuts act on it), &quot;&quot; for none Exit status when no snapshot arrived in time. what the clock shows, each second (a replay shows its own time) stop, the normal aspect of most signals: a dim red lamp with a red rim a dark signal (lamp out): abnormal, a bright hollow ring The frame around the device a confirmation asks about, or that Find found (ui/highlight.py): white, bold, dashed, with corner ticks: no state looks like it. The thin dashed frame of the device a click selected (the keyboard&apos;s commands act on it). What a dispatcher has imposed on a device (switch locked, signal closed, train held): abnormal, so drawn with a shape of its own (padlock, cross, badge) as well as this colour, distinct from the alarm colours and the aspects. Families tried in order; the first one installed wins (CJK-capable ones first); a character the bundled subset lacks comes from the next family that has it. planned lines: thin and muted, down and up in two quiet hues actual lines by lateness (app/timetable/delays.py classify): on time quiet, early and late in two distinct colours, late beyond the severe threshold the loudest the now line how often the describer, the list and the countdowns move on a click this near a line (pixels) picks its trip a press that moves further than this (pixels) is a drag, not a click when this many trips finished since the base layer was painted, it is painted again (their numbers and delays then written; lines alone go into the kept base) the base layer is painted again this long after the last step of a zoom or a scroll the visible time window moved or changed its width follow now was turned on or off (a scroll by hand turns it off) the planned line&apos;s points (hit tests, labels, levels of detail) the actual runs: each lateness class and its first and last index in actual_points the lines at each level of detail (traingraph_lod.py), made when first drawn the lateness at its last actual event (None: no actual yet) the events a finished trip has (an arrival and a departure at each stop drawn) the usual speed of a line on the graph (km a second): its slope the trips under way: some actuals, not all (drawn live, over the base layer) the trips finished since the view last took them (it draws them into its base) a finished trip&apos;s lines changed, or went: the view paints its base again the trips whose actual lines the last :meth:`refresh` made again the PDF&apos;s resolution: 144 dpi, so that lines and texts keep the screen&apos;s proportions at 1.5 times a 96-dpi pixel a picture of the whole day is this wide (a window shown: the widget&apos;s size, x2) 2 s a pixel: finer than this a line is drawn whole 128 s a pixel: a day of 24 h on 675 pixels label cells taken (a coarse grid: a label is not written over another) the most trip numbers written in one frame (the rest would not be read anyway) The narrowest window: a quarter of an hour. The day shown when the timetable is empty. Room left before the first departure and after the last arrival. a window smaller than this (width, height) starts with smaller docks the docks&apos; sizes in a small window: the bottom ones&apos; height, the right ones&apos; width asks the dispatcher (title, question) -&gt; yes; a dialog unless a test gives one</extracomment>
         <translation>{0} 失败：{1}</translation>
     </message>
     <message>
@@ -624,6 +624,14 @@ You will no longer command its devices; {2} is told at once.</source>
         <source>Export the train graph</source>
         <translation>导出运行图</translation>
     </message>
+    <message>
+        <source>No unacknowledged alarms</source>
+        <translation>无未确认报警</translation>
+    </message>
+    <message>
+        <source>by: {0}</source>
+        <translation>操作人：{0}</translation>
+    </message>
 </context>
 <context>
     <name>AlarmAnnunciation</name>
@@ -738,7 +746,7 @@ You will no longer command its devices; {2} is told at once.</source>
     </message>
     <message>
         <source>{0} {1}: nothing to do, it is so already</source>
-        <extracomment>each row&apos;s place in the default order, held while a dispatcher works on the list a device as the dispatcher knows it (a train by its number); the command flow sets it The keys of the commands on the selected device (and shown in the context menus). the frame on the schematic around the device the open dialog asks about</extracomment>
+        <extracomment>each row&apos;s place in the default order, held while a dispatcher works on the list the clock its rows are stamped by (a replay&apos;s clock in replay mode) a device as the dispatcher knows it (a train by its number); the command flow sets it The keys of the commands on the selected device (and shown in the context menus). the frame on the schematic around the device the open dialog asks about</extracomment>
         <translation>{0} {1}：无需操作，已是该状态</translation>
     </message>
 </context>
@@ -1162,7 +1170,7 @@ You will no longer command its devices; {2} is told at once.</source>
     <name>FindDialog</name>
     <message>
         <source>Find</source>
-        <extracomment>how long what was found stays framed, unless the dispatcher clicks the schematic first</extracomment>
+        <extracomment>the clock its lines are stamped by (a replay&apos;s clock in replay mode) how long what was found stays framed, unless the dispatcher clicks the schematic first</extracomment>
         <translation>查找</translation>
     </message>
     <message>
@@ -2199,12 +2207,12 @@ Version {0}</source>
         <translation>下一次主备切换</translation>
     </message>
     <message>
-        <source>❚❚ Pause</source>
-        <translation>❚❚ 暂停</translation>
-    </message>
-    <message>
         <source>Nothing more of that in the recording</source>
         <translation>记录中后面没有了</translation>
+    </message>
+    <message>
+        <source>‖ Pause</source>
+        <translation>‖ 暂停</translation>
     </message>
 </context>
 <context>

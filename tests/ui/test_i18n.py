@@ -88,6 +88,20 @@ def translation_sources() -> list[str]:
     return found
 
 
+def test_no_text_is_marked_inside_an_f_string() -> None:
+    """lupdate does not read into an f-string's braces: a tr() there is never extracted,
+    and the text shows in English whatever the language (the alarm banner's "No
+    unacknowledged alarms" did)."""
+    marked = re.compile(r"\b(?:tr|translate)\(")
+    found = []
+    for path in sorted((ROOT / "ui").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FormattedValue) and marked.search(ast.unparse(node.value)):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found
+
+
 def test_the_ts_has_every_string_of_the_code(tmp_path: Path) -> None:
     """What lupdate finds in the sources now is what the committed .ts translates."""
     fresh = tmp_path / TS.name
