@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.clock import ClockMs, wall_ms
 from app.control.pipeline import CommandRecord, Intent
 from ui import style
-from ui.clock import now_text
+from ui.clock import time_text
 from ui.dialogs import op_text, outcome_look, outcome_text
 from ui.i18n import refusal_text, server_reason_text
 
@@ -42,6 +43,8 @@ class CommandLogDock(QDockWidget):
         self.setObjectName("commandLogDock")
         self.dispatcher = dispatcher
         self._tz = tz
+        #: the clock its rows are stamped by (a replay's clock in replay mode)
+        self.clock_ms: ClockMs = wall_ms
         self.table = QTableWidget(0, self.COLUMNS)
         self.table.setObjectName("commandLog")
         self.table.setHorizontalHeaderLabels(
@@ -69,7 +72,7 @@ class CommandLogDock(QDockWidget):
         self.namer: Callable[[str], str] = str
 
     def _now(self) -> str:
-        return now_text(self._tz)
+        return time_text(self.clock_ms(), self._tz)
 
     def _insert(self, values: list[str], colour: QColor) -> QTableWidgetItem:
         self.table.insertRow(0)

@@ -6,7 +6,8 @@ import datetime as dt
 
 from PySide6.QtWidgets import QDockWidget, QListWidget, QWidget
 
-from ui.clock import now_text
+from app.clock import ClockMs, wall_ms
+from ui.clock import time_text
 
 LOG_LIMIT = 500
 
@@ -16,6 +17,8 @@ class EventLogDock(QDockWidget):
         super().__init__(self.tr("Event log"), parent)
         self.setObjectName("eventLogDock")
         self.tz = tz
+        #: the clock its lines are stamped by (a replay's clock in replay mode)
+        self.clock_ms: ClockMs = wall_ms
         self.list = QListWidget()
         self.list.setObjectName("eventLog")
         self.list.setAlternatingRowColors(False)
@@ -26,7 +29,7 @@ class EventLogDock(QDockWidget):
         )
 
     def log(self, text: str) -> None:
-        self.list.insertItem(0, f"{now_text(self.tz)}  {text}")
+        self.list.insertItem(0, f"{time_text(self.clock_ms(), self.tz)}  {text}")
         while self.list.count() > LOG_LIMIT:
             self.list.takeItem(self.list.count() - 1)
 

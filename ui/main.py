@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         endpoints = overrides or configured_endpoints(ws)
         return run_smoke_test(app, config, ws, line, endpoints, args.smoke_timeout)
     if args.replay is not None:
-        from ui.replay import run_replay_gui  # noqa: PLC0415
+        from ui.replayrun import run_replay_gui  # noqa: PLC0415
 
         return run_replay_gui(args, ws, line)
     return run_gui(args, ws, line, overrides)

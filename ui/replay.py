@@ -15,20 +15,16 @@ dock (:mod:`ui.replaysearch`).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
 from app.alarms.service import AlarmService
 from app.config import Workstation
@@ -181,29 +177,14 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
                 "REPLAY {0}  ·  {1}  ·  {2}  ·  recorded at {3}  ·  commands disabled",
             ).format(time_text(t, tz), _date(t, tz), speed, who)
         )
-        window.status_bar.clock_label.setText(
-            QCoreApplication.translate("ReplayWindow", "REPLAY {0}").format(
-                f"{_date(t, tz)} {time_text(t, tz)}"
-            )
-        )
+        window.status_bar.clock_label.setText(window.status_bar.clock_text())
 
-    # the logs stamp the replay's time, not the machine's
-    events = window.events
-
-    def log_line(text: str) -> None:
-        events.list.insertItem(0, f"{stamp()}  {text}")
-        while events.list.count() > 500:
-            events.list.takeItem(events.list.count() - 1)
-
-    setattr(events, "log", log_line)  # noqa: B010 (the dock's own method, with another clock)
-    setattr(window.commands.log, "_now", stamp)  # noqa: B010
-    status = window.status_bar
-
-    def tick() -> None:
-        show()
-        status.on_links(session.link_infos())
-
-    setattr(status, "tick", tick)  # noqa: B010
+    # the logs and the status bar's clock: the replay's time, not the machine's
+    window.events.clock_ms = player.now_ms
+    window.commands.log.clock_ms = player.now_ms
+    window.status_bar.clock_text = lambda: QCoreApplication.translate(
+        "ReplayWindow", "REPLAY {0}"
+    ).format(f"{_date(player.now_ms(), tz)} {time_text(player.now_ms(), tz)}")
     driver.moved.connect(show)
     driver.playingChanged.connect(lambda _p: show())
 
@@ -275,54 +256,31 @@ def open_from_args(
     return recording, at_ms(recording.time(0), day, time, line_zone(line.timezone))
 
 
-async def run_replay(
-    app: QApplication, args: argparse.Namespace, ws: Workstation, line: Line
-) -> int:
-    """``dispatcher-hmi --replay``: the replay window until it is closed."""
-    try:
-        recording, moment = open_from_args(ws, line, args.replay, args.at)
-    except (ValueError, OSError) as exc:
-        log.error("--replay: %s", exc)
-        print(f"dispatcher-hmi: --replay: {exc}", file=sys.stderr)
-        return 2
-    replay = open_replay(ws, line, recording, at_ms=moment)
-    closed = asyncio.Event()
-    replay.window.closing.connect(closed.set)
-    app.aboutToQuit.connect(closed.set)
-    status = 0
-    try:
-        if args.screenshot:
-            replay.window.resize(1920, 1080)
-            replay.window.show()
-        else:
-            replay.window.showMaximized()
-        if args.quit_after is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), args.quit_after)
-        else:
-            await closed.wait()
-        if args.screenshot:
-            from ui.runtime import save_screenshot  # noqa: PLC0415
+class ReplayMenu:
+    """File ▸ Replay… in a live window: a replay window of this workstation's black box
+    (a day's file, or a clip: the dialog opens at the black box). The replays it opened
+    close with it (:meth:`aclose`); each keeps its own layout (``layout/replay``)."""
 
-            status = await save_screenshot(replay.window, args.screenshot)
-    finally:
-        await replay.aclose()
-        replay.window.hide()
-        replay.window.deleteLater()
-    return status
+    def __init__(self, window: MainWindow, ws: Workstation, line: Line) -> None:
+        self.window = window
+        self.ws = ws
+        self.line = line
+        self.opened: list[Replay] = []
+        action = window.menu_bar.file_menu.addAction(
+            QCoreApplication.translate("ReplayWindow", "Replay…")
+        )
+        action.setObjectName("replayAction")
+        action.triggered.connect(self.start)
+        before = getattr(window.menu_bar, "quit_action", None)
+        if before is not None:
+            window.menu_bar.file_menu.insertAction(before, action)
 
-
-def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[], Replay | None]:
-    """File → Replay… in a live window: a replay window of this workstation's black box
-    (a day's folder, or a file: the dialog opens at the black box)."""
-    opened: list[Replay] = []
-
-    def start() -> Replay | None:
-        root = default_blackbox(ws)
+    def start(self) -> Replay | None:
+        window = self.window
         path, _ = QFileDialog.getOpenFileName(
             window,
             QCoreApplication.translate("ReplayWindow", "Replay a recording"),
-            str(root),
+            str(default_blackbox(self.ws)),
             QCoreApplication.translate(
                 "ReplayWindow", "Recordings (*.dhbx *.dhclip);;All files (*)"
             ),
@@ -341,33 +299,20 @@ def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[]
                 QCoreApplication.translate("ReplayWindow", "Replay not opened: {0}").format(exc)
             )
             return None
-        replay = open_replay(ws, line, recording)
-        opened.append(replay)
+        replay = open_replay(self.ws, self.line, recording)
+        self.opened.append(replay)
         replay.window.show()
         return replay
 
-    action = window.menu_bar.file_menu.addAction(
-        QCoreApplication.translate("ReplayWindow", "Replay…")
-    )
-    action.setObjectName("replayAction")
-    action.triggered.connect(start)
-    before = getattr(window.menu_bar, "quit_action", None)
-    if before is not None:
-        window.menu_bar.file_menu.insertAction(before, action)
-    return start
+    async def aclose(self) -> None:
+        """Close every replay window this menu opened."""
+        opened, self.opened = self.opened, []
+        for replay in opened:
+            await replay.aclose()
+            replay.window.hide()
+            replay.window.deleteLater()
 
 
-def run_replay_gui(args: argparse.Namespace, ws: Workstation, line: Line) -> int:
-    """``dispatcher-hmi --replay``: the application and its loop (as ``run_gui``), the
-    replay window in it; no link, no Redis, no Kafka."""
-    import qasync  # noqa: PLC0415
-
-    from ui.i18n import startup_language  # noqa: PLC0415
-    from ui.runtime import setup_application  # noqa: PLC0415
-
-    app = setup_application(startup_language(args.lang, str(ws.language)), args.platform)
-    try:
-        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            return runner.run(run_replay(app, args, ws, line))
-    except KeyboardInterrupt:
-        return 130
+def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[], Replay | None]:
+    """File ▸ Replay… in ``window`` (:class:`ReplayMenu`); its ``start``."""
+    return ReplayMenu(window, ws, line).start

@@ -62,6 +62,7 @@ from ui.login import PasswordCheck, ask_identity
 from ui.mainwindow import MainWindow
 from ui.memdiag_qt import memory_diagnostics_from_args
 from ui.quitguard import QuitGuard
+from ui.replay import ReplayMenu
 
 log = logging.getLogger("ui")
 
@@ -366,6 +367,8 @@ async def run_session(
         window = MainWindow(session, control, alarms, iscs=iscs)
         stack.callback(_dispose, window)
         stack.push_async_callback(window.aclose)
+        replays = ReplayMenu(window, ws, line)  # File ▸ Replay… (docs/replay.md)
+        stack.push_async_callback(replays.aclose)
         desk: DeskLock | None = None
         if checker is not None:
             desk = DeskLock(

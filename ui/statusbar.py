@@ -9,6 +9,8 @@ their order, and filled by their features (:mod:`ui.annunciation`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
@@ -53,6 +55,8 @@ class StatusBar(QObject):
         self.control_label = _rich_label("controlLabel")  # filled by zone control
         self.sync_label = _rich_label("syncLabel")
         self.clock_label = QLabel()
+        #: what the clock shows, each second (a replay shows its own time)
+        self.clock_text: Callable[[], str] = lambda: date_time_text(self.host.tz)
         self.clock_label.setObjectName("clockLabel")
         font = self.clock_label.font()
         font.setFamilies(style.MONO_FAMILIES)
@@ -79,7 +83,7 @@ class StatusBar(QObject):
 
     def tick(self) -> None:
         """Every second: the clock, and the links' round-trip times and ages."""
-        self.clock_label.setText(date_time_text(self.host.tz))
+        self.clock_label.setText(self.clock_text())
         self.on_links(self.session.link_infos())
 
     # -- the line state ---------------------------------------------------------------

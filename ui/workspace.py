@@ -54,7 +54,9 @@ class Workspace(QObject):
         self.host = host
         self.window = window = host.main_window
         self.settings = settings if settings is not None else QSettings()
-        self.key = f"layout/{host.session.dispatcher or 'default'}"
+        # a replay window keeps a layout of its own: closing it never changes the desk's
+        who = "replay" if getattr(host.session, "replaying", False) else host.session.dispatcher
+        self.key = f"layout/{who or 'default'}"
         self.alarm_dock = alarm_dock  # in front of the bottom docks
 
         self.link_dock = LinkHealthDock(window)
