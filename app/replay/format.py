@@ -5,8 +5,10 @@ version) followed by records, each::
 
     u32 length of body | u32 CRC-32 of (time, kind, body) | i64 time_ms | u8 kind | body
 
-little-endian, the body msgpack (msgspec). ``time_ms`` is the workstation's wall
-clock when the record was made; records of one file are in time order.
+little-endian, the body msgpack (msgspec); a body over :data:`PACK_OVER` bytes is
+stored deflated (zlib) when that is smaller, the kind's top bit (:data:`PACKED`)
+set. ``time_ms`` is the workstation's wall clock when the record was made; records
+of one file are in time order.
 
 A record is whole or absent: :func:`scan` stops at the first record whose length
 runs past the end or whose CRC does not match (the torn tail a kill leaves), and
@@ -43,6 +45,11 @@ FILE_HEADER = struct.Struct("<4sH")
 HEADER = struct.Struct("<IIqB")
 #: a body past this is refused as damage (a keyframe of a big line is ~100 kB)
 MAX_BODY = 64 * 1024 * 1024
+#: bodies longer than this are deflated (keyframes, train samples, busy deltas: their
+#: field names repeat); shorter ones would not shrink enough to pay for it
+PACK_OVER = 256
+#: the kind byte's flag for a deflated body
+PACKED = 0x80
 
 
 class Kind(IntEnum):
@@ -232,9 +239,13 @@ def check_file_header(data: bytes, where: str) -> int:
 
 
 def frame(time_ms: int, body: msgspec.Struct) -> bytes:
-    """One record, whole: header and body."""
-    kind = KIND_OF[type(body)]
+    """One record, whole: header and body (deflated when long and it pays)."""
+    kind = int(KIND_OF[type(body)])
     data = _encoder.encode(body)
+    if len(data) > PACK_OVER:
+        packed = zlib.compress(data, 1)
+        if len(packed) < len(data):
+            data, kind = packed, kind | PACKED
     head = struct.pack("<qB", time_ms, kind)
     crc = zlib.crc32(data, zlib.crc32(head))
     return struct.pack("<II", len(data), crc) + head + data
@@ -246,7 +257,8 @@ class Columns:
     their times, kinds, body offsets and sizes, in the order found."""
 
     times: array[int] = field(default_factory=lambda: array("q"))
-    kinds: array[int] = field(default_factory=lambda: array("B"))
+    kinds: array[int] = field(default_factory=lambda: array("B"))  # without PACKED
+    packed: array[int] = field(default_factory=lambda: array("B"))  # 1: the body is deflated
     offsets: array[int] = field(default_factory=lambda: array("q"))
     sizes: array[int] = field(default_factory=lambda: array("I"))
 
@@ -270,7 +282,13 @@ _KINDS = frozenset(int(k) for k in Kind)
 def scan(data: bytes | memoryview | mmap.mmap, start: int) -> Scan:
     """Every whole record of ``data`` from ``start``; stops at the first torn one."""
     cols = Columns()
-    times, kinds, offsets, sizes = cols.times, cols.kinds, cols.offsets, cols.sizes
+    times, kinds, offsets, sizes, packed = (
+        cols.times,
+        cols.kinds,
+        cols.offsets,
+        cols.sizes,
+        cols.packed,
+    )
     pos = start
     n = len(data)
     unpack = HEADER.unpack_from
@@ -290,11 +308,12 @@ def scan(data: bytes | memoryview | mmap.mmap, start: int) -> Scan:
         if crc32(view[body_at : body_at + length], crc32(view[pos + 8 : body_at])) != crc:
             damage = f"a record at byte {pos} fails its CRC"
             break
-        if kind not in _KINDS:
+        if kind & ~PACKED not in _KINDS:
             damage = f"a record at byte {pos} has an unknown kind {kind}"
             break
         times.append(time_ms)
-        kinds.append(kind)
+        kinds.append(kind & ~PACKED)
+        packed.append(kind >> 7)
         offsets.append(body_at)
         sizes.append(length)
         pos = body_at + length
@@ -302,12 +321,17 @@ def scan(data: bytes | memoryview | mmap.mmap, start: int) -> Scan:
     return Scan(cols, pos, damage)
 
 
-def decode(kind: Kind, data: bytes | memoryview, where: str) -> Any:
-    """A record's body as its type; RecordError naming ``where`` when it does not decode."""
+def decode(kind: Kind, data: bytes | memoryview, where: str, *, packed: bool = False) -> Any:
+    """A record's body as its type (``packed``: deflated on disk); RecordError naming
+    ``where`` when it does not decode."""
     try:
+        if packed:
+            data = zlib.decompress(data)
         return _decoders[kind].decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
         raise RecordError(where, f"{kind.name.lower()}: {exc}") from exc
+    except zlib.error as exc:
+        raise RecordError(where, f"{kind.name.lower()}: not deflated as marked: {exc}") from exc
 
 
 def iter_records(data: bytes, where: str) -> Iterator[tuple[int, Kind, Any]]:
@@ -316,6 +340,7 @@ def iter_records(data: bytes, where: str) -> Iterator[tuple[int, Kind, Any]]:
     start = check_file_header(data, where)
     cols = scan(data, start).records
     view = memoryview(data)
-    for t, k, off, size in zip(cols.times, cols.kinds, cols.offsets, cols.sizes, strict=True):
+    rows = zip(cols.times, cols.kinds, cols.offsets, cols.sizes, cols.packed, strict=True)
+    for t, k, off, size, packed in rows:
         kind = Kind(k)
-        yield t, kind, decode(kind, view[off : off + size], where)
+        yield t, kind, decode(kind, view[off : off + size], where, packed=bool(packed))

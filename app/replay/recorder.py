@@ -120,6 +120,7 @@ class Recorder:
         self._server = ""
         self._failovers = session.failovers
         self._last_master = session.master.server or ""
+        self._links_key: tuple[tuple[object, ...], ...] = ()
         self._timer: asyncio.TimerHandle | None = None
         self._next_keyframe = 0
         self._next_sample = 0
@@ -209,6 +210,7 @@ class Recorder:
             ),
         )
         self._keyframe(now)
+        self._day_so_far(now)
         log.info("black box: recording to %s", path)
 
     def _close_file(self, now: int) -> None:
@@ -287,6 +289,16 @@ class Recorder:
         if moved:
             self._write(now, TrainsBody(moved))
 
+    def _day_so_far(self, now: int) -> None:
+        """The day's actuals kept so far, after a file's first keyframe: a file replays
+        whole on its own (a new file at midnight, mid-way through a service day)."""
+        feed = self.session.service
+        store = feed.store
+        if store is None or not store.recorded:
+            return
+        kept = Actuals(store.service_date, feed.name, tuple(store.actuals()), True, True)
+        self._write(now, ActualsBody(self._server, kept))
+
     def _keyframe(self, now: int) -> None:
         self._next_keyframe = now + self.settings.keyframe_ms
         sess = self.session
@@ -342,7 +354,12 @@ class Recorder:
             self._write(now, _alarm_body(d))
 
     def _on_links(self, infos: list[LinkInfo]) -> None:
-        self._write(self.clock_ms(), LinksBody(tuple(infos)))
+        # a change of state, peer, counters or cause; round-trip times and ages move on
+        # with every heartbeat: the keyframes carry them
+        key = tuple(_link_key(i) for i in infos)
+        if key != self._links_key:
+            self._links_key = key
+            self._write(self.clock_ms(), LinksBody(tuple(infos)))
 
     def _on_master(self, view: MasterView) -> None:
         failover = self.session.failovers != self._failovers
@@ -353,6 +370,22 @@ class Recorder:
     def _on_command(self, rec: CommandRecord) -> None:
         sess = self.session
         self._write(self.clock_ms(), CommandBody(rec, sess.dispatcher, sess.node))
+
+
+def _link_key(i: LinkInfo) -> tuple[object, ...]:
+    return (
+        i.name,
+        i.state,
+        i.peer_role,
+        i.peer_epoch,
+        i.reconnects,
+        i.bad_frames,
+        i.bad_datagrams,
+        i.protected,
+        i.integrity_failures,
+        i.cause,
+        i.cause_param,
+    )
 
 
 def _alarm_body(d: Delivered) -> msgspec.Struct:

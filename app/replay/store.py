@@ -286,7 +286,8 @@ class Recording:
         off, size = ix.offsets[i], ix.sizes[i]
         data = self._data[self.file_of[i]]
         where = f"{self.paths[self.file_of[i]]} @ {off}"
-        return decode(Kind(ix.kinds[i]), memoryview(data)[off : off + size], where)
+        view = memoryview(data)[off : off + size]
+        return decode(Kind(ix.kinds[i]), view, where, packed=bool(ix.packed[i]))
 
     def raw(self, i: int) -> bytes:
         """Record ``i`` whole, framed as on disk (a clip copies it)."""
@@ -344,6 +345,7 @@ def _merge(scans: list[Columns]) -> tuple[Columns, array[int]]:
         out.kinds.append(cols.kinds[i])
         out.offsets.append(cols.offsets[i])
         out.sizes.append(cols.sizes[i])
+        out.packed.append(cols.packed[i])
         file_of.append(f)
     return out, file_of
 

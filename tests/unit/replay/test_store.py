@@ -4,20 +4,27 @@ two files merged by time, one writer per file; the decoder meets any bytes calml
 from __future__ import annotations
 
 import datetime as dt
+import struct
+import zlib
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.alarms.model import AlarmList
 from app.alarms.records import AlarmEvent, EventType, Priority
+from app.model.state import TrainState
+from app.model.topology import Direction
 from app.replay.format import (
     FILE_HEADER,
+    PACKED,
     EndBody,
     InvalidBody,
     Kind,
     RecordError,
+    TrainsBody,
     check_file_header,
     decode,
     file_header,
@@ -163,3 +170,24 @@ def test_an_alarm_list_restored_from_its_frame_is_the_same_list() -> None:
     assert copy.frame() == live.frame()
     assert copy.newest_highest_unacked() == live.newest_highest_unacked()
     assert copy.is_local("local:b")
+
+
+def test_a_long_body_is_stored_deflated_and_reads_back_the_same() -> None:
+    body = TrainsBody(
+        tuple(TrainState(i, f"T{i:03d}", "S0101", 10.0 * i, 40.0, Direction.UP) for i in range(40))
+    )
+    data = file_header() + frame(T0, body)
+    found = scan(data, FILE_HEADER.size)
+    assert found.records.kinds[0] == Kind.TRAINS and found.records.packed[0] == 1
+    assert found.records.sizes[0] < len(msgspec.msgpack.encode(body)) / 3
+    ((_t, kind, back),) = list(iter_records(data, "t"))
+    assert kind is Kind.TRAINS and back == body
+
+
+def test_a_body_marked_deflated_that_is_not_says_so() -> None:
+    data = b"not deflated"
+    head = struct.pack("<qB", T0, Kind.TRAINS | PACKED)
+    crc = zlib.crc32(data, zlib.crc32(head))
+    rec = file_header() + struct.pack("<II", len(data), crc) + head + data
+    with pytest.raises(RecordError, match="not deflated as marked"):
+        list(iter_records(rec, "f.dhbx"))
