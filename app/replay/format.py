@@ -64,7 +64,7 @@ class Kind(IntEnum):
     ACTUALS = 6  #: an ACTUALS message the session applied
     ALARM = 7  #: an alarm record as read from the day's topic (its Kafka bytes)
     LOCAL_ALARM = 8  #: an alarm the workstation raised or cleared itself
-    LINKS = 9  #: the links' states
+    LINKS = 9  #: the links whose state changed
     MASTER = 10  #: the followed server changed (a failover is a switchover marker)
     COMMAND = 11  #: a command's outcome, as audited
     END = 12  #: the recorder closed the file cleanly
@@ -146,6 +146,9 @@ class LocalEventBody(msgspec.Struct, frozen=True):
 
 
 class LinksBody(msgspec.Struct, frozen=True):
+    """The links whose state, peer, counters or cause changed (the others as they were;
+    a keyframe holds them all, round trips and ages too)."""
+
     links: tuple[LinkInfo, ...]
 
 

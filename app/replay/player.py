@@ -112,6 +112,14 @@ class Picture:
     service_date: str
     service_ms: int  # as the server last told it (the views run it on by the clock)
     actuals: tuple[Actual, ...]  # the day's actual arrivals and departures kept
+    links: tuple[tuple[str, str, str, int, str], ...] = ()  # name, state, peer, epoch, cause
+
+
+def merge_links(links: tuple[LinkInfo, ...], changed: tuple[LinkInfo, ...]) -> tuple[LinkInfo, ...]:
+    """``links`` with ``changed`` in place of the ones of the same name (new ones after)."""
+    by_name = {i.name: i for i in links}
+    by_name.update((i.name, i) for i in changed)
+    return tuple(by_name.values())
 
 
 def picture(
@@ -119,6 +127,7 @@ def picture(
     alarms: AlarmList | None,
     local: Iterable[LocalAlarm],
     service: ServiceFeed,
+    links: Iterable[LinkInfo] = (),
 ) -> Picture:
     frame = alarms.frame() if alarms is not None else None
     if frame is not None:  # the order of rows in the dict is not what a view shows
@@ -139,6 +148,7 @@ def picture(
         service.service_date,
         service.told_ms,
         tuple(service.store.actuals()) if service.store is not None else (),
+        tuple(sorted((i.name, str(i.state), i.peer_role, i.peer_epoch, i.cause) for i in links)),
     )
 
 
@@ -369,8 +379,8 @@ class Player:
                 else:
                     self.local.pop(a.code, None)
                 moves.local.append(a)
-            elif isinstance(body, LinksBody):
-                self.links = moves.links = body.links
+            elif isinstance(body, LinksBody):  # the links that changed
+                self.links = moves.links = merge_links(self.links, body.links)
             elif isinstance(body, MasterBody):
                 self.master = moves.master = body.view
             elif isinstance(body, CommandBody):
@@ -402,7 +412,7 @@ class Player:
         return None
 
     def picture(self) -> Picture:
-        return picture(self.state, self.alarm_list, self.local.values(), self.service)
+        return picture(self.state, self.alarm_list, self.local.values(), self.service, self.links)
 
 
 __all__ = ["SPEEDS", "ActualsNews", "Moves", "Picture", "Player", "ReplayClock", "picture"]

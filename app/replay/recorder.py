@@ -120,7 +120,8 @@ class Recorder:
         self._server = ""
         self._failovers = session.failovers
         self._last_master = session.master.server or ""
-        self._links_key: tuple[tuple[object, ...], ...] = ()
+        #: each link as last recorded (what a change is told against)
+        self._links_key: dict[str, tuple[object, ...]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._next_keyframe = 0
         self._next_sample = 0
@@ -356,10 +357,10 @@ class Recorder:
     def _on_links(self, infos: list[LinkInfo]) -> None:
         # a change of state, peer, counters or cause; round-trip times and ages move on
         # with every heartbeat: the keyframes carry them
-        key = tuple(_link_key(i) for i in infos)
-        if key != self._links_key:
-            self._links_key = key
-            self._write(self.clock_ms(), LinksBody(tuple(infos)))
+        changed = tuple(i for i in infos if self._links_key.get(i.name) != _link_key(i))
+        if changed:
+            self._links_key.update((i.name, _link_key(i)) for i in changed)
+            self._write(self.clock_ms(), LinksBody(changed))
 
     def _on_master(self, view: MasterView) -> None:
         failover = self.session.failovers != self._failovers

@@ -237,16 +237,20 @@ def _link_hits(
 
 
 def _links_before(recording: Recording, start: int) -> dict[tuple[str, str], LinkInfo]:
-    """The links as the newest LINKS record before ``start`` told them (empty: none)."""
+    """The links as they stood before record ``start``: the newest keyframe's, then the
+    LINKS records after it (each holds only the links that changed)."""
     kinds = recording.index.kinds
-    links = int(Kind.LINKS)
+    links, keyframe = int(Kind.LINKS), int(Kind.KEYFRAME)
     i = start - 1
-    while i >= 0:
-        if kinds[i] == links:
-            try:
-                body = recording.body(i)
-            except RecordError:
-                return {}
-            return {_link_key(link): link for link in body.links}
+    while i >= 0 and kinds[i] != keyframe:
         i -= 1
-    return {}
+    out: dict[tuple[str, str], LinkInfo] = {}
+    for j in range(max(i, 0), start):
+        if kinds[j] not in (links, keyframe):
+            continue
+        try:
+            body = recording.body(j)
+        except RecordError:
+            continue
+        out.update((_link_key(link), link) for link in body.links)
+    return out

@@ -78,7 +78,16 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
         recorder.sample_trains(recorder.clock_ms())
         now = recorder.clock_ms()
         taken.append(
-            (now, picture(session.state, None, session.local.active.values(), session.service))
+            (
+                now,
+                picture(
+                    session.state,
+                    None,
+                    session.local.active.values(),
+                    session.service,
+                    session.link_infos(),
+                ),
+            )
         )
 
     async def scenario() -> None:
@@ -109,7 +118,7 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
     mismatches = []
     for t, live in taken:
         player.seek(t)
-        got = picture(player.state, None, player.local.values(), player.service)
+        got = picture(player.state, None, player.local.values(), player.service, player.links)
         if got != live:
             mismatches.append((t, _diff(got, live)))
     assert not mismatches, mismatches[:2]
@@ -131,7 +140,7 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
     assert len(inside) >= 10
     for t, live in inside:
         replay.seek(t)
-        got = picture(replay.state, None, replay.local.values(), replay.service)
+        got = picture(replay.state, None, replay.local.values(), replay.service, replay.links)
         assert got == live, _diff(got, live)
     assert replay.next_of((Kind.MASTER,), start, failover_only=True) == switchover
     # a clip altered or cut short is refused, saying why
@@ -214,6 +223,7 @@ def test_the_alarm_list_replayed_is_the_one_the_desk_had(
                             alarms.list,
                             session.local.active.values(),
                             session.service,
+                            session.link_infos(),
                         ),
                     )
                 )
