@@ -82,6 +82,7 @@ class Options:
     baseline_moments: int
     time_scale: float = 60.0
     paint_seconds: float = 5.0
+    service_start: str = "06:00"
 
 
 def parse_args(argv: list[str]) -> Options:
@@ -103,6 +104,9 @@ def parse_args(argv: list[str]) -> Options:
         "day are then measured, not estimated)",
     )
     p.add_argument("--paint-seconds", type=float, default=5.0, help="per window and round")
+    p.add_argument(
+        "--service-start", default="06:00", help="the service time the run starts at (HH:MM)"
+    )
     a = p.parse_args(argv)
     if a.hours <= 0 or a.moments < 1 or a.time_scale <= 0 or a.paint_seconds <= 0:
         p.error("--hours, --time-scale, --paint-seconds must be > 0 and --moments >= 1")
@@ -113,6 +117,7 @@ def parse_args(argv: list[str]) -> Options:
         max(1, min(a.baseline_moments, a.moments)),
         a.time_scale,
         a.paint_seconds,
+        a.service_start,
     )
 
 
@@ -197,7 +202,7 @@ def record(line: Line, plan: Timetable, root: Path, o: Options) -> Recorded:
         "--timetable",
         str(DEMO_WEEKDAY),
         "--service-start",
-        "06:00",
+        o.service_start,
         "--time-scale",
         f"{o.time_scale:g}",
         "--seed",

@@ -311,11 +311,7 @@ class AlarmList:
     def restore(self, frame: ListFrame) -> AlarmChanges:
         """Become the list ``frame`` was taken of (a replay's seek); every row changed."""
         self._assembly = None
-        self._rows.clear()
-        self._counts.clear()
-        self._unacked_devices.clear()
-        self._shelved.clear()
-        self._deadlines.clear()
+        self._clear_rows()
         self._unreported = None
         for row in frame.rows:
             self._insert(row)
@@ -504,7 +500,7 @@ class AlarmList:
         self._rebuild(asm)
         return AlarmChanges(reset=True)
 
-    def _rebuild(self, asm: _Assembly) -> None:
+    def _clear_rows(self) -> None:
         self._rows.clear()
         self._counts.clear()
         for ids in self._unacked.values():
@@ -512,6 +508,9 @@ class AlarmList:
         self._unacked_devices.clear()
         self._shelved.clear()
         self._deadlines.clear()
+
+    def _rebuild(self, asm: _Assembly) -> None:
+        self._clear_rows()
         latest = {e.alarm_id: e for e in asm.alarms}  # the same id twice: the later wins
         # oldest first, so that the newest unacknowledged is the last one inserted
         for entry in sorted(latest.values(), key=lambda e: e.raised_ms):

@@ -63,9 +63,10 @@ from app.replay.store import (
     next_midnight_ms,
     repair_recent,
 )
-from app.session.dispatcher import Applied, DispatcherSession
+from app.session.dispatcher import DispatcherSession
 from app.session.election import MasterView
 from app.session.health import LocalAlarm
+from app.session.values import Applied
 
 log = logging.getLogger(__name__)
 

@@ -13,17 +13,18 @@ from app.session.dispatcher import (
     COUPLING_WATCH_S,
     SNAPSHOT_RETRY_S,
     DispatcherSession,
-    Endpoint,
 )
 from app.session.election import MasterView, choose_master
 from app.session.health import Condition, FailoverCause, LocalAlarm
 from app.session.sequencing import REORDER_MAX, REORDER_WINDOW_S
+from app.session.values import Applied, Endpoint
 
 __all__ = [
     "COUPLING_WATCH_S",
     "REORDER_MAX",
     "REORDER_WINDOW_S",
     "SNAPSHOT_RETRY_S",
+    "Applied",
     "Condition",
     "DispatcherSession",
     "Endpoint",

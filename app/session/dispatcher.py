@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from app.clock import ClockMs, mono_ms, wall_ms
@@ -78,6 +78,7 @@ from app.session.sending import send_and_wait
 from app.session.sequencing import Apply, DeltaSequencer, Gap, Held, Stale
 from app.session.service import ServiceFeed
 from app.session.trains import TrainFeed
+from app.session.values import Applied, Endpoint
 from app.timetable.model import Timetable
 
 # The name the session has always logged under (app.session), whatever the module.
@@ -89,26 +90,6 @@ COUPLING_WATCH_S = 0.1
 LATE_CHECK_TICKS = 10
 #: How long after a snapshot it could not apply the session asks for another
 SNAPSHOT_RETRY_S = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What the line state took in from ``server``: a snapshot, deltas in order, a day's
-    actuals, or None when it dropped its state (stale until the next snapshot)."""
-
-    server: str
-    what: StateSnapshot | tuple[StateDelta, ...] | Actuals | None
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One server address. ``check_id``: the server must say it is ``server`` (protected
-    links); off for addresses given without a server id (``--server`` on the command line)."""
-
-    server: str
-    host: str
-    port: int
-    check_id: bool = True
 
 
 class DispatcherSession(LinkHandler):
