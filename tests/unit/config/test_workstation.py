@@ -223,7 +223,7 @@ def test_address_parse_errors(text: str, message: str) -> None:
             "workstation.password",
             "unknown key 'password'; allowed keys: id, dispatcher, role, language, line, "
             "servers, heartbeat, commands, redis, kafka, iscs, coupling, security, login, "
-            "timetable",
+            "timetable, blackbox",
         ),
         (
             "  id: WS-09\n",
