@@ -128,7 +128,11 @@ class AlarmAnnunciation(QObject):
                 "◆ " + self.tr("Alarms catching up {0}%").format(int(st.progress * 100)),
             )
         else:
-            state = {FeedState.STALE: self.tr("stale"), FeedState.STOPPED: self.tr("stopped")}
+            state = {
+                FeedState.STALE: self.tr("stale"),
+                FeedState.STOPPED: self.tr("stopped"),
+                FeedState.REPLAY: self.tr("replayed from the recording"),
+            }
             text = coloured(
                 style.TEXT_MUTED,
                 self.tr("Alarms: {0}").format(state.get(st.state, st.state.value)),

@@ -19,13 +19,14 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
+from app.alarms.consumer import FeedState
 from app.alarms.service import AlarmService
 from app.config import Workstation
 from app.control.pipeline import AuditLog, CommandPipeline, CommandRecord, LocalDeviceLock
@@ -129,6 +130,7 @@ def open_replay(
     alarms = AlarmService(
         feed_settings(ws, line), clock_ms=lambda: players[0].now_ms() if players else 0
     )
+    alarms.status = replace(alarms.status, state=FeedState.REPLAY)  # no feed: played
     player = Player(line, recording, timetable=plan, clock=clock, alarms=alarms.list)
     players.append(player)
     player.alarms_changed.connect(alarms.changed.emit)

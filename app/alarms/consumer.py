@@ -69,6 +69,7 @@ class FeedState(enum.StrEnum):
     LIVE = "live"  # at the end, following changes
     STALE = "stale"  # the broker is unreachable (or silent too long)
     STOPPED = "stopped"
+    REPLAY = "replay"  # the list is played from a recording (docs/replay.md): no feed
 
 
 class FeedCause(enum.StrEnum):

@@ -153,7 +153,8 @@ class LinksBody(msgspec.Struct, frozen=True):
 
 
 class MasterBody(msgspec.Struct, frozen=True):
-    """``failover``: the followed master was lost and another followed (a switchover)."""
+    """``failover``: the followed master was lost and another followed (a switchover);
+    ``old``: the last server followed as master before this change ("" at first)."""
 
     old: str
     view: MasterView

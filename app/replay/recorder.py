@@ -120,7 +120,8 @@ class Recorder:
         self._moved: set[int] = set()
         self._server = ""
         self._failovers = session.failovers
-        self._last_master = session.master.server or ""
+        m = session.master
+        self._last_master = m.server or "" if m.role == "master" else ""
         #: each link as last recorded (what a change is told against)
         self._links_key: dict[str, tuple[object, ...]] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -366,7 +367,11 @@ class Recorder:
     def _on_master(self, view: MasterView) -> None:
         failover = self.session.failovers != self._failovers
         self._failovers = self.session.failovers
-        old, self._last_master = self._last_master, view.server or ""
+        # "old": the last server followed as master (a standby's mirror shown meanwhile
+        # is not one: A lost, B shown as standby, B promoted reads A -> B twice)
+        old = self._last_master
+        if view.role == "master" and view.server:
+            self._last_master = view.server
         self._write(self.clock_ms(), MasterBody(old, view, failover))
 
     def _on_command(self, rec: CommandRecord) -> None:

@@ -208,7 +208,10 @@ def _master_hit(t: int, i: int, body: MasterBody) -> Hit:
     view = body.view
     server = view.server or ""
     if body.failover:
-        text = f"failover: {body.old or '-'} lost, following {server or '-'} (epoch {view.epoch})"
+        text = (
+            f"failover: master {body.old or '-'} lost, following {server or '-'} "
+            f"as {view.role} (epoch {view.epoch})"
+        )
     else:
         text = f"master: following {server or '-'} as {view.role} (epoch {view.epoch})"
     return Hit(t, i, "failover" if body.failover else "master", server, "", "", text)

@@ -667,6 +667,10 @@ You will no longer command its devices; {2} is told at once.</source>
         <source>topic {0}, offset {1}, lag {2}, malformed {3}</source>
         <translation>主题 {0}，偏移 {1}，滞后 {2}，格式错误 {3}</translation>
     </message>
+    <message>
+        <source>replayed from the recording</source>
+        <translation>回放记录</translation>
+    </message>
 </context>
 <context>
     <name>AlarmFeed</name>
