@@ -148,6 +148,12 @@ def open_replay(
     window.add_dock(search, Qt.DockWidgetArea.RightDockWidgetArea)
     replay = Replay(window, player, session, driver, bar, banner, search, alarms, control)
     _mark(replay, tz)
+    for damage in recording.damage:  # a torn or damaged tail: what is before it is shown
+        window.log_event(
+            QCoreApplication.translate("ReplayWindow", "Recording damaged, read up to: {0}").format(
+                damage
+            )
+        )
     return replay
 
 

@@ -2286,7 +2286,6 @@ Version {0}</source>
     <name>ReplayWindow</name>
     <message>
         <source>REPLAY {0} — {1}</source>
-        <extracomment>the banner&apos;s colour: purple, no alarm&apos;s and no device state&apos;s</extracomment>
         <translation>回放 REPLAY {0} — {1}</translation>
     </message>
     <message>
@@ -2320,6 +2319,11 @@ Version {0}</source>
     <message>
         <source>Replay…</source>
         <translation>回放…</translation>
+    </message>
+    <message>
+        <source>Recording damaged, read up to: {0}</source>
+        <extracomment>the banner&apos;s colour: purple, no alarm&apos;s and no device state&apos;s</extracomment>
+        <translation>记录已损坏，读到此处为止：{0}</translation>
     </message>
 </context>
 <context>

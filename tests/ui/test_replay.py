@@ -222,3 +222,18 @@ def test_file_menu_replay_opens_a_replay_window_of_a_file(
     assert opened.window.windowTitle().startswith("REPLAY")
     assert len(opened.player.recording) == len(replay.player.recording)
     opened.window.bridge.close()
+
+
+def test_a_damaged_recording_opens_up_to_the_damage_and_says_so(
+    qtbot: QtBot, demo_line: Line, recording: Recording, tmp_path: Path
+) -> None:
+    (path,) = recording.paths
+    torn = tmp_path / path.name
+    torn.write_bytes(path.read_bytes()[:-7])  # the last record cut short: a kill mid-write
+    rec = Recording.open([torn])
+    assert len(rec) == len(recording) - 1 and rec.damage
+    r = open_replay(load_workstation(default_workstation_file()), demo_line, rec)
+    qtbot.addWidget(r.window)
+    lines = r.window.events.lines()
+    assert any("runs past the end" in line for line in lines), lines[:3]
+    r.window.bridge.close()
