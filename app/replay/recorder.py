@@ -70,6 +70,16 @@ from app.session.values import Applied
 
 log = logging.getLogger(__name__)
 
+#: the local alarm while the black box cannot write (docs/replay.md, "On disk")
+BLACKBOX_FAILED = "blackbox_failed"
+#: records kept in memory at most while the disk refuses them; past it they are dropped
+#: (counted) and the recorder starts a new file when the disk takes writes again
+MAX_PENDING = 16 * 1024 * 1024
+#: how often a recorder that could not open its file tries again
+RETRY_MS = 10_000
+#: a failure is logged at most this often (the alarm stays up meanwhile)
+LOG_EVERY_MS = 60_000
+
 
 @dataclass(frozen=True, slots=True)
 class RecorderSettings:
@@ -133,6 +143,10 @@ class Recorder:
         self.records = 0
         self.bytes = 0
         self.errors = 0
+        self.dropped = 0  # bytes dropped while the disk refused them
+        self._failing = False
+        self._logged_at = -LOG_EVERY_MS
+        self._retry_at = 0
 
     # -- life -------------------------------------------------------------------------
 
@@ -191,9 +205,9 @@ class Recorder:
         try:
             self.writer = Writer(path)
         except OSError as exc:
-            self.errors += 1
             self.writer = None
-            log.error("black box: cannot write %s: %s; nothing is recorded", path, exc)
+            self._retry_at = now + RETRY_MS
+            self._failed(now, f"cannot write {path}: {exc}")
             return
         self._midnight = next_midnight_ms(now, self.tz)
         timetable = sess.service.name
@@ -247,6 +261,8 @@ class Recorder:
     def _cycle(self) -> None:
         now = self.clock_ms()
         try:
+            if self.writer is None and now >= self._retry_at:
+                self._open(now)  # it could not: again, every RETRY_MS
             if now >= self._midnight and self.writer is not None:
                 self._close_file(now)
                 apply_retention(
@@ -259,8 +275,7 @@ class Recorder:
                 self._keyframe(now)
             self.flush()
         except OSError as exc:
-            self.errors += 1
-            log.error("black box: %s", exc)
+            self._failed(now, str(exc))
         self._schedule()
 
     def flush(self) -> None:
@@ -268,7 +283,21 @@ class Recorder:
         w = self.writer
         if w is None:
             return
-        w.flush()
+        now = self.clock_ms()
+        try:
+            w.flush()
+        except OSError as exc:
+            self._failed(now, f"{w.path}: {exc}")
+            if w.pending > MAX_PENDING:
+                self.dropped += w.discard()
+                w.close()  # it may end inside a record now: a new file, from a keyframe
+                self.writer = None
+                self._retry_at = now
+            return
+        if self._failing:
+            self._failing = False
+            log.warning("black box: writing again to %s (%d bytes dropped)", w.path, self.dropped)
+            self.session.local.set(BLACKBOX_FAILED, "black box writing again", False)
         loop = asyncio.get_running_loop()
         if self._syncing is None and loop.time() - self._last_sync >= self.settings.sync_s:
             self._last_sync = loop.time()
@@ -278,8 +307,17 @@ class Recorder:
     def _synced(self, fut: asyncio.Future[None]) -> None:
         self._syncing = None
         if not fut.cancelled() and fut.exception() is not None:
-            self.errors += 1
-            log.error("black box: fsync failed: %s", fut.exception())
+            self._failed(self.clock_ms(), f"fsync: {fut.exception()}")
+
+    def _failed(self, now: int, what: str) -> None:
+        """The disk refused: counted, logged at most once a minute, a local alarm."""
+        self.errors += 1
+        if now - self._logged_at >= LOG_EVERY_MS:
+            self._logged_at = now
+            log.error("black box: %s (%d errors so far)", what, self.errors)
+        if not self._failing:
+            self._failing = True
+            self.session.local.set(BLACKBOX_FAILED, f"black box not recording: {what}", True)
 
     def sample_trains(self, now: int) -> None:
         """The trains that moved since the last sample, as the state holds them now."""

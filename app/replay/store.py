@@ -212,11 +212,23 @@ class Writer:
         return len(self._buffer)
 
     def flush(self) -> None:
-        """Hand what is buffered to the OS: a kill of this process cannot lose it now."""
-        if self._buffer:
-            self._file.write(self._buffer)
-            self.flushed += len(self._buffer)
-            self._buffer.clear()
+        """Hand what is buffered to the OS: a kill of this process cannot lose it now.
+        A short write goes on from where it stopped; an error leaves the rest buffered
+        (the file then ends inside a record: the next write goes on from there)."""
+        buf = self._buffer
+        while buf:
+            n = self._file.write(buf)
+            if not n:
+                raise OSError(f"{self.path}: the write took nothing")
+            del buf[:n]
+            self.flushed += n
+
+    def discard(self) -> int:
+        """Drop what is buffered (the disk refuses it for too long); the bytes dropped.
+        The file may end inside a record now: write no more to it (close it)."""
+        n = len(self._buffer)
+        self._buffer.clear()
+        return n
 
     def sync(self) -> None:
         """Durable on disk (against a power cut); call off the loop, it may take a while."""
@@ -224,16 +236,27 @@ class Writer:
 
     def close(self) -> None:
         if not self._file.closed:
-            self.flush()
-            with contextlib.suppress(OSError):
+            try:
+                self.flush()
                 self.sync()
-            self._file.close()
+            except OSError as exc:
+                log.error("black box %s: closed with %d bytes unwritten: %s", self.path,
+                          len(self._buffer), exc)  # fmt: skip
+            finally:
+                self._file.close()
 
 
 def new_file_path(root: Path, node: str, time_ms: int, tz: str) -> Path:
+    """A name no file of the day has: ``<node>-<HHMMSS>-<pid>[-n].dhbx``."""
     when = dt.datetime.fromtimestamp(time_ms / 1000, zone(tz))
-    name = f"{node}-{when:%H%M%S}-{os.getpid()}{SUFFIX}"
-    return day_dir(root, when.date()) / name
+    stem = f"{node}-{when:%H%M%S}-{os.getpid()}"
+    folder = day_dir(root, when.date())
+    path = folder / f"{stem}{SUFFIX}"
+    n = 0
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{SUFFIX}"
+    return path
 
 
 # -- reading -----------------------------------------------------------------------------
