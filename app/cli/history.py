@@ -29,7 +29,7 @@ from app.paths import blackbox_dir, default_workstation_file
 from app.replay.clip import ClipError, export_clip
 from app.replay.format import Kind, Meta, RecordError
 from app.replay.search import HIT_KINDS, Hit, Query, check_kinds, search
-from app.replay.store import Recording, days
+from app.replay.store import Recording, days, desks
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
@@ -46,6 +46,12 @@ def add_history_arguments(p: argparse.ArgumentParser) -> None:
         "<user data dir>/blackbox; the workstation's blackbox.folder if it sets one)",
     )
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the day (default: the newest recorded)")
+    p.add_argument(
+        "--desk",
+        metavar="ID",
+        help="the workstation whose recording to read, when several recorded into the "
+        "folder (default: this workstation's id if it is one of them, else the only one)",
+    )
     p.add_argument(
         "--from", dest="start", metavar="HH:MM[:SS]", help="from this time of the day (included)"
     )
@@ -140,6 +146,17 @@ def _root(args: argparse.Namespace) -> Path:
     return Path(ws.blackbox.folder) if ws.blackbox.folder else blackbox_dir()
 
 
+def _own_desk(args: argparse.Namespace, recorded_by: list[str]) -> str | None:
+    """This workstation's id when it is among the desks that recorded; else the only one."""
+    try:
+        own = load_workstation(args.config).id
+    except (ConfigError, OSError):
+        own = ""
+    if own in recorded_by:
+        return own
+    return recorded_by[0] if len(recorded_by) == 1 else None
+
+
 def _line(args: argparse.Namespace, required: bool) -> Line | None:
     """The line file given, else the workstation's; None when neither loads and none
     is required."""
@@ -185,8 +202,20 @@ def _run(args: argparse.Namespace) -> int:
             print(f"dispatcher-cli history: no recording in {root}", file=sys.stderr)
             return EXIT_NOT_EXECUTED
         day = recorded[-1]
+    recorded_by = desks(root, day)
+    desk = args.desk or _own_desk(args, recorded_by)
+    if args.desk and args.desk not in recorded_by:
+        raise HistoryUsage(
+            f"--desk {args.desk}: it recorded nothing on {day} in {root} "
+            f"(recorded: {', '.join(recorded_by) or 'none'})"
+        )
+    if desk is None and len(recorded_by) > 1:
+        raise HistoryUsage(
+            f"several desks recorded on {day} in {root} ({', '.join(recorded_by)}): "
+            "choose one with --desk"
+        )
     try:
-        rec = Recording.open_day(root, day)
+        rec = Recording.open_day(root, day, desk)
     except FileNotFoundError as exc:
         print(f"dispatcher-cli history: {exc}", file=sys.stderr)
         return EXIT_NOT_EXECUTED

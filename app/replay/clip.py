@@ -79,7 +79,8 @@ def export_clip(
             break
         parts.append(_retimed(recording, i, start_ms))
         count += 1
-    skip = {int(Kind.META), int(Kind.END), int(Kind.CLIP_END)}
+    # a META in the window stays: the run that starts there is restored from its keyframe
+    skip = {int(Kind.END), int(Kind.CLIP_END)}
     for i in range(first, last):
         k = recording.index.kinds[i]
         if k in skip:

@@ -72,10 +72,6 @@ class Kind(IntEnum):
     CLIP_END = 14  #: a clip's last record: its size and digest (``app/replay/clip.py``)
 
 
-#: kinds a search and the "next" jumps look at (docs/replay.md, "Search")
-EVENT_KINDS = frozenset({Kind.ALARM, Kind.LOCAL_EVENT, Kind.MASTER, Kind.COMMAND})
-
-
 class RecordError(ValueError):
     """A record or file that cannot be read: says where and what."""
 
@@ -329,8 +325,11 @@ def decode(kind: Kind, data: bytes | memoryview, where: str, *, packed: bool = F
     """A record's body as its type (``packed``: deflated on disk); RecordError naming
     ``where`` when it does not decode."""
     try:
-        if packed:
-            data = zlib.decompress(data)
+        if packed:  # at most MAX_BODY out (a crafted clip must not exhaust memory)
+            inflate = zlib.decompressobj()
+            data = inflate.decompress(data, MAX_BODY)
+            if inflate.unconsumed_tail:
+                raise ValueError(f"a deflated body inflates past {MAX_BODY} bytes")
         return _decoders[kind].decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
         raise RecordError(where, f"{kind.name.lower()}: {exc}") from exc

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.alarms.model import AlarmChanges, AlarmList, ListFrame
-from app.alarms.records import Priority, decode_record
+from app.alarms.records import AlarmEvent, Priority, decode_record
 from app.alarms.records import RecordError as AlarmRecordError
 from app.comms.linkstate import LinkInfo
 from app.control.pipeline import CommandRecord
@@ -52,7 +52,7 @@ from app.replay.format import (
 from app.replay.store import Recording
 from app.session.election import NO_MASTER, MasterView
 from app.session.health import LocalAlarm
-from app.session.service import ActualsNews, ServiceFeed
+from app.session.service import ServiceFeed
 from app.timetable.actuals import Actual
 from app.timetable.model import Timetable
 
@@ -158,11 +158,11 @@ class Moves:
 
     state: Changes = field(default_factory=Changes)
     alarms: AlarmChanges = field(default_factory=AlarmChanges)
-    local: list[LocalAlarm] = field(default_factory=list)
+    local: list[tuple[int, LocalAlarm]] = field(default_factory=list)  # (when, alarm)
     links: tuple[LinkInfo, ...] | None = None
     master: MasterView | None = None
     actuals: bool = False
-    commands: list[CommandRecord] = field(default_factory=list)
+    commands: list[tuple[int, CommandRecord]] = field(default_factory=list)  # (when, record)
 
 
 class Player:
@@ -200,9 +200,9 @@ class Player:
         self._actuals = [i for i in recording.of_kinds((Kind.ACTUALS,))]
         self._decoded: dict[int, Actuals] = {}
         self._position = 0
-        metas = list(recording.of_kinds((Kind.META,)))
-        if metas:
-            self.meta = recording.body(metas[0])
+        self._metas = list(recording.of_kinds((Kind.META,)))
+        if self._metas:
+            self.meta = recording.body(self._metas[0])
 
     # -- the clock ------------------------------------------------------------------------
 
@@ -221,30 +221,35 @@ class Player:
     # -- moving -----------------------------------------------------------------------------
 
     def seek(self, time_ms: int) -> Moves:
-        """Everything as it was at ``time_ms`` (after every record made at or before it)."""
+        """Everything as it was at ``time_ms`` (after every record made at or before it).
+
+        Each record is applied at its own time (the replay clock stands there while it
+        is: the alarm list's shelves end, and the service clock is told, when they did)."""
         rec = self.recording
-        self._position = time_ms
         self.clock.set(time_ms)
         kf = rec.last_keyframe_at_or_before(time_ms)
         moves = Moves()
-        if kf is None:
+        if kf is None or not self._restore(kf, moves):
             self._reset()
             start = 0
         else:
-            self._restore(kf, moves)
             start = kf + 1
-        self._replay_actuals(time_ms)
         end = rec.first_at_or_after(time_ms + 1)
+        self._meta_before(end)
+        self._replay_actuals(time_ms)
         for i in range(start, end):
             kind = rec.kind(i)
             if kind in (Kind.ACTUALS, Kind.KEYFRAME):
                 continue  # the actuals are whole already; a later keyframe is this state
+            self._position = rec.time(i)
             self._apply(i, kind, moves, quiet=True)
+        self._position = time_ms
+        self.alarm_list.tick(time_ms)
         self.cursor = end
         moves = Moves(
             Changes(full=True),
             AlarmChanges(reset=True),
-            list(self.local.values()),
+            [(time_ms, a) for a in self.local.values()],
             self.links,
             self.master,
             True,
@@ -258,34 +263,49 @@ class Player:
         if time_ms < self._position:
             return self.seek(time_ms)
         rec = self.recording
-        self._position = time_ms
         end = rec.first_at_or_after(time_ms + 1)
         moves = Moves()
         for i in range(self.cursor, end):
             kind = rec.kind(i)
+            self._position = rec.time(i)
             if kind is Kind.KEYFRAME:
                 if i > 0 and rec.kind(i - 1) is Kind.META:  # a new file: a new run
                     self._restore(i, moves)
                 continue
             self._apply(i, kind, moves, quiet=False)
+        self._position = time_ms
         self.cursor = end
         moves.alarms.merge(self.alarm_list.tick(time_ms))
         self._tell(moves)
         return moves
+
+    def _meta_before(self, end: int) -> None:
+        """The META in force for the records before ``end`` (who recorded them)."""
+        metas = [i for i in self._metas if i < end]
+        if metas:
+            body = self._body(metas[-1])
+            if isinstance(body, Meta):
+                self.meta = body
 
     def _tell(self, m: Moves) -> None:
         if m.state:
             self.state_changed.emit(m.state)
         if m.alarms or m.alarms.unshelved:
             self.alarms_changed.emit(m.alarms)
-        for a in m.local:
-            self.alarm.emit(a)
-        if m.links is not None:
-            self.links_changed.emit(list(m.links))
-        if m.master is not None:
-            self.master_changed.emit(m.master)
-        for c in m.commands:
-            self.command_finished.emit(c)
+        now = self._position
+        try:  # each told at its own time: the logs stamp what the clock says
+            for t, a in m.local:
+                self._position = t
+                self.alarm.emit(a)
+            if m.links is not None:
+                self.links_changed.emit(list(m.links))
+            if m.master is not None:
+                self.master_changed.emit(m.master)
+            for t, c in m.commands:
+                self._position = t
+                self.command_finished.emit(c)
+        finally:
+            self._position = now
         self.moved.emit(self._position)
 
     # -- records --------------------------------------------------------------------------
@@ -298,9 +318,13 @@ class Player:
         self.master = NO_MASTER
         self.server = ""
 
-    def _restore(self, kf_index: int, moves: Moves) -> None:
-        kf: KeyframeBody = self.recording.body(kf_index)
-        st = self.state  # every device is in a keyframe: each is overwritten
+    def _restore(self, kf_index: int, moves: Moves) -> bool:
+        """Everything as keyframe ``kf_index`` holds it; False when it does not decode."""
+        kf = self._body(kf_index)
+        if not isinstance(kf, KeyframeBody):
+            return False
+        LineState.__init__(self.state, self.line)  # nothing of the moment before stays
+        st = self.state
         try:
             st.apply_snapshot(kf.state)
         except UnknownDevice as exc:
@@ -321,6 +345,7 @@ class Player:
         moves.state.full = True
         moves.links = kf.links
         moves.master = kf.master
+        return True
 
     def _replay_actuals(self, time_ms: int) -> None:
         feed = self.service
@@ -378,13 +403,13 @@ class Player:
                     self.local[a.code] = a
                 else:
                     self.local.pop(a.code, None)
-                moves.local.append(a)
+                moves.local.append((self._position, a))
             elif isinstance(body, LinksBody):  # the links that changed
                 self.links = moves.links = merge_links(self.links, body.links)
             elif isinstance(body, MasterBody):
                 self.master = moves.master = body.view
             elif isinstance(body, CommandBody):
-                moves.commands.append(body.record)
+                moves.commands.append((self._position, body.record))
             elif isinstance(body, ActualsBody):
                 if self.service.told_actuals(body.actuals) is not None:
                     moves.actuals = True
@@ -404,15 +429,27 @@ class Player:
         it is a failover, with ``failover_only``); None when there is none."""
         rec = self.recording
         for i in rec.of_kinds(kinds, rec.first_at_or_after(after_ms + 1)):
-            if failover_only and rec.kind(i) is Kind.MASTER:
+            kind = rec.kind(i)
+            if failover_only and kind is Kind.MASTER:
                 body = self._body(i)
                 if not (isinstance(body, MasterBody) and body.failover):
                     continue
+            if kind is Kind.ALARM and not self._is_alarm_event(i):
+                continue  # a topic snapshot's part or its end: no event
             return rec.time(i)
         return None
+
+    def _is_alarm_event(self, i: int) -> bool:
+        body = self._body(i)
+        if not isinstance(body, AlarmBody):
+            return False
+        try:
+            return isinstance(decode_record(body.record, f"record {i}").body, AlarmEvent)
+        except AlarmRecordError:
+            return False
 
     def picture(self) -> Picture:
         return picture(self.state, self.alarm_list, self.local.values(), self.service, self.links)
 
 
-__all__ = ["SPEEDS", "ActualsNews", "Moves", "Picture", "Player", "ReplayClock", "picture"]
+__all__ = ["SPEEDS", "Moves", "Picture", "Player", "ReplayClock", "merge_links", "picture"]

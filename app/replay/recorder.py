@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +139,10 @@ class Recorder:
         self._next_keyframe = 0
         self._next_sample = 0
         self._syncing: asyncio.Future[None] | None = None
+        self._upkeep: asyncio.Future[None] | None = None
+        self._last_ms = 0  # the newest record's time: times never go back in a file
+        self.lost = 0  # records made while no file could be open (counted, said)
+        self._actuals_day = ""
         self._last_sync = 0.0
         self._closed = False
         self.records = 0
@@ -170,17 +175,22 @@ class Recorder:
 
     def start(self) -> None:
         now = self.clock_ms()
+        self._open(now)
+        for event, hook in self._hooks():
+            event.connect(hook)
+        self._schedule()
+        # the last days' torn tails and the retention: a CRC pass over up to two days'
+        # files (about a second a 100 MB), off the loop; the file just opened is locked
+        loop = asyncio.get_running_loop()
+        self._upkeep = loop.run_in_executor(None, self._check_days, day_of(now, self.tz))
+
+    def _check_days(self, today: dt.date) -> None:
         root = self.settings.root
-        today = day_of(now, self.tz)
         try:
             repair_recent(root, today)
             apply_retention(root, today, self.settings.retention_days)
         except OSError as exc:
             log.error("black box %s: not checked: %s", root, exc)
-        self._open(now)
-        for event, hook in self._hooks():
-            event.connect(hook)
-        self._schedule()
 
     async def aclose(self) -> None:
         """Write what is buffered, close the file; a second call does nothing."""
@@ -192,9 +202,10 @@ class Recorder:
                 event.disconnect(hook)
         if self._timer is not None:
             self._timer.cancel()
-        if self._syncing is not None:
-            with contextlib.suppress(Exception):
-                await self._syncing
+        for pending in (self._syncing, self._upkeep):
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    await pending
         self._close_file(self.clock_ms())
 
     # -- the file ---------------------------------------------------------------------
@@ -228,20 +239,30 @@ class Recorder:
         )
         self._keyframe(now)
         self._day_so_far(now)
+        if self.lost:
+            log.error("black box: %d records made while no file was open are lost", self.lost)
         log.info("black box: recording to %s", path)
 
     def _close_file(self, now: int) -> None:
         w = self.writer
         if w is None:
             return
-        self._write(now, EndBody(w.records + 1))
-        w.close()
         self.writer = None
+        try:
+            w.append(max(self._last_ms, min(now, self._midnight - 1)), EndBody(w.records + 1))
+        finally:
+            w.close()
 
     def _write(self, now: int, body: msgspec.Struct) -> None:
+        # the wall clock may step back (NTP): a file's records stay in time order
+        now = max(now, self._last_ms)
+        if now >= self._midnight and self.writer is not None:
+            self._rotate(now)  # a record of the new day goes into the new day's file
         w = self.writer
         if w is None:
+            self.lost += 1
             return
+        self._last_ms = now
         try:
             self.bytes += w.append(now, body)
         except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as exc:
@@ -258,25 +279,30 @@ class Recorder:
             period = min(self.settings.flush_ms, self.settings.train_sample_ms) / 1000
             self._timer = loop.call_later(period, self._cycle)
 
+    def _rotate(self, now: int) -> None:
+        """Midnight: the day's file ends, the new day's starts (a keyframe first)."""
+        self._close_file(now)
+        self._open(now)
+        loop = asyncio.get_running_loop()
+        if self._upkeep is None or self._upkeep.done():
+            self._upkeep = loop.run_in_executor(None, self._check_days, day_of(now, self.tz))
+
     def _cycle(self) -> None:
         now = self.clock_ms()
         try:
             if self.writer is None and now >= self._retry_at:
                 self._open(now)  # it could not: again, every RETRY_MS
             if now >= self._midnight and self.writer is not None:
-                self._close_file(now)
-                apply_retention(
-                    self.settings.root, day_of(now, self.tz), self.settings.retention_days
-                )
-                self._open(now)
+                self._rotate(now)
             if now >= self._next_sample:
                 self.sample_trains(now)
             if now >= self._next_keyframe:
                 self._keyframe(now)
             self.flush()
-        except OSError as exc:
-            self._failed(now, str(exc))
-        self._schedule()
+        except Exception as exc:  # whatever it is, the cycle goes on and the desk is told
+            self._failed(now, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._schedule()
 
     def flush(self) -> None:
         """Buffered records to the OS now; an fsync every ``sync_s`` off the loop."""
@@ -335,7 +361,10 @@ class Recorder:
         whole on its own (a new file at midnight, mid-way through a service day)."""
         feed = self.session.service
         store = feed.store
-        if store is None or not store.recorded:
+        if store is None:
+            return
+        self._actuals_day = store.service_date
+        if not store.recorded:
             return
         kept = Actuals(store.service_date, feed.name, tuple(store.actuals()), True, True)
         self._write(now, ActualsBody(self._server, kept))
@@ -373,7 +402,14 @@ class Recorder:
         elif isinstance(what, tuple):
             self._write(now, DeltasBody(a.server, what))
         elif isinstance(what, Actuals):
-            self._write(now, ActualsBody(a.server, what))
+            store = self.session.service.store
+            if store is not None and store.service_date != self._actuals_day:
+                # a new service day: the feed may have read a kept day back from disk
+                # first (a restart mid-day); what it holds now is written whole
+                self._actuals_day = store.service_date
+                self._day_so_far(now)
+            else:
+                self._write(now, ActualsBody(a.server, what))
         else:
             self._write(now, InvalidBody(a.server))
 

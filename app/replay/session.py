@@ -22,8 +22,9 @@ from app.comms.linkstate import LinkInfo
 from app.model.commands import CommandOp, CommandResult, Outcome
 from app.model.refusal import Refusal, RefusalCode
 from app.model.roles import Role
+from app.replay.clip import open_clip
 from app.replay.player import Player
-from app.replay.store import SUFFIX, Recording, days
+from app.replay.store import DAY_DIR, SUFFIX, Recording, days, desk_of, desks
 from app.session.election import MasterView
 from app.session.health import LocalAlarm
 
@@ -111,29 +112,39 @@ class ReplaySession:
 REPLAY_REFUSAL = Refusal.of(RefusalCode.REPLAY)
 
 
-def open_source(source: Path, day: str | None = None) -> Recording:
+def open_source(source: Path, day: str | None = None, prefer_desk: str = "") -> Recording:
     """The recording at ``source``: a black-box folder (its day ``day``, ``YYYY-MM-DD``,
-    else its newest), a ``.dhbx`` file, or a clip. Raises ``ValueError`` saying why not."""
+    else its newest), a day's folder, a ``.dhbx`` file (with the rest of its desk's day
+    when it lies in a day's folder), or a clip. A folder several desks recorded into
+    gives ``prefer_desk``'s day when it is one of them. Raises ``ValueError`` saying why
+    not."""
     if source.is_dir():
         recorded = days(source)
         if not recorded:
-            if any(source.glob(f"*{SUFFIX}")):  # a day's folder itself
-                return Recording.open(sorted(source.glob(f"*{SUFFIX}")))
+            if any(source.glob(f"*{SUFFIX}")) and DAY_DIR.match(source.name):  # a day's folder
+                return _one_desk(source.parent, dt.date.fromisoformat(source.name), prefer_desk)
             raise ValueError(f"{source}: no recorded day here")
         chosen = dt.date.fromisoformat(day) if day else recorded[-1]
         if chosen not in recorded:
             listed = ", ".join(d.isoformat() for d in recorded)
             raise ValueError(f"{source}: nothing recorded on {chosen} (recorded: {listed})")
-        return Recording.open_day(source, chosen)
+        return _one_desk(source, chosen, prefer_desk)
     if not source.is_file():
         raise ValueError(f"{source}: no such file or folder")
     if source.suffix == SUFFIX:
+        desk = desk_of(source)
+        if desk and DAY_DIR.match(source.parent.name):  # the rest of that desk's day
+            return Recording.open_day(
+                source.parent.parent, dt.date.fromisoformat(source.parent.name), desk
+            )
         return Recording.open([source])
-    try:
-        from app.replay import clip  # noqa: PLC0415
-    except ImportError as exc:  # being written: a clip cannot be opened yet
-        raise ValueError(f"{source}: clips cannot be opened by this version") from exc
-    return clip.open_clip(source)
+    return open_clip(source)
+
+
+def _one_desk(root: Path, day: dt.date, prefer: str) -> Recording:
+    found = desks(root, day)
+    desk = prefer if prefer in found else (found[0] if len(found) == 1 else None)
+    return Recording.open_day(root, day, desk)  # None with several: ValueError naming them
 
 
 __all__ = ["REPLAY_REFUSAL", "ReplaySession", "open_source"]

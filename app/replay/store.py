@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ import msgspec
 
 from app.clock import zone
 from app.replay.format import (
+    FILE_HEADER,
     HEADER,
     Columns,
     Kind,
@@ -80,16 +82,36 @@ def days(root: Path) -> list[dt.date]:
     return sorted(out)
 
 
-def day_files(root: Path, day: dt.date) -> list[Path]:
+#: a file's name: the desk (workstation id), the time it started, the process, a number
+FILE_NAME = re.compile(r"^(?P<desk>.+)-\d{6}-\d+(?:-\d+)?" + re.escape(SUFFIX) + "$")
+
+
+def desk_of(path: Path) -> str:
+    """The workstation that wrote ``path`` (from its name; "" when not one of ours)."""
+    m = FILE_NAME.match(path.name)
+    return m.group("desk") if m else ""
+
+
+def day_files(root: Path, day: dt.date, desk: str | None = None) -> list[Path]:
+    """The day's files, of one desk (``desk``) or of every desk (None)."""
     d = day_dir(root, day)
-    return sorted(d.glob(f"*{SUFFIX}")) if d.is_dir() else []
+    files = sorted(d.glob(f"*{SUFFIX}")) if d.is_dir() else []
+    return files if desk is None else [f for f in files if desk_of(f) == desk]
+
+
+def desks(root: Path, day: dt.date) -> list[str]:
+    """The workstations that recorded on ``day`` in ``root`` (one folder may hold several:
+    two desks on one machine, or a shared folder)."""
+    return sorted({desk_of(f) for f in day_files(root, day)} - {""})
 
 
 def apply_retention(root: Path, today: dt.date, keep_days: int) -> list[dt.date]:
     """Delete the days older than ``keep_days`` (today counts as one); the days deleted."""
     gone = []
-    for day in days(root):
-        if (today - day).days >= keep_days:
+    recorded = days(root)
+    newest = set(recorded[-keep_days:])  # kept whatever the clock says (a clock set ahead)
+    for day in recorded:
+        if (today - day).days >= keep_days and day not in newest:
             shutil.rmtree(day_dir(root, day), ignore_errors=True)
             gone.append(day)
     if gone:
@@ -104,16 +126,31 @@ def disk_used(root: Path, day: dt.date) -> int:
 # -- the lock a writer holds on its file -------------------------------------------------
 
 
+#: where the writer's lock is taken on Windows: one byte far past any end, so that the
+#: lock (mandatory there) keeps no reader from the records
+LOCK_AT = 1 << 40
+
 if sys.platform == "win32":
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
         """An exclusive, non-blocking lock on an open file; False when another holds it."""
+        here = os.lseek(fd, 0, os.SEEK_CUR)
+        os.lseek(fd, LOCK_AT, os.SEEK_SET)
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
+        finally:
+            os.lseek(fd, here, os.SEEK_SET)
         return True
+
+    def _unlock(fd: int) -> None:
+        here = os.lseek(fd, 0, os.SEEK_CUR)
+        os.lseek(fd, LOCK_AT, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.lseek(fd, here, os.SEEK_SET)
 
 else:
     import fcntl
@@ -125,6 +162,10 @@ else:
         except OSError:
             return False
         return True
+
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +183,15 @@ def repair(path: Path) -> Repair | None:
         if not _try_lock(fd):
             return None  # a recorder is writing it now
         size = os.fstat(fd).st_size
-        if size == 0:
-            return None
+        if size < FILE_HEADER.size:  # killed before its header was down: nothing in it
+            os.close(fd)
+            fd = -1
+            path.unlink()
+            log.warning("black box %s: empty (%d bytes), deleted", path, size)
+            return Repair(path, 0, size, "empty")
         with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
             try:
-                start = check_file_header(data[:6], str(path))
+                start = check_file_header(data[: FILE_HEADER.size], str(path))
             except RecordError:
                 return None  # not ours to cut
             found = scan(data, start)
@@ -163,7 +208,8 @@ def repair(path: Path) -> Repair | None:
         )
         return Repair(path, found.end, size - found.end, found.damage)
     finally:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
 
 
 def repair_recent(root: Path, today: dt.date) -> list[Repair]:
@@ -195,9 +241,15 @@ class Writer:
             self._file.close()
             raise OSError(f"{path}: held by another recorder")
         self._buffer = bytearray(file_header())
+        self._syncing = threading.Lock()  # an fsync in a worker thread, and the close
         self.records = 0
         self.bytes = 0
         self.flushed = 0
+        try:
+            self.flush()  # the header down at once: a file is never without one
+        except OSError:
+            self._file.close()
+            raise
 
     def append(self, time_ms: int, body: msgspec.Struct) -> int:
         """Buffer one record; its size in bytes."""
@@ -232,17 +284,24 @@ class Writer:
 
     def sync(self) -> None:
         """Durable on disk (against a power cut); call off the loop, it may take a while."""
-        os.fsync(self._file.fileno())
+        with self._syncing:
+            if not self._file.closed:
+                os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        if not self._file.closed:
+        """Flush, fsync, unlock, close (an fsync under way in a worker thread is waited
+        for: it is one file's, a few ms)."""
+        with self._syncing:
+            if self._file.closed:
+                return
             try:
                 self.flush()
-                self.sync()
+                os.fsync(self._file.fileno())
             except OSError as exc:
                 log.error("black box %s: closed with %d bytes unwritten: %s", self.path,
                           len(self._buffer), exc)  # fmt: skip
             finally:
+                _unlock(self._file.fileno())
                 self._file.close()
 
 
@@ -282,20 +341,37 @@ class Recording:
         datas: list[bytes] = []
         scans: list[Columns] = []
         damage: list[str] = []
+        kept: list[Path] = []
         for path in paths:
             data = path.read_bytes()
-            start = check_file_header(data, str(path))
+            try:
+                start = check_file_header(data, str(path))
+            except RecordError as exc:
+                if len(paths) == 1:
+                    raise
+                damage.append(f"{exc}; the file left out")  # the day's other files stand
+                continue
             found = scan(data, start)
             if found.damage:
                 damage.append(f"{path}: {found.damage}; {len(data) - found.end} bytes left out")
             datas.append(data)
             scans.append(found.records)
+            kept.append(path)
+        if not kept:
+            raise RecordError(str(paths[0]) if paths else "-", "no black-box file to read")
         index, file_of = _merge(scans)
-        return cls(list(paths), index, file_of, damage, datas)
+        return cls(kept, index, file_of, damage, datas)
 
     @classmethod
-    def open_day(cls, root: Path, day: dt.date) -> Recording:
-        files = day_files(root, day)
+    def open_day(cls, root: Path, day: dt.date, desk: str | None = None) -> Recording:
+        """One desk's day (``desk``; None: the only desk of the day, else ValueError)."""
+        if desk is None:
+            found = desks(root, day)
+            if len(found) > 1:
+                raise ValueError(
+                    f"{day} in {root}: several desks recorded ({', '.join(found)}); choose one"
+                )
+        files = day_files(root, day, desk)
         if not files:
             raise FileNotFoundError(f"no recording of {day} in {root}")
         return cls.open(files)

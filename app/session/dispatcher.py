@@ -381,6 +381,8 @@ class DispatcherSession(LinkHandler):
         # NotSynchronised: waiting for a snapshot; deltas before it mean nothing
 
     def _apply(self, link: ServerLink, deltas: tuple[StateDelta, ...]) -> None:
+        # told before: a batch that fails half way was applied half way (the replay too)
+        self.applied.emit(Applied(link.server, deltas))
         changes = Changes()
         try:
             for delta in deltas:
@@ -396,7 +398,6 @@ class DispatcherSession(LinkHandler):
             return
         if self.deltas.deadline is None:
             self._cancel_reorder_timer()
-        self.applied.emit(Applied(link.server, deltas))
         self._emit(changes)
 
     def _schedule_reorder(self, link: ServerLink) -> None:

@@ -112,3 +112,37 @@ def test_past_the_bound_it_drops_says_so_and_starts_a_new_file_from_a_keyframe(
     newest = Recording.open([max(files, key=lambda p: p.stat().st_mtime_ns)])
     assert [newest.kind(i) for i in range(2)] == [Kind.META, Kind.KEYFRAME]
     assert rec.errors >= 1
+
+
+def test_midnight_starts_the_new_days_file_at_the_first_record_after_it(
+    demo_line: Line, tmp_path: Path
+) -> None:
+    """Not a second late: every record of a day is in that day's folder, the END too."""
+    from app.replay.store import next_midnight_ms
+
+    midnight = next_midnight_ms(1_796_600_000_000, demo_line.timezone)
+    now = [midnight - 1_500]
+    s = session(demo_line)
+    rec = Recorder(RecorderSettings(tmp_path), s, clock_ms=lambda: now[0])
+
+    async def scenario() -> None:
+        rec.start()
+        s.local.set("before", "before midnight", True)
+        now[0] = midnight + 5  # the cycle has not run yet
+        s.local.set("after", "after midnight", True)
+        now[0] = midnight - 60_000  # the wall clock steps back (NTP): times do not
+        s.local.set("stepped", "a clock stepped back", True)
+        await rec.aclose()
+
+    asyncio.run(scenario())
+    before, after = days(tmp_path)
+    old = Recording.open_day(tmp_path, before)
+    new = Recording.open_day(tmp_path, after)
+    assert all(old.time(i) < midnight for i in range(len(old)))
+    assert old.kind(len(old) - 1) is Kind.END
+    assert all(new.time(i) >= midnight for i in range(len(new)))
+    codes = [new.body(i).alarm.code for i in new.of_kinds((Kind.LOCAL_ALARM,))]
+    assert codes == ["after", "stepped"]
+    times = [new.time(i) for i in range(len(new))]
+    assert times == sorted(times)
+    assert [new.kind(i) for i in range(2)] == [Kind.META, Kind.KEYFRAME]

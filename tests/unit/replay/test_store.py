@@ -19,6 +19,7 @@ from app.model.state import TrainState
 from app.model.topology import Direction
 from app.replay.format import (
     FILE_HEADER,
+    MAX_BODY,
     PACKED,
     EndBody,
     InvalidBody,
@@ -38,6 +39,7 @@ from app.replay.store import (
     apply_retention,
     day_dir,
     days,
+    desks,
     repair,
 )
 
@@ -191,3 +193,43 @@ def test_a_body_marked_deflated_that_is_not_says_so() -> None:
     rec = file_header() + struct.pack("<II", len(data), crc) + head + data
     with pytest.raises(RecordError, match="not deflated as marked"):
         list(iter_records(rec, "f.dhbx"))
+
+
+def test_an_empty_file_of_a_day_is_left_out_and_repair_deletes_it(tmp_path: Path) -> None:
+    day = dt.date(2026, 12, 7)
+    folder = day_dir(tmp_path, day)
+    folder.mkdir(parents=True)
+    good = folder / "WS-1-080000-10.dhbx"
+    good.write_bytes(file_header() + records(3))
+    empty = folder / "WS-1-090000-11.dhbx"
+    empty.write_bytes(b"")  # killed before its header
+    rec = Recording.open_day(tmp_path, day)
+    assert len(rec) == 3 and any("left out" in d for d in rec.damage)
+    r = repair(empty)
+    assert r is not None and not empty.exists()
+
+
+def test_one_folder_several_desks_each_day_is_one_desks(tmp_path: Path) -> None:
+    day = dt.date(2026, 12, 7)
+    folder = day_dir(tmp_path, day)
+    folder.mkdir(parents=True)
+    (folder / "WS-01-080000-10.dhbx").write_bytes(file_header() + records(2))
+    (folder / "WS-02-080001-11-1.dhbx").write_bytes(file_header() + records(5))
+    assert desks(tmp_path, day) == ["WS-01", "WS-02"]
+    with pytest.raises(ValueError, match=r"several desks recorded .*WS-01, WS-02"):
+        Recording.open_day(tmp_path, day)
+    assert len(Recording.open_day(tmp_path, day, "WS-02")) == 5
+
+
+def test_a_clock_set_far_ahead_never_deletes_the_newest_days(tmp_path: Path) -> None:
+    recorded = [dt.date(2026, 12, d) for d in range(1, 6)]
+    for day in recorded:
+        day_dir(tmp_path, day).mkdir(parents=True)
+    apply_retention(tmp_path, dt.date(2036, 1, 1), keep_days=3)
+    assert days(tmp_path) == recorded[-3:]
+
+
+def test_a_body_that_inflates_past_the_bound_is_refused() -> None:
+    bomb = zlib.compress(b"\x00" * (MAX_BODY + 10), 9)
+    with pytest.raises(RecordError, match="inflates past"):
+        decode(Kind.TRAINS, bomb, "crafted.dhclip", packed=True)
