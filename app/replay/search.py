@@ -141,7 +141,11 @@ def search(recording: Recording, query: Query, line: Line | None = None) -> list
     out: list[Hit] = []
     kinds = recording.index.kinds
     wanted_ints = frozenset(int(k) for k in record_kinds)
+    restarts = frozenset({int(Kind.META)}) if Kind.LINKS in record_kinds else frozenset()
     for i in range(start, end):
+        if kinds[i] in restarts:  # a new run (the HMI restarted): its links start afresh
+            links = {}
+            continue
         if kinds[i] not in wanted_ints:
             continue
         try:
