@@ -113,3 +113,20 @@ def test_a_clip_of_a_window(root: Path, tmp_path: Path, capsys: pytest.CaptureFi
     kinds = [clip.kind(i) for i in range(len(clip))]
     assert Kind.COMMAND in kinds and Kind.MASTER in kinds
     assert clip.time(len(clip) - 1) == T0 + 150_999
+
+
+def test_a_folder_two_desks_recorded_into_is_read_one_desk_at_a_time(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = Writer(root / "2027-01-15" / "ws2-160100-2.dhbx")
+    w.append(T0 + 70_000, Meta("demo", "d", "ws2", "li", "dispatcher", T0, "Asia/Shanghai"))
+    w.append(T0 + 90_000, command("W9", Outcome.EXECUTED, "li"))
+    w.close()
+    base = ("--root", str(root), "--date", "2027-01-15", "--config", str(root / "none.yaml"))
+    code, hits, err = run(capsys, *base)
+    assert code == 2 and not hits
+    assert "several desks" in err and "ws1, ws2" in err
+    code, hits, _ = run(capsys, *base, "--desk", "ws2", "--kind", "command")
+    assert code == 0 and [h["device"] for h in hits] == ["W9"]
+    code, _, err = run(capsys, *base, "--desk", "ws9")
+    assert code == 2 and "--desk ws9" in err
