@@ -15,6 +15,7 @@ dock (:mod:`ui.replaysearch`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
@@ -135,7 +136,8 @@ def open_replay(
     players.append(player)
     player.alarms_changed.connect(alarms.changed.emit)
     session = ReplaySession(player)
-    player.seek(at_ms if at_ms is not None else player.start_ms)
+    start = player.start_ms if at_ms is None else max(player.start_ms, min(at_ms, player.end_ms))
+    player.seek(start)
     control = replay_control(session)
     window = MainWindow(session, control, alarms, settings=settings)
     driver = ReplayDriver(player, window)
@@ -148,6 +150,7 @@ def open_replay(
     window.add_dock(search, Qt.DockWidgetArea.RightDockWidgetArea)
     replay = Replay(window, player, session, driver, bar, banner, search, alarms, control)
     _mark(replay, tz)
+    _check_line(replay, line)
     for damage in recording.damage:  # a torn or damaged tail: what is before it is shown
         window.log_event(
             QCoreApplication.translate("ReplayWindow", "Recording damaged, read up to: {0}").format(
@@ -178,7 +181,11 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
             if driver.clock.playing
             else QCoreApplication.translate("ReplayWindow", "paused")
         )
-        who = f"{session.node} · {session.dispatcher}" if session.dispatcher else session.node
+        meta = player.meta  # the META in force at the moment shown (a restart may change it)
+        node, dispatcher = (
+            (meta.node, meta.dispatcher) if meta is not None else (session.node, session.dispatcher)
+        )
+        who = f"{node} · {dispatcher}" if dispatcher else node
         replay.banner.setText(
             QCoreApplication.translate(
                 "ReplayWindow",
@@ -203,6 +210,15 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
 
     driver.seeked.connect(seeked)
 
+    def rebuilding(_ms: int) -> None:
+        # a jump: the logs are told again from that moment (not appended to: each seek
+        # tells every active local alarm again)
+        window.events.list.clear()
+        window.commands.log.table.setRowCount(0)
+        window.commands.log._rows_by_key.clear()
+
+    driver.rebuilding.connect(rebuilding)
+
     def command(rec: CommandRecord) -> None:
         window.commands.log.on_finished(rec)
         window.log_event(
@@ -213,6 +229,29 @@ def _mark(replay: Replay, tz: dt.tzinfo | None) -> None:
 
     player.command_finished.connect(command)
     show()
+
+
+def _check_line(replay: Replay, line: Line) -> None:
+    """A recording made on another version of the line (its META's digest is not the
+    line's the window shows it against) says so: the event log and the status bar; once
+    for each other digest met (a restart may bring another)."""
+    warned: set[str] = set()
+    digest = line.digest()
+
+    def check(_ms: int = 0) -> None:
+        meta = replay.player.meta
+        if meta is None or not meta.digest or meta.digest == digest or meta.digest in warned:
+            return
+        warned.add(meta.digest)
+        text = QCoreApplication.translate(
+            "ReplayWindow", "recorded on another version of the line: {0}; shown against {1}"
+        ).format(meta.digest, digest)
+        log.warning("replay: %s", text)
+        replay.window.log_event(text)
+        replay.window.show_status(text)
+
+    replay.driver.moved.connect(check)
+    check()
 
 
 def _date(ms: int, tz: dt.tzinfo | None) -> str:
@@ -264,6 +303,15 @@ def open_from_args(
     return recording, at_ms(recording.time(0), day, time, line_zone(line.timezone))
 
 
+def read_recording(source: Path) -> Recording:
+    """The recording at ``source``: a day's file is the whole day (its folder is the
+    day); else the file or folder as given (:func:`open_source`). Reads and checks every
+    byte: run it off the GUI thread."""
+    if source.suffix == ".dhbx" and re.match(r"^\d{4}-\d{2}-\d{2}$", source.parent.name):
+        return Recording.open_day(source.parent.parent, dt.date.fromisoformat(source.parent.name))
+    return open_source(source)
+
+
 class ReplayMenu:
     """File ▸ Replay… in a live window: a replay window of this workstation's black box
     (a day's file, or a clip: the dialog opens at the black box). The replays it opened
@@ -274,6 +322,9 @@ class ReplayMenu:
         self.ws = ws
         self.line = line
         self.opened: list[Replay] = []
+        # the openings and the closings under way (each task kept until it is done)
+        self._tasks: set[asyncio.Task[Replay | None]] = set()
+        self._releasing: set[asyncio.Task[None]] = set()
         action = window.menu_bar.file_menu.addAction(
             QCoreApplication.translate("ReplayWindow", "Replay…")
         )
@@ -283,7 +334,9 @@ class ReplayMenu:
         if before is not None:
             window.menu_bar.file_menu.insertAction(before, action)
 
-    def start(self) -> Replay | None:
+    def start(self) -> asyncio.Task[Replay | None] | None:
+        """The file dialog, then the recording opened in a worker thread (a day is read
+        and checked, ~1 s: the live window's loop must not stall); the task, or None."""
         window = self.window
         path, _ = QFileDialog.getOpenFileName(
             window,
@@ -295,13 +348,17 @@ class ReplayMenu:
         )
         if not path:
             return None
+        task = asyncio.get_running_loop().create_task(self.open_path(Path(path)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def open_path(self, source: Path) -> Replay | None:
+        """The replay window of the recording at ``source`` (a day's file: the whole
+        day), shown; None (and why, in the status bar) when it cannot be opened."""
+        window = self.window
         try:
-            source = Path(path)
-            recording = (
-                Recording.open_day(source.parent.parent, dt.date.fromisoformat(source.parent.name))
-                if source.suffix == ".dhbx" and re.match(r"^\d{4}-\d{2}-\d{2}$", source.parent.name)
-                else open_source(source)
-            )
+            recording = await asyncio.to_thread(read_recording, source)
         except (ValueError, OSError) as exc:
             window.show_status(
                 QCoreApplication.translate("ReplayWindow", "Replay not opened: {0}").format(exc)
@@ -309,11 +366,38 @@ class ReplayMenu:
             return None
         replay = open_replay(self.ws, self.line, recording)
         self.opened.append(replay)
+        replay.window.closing.connect(lambda: self._closed(replay))
         replay.window.show()
         return replay
 
+    def _closed(self, replay: Replay) -> None:
+        """A replay window closed: stopped and let go now (its timer, model and the
+        day's bytes), not when the live window closes."""
+        replay.driver.pause()
+        if replay in self.opened:
+            self.opened.remove(replay)
+        replay.window.hide()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (shutting down): the window goes with its timers
+            replay.window.deleteLater()
+            return
+        task = loop.create_task(self._release(replay))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _release(self, replay: Replay) -> None:
+        try:
+            await replay.aclose()
+        finally:
+            replay.window.deleteLater()
+
     async def aclose(self) -> None:
-        """Close every replay window this menu opened."""
+        """Close every replay window this menu opened (one still opening is not)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
         opened, self.opened = self.opened, []
         for replay in opened:
             await replay.aclose()
@@ -321,6 +405,8 @@ class ReplayMenu:
             replay.window.deleteLater()
 
 
-def offer_replay(window: MainWindow, ws: Workstation, line: Line) -> Callable[[], Replay | None]:
+def offer_replay(
+    window: MainWindow, ws: Workstation, line: Line
+) -> Callable[[], asyncio.Task[Replay | None] | None]:
     """File ▸ Replay… in ``window`` (:class:`ReplayMenu`); its ``start``."""
     return ReplayMenu(window, ws, line).start

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QObject, Qt, QTime, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -35,6 +36,9 @@ class ReplayDriver(QObject):
 
     moved = Signal(object)  # int: the replay's time (ms), after every move
     seeked = Signal(object)  # int: a jump (rebuilt): views that hold derived state refresh
+    # int: the time about to be rebuilt (a seek back or far on), emitted BEFORE the
+    # player rebuilds it: the logs are cleared, to be told again from that moment
+    rebuilding = Signal(object)
     playingChanged = Signal(bool)
 
     def __init__(self, player: Player, parent: QObject | None = None) -> None:
@@ -53,11 +57,11 @@ class ReplayDriver(QObject):
         """Play on to where the clock has run (the timer calls this; so may a test)."""
         p = self.player
         t = min(self.clock.now_ms(), p.end_ms)
-        if t >= p.end_ms and self.clock.playing:
-            self.pause()  # the end of the recording
         if t != p.now_ms():
             p.advance(t)
             self.moved.emit(t)
+        if t >= p.end_ms and self.clock.playing:
+            self.pause()  # the end of the recording (after playing to it: the clock there)
 
     def play(self, speed: float | None = None) -> None:
         if self.player.now_ms() >= self.player.end_ms:
@@ -93,6 +97,7 @@ class ReplayDriver(QObject):
         if t >= p.now_ms() and t - p.now_ms() < 60_000:
             p.advance(t)  # a short way on: play it (what happened is told)
         else:
+            self.rebuilding.emit(t)
             p.seek(t)  # back, or far on: rebuilt
         self.clock.set(t)
         self.clock.position_ms = t
@@ -116,6 +121,19 @@ class ReplayDriver(QObject):
         if t is not None:
             self.seek(t)
         return t
+
+
+class JumpTimeEdit(QTimeEdit):
+    """The time to jump to: ``submitted`` on Return / Enter only (not when the box
+    merely loses focus, as ``editingFinished`` is)."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)  # the text interpreted first
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            self.submitted.emit()
 
 
 class ReplayBar(QToolBar):
@@ -161,7 +179,7 @@ class ReplayBar(QToolBar):
         self.position.setObjectName("replayPosition")
         self.addWidget(self.position)
         self.addSeparator()
-        self.jump_edit = QTimeEdit(self)
+        self.jump_edit = JumpTimeEdit(self)
         self.jump_edit.setObjectName("replayJumpTime")
         self.jump_edit.setDisplayFormat("HH:mm:ss")
         self.jump_edit.setToolTip(self.tr("A time to jump to (the line's time)"))
@@ -187,7 +205,7 @@ class ReplayBar(QToolBar):
         self.slider.sliderReleased.connect(self._released)
         self.slider.valueChanged.connect(self._slid)
         self.jump.clicked.connect(self.jump_to_edit)
-        self.jump_edit.editingFinished.connect(self.jump_to_edit)
+        self.jump_edit.submitted.connect(self.jump_to_edit)
         self.next_alarm.clicked.connect(lambda: self._next("alarm"))
         self.next_command.clicked.connect(lambda: self._next("command"))
         self.next_failover.clicked.connect(lambda: self._next("failover"))

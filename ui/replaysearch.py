@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDateTimeEdit,
     QDockWidget,
     QFormLayout,
     QHBoxLayout,
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -114,19 +114,27 @@ class ReplaySearchDock(QDockWidget):
             "link": self.tr("link"),
         }.get(kind, kind)
 
-    def _time_edit(self, name: str, ms: int) -> QTimeEdit:
-        edit = QTimeEdit()
+    def _time_edit(self, name: str, ms: int) -> QDateTimeEdit:
+        """A date and time (the line's zone): a recording may run past midnight."""
+        edit = QDateTimeEdit()
         edit.setObjectName(name)
-        edit.setDisplayFormat("HH:mm:ss")
-        t = dt.datetime.fromtimestamp(ms / 1000, self.tz)
-        edit.setTime(QTime(t.hour, t.minute, t.second))
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+        self.set_moment(edit, ms)
         return edit
 
-    def _ms(self, edit: QTimeEdit, *, end: bool) -> int:
-        q = edit.time()
-        day = dt.datetime.fromtimestamp(self.driver.player.start_ms / 1000, self.tz)
-        t = day.replace(hour=q.hour(), minute=q.minute(), second=q.second(), microsecond=0)
-        return int(t.timestamp() * 1000) + (999 if end else 0)
+    def set_moment(self, edit: QDateTimeEdit, ms: int) -> None:
+        """``edit`` at the moment ``ms``, as the line's clock reads it."""
+        t = dt.datetime.fromtimestamp(ms / 1000, self.tz)
+        edit.setDateTime(
+            QDateTime(QDate(t.year, t.month, t.day), QTime(t.hour, t.minute, t.second))
+        )
+
+    def _ms(self, edit: QDateTimeEdit, *, end: bool) -> int:
+        """The moment in ``edit`` (the line's zone); an end takes its whole second."""
+        d, q = edit.date(), edit.time()
+        t = dt.datetime(d.year(), d.month(), d.day(), q.hour(), q.minute(), q.second())
+        local = t.replace(tzinfo=self.tz) if self.tz is not None else t
+        return int(local.timestamp() * 1000) + (999 if end else 0)
 
     def query(self) -> Query:
         return Query(

@@ -2325,6 +2325,10 @@ Version {0}</source>
         <extracomment>the banner&apos;s colour: purple, no alarm&apos;s and no device state&apos;s</extracomment>
         <translation>记录已损坏，读到此处为止：{0}</translation>
     </message>
+    <message>
+        <source>recorded on another version of the line: {0}; shown against {1}</source>
+        <translation>记录于另一版本的线路：{0}；按当前线路 {1} 显示</translation>
+    </message>
 </context>
 <context>
     <name>Schematic</name>

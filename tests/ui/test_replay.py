@@ -5,14 +5,19 @@ failover, refuses every command with nothing sent, and the search dock moves it.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+import ui.replay
 from app.config import load_workstation
 from app.model.commands import CommandOp
 from app.model.devices import DeviceKind, DeviceRef
@@ -203,25 +208,61 @@ def test_screenshot_zh_cn(
 
 
 def test_file_menu_replay_opens_a_replay_window_of_a_file(
-    qtbot: QtBot, replay: Replay, demo_line: Line, blackbox: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    replay: Replay,
+    demo_line: Line,
+    blackbox: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The day is read in a worker thread (the live loop goes on); the window comes when
+    it is read; closed, it is let go at once (out of ``opened``, its timer stopped)."""
     from PySide6.QtWidgets import QFileDialog
 
-    from ui.replay import offer_replay
+    from ui.replay import ReplayMenu
 
     (day,) = days(blackbox)
     (path,) = sorted((blackbox / day.isoformat()).glob("*.dhbx"))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    threads: list[str] = []
+    real = ui.replay.read_recording
+
+    def read(source: Path) -> Recording:
+        threads.append(threading.current_thread().name)
+        return real(source)
+
+    monkeypatch.setattr(ui.replay, "read_recording", read)
     ws = load_workstation(default_workstation_file())
-    start = offer_replay(replay.window, ws, demo_line)
+    menu = ReplayMenu(replay.window, ws, demo_line)
     actions = [a.objectName() for a in replay.window.menu_bar.file_menu.actions()]
     assert "replayAction" in actions
-    opened = start()
-    assert opened is not None
-    qtbot.addWidget(opened.window)
+    task = menu.start()
+    assert task is not None
+    qtbot.waitUntil(lambda: bool(menu.opened), timeout=10_000)
+    (opened,) = menu.opened
+    assert threads and threads[0] != threading.main_thread().name  # not the GUI thread
+    assert task.done() and task.result() is opened
     assert opened.window.windowTitle().startswith("REPLAY")
     assert len(opened.player.recording) == len(replay.player.recording)
-    opened.window.bridge.close()
+    opened.driver.play()
+    assert opened.driver.timer.isActive()
+    opened.window.close()
+    assert menu.opened == [] and not opened.driver.timer.isActive()
+    assert not opened.window.isVisible()
+    qtbot.waitUntil(lambda: not menu._releasing, timeout=5000)
+
+
+def test_file_menu_replay_of_a_bad_file_says_why(
+    qtbot: QtBot, replay: Replay, demo_line: Line, tmp_path: Path
+) -> None:
+    from ui.replay import ReplayMenu
+
+    bad = tmp_path / "nothing.dhclip"
+    bad.write_bytes(b"not a recording")
+    menu = ReplayMenu(replay.window, load_workstation(default_workstation_file()), demo_line)
+    assert asyncio.run(menu.open_path(bad)) is None
+    assert menu.opened == []
+    assert "Replay not opened" in replay.window.status_bar.bar.currentMessage()
 
 
 def test_a_damaged_recording_opens_up_to_the_damage_and_says_so(
@@ -236,4 +277,145 @@ def test_a_damaged_recording_opens_up_to_the_damage_and_says_so(
     qtbot.addWidget(r.window)
     lines = r.window.events.lines()
     assert any("runs past the end" in line for line in lines), lines[:3]
+    r.window.bridge.close()
+
+
+def _alarm_lines(r: Replay, text: str) -> list[str]:
+    return [line for line in r.window.events.lines() if text in line]
+
+
+def test_a_seek_rebuilds_the_logs_an_active_alarm_told_once(
+    qtbot: QtBot, replay: Replay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stepping back three times with a local alarm active: the event log holds it once
+    (the logs are told again from the moment of the jump, not appended to)."""
+    from app.session import LocalAlarm
+
+    r = replay
+    alarm = LocalAlarm("replay_test_alarm", "Test alarm in force", True, r.player.start_ms)
+    restore, reset = r.player._restore, r.player._reset
+
+    def restore_with_alarm(kf_index: int, moves: Any) -> bool:
+        # every keyframe of the moment holds the alarm (as one raised before it would)
+        done = restore(kf_index, moves)
+        r.player.local[alarm.code] = alarm
+        return done
+
+    def reset_with_alarm() -> None:
+        reset()
+        r.player.local[alarm.code] = alarm
+
+    monkeypatch.setattr(r.player, "_restore", restore_with_alarm)
+    monkeypatch.setattr(r.player, "_reset", reset_with_alarm)
+    r.driver.seek(r.player.start_ms)
+    r.bar.next_command.click()
+    assert r.window.commands.log.rows()
+    moment = r.player.end_ms - 1000
+    r.driver.seek(moment)
+    r.player.local[alarm.code] = alarm  # raised (as the recording would tell it)
+    r.player.alarm.emit(alarm)
+    _settle(qtbot, r)
+    assert len(_alarm_lines(r, alarm.text)) == 1, r.window.events.lines()
+    for _ in range(3):
+        r.bar.back.click()
+        _settle(qtbot, r)
+    assert r.player.now_ms() == moment - 3000
+    assert len(_alarm_lines(r, alarm.text)) == 1, r.window.events.lines()
+    # the command log too: rebuilt from the jump (the command was before it: not told)
+    assert r.window.commands.log.rows() == []
+    assert r.window.commands.log._rows_by_key == {}
+
+
+def test_open_replay_clamps_at_to_the_recording(
+    qtbot: QtBot, demo_line: Line, recording: Recording
+) -> None:
+    ws = load_workstation(default_workstation_file())
+    for at, expected in ((0, "start_ms"), (10**15, "end_ms")):
+        r = open_replay(ws, demo_line, recording, at_ms=at)
+        qtbot.addWidget(r.window)
+        assert r.player.now_ms() == getattr(r.player, expected)
+        r.window.bridge.close()
+
+
+def test_the_end_of_the_recording_pauses_with_the_clock_at_the_end(
+    qtbot: QtBot, replay: Replay
+) -> None:
+    r = replay
+    now = [1000.0]
+    r.player.clock.mono_s = lambda: now[0]
+    r.driver.seek(r.player.end_ms - 2000)
+    r.driver.play()
+    now[0] += 10.0  # ten seconds on at 1x: past the end
+    r.driver.tick()
+    assert not r.driver.clock.playing and not r.driver.timer.isActive()
+    assert r.player.now_ms() == r.player.end_ms
+    assert r.driver.clock.now_ms() == r.player.end_ms  # not left behind the player
+
+
+def test_the_jump_time_seeks_on_return_not_on_losing_focus(qtbot: QtBot, replay: Replay) -> None:
+    from PySide6.QtCore import Qt, QTime
+    from PySide6.QtTest import QTest
+
+    r = replay
+    r.driver.seek(r.player.start_ms)
+    target = r.player.start_ms + 4000
+    t = dt.datetime.fromtimestamp(target / 1000, r.window.tz)
+    r.bar.jump_edit.setTime(QTime(t.hour, t.minute, t.second))
+    r.bar.jump_edit.editingFinished.emit()  # the box merely left
+    assert r.player.now_ms() == r.player.start_ms
+    QTest.keyClick(r.bar.jump_edit, Qt.Key.Key_Return)
+    assert r.player.now_ms() // 1000 == target // 1000
+
+
+def test_search_range_spans_midnight(demo_line: Line) -> None:
+    """A recording past midnight: the default range is the whole recording (each end on
+    its own day), and a range set across midnight is that range."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from ui.replaysearch import ReplaySearchDock
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start = dt.datetime(2026, 12, 7, 23, 50, 0, tzinfo=tz)
+    end = dt.datetime(2026, 12, 8, 0, 20, 30, tzinfo=tz)
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    player = SimpleNamespace(start_ms=start_ms, end_ms=end_ms, line=demo_line)
+    driver: Any = SimpleNamespace(player=player)
+    recording: Any = None  # run() alone reads it
+    dock = ReplaySearchDock(recording, driver, tz)
+    q = dock.query()
+    assert q.start_ms == start_ms and q.end_ms == end_ms + 999
+    dock.set_moment(dock.from_edit, start_ms + 5 * 60_000)  # 23:55
+    dock.set_moment(dock.to_edit, end_ms - 10 * 60_000)  # 00:10:30 the next day
+    q = dock.query()
+    assert q.start_ms == start_ms + 5 * 60_000 and q.end_ms == end_ms - 10 * 60_000 + 999
+    assert q.end_ms > q.start_ms
+    dock.deleteLater()
+
+
+def test_the_banner_names_the_desk_of_the_moment_shown(qtbot: QtBot, replay: Replay) -> None:
+    """After a restart with another dispatcher the META in force names them: the banner
+    reads the player's META each time, not the day's first one."""
+    import msgspec
+
+    r = replay
+    assert r.player.meta is not None
+    r.player.meta = msgspec.structs.replace(r.player.meta, node="WS-9", dispatcher="zhang.wei")
+    r.driver.step(1000)
+    assert "WS-9 · zhang.wei" in r.banner.text()
+    r.player.meta = None
+    r.driver.step(1000)
+    assert r.session.node in r.banner.text()
+
+
+def test_a_recording_of_another_line_version_says_so(
+    qtbot: QtBot, demo_line: Line, recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Line, "digest", lambda self: "0123456789ab")
+    r = open_replay(load_workstation(default_workstation_file()), demo_line, recording)
+    qtbot.addWidget(r.window)
+    assert r.player.meta is not None
+    lines = [line for line in r.window.events.lines() if "another version of the line" in line]
+    assert len(lines) == 1 and r.player.meta.digest in lines[0] and "0123456789ab" in lines[0]
+    assert "another version of the line" in r.window.status_bar.bar.currentMessage()
     r.window.bridge.close()
