@@ -293,7 +293,7 @@ def open_from_args(
 ) -> tuple[Recording, int | None]:
     """``--replay SOURCE [--at TIME]``: the recording and the moment (ValueError: why not)."""
     day, time = parse_at(at) if at else (None, None)
-    recording = open_source(Path(source), day)
+    recording = open_source(Path(source), day, prefer_desk=ws.id)
     if not len(recording):
         raise ValueError(f"{source}: the recording is empty")
     if time is None:
@@ -303,13 +303,11 @@ def open_from_args(
     return recording, at_ms(recording.time(0), day, time, line_zone(line.timezone))
 
 
-def read_recording(source: Path) -> Recording:
-    """The recording at ``source``: a day's file is the whole day (its folder is the
-    day); else the file or folder as given (:func:`open_source`). Reads and checks every
-    byte: run it off the GUI thread."""
-    if source.suffix == ".dhbx" and re.match(r"^\d{4}-\d{2}-\d{2}$", source.parent.name):
-        return Recording.open_day(source.parent.parent, dt.date.fromisoformat(source.parent.name))
-    return open_source(source)
+def read_recording(source: Path, desk: str = "") -> Recording:
+    """The recording at ``source`` (:func:`open_source`: a day's file is its desk's
+    whole day; a folder several desks recorded into gives ``desk``'s). Reads and checks
+    every byte: run it off the GUI thread."""
+    return open_source(source, prefer_desk=desk)
 
 
 class ReplayMenu:
@@ -358,7 +356,7 @@ class ReplayMenu:
         day), shown; None (and why, in the status bar) when it cannot be opened."""
         window = self.window
         try:
-            recording = await asyncio.to_thread(read_recording, source)
+            recording = await asyncio.to_thread(read_recording, source, self.ws.id)
         except (ValueError, OSError) as exc:
             window.show_status(
                 QCoreApplication.translate("ReplayWindow", "Replay not opened: {0}").format(exc)

@@ -227,9 +227,9 @@ def test_file_menu_replay_opens_a_replay_window_of_a_file(
     threads: list[str] = []
     real = ui.replay.read_recording
 
-    def read(source: Path) -> Recording:
+    def read(source: Path, desk: str = "") -> Recording:
         threads.append(threading.current_thread().name)
-        return real(source)
+        return real(source, desk)
 
     monkeypatch.setattr(ui.replay, "read_recording", read)
     ws = load_workstation(default_workstation_file())
