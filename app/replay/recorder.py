@@ -346,8 +346,11 @@ class Recorder:
             self.session.local.set(BLACKBOX_FAILED, f"black box not recording: {what}", True)
 
     def sample_trains(self, now: int) -> None:
-        """The trains that moved since the last sample, as the state holds them now."""
+        """The trains that moved since the last sample, as the state holds them now; and
+        the links, whose cause and counters may change between two of their events (the
+        views read them every second, so does the sample)."""
         self._next_sample = now + self.settings.train_sample_ms
+        self._on_links(self.session.link_infos())
         if not self._moved:
             return
         trains = self.session.state.trains
