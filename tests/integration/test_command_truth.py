@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import time
 import uuid
@@ -30,6 +29,7 @@ from app.model.topology import Line
 from app.protocol.connection import Connection
 from app.protocol.frames import NeedData
 from app.protocol.messages import Hello, Message, SnapshotRequest
+from tests.integration.journal import read_journal
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +111,7 @@ def raw_client(demo_line: Line) -> Iterator[Callable[[SimulatorProcess], RawClie
 
 
 def journal(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_journal(path)
 
 
 def test_a_paused_client_still_reads_the_result_of_what_it_sent(

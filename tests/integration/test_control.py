@@ -33,6 +33,7 @@ from app.counterparts.sim.launcher import SimulatorProcess
 from app.model.commands import Command, CommandOp, Outcome
 from app.model.topology import Line
 from app.session import DispatcherSession
+from tests.integration.journal import read_journal
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +44,7 @@ JOURNAL = "journal-0.jsonl"  # the first simulator start_sim starts
 
 
 def journal(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_journal(path)
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from app.model.commands import CommandOp, Outcome, train_device
 from app.model.state import Aspect
 from app.model.topology import Line
 from app.session import DispatcherSession
+from tests.integration.journal import read_journal
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,7 @@ def test_lock_close_and_hold_round_trip_through_the_simulator(
             await session.aclose()
 
     asyncio.run(scenario())
-    journal = [json.loads(x) for x in (tmp_path / "journal-0.jsonl").read_text().splitlines()]
+    journal = read_journal(tmp_path / "journal-0.jsonl")
     decisions = [(j["device"], j["op"], j["zone"], j["result"], j["reason_code"]) for j in journal]
     train_zone = demo_line.zone_of_section(
         next(p.section for p in demo_line.platforms if p.id == "P01D")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 from collections.abc import Callable
@@ -15,12 +14,13 @@ from app.counterparts.sim.launcher import SimulatorPair, SimulatorProcess
 from app.model.commands import CommandOp, Outcome
 from app.model.topology import Line
 from app.session import DispatcherSession
+from tests.integration.journal import read_journal
 
 pytestmark = pytest.mark.integration
 
 
 def journal(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return read_journal(path)
 
 
 async def synced(session: DispatcherSession, server: str = "A") -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import socket
@@ -31,6 +30,7 @@ from app.protocol.messages import Hello
 from app.protocol.security import IntegrityError, LinkKeys, LinkPolicy, Violation
 from app.protocol.udp import TrainStatus, encode_train_status
 from app.session import DispatcherSession, Endpoint
+from tests.integration.journal import read_journal
 
 KEYS = LinkKeys((("k1", secrets.token_bytes(32)),))
 
@@ -143,7 +143,7 @@ def journal(sim: SimulatorProcess) -> list[dict[str, object]]:
     path = Path(sim.args[sim.args.index("--journal") + 1])
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_journal(path)
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from app.model.commands import CommandOp, Outcome
 from app.model.state import Changes, SwitchPosition
 from app.model.topology import Line
 from app.session import DispatcherSession, Endpoint
+from tests.integration.journal import read_journal
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,7 @@ def test_switch_throw_executed_and_refused_with_reason(
             await session.aclose()
 
     asyncio.run(scenario())
-    journal = [json.loads(x) for x in (tmp_path / "journal-0.jsonl").read_text().splitlines()]
+    journal = read_journal(tmp_path / "journal-0.jsonl")
     assert [(j["device"], j["op"], j["result"]) for j in journal] == [
         ("W0903", "throw_reverse", "executed"),
         ("R_SPD09_SDT09A", "set_route", "executed"),
