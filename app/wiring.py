@@ -27,11 +27,12 @@ from app.control.audit import AuditLog
 from app.control.authority import ZoneAuthorityStore
 from app.control.clients import clients_for, redis_client, sentinel_for, sentinel_master_client
 from app.control.devicelock import LocalDeviceLock
-from app.control.pipeline import CommandPipeline
+from app.control.pipeline import Commander, CommandPipeline
 from app.control.redlock import Redlock
 from app.control.service import ControlService
 from app.iscs.handoff import LINE_ENV, IscsHandoff
 from app.model.commands import CommandOp
+from app.model.state import LineState
 from app.model.topology import Line
 from app.paths import blackbox_dir, default_audit_log, user_data_dir
 from app.protocol.security import LinkPolicy
@@ -374,6 +375,27 @@ def build_control(
     return ControlService(
         pipeline, lock=lock, authority=authority, clients=clients, audit=audit, nodes=where
     )
+
+
+def offline_control(
+    sender: Commander, line: Line, state: LineState, *, dispatcher: str, node: str
+) -> ControlService:
+    """Control services with no Redis and no audit file (the single-workstation lock):
+    for a window whose commands never leave it (a replay, a bench); the pipeline is
+    there for the views."""
+    lock = LocalDeviceLock()
+    audit = AuditLog(None)
+    pipeline = CommandPipeline(
+        sender,
+        line,
+        dispatcher=dispatcher,
+        workstation=node,
+        lock=lock,
+        authority=None,
+        audit=audit,
+        zone_of=state.zone_of,
+    )
+    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
 
 
 def feed_settings(ws: Workstation, line: Line, bootstrap: str | None = None) -> FeedSettings:

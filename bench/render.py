@@ -48,7 +48,6 @@ from app.alarms.records import AlarmEvent, EventType, Priority, Record, RecordTy
 from app.alarms.service import AlarmService
 from app.comms.link import LinkInfo, LinkState
 from app.config import load_line
-from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.control.service import ControlService
 from app.events import Event
 from app.model.commands import CommandOp, CommandResult, Outcome
@@ -64,6 +63,7 @@ from app.model.topology import Direction, Line, SwitchLeg
 from app.model.track import TrackGraph
 from app.paths import resource_dir
 from app.session import LocalAlarm, MasterView
+from app.wiring import offline_control
 
 BUDGET_MS = 16.7
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,19 +130,9 @@ class BenchSession:
 
 def bench_control(session: BenchSession) -> ControlService:
     """The window's control services as without Redis (the single-workstation lock)."""
-    lock = LocalDeviceLock()
-    audit = AuditLog(None)
-    pipeline = CommandPipeline(
-        session,
-        session.line,
-        dispatcher=session.dispatcher,
-        workstation=session.node,
-        lock=lock,
-        authority=None,
-        audit=audit,
-        zone_of=session.state.zone_of,
+    return offline_control(
+        session, session.line, session.state, dispatcher=session.dispatcher, node=session.node
     )
-    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
 
 
 def main_line_paths(line: Line) -> list[tuple[Direction, list[tuple[str, int]]]]:

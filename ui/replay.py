@@ -30,14 +30,14 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 from app.alarms.consumer import FeedState
 from app.alarms.service import AlarmService
 from app.config import Workstation
-from app.control.pipeline import AuditLog, CommandPipeline, CommandRecord, LocalDeviceLock
+from app.control.pipeline import CommandRecord
 from app.control.service import ControlService
 from app.model.topology import Line
 from app.paths import blackbox_dir
 from app.replay.player import Player, ReplayClock
 from app.replay.session import ReplaySession, open_source
 from app.replay.store import Recording
-from app.wiring import feed_settings, load_plan
+from app.wiring import feed_settings, load_plan, offline_control
 from ui.clock import time_text
 from ui.dialogs import result_text
 from ui.mainwindow import MainWindow
@@ -98,21 +98,11 @@ class Replay:
 
 
 def replay_control(session: ReplaySession) -> ControlService:
-    """The window's control services as without Redis (``app/wiring.py``), no audit
-    file: the pipeline is there for the views; every command is refused before it."""
-    lock = LocalDeviceLock()
-    audit = AuditLog(None)
-    pipeline = CommandPipeline(
-        session,
-        session.line,
-        dispatcher=session.dispatcher,
-        workstation=session.node,
-        lock=lock,
-        authority=None,
-        audit=audit,
-        zone_of=session.state.zone_of,
+    """The window's control services: no Redis, no audit file; every command is
+    refused before the pipeline (``RefusalCode.REPLAY``)."""
+    return offline_control(
+        session, session.line, session.state, dispatcher=session.dispatcher, node=session.node
     )
-    return ControlService(pipeline, lock=lock, authority=None, clients=[], audit=audit)
 
 
 def open_replay(

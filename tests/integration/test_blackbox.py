@@ -33,6 +33,11 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_WEEKDAY = ROOT / "resources" / "timetables" / "demo-weekday.yaml"
+#: the pair the black box tests record: the demo weekday from 07:30 at 60x
+RECORDED_MORNING = (
+    *("--legacy-commands", "--timetable", str(DEMO_WEEKDAY), "--service-start", "07:30"),
+    *("--service-date", SERVICE_DATE, "--time-scale", "60", "--seed", "5"),
+)
 
 
 async def until(predicate: Callable[[], bool], timeout: float) -> None:
@@ -45,19 +50,7 @@ def test_a_replay_rebuilds_what_the_desk_showed_at_any_moment(
     sim_pair: Callable[..., SimulatorPair], demo_line: Line, tmp_path: Path
 ) -> None:
     plan = load_timetable(DEMO_WEEKDAY, demo_line)
-    pair = sim_pair(
-        "--legacy-commands",
-        "--timetable",
-        str(DEMO_WEEKDAY),
-        "--service-start",
-        "07:30",
-        "--service-date",
-        SERVICE_DATE,
-        "--time-scale",
-        "60",
-        "--seed",
-        "5",
-    )
+    pair = sim_pair(*RECORDED_MORNING)
     session = DispatcherSession(
         demo_line,
         pair.endpoints,

@@ -15,17 +15,14 @@ from pathlib import Path
 
 from app.config import load_line
 from app.config.timetable import load_timetable
-from app.control.pipeline import AuditLog, CommandPipeline, LocalDeviceLock
 from app.counterparts.sim.launcher import SimulatorPair
 from app.model.commands import CommandOp
 from app.model.topology import Line
 from app.paths import default_line_file
 from app.replay.recorder import Recorder, RecorderSettings
 from app.session import DispatcherSession
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_WEEKDAY = ROOT / "resources" / "timetables" / "demo-weekday.yaml"
-SERVICE_DATE = "2026-12-07"
+from app.wiring import offline_control
+from tests.integration.test_blackbox import DEMO_WEEKDAY, RECORDED_MORNING
 
 
 async def _until(predicate: Callable[[], bool], timeout: float) -> None:
@@ -39,19 +36,7 @@ def make_recording(root: Path, line: Line, journal_dir: Path, seconds: float = 8
     plan = load_timetable(DEMO_WEEKDAY, line)
     pair = SimulatorPair(
         default_line_file(),
-        (
-            "--legacy-commands",
-            "--timetable",
-            str(DEMO_WEEKDAY),
-            "--service-start",
-            "07:30",
-            "--service-date",
-            SERVICE_DATE,
-            "--time-scale",
-            "60",
-            "--seed",
-            "5",
-        ),
+        RECORDED_MORNING,
         journal_dir=journal_dir,
     )
     pair.start()
@@ -65,17 +50,8 @@ def make_recording(root: Path, line: Line, journal_dir: Path, seconds: float = 8
             timetable=plan,
             late_alarm_s=120,
         )
-        lock = LocalDeviceLock()
-        pipeline = CommandPipeline(
-            session,
-            line,
-            dispatcher="tester",
-            workstation="WS-RP",
-            lock=lock,
-            authority=None,
-            audit=AuditLog(None),
-            zone_of=session.state.zone_of,
-        )
+        control = offline_control(session, line, session.state, dispatcher="tester", node="WS-RP")
+        pipeline = control.pipeline
         recorder = Recorder(
             RecorderSettings(root, keyframe_ms=2_000, train_sample_ms=500),
             session,
